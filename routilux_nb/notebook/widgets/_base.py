@@ -1,0 +1,100 @@
+"""Shared plumbing for the notebook widgets.
+
+Widgets are updated from monitor threads while the kernel handles comm
+messages on its own thread, and traitlets is not thread-safe. Every mutation
+therefore goes through :meth:`LockedWidget._update` under a per-widget
+re-entrant lock, replaces trait values (never mutates them in place) and skips
+values equal to the current ones, so an unchanged snapshot sends nothing.
+
+Custom messages from the front end are dicts with a ``"type"`` key; they are
+routed to ``_on_msg_<type>`` methods of the subclass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anywidget
+
+__all__ = ["Callbacks", "LockedWidget", "jsonable"]
+
+_log = logging.getLogger(__name__)
+_MAX_DEPTH = 8
+_MAX_REPR = 200
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe copy of ``value``: unknown objects become their (short) ``repr``."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= _MAX_DEPTH:
+        return "…"
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v, depth + 1) for v in value]
+    text = repr(value)
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 1] + "…"
+
+
+class Callbacks:
+    """A thread-safe list of callbacks; failures are logged, not raised."""
+
+    def __init__(self) -> None:
+        self._items: list[Callable[..., Any]] = []
+        self._lock = threading.Lock()
+
+    def register(self, callback: Callable[..., Any], remove: bool = False) -> None:
+        with self._lock:
+            if remove:
+                self._items = [c for c in self._items if c != callback]
+            elif callback not in self._items:
+                self._items = [*self._items, callback]
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __call__(self, *args: Any) -> list[Any]:
+        """Call every callback in order; return their results (an exception for a failure)."""
+        results: list[Any] = []
+        for callback in list(self._items):
+            try:
+                results.append(callback(*args))
+            except Exception as exc:  # a failing handler must not break the comm
+                _log.exception("widget callback %r failed", callback)
+                results.append(exc)
+        return results
+
+
+class LockedWidget(anywidget.AnyWidget):
+    """An AnyWidget whose trait writes are serialised by a per-widget lock."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._lock = threading.RLock()
+        super().__init__(**kwargs)
+        self.on_msg(self._dispatch_msg)
+
+    def _update(self, **values: Any) -> list[str]:
+        """Set the traits whose value differs; return the names that changed."""
+        with self._lock:
+            changed = [name for name, value in values.items() if getattr(self, name) != value]
+            if changed:
+                with self.hold_sync():
+                    for name in changed:
+                        setattr(self, name, values[name])
+            return changed
+
+    def _dispatch_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, Mapping):
+            return
+        handler = getattr(self, f"_on_msg_{content.get('type')}", None)
+        if handler is None:
+            _log.debug("%s ignored message %r", type(self).__name__, content)
+            return
+        handler(content)

@@ -1,0 +1,73 @@
+"""All views of one flow in a single display: the graph above, details in tabs.
+
+A plain ipywidgets composition of the individual widgets, so each view still
+syncs only its own small diffs; the dashboard just fans updates out. When a job
+becomes paused, the Debugger tab is brought to the front.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ipywidgets
+
+from .debugger import Debugger
+from .flow_graph import FlowGraph
+from .job_progress import JobProgress
+from .queue_gauges import QueueGauges
+from .trace_table import TraceTable
+
+__all__ = ["Dashboard"]
+
+_TITLES = ("Jobs", "Queues", "Trace", "Debugger")
+_DEBUGGER_TAB = _TITLES.index("Debugger")
+
+
+class Dashboard(ipywidgets.VBox):
+    """Flow graph, jobs, queues, trace and debugger for one flow.
+
+    >>> Dashboard({"flow_id": "etl", "routines": {}, "connections": []})
+    Dashboard(flow_id='etl', routines=0)
+    """
+
+    def __init__(
+        self, flow_dict: Mapping[str, Any], max_trace_rows: int = 200, **kwargs: Any
+    ) -> None:
+        self._fan_lock = threading.RLock()
+        self.flow_graph = FlowGraph(flow_dict)
+        self.job_progress = JobProgress()
+        self.queue_gauges = QueueGauges()
+        self.trace_table = TraceTable(max_rows=max_trace_rows)
+        self.debugger = Debugger()
+        self.tabs = ipywidgets.Tab(
+            children=[self.job_progress, self.queue_gauges, self.trace_table, self.debugger],
+            titles=_TITLES,
+        )
+        super().__init__(children=[self.flow_graph, self.tabs], **kwargs)
+
+    def __repr__(self) -> str:
+        graph = self.flow_graph
+        return f"Dashboard(flow_id={graph.flow_id!r}, routines={len(graph.routines)})"
+
+    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+        """Send a monitor snapshot to every view; returns ``"view.trait"`` names that changed."""
+        with self._fan_lock:
+            changed = []
+            for name in ("flow_graph", "job_progress", "queue_gauges"):
+                view = getattr(self, name)
+                changed += [f"{name}.{trait}" for trait in view.apply_snapshot(snapshot)]
+            return changed
+
+    def add_trace_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append trace rows (oldest first) to the trace table."""
+        self.trace_table.add_rows(rows)
+
+    def set_debug_state(self, state: Mapping[str, Any] | None) -> None:
+        """Show a debug state; a newly paused job brings the Debugger tab forward."""
+        with self._fan_lock:
+            was_paused = self.debugger.paused
+            self.debugger.set_state(state)
+            if self.debugger.paused and not was_paused:
+                self.tabs.selected_index = _DEBUGGER_TAB

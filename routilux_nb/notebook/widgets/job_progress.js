@@ -1,0 +1,77 @@
+// JobProgress view: one line per job, newest first; lines are keyed by job id and
+// only rewritten when that job's summary changed.
+
+function html(tag, cls, parent, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function fmtElapsed(seconds) {
+  if (typeof seconds !== "number") return "–";
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.floor(seconds % 60);
+  return m < 60 ? `${m}m ${String(s).padStart(2, "0")}s` : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+}
+
+function fillLine(line, id, job) {
+  line.replaceChildren();
+  line.dataset.status = job.status || "pending";
+  html("code", "rnb-j-id", line, id).title = id;
+  html("span", "rnb-j-badge", line, job.status || "pending");
+  html("span", "rnb-j-elapsed", line, fmtElapsed(job.elapsed));
+  const chips = html("span", "rnb-j-chips", line);
+  for (const [rid, count] of Object.entries(job.routine_counts || {})) {
+    html("span", "rnb-j-chip", chips, `${rid} ×${count}`);
+  }
+  if (job.error) {
+    const err = html("span", "rnb-j-error", line, String(job.error));
+    err.title = String(job.error);
+  }
+}
+
+function render({ model, el }) {
+  el.classList.add("rnb-jobs");
+  el.replaceChildren();
+  const list = html("div", "rnb-j-list", el);
+  const empty = html("div", "rnb-j-empty", el, "No jobs yet.");
+  let lines = new Map();
+
+  function applyJobs() {
+    const jobs = model.get("jobs") || {};
+    const ids = Object.keys(jobs).sort((a, b) => {
+      const ca = jobs[a].created_at || "", cb = jobs[b].created_at || "";
+      return ca < cb ? 1 : ca > cb ? -1 : 0;
+    });
+    const next = new Map();
+    for (const id of ids) {
+      const signature = JSON.stringify(jobs[id]);
+      let entry = lines.get(id);
+      if (!entry) entry = { line: html("div", "rnb-j-line"), signature: null };
+      entry.line.dataset.jobId = id;
+      if (entry.signature !== signature) {
+        fillLine(entry.line, id, jobs[id]);
+        entry.signature = signature;
+      }
+      next.set(id, entry);
+    }
+    for (const [id, entry] of lines) if (!next.has(id)) entry.line.remove();
+    let previous = null;
+    for (const { line } of next.values()) {
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== line) list.insertBefore(line, expected);
+      previous = line;
+    }
+    lines = next;
+    empty.style.display = lines.size ? "none" : "";
+  }
+
+  model.on("change:jobs", applyJobs);
+  applyJobs();
+  return () => model.off("change:jobs", applyJobs);
+}
+
+export default { render };

@@ -1,0 +1,57 @@
+"""One compact line per job: id, status, elapsed time and per-routine counts.
+
+Snapshots may list only the jobs that changed, so summaries are merged into
+what is already shown; finished jobs stay visible until pushed out by newer
+ones (``MAX_JOBS`` most recent by ``created_at``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import traitlets
+
+from ._base import LockedWidget
+from ._snapshot import jobs_of
+
+__all__ = ["MAX_JOBS", "JobProgress"]
+
+_HERE = pathlib.Path(__file__).parent
+MAX_JOBS = 50
+
+
+class JobProgress(LockedWidget):
+    """Live list of recent jobs.
+
+    >>> JobProgress()
+    JobProgress(jobs=0)
+    """
+
+    _esm = _HERE / "job_progress.js"
+    _css = _HERE / "job_progress.css"
+
+    jobs = traitlets.Dict().tag(sync=True)
+
+    def __repr__(self) -> str:
+        return f"JobProgress(jobs={len(self.jobs)})"
+
+    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+        """Merge the snapshot's job summaries; returns the names of the traits that changed."""
+        incoming = jobs_of(snapshot)
+        if not incoming:
+            return []
+        with self._lock:
+            merged = {**self.jobs, **incoming}
+            order = {jid: i for i, jid in enumerate(merged)}
+            newest = sorted(
+                merged,
+                key=lambda jid: (str(merged[jid].get("created_at") or ""), order[jid]),
+                reverse=True,
+            )[:MAX_JOBS]
+            return self._update(jobs={jid: merged[jid] for jid in newest})
+
+    def clear(self) -> None:
+        """Forget all jobs."""
+        self._update(jobs={})

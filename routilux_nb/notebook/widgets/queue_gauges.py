@@ -1,0 +1,68 @@
+"""Queue pressure per slot: a bar, a percentage and a short history sparkline.
+
+The history lives in Python (bounded to ``HISTORY_LENGTH`` points per slot) so
+a freshly displayed view shows recent trends, not just the current value. A
+point is appended once per snapshot: snapshots carrying a ``seq`` already seen
+are ignored, and snapshots without ``seq`` only append when the queues changed.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import traitlets
+
+from ._base import LockedWidget
+from ._snapshot import queues_of
+
+__all__ = ["HISTORY_LENGTH", "QueueGauges"]
+
+_HERE = pathlib.Path(__file__).parent
+HISTORY_LENGTH = 30
+
+
+class QueueGauges(LockedWidget):
+    """One row per slot queue, coloured by pressure level.
+
+    >>> QueueGauges()
+    QueueGauges(slots=0)
+    """
+
+    _esm = _HERE / "queue_gauges.js"
+    _css = _HERE / "queue_gauges.css"
+
+    queues = traitlets.Dict().tag(sync=True)
+    history = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._last_seq: Any = None
+
+    def __repr__(self) -> str:
+        return f"QueueGauges(slots={sum(len(s) for s in self.queues.values())})"
+
+    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+        """Update from a monitor snapshot; returns the names of the traits that changed."""
+        if "queues" not in snapshot:
+            return []
+        with self._lock:
+            queues = queues_of(snapshot)
+            seq = snapshot.get("seq")
+            fresh = seq != self._last_seq if seq is not None else queues != self.queues
+            self._last_seq = seq
+            values: dict[str, Any] = {"queues": queues}
+            if fresh:
+                values["history"] = self._extended_history(queues)
+            return self._update(**values)
+
+    def _extended_history(self, queues: Mapping[str, Mapping[str, Any]]) -> dict[str, list[int]]:
+        history: dict[str, list[int]] = {}
+        for rid, slots in queues.items():
+            for slot, q in slots.items():
+                key = f"{rid}.{slot}"
+                count = q.get("unconsumed_count")
+                point = int(count) if isinstance(count, (int, float)) else 0
+                history[key] = [*self.history.get(key, []), point][-HISTORY_LENGTH:]
+        return history
