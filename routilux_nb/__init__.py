@@ -1,0 +1,1 @@
+"""routilux_nb."""

@@ -1,0 +1,198 @@
+"""The flow DSL: YAML or JSON, in the original Routilux format.
+
+.. code-block:: yaml
+
+    flow_id: etl
+    routines:
+      source: {class: data_source, config: {items: [1, 2, 3]}}
+      double:
+        class: mapper
+        error_handler: {strategy: retry, max_retries: 2}
+      sink: {class: collector}
+    connections:
+      - {from: source.output, to: double.input}
+      - {from: double.output, to: sink.input}
+    execution: {timeout: 60}
+
+Class names resolve through the :data:`~routilux_nb.core.registry.registry` only: loading a
+flow never imports a module and never evaluates code. ``dump(load(text))`` gives back the same
+document (keys in canonical order); ``load(dump(flow))`` gives an equal flow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from .error_handling import ErrorHandler
+from .errors import DSLError, FlowError, RegistryError
+from .flow import Flow
+from .registry import registry
+from .routine import FunctionRoutine, Routine
+
+__all__ = ["dump_json", "dump_yaml", "flow_from_dict", "flow_to_dict", "load", "load_json", "load_yaml"]
+
+_ROUTINE_KEYS = {"class", "config", "error_handler", "activation_policy"}
+_TOP_KEYS = ("flow_id", "routines", "connections", "execution", "error_handler")
+
+
+def _routine_lines(text: str) -> dict[str, int]:
+    """Line numbers (1-based) of each routine id and of each connection, for error messages."""
+    lines: dict[str, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value == "routines" and isinstance(value, yaml.MappingNode):
+            for rk, _ in value.value:
+                lines[f"routine:{rk.value}"] = rk.start_mark.line + 1
+        if key.value == "connections" and isinstance(value, yaml.SequenceNode):
+            for i, item in enumerate(value.value):
+                lines[f"connection:{i}"] = item.start_mark.line + 1
+    return lines
+
+
+def load_yaml(text: str) -> Flow:
+    """Parse a YAML flow definition; syntax errors name the line and the reason."""
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise DSLError(f"invalid YAML: {reason}", mark.line + 1 if mark else None) from None
+    return flow_from_dict(spec, _lines=_routine_lines(text))
+
+
+def load_json(text: str) -> Flow:
+    """Parse a JSON flow definition; syntax errors name the line and the reason."""
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DSLError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+    return flow_from_dict(spec)
+
+
+def load(text: str) -> Flow:
+    """YAML or JSON (JSON is YAML, but JSON errors read better from the JSON parser)."""
+    return load_json(text) if text.lstrip().startswith("{") else load_yaml(text)
+
+
+def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flow:
+    """Build a flow from the DSL's dict shape."""
+    lines = _lines or {}
+    if not isinstance(spec, Mapping):
+        raise DSLError(f"a flow definition must be a mapping with flow_id, routines, connections; got {type(spec).__name__}")
+    flow_id = spec.get("flow_id")
+    if not flow_id or not isinstance(flow_id, str):
+        raise DSLError("flow definition needs a string 'flow_id'", 1 if lines else None)
+    execution = spec.get("execution") or {}
+    if not isinstance(execution, Mapping):
+        raise DSLError("'execution' must be a mapping (e.g. {timeout: 60})")
+    try:
+        flow = Flow(flow_id, execution_timeout=execution.get("timeout"),
+                    error_handler=spec.get("error_handler"))
+    except ValueError as exc:
+        raise DSLError(str(exc)) from None
+    flow.execution = dict(execution)
+    routines = spec.get("routines") or {}
+    if not isinstance(routines, Mapping):
+        raise DSLError("'routines' must be a mapping of routine id to {class, config}")
+    for rid, rspec in routines.items():
+        flow.add_routine(_routine_from_spec(str(rid), rspec, lines.get(f"routine:{rid}")), str(rid))
+    connections = spec.get("connections") or []
+    if not isinstance(connections, list):
+        raise DSLError("'connections' must be a list of {from: routine.event, to: routine.slot}")
+    for i, cspec in enumerate(connections):
+        line = lines.get(f"connection:{i}")
+        if not isinstance(cspec, Mapping) or "from" not in cspec or "to" not in cspec:
+            raise DSLError(f"connection {i} must be a mapping with 'from' and 'to', got {cspec!r}", line)
+        try:
+            flow.connect(str(cspec["from"]), str(cspec["to"]))
+        except (FlowError, ValueError) as exc:
+            raise DSLError(f"connection {i}: {exc}", line) from None
+    return flow
+
+
+def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
+    if not isinstance(rspec, Mapping) or "class" not in rspec:
+        raise DSLError(f"routine {rid!r} must be a mapping with a 'class'", line)
+    unknown = set(rspec) - _ROUTINE_KEYS
+    if unknown:
+        raise DSLError(f"routine {rid!r}: unknown keys {sorted(unknown)}; known: {sorted(_ROUTINE_KEYS)}", line)
+    config = rspec.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise DSLError(f"routine {rid!r}: 'config' must be a mapping", line)
+    try:
+        factory = registry.get(str(rspec["class"]))
+        routine = factory(routine_id=rid, config=dict(config))
+        if rspec.get("error_handler") is not None:
+            routine.set_error_handler(rspec["error_handler"])
+        if rspec.get("activation_policy") is not None:
+            routine.set_activation_policy(rspec["activation_policy"])
+    except RegistryError as exc:
+        raise DSLError(f"routine {rid!r}: {exc}", line) from None
+    except (ValueError, TypeError) as exc:
+        raise DSLError(f"routine {rid!r}: {exc}", line) from None
+    return routine
+
+
+def _class_name(routine: Routine) -> str:
+    if isinstance(routine, FunctionRoutine):
+        return routine.class_name
+    return registry.name_of(type(routine)) or type(routine).__name__
+
+
+def flow_to_dict(flow: Flow) -> dict[str, Any]:
+    """The DSL dict of a flow (defaults left out, canonical key order)."""
+    from .routine import _jsonable
+
+    routines: dict[str, Any] = {}
+    for rid, r in flow.routines.items():
+        entry: dict[str, Any] = {"class": _class_name(r)}
+        config = {k: v for k, v in r.config.items() if r.default_config.get(k, _MISSING) != v}
+        if config:
+            entry["config"] = _jsonable(config)
+        if r.error_handler is not None:
+            entry["error_handler"] = _handler_dict(r.error_handler)
+        default_policy = type(r).policy
+        if r.activation_policy.type != "custom" and r.activation_policy != (default_policy or r.activation_policy.__class__()) and r.activation_policy.type != "immediate":
+            entry["activation_policy"] = {"type": r.activation_policy.type, "config": r.activation_policy.config}
+        routines[rid] = entry
+    out: dict[str, Any] = {"flow_id": flow.flow_id, "routines": routines}
+    out["connections"] = [{"from": c.source, "to": c.target} for c in flow.connections]
+    execution = dict(flow.execution)
+    if flow.execution_timeout is not None:
+        execution["timeout"] = flow.execution_timeout
+    else:
+        execution.pop("timeout", None)
+    if execution:
+        out["execution"] = execution
+    if flow.error_handler is not None:
+        out["error_handler"] = _handler_dict(flow.error_handler)
+    return out
+
+
+_MISSING = object()
+
+
+def _handler_dict(h: ErrorHandler) -> dict[str, Any]:
+    default = ErrorHandler(h.strategy)
+    d: dict[str, Any] = {"strategy": h.strategy}
+    for key in ("max_retries", "retry_delay", "backoff"):
+        if getattr(h, key) != getattr(default, key):
+            d[key] = getattr(h, key)
+    return d
+
+
+def dump_yaml(flow: Flow) -> str:
+    return yaml.safe_dump(flow_to_dict(flow), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def dump_json(flow: Flow) -> str:
+    return json.dumps(flow_to_dict(flow), indent=2)

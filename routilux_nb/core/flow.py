@@ -1,0 +1,325 @@
+"""Flows: routines wired by connections.
+
+>>> flow = Flow("etl")
+>>> @flow.routine(slots=["input"], events=["output"])
+... def double(input):
+...     return [{"value": item["value"] * 2} for item in input]
+>>> @flow.routine(slots=["input"], events=[])
+... def sink(input, ctx):
+...     ctx.data.setdefault("out", []).extend(i["value"] for i in input)
+>>> flow.connect("double.output", "sink.input")
+Connection(source_routine='double', source_event='output', target_routine='sink', target_slot='input')
+>>> flow.validate().valid
+True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .connection import Connection
+from .error_handling import ErrorHandler
+from .errors import FlowError, UnknownEventError, UnknownRoutineError, UnknownSlotError
+from .event import Event
+from .registry import registry
+from .routine import FunctionRoutine, Routine, snake_case
+from .slot import Slot
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["Flow", "ValidationReport"]
+
+
+@dataclass
+class ValidationReport:
+    """Result of :meth:`Flow.validate`: ``errors`` make a flow unrunnable, ``warnings`` do not."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def issues(self) -> list[str]:
+        return self.errors + self.warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "issues": self.issues, "errors": self.errors, "warnings": self.warnings}
+
+    def __repr__(self) -> str:
+        return f"ValidationReport(valid={self.valid}, errors={self.errors}, warnings={self.warnings})"
+
+
+class Flow:
+    """A graph of routines. Routines and connections may change while workers run it."""
+
+    def __init__(
+        self,
+        flow_id: str | None = None,
+        *,
+        execution_timeout: float | None = None,
+        error_handler: ErrorHandler | str | Mapping[str, Any] | None = None,
+    ) -> None:
+        self.flow_id: str = flow_id or "flow"
+        self.execution_timeout = execution_timeout
+        self.error_handler: ErrorHandler | None = ErrorHandler.from_spec(error_handler)
+        self.execution: dict[str, Any] = {}
+        self.routines: dict[str, Routine] = {}
+        self.connections: list[Connection] = []
+        self._routes: dict[tuple[str, str], tuple[tuple[str, str, int], ...]] = {}
+        self._lock = threading.RLock()
+        self.version = 0
+
+    # -- building ------------------------------------------------------------------------
+    def add_routine(self, routine: Routine, routine_id: str | None = None) -> Routine:
+        """Add ``routine`` under ``routine_id`` (default: its own id or its snake_case class name)."""
+        if not isinstance(routine, Routine):
+            raise TypeError(f"add_routine needs a Routine, got {type(routine).__name__}")
+        with self._lock:
+            rid = routine_id or routine.routine_id or snake_case(routine.class_name)
+            if rid in self.routines and self.routines[rid] is not routine:
+                raise FlowError(f"flow {self.flow_id!r} already has a routine {rid!r}")
+            if "." in rid:
+                raise FlowError(f"routine id {rid!r} must not contain '.'")
+            routine.routine_id = rid
+            self.routines[rid] = routine
+            self._changed()
+        return routine
+
+    def routine(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        slots: Iterable[str | Slot] = ("input",),
+        events: Iterable[str | Event] = ("output",),
+        routine_id: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Decorator adding a function routine; re-running the defining cell replaces it."""
+
+        def deco(f: Callable[..., Any]) -> FunctionRoutine:
+            rid = routine_id or f.__name__
+            with self._lock:
+                old = self.routines.pop(rid, None)
+                r = FunctionRoutine(f, slots=slots, events=events, routine_id=rid, **options)
+                self.routines[rid] = r
+                if old is not None:
+                    self.connections = [c for c in self.connections if self._still_valid(c)]
+                self._changed()
+            _register_function(f, tuple(slots), tuple(events))
+            return r
+
+        return deco(fn) if fn is not None else deco
+
+    def remove_routine(self, routine_id: str) -> None:
+        """Remove a routine and every connection touching it."""
+        with self._lock:
+            self.get_routine(routine_id)
+            del self.routines[routine_id]
+            self.connections = [
+                c for c in self.connections
+                if routine_id not in (c.source_routine, c.target_routine)
+            ]
+            self._changed()
+
+    def get_routine(self, routine_id: str) -> Routine:
+        try:
+            return self.routines[routine_id]
+        except KeyError:
+            raise UnknownRoutineError(routine_id, self.routines, f"flow {self.flow_id!r}") from None
+
+    def connect(
+        self, source: str | Routine, target: str | Routine, source_event: str | None = None,
+        target_slot: str | None = None,
+    ) -> Connection:
+        """Wire ``"a.output"`` to ``"b.input"`` (or routines with explicit event/slot names)."""
+        conn = self._make_connection(source, target, source_event, target_slot)
+        with self._lock:
+            self._check_connection(conn)
+            self.connections.append(conn)
+            self._changed()
+        return conn
+
+    def disconnect(self, connection: Connection | int) -> Connection:
+        """Remove a connection by object or by index (``conn_{index}``)."""
+        with self._lock:
+            if isinstance(connection, int):
+                if not 0 <= connection < len(self.connections):
+                    raise FlowError(
+                        f"flow {self.flow_id!r} has no connection {connection}; "
+                        f"indexes 0..{len(self.connections) - 1}"
+                    )
+                conn = self.connections.pop(connection)
+            else:
+                try:
+                    self.connections.remove(connection)
+                except ValueError:
+                    raise FlowError(f"flow {self.flow_id!r} has no connection {connection}") from None
+                conn = connection
+            self._changed()
+        return conn
+
+    def _make_connection(self, source: Any, target: Any, event: str | None, slot: str | None) -> Connection:
+        src = source.routine_id if isinstance(source, Routine) else str(source)
+        dst = target.routine_id if isinstance(target, Routine) else str(target)
+        if event is not None:
+            src = f"{src}.{event}"
+        if slot is not None:
+            dst = f"{dst}.{slot}"
+        return Connection.parse(src, dst)
+
+    def _check_connection(self, c: Connection) -> None:
+        src = self.get_routine(c.source_routine)
+        dst = self.get_routine(c.target_routine)
+        if c.source_event not in src.event_specs:
+            raise UnknownEventError(c.source_routine, c.source_event, src.event_specs)
+        if c.target_slot not in dst.slot_specs:
+            raise UnknownSlotError(c.target_routine, c.target_slot, dst.slot_specs)
+
+    def _still_valid(self, c: Connection) -> bool:
+        try:
+            self._check_connection(c)
+        except FlowError:
+            return False
+        return True
+
+    def _changed(self) -> None:
+        routes: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for i, c in enumerate(self.connections):
+            routes.setdefault((c.source_routine, c.source_event), []).append(
+                (c.target_routine, c.target_slot, i)
+            )
+        self._routes = {k: tuple(v) for k, v in routes.items()}
+        self.version += 1
+
+    def routes(self, routine_id: str, event: str) -> tuple[tuple[str, str, int], ...]:
+        """``(target_routine, target_slot, connection_index)`` for an emitted event."""
+        return self._routes.get((routine_id, event), ())
+
+    # -- inspecting ----------------------------------------------------------------------
+    def entry_routines(self) -> list[str]:
+        """Routines no connection feeds: where jobs are submitted."""
+        fed = {c.target_routine for c in self.connections}
+        return [rid for rid in self.routines if rid not in fed]
+
+    def validate(self) -> ValidationReport:
+        """Check references (errors), duplicates, cycles and unreachable routines (warnings)."""
+        report = ValidationReport()
+        seen: set[Connection] = set()
+        for i, c in enumerate(self.connections):
+            try:
+                self._check_connection(c)
+            except FlowError as exc:
+                report.errors.append(f"connection conn_{i} ({c}): {exc}")
+            if c in seen:
+                report.warnings.append(f"connection conn_{i} ({c}) duplicates an earlier one")
+            seen.add(c)
+        if not self.routines:
+            report.warnings.append(f"flow {self.flow_id!r} has no routines")
+            return report
+        import networkx as nx
+
+        graph = self.to_networkx()
+        for cycle in nx.simple_cycles(graph):
+            report.warnings.append("cycle: " + " -> ".join([*cycle, cycle[0]]))
+            if len(report.warnings) > 50:
+                break
+        entries = self.entry_routines()
+        reachable: set[str] = set(entries)
+        for rid in entries:
+            reachable |= nx.descendants(graph, rid)
+        for rid in self.routines:
+            if rid not in reachable:
+                report.warnings.append(
+                    f"routine {rid!r} is unreachable: only a cycle feeds it and no entry routine leads there"
+                )
+        return report
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The flow as a ``networkx.MultiDiGraph`` (nodes carry ``class_name``; edges event/slot)."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph(flow_id=self.flow_id)
+        for rid, r in self.routines.items():
+            g.add_node(rid, class_name=r.class_name, slots=list(r.slot_specs), events=list(r.event_specs))
+        for i, c in enumerate(self.connections):
+            g.add_edge(c.source_routine, c.target_routine, key=f"conn_{i}", event=c.source_event, slot=c.target_slot)
+        return g
+
+    def describe(self) -> dict[str, Any]:
+        """The flow as the API returns it (``GET /flows/{id}``)."""
+        with self._lock:
+            routines = {rid: r.describe() for rid, r in self.routines.items()}
+            for rid, r in self.routines.items():
+                routines[rid]["activation_policy"] = r.activation_policy.describe()
+            return {
+                "flow_id": self.flow_id,
+                "routines": routines,
+                "connections": [c.to_dict(i) for i, c in enumerate(self.connections)],
+                "execution_timeout": self.execution_timeout,
+                "error_handler": self.error_handler.to_dict() if self.error_handler else None,
+            }
+
+    # -- DSL -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The flow in the DSL's shape (see :mod:`routilux_nb.core.dsl`)."""
+        from .dsl import flow_to_dict
+
+        return flow_to_dict(self)
+
+    def to_yaml(self) -> str:
+        from .dsl import dump_yaml
+
+        return dump_yaml(self)
+
+    def to_json(self) -> str:
+        from .dsl import dump_json
+
+        return dump_json(self)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Flow:
+        from .dsl import flow_from_dict
+
+        return flow_from_dict(spec)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Flow:
+        from .dsl import load_yaml
+
+        return load_yaml(text)
+
+    @classmethod
+    def from_json(cls, text: str) -> Flow:
+        from .dsl import load_json
+
+        return load_json(text)
+
+    def __repr__(self) -> str:
+        return (
+            f"Flow(flow_id={self.flow_id!r}, routines={list(self.routines)}, "
+            f"connections={len(self.connections)})"
+        )
+
+
+def _register_function(fn: Callable[..., Any], slots: tuple[Any, ...], events: tuple[Any, ...]) -> None:
+    """Make a decorated function loadable by name from the DSL in this process, if the name is free."""
+    name = fn.__name__
+
+    def factory(routine_id: str | None = None, **kwargs: Any) -> FunctionRoutine:
+        return FunctionRoutine(fn, slots=slots, events=events, routine_id=routine_id, **kwargs)
+
+    factory.__name__ = name
+    factory._routilux_function = True  # type: ignore[attr-defined]
+    try:
+        existing = registry.get(name)
+    except KeyError:
+        existing = None
+    if existing is None or getattr(existing, "_routilux_function", False):
+        registry.add(factory, name)

@@ -1,0 +1,198 @@
+"""Jobs: one submitted piece of work travelling through a flow on a worker.
+
+A :class:`JobContext` carries the spec's fields (``job_id, worker_id, flow_id, status,
+created_at, completed_at, metadata, data, trace_log, error``) and is also the handle a user
+holds: ``wait()``, ``pause()``, ``resume()``, ``cancel()``. A job completes by itself when
+nothing of it is queued, running, parked or scheduled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .clock import iso, now
+from .errors import JobStateError, JobWaitTimeout
+
+if TYPE_CHECKING:
+    from .worker import Worker
+
+__all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "Parked"]
+
+JOB_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+class Parked:
+    """Something of a job held at a breakpoint: an activation, a delivery or an emit.
+
+    ``kind`` is the breakpoint type that parked it (``routine``, ``slot``, ``connection``,
+    ``event``, or ``step``); ``payload`` may be edited before the job continues.
+    """
+
+    __slots__ = ("breakpoint_id", "event_name", "hop", "job", "kind", "parked_at", "payload",
+                 "routine_id", "slot_name", "target", "attempt", "connection_index", "act_id")
+
+    def __init__(self, kind: str, job: JobContext, routine_id: str, payload: Any, hop: Any, *,
+                 slot_name: str | None = None, event_name: str | None = None,
+                 breakpoint_id: str | None = None, target: Any = None, attempt: int = 0,
+                 connection_index: int | None = None, act_id: int | None = None) -> None:
+        self.kind, self.job, self.routine_id, self.payload, self.hop = kind, job, routine_id, payload, hop
+        self.slot_name, self.event_name, self.breakpoint_id = slot_name, event_name, breakpoint_id
+        self.target, self.attempt, self.connection_index, self.act_id = target, attempt, connection_index, act_id
+        self.parked_at = now()
+
+    @property
+    def is_activation(self) -> bool:
+        return self.target is None
+
+    def location(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "routine_id": self.routine_id,
+            "slot_name": self.slot_name,
+            "event_name": self.event_name,
+            "connection_index": self.connection_index,
+            "breakpoint_id": self.breakpoint_id,
+            "parked_at": iso(self.parked_at),
+        }
+
+    def __repr__(self) -> str:
+        where = self.slot_name or self.event_name or ""
+        return f"Parked(kind={self.kind!r}, routine_id={self.routine_id!r}, at={where!r})"
+
+
+class JobContext:
+    """State and handle of one job (see module docstring)."""
+
+    def __init__(self, job_id: str, worker: Worker, *, metadata: dict[str, Any] | None = None,
+                 data: dict[str, Any] | None = None, timeout: float | None = None,
+                 log_size: int = 1000, entry: tuple[str, str] | None = None) -> None:
+        self.job_id = job_id
+        self.worker_id = worker.worker_id
+        self.flow_id = worker.flow.flow_id
+        self.status = "pending"
+        self.created_at = now()
+        self.started_at: float | None = None
+        self.completed_at: float | None = None
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.data: dict[str, Any] = dict(data or {})
+        self.error: str | None = None
+        self.error_type: str | None = None
+        self.error_traceback: str | None = None
+        self.cancelled_at: float | None = None
+        self.cancel_reason: str | None = None
+        self.timeout = timeout
+        self.entry = entry
+        self.logs: deque[dict[str, Any]] = deque(maxlen=log_size)
+        self.discarded = 0
+        self._worker = worker
+        self._done = threading.Event()
+        # engine bookkeeping, guarded by the worker's lock
+        self._active = 0
+        self._keys: dict[str, int] = {}
+        self._since: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+        self._wake: dict[str, Any] = {}
+        self._flush: set[str] = set()
+        self._deferred: set[str] = set()
+        self._user_paused = False
+        self._step: tuple[str, int | None] | None = None
+        self._timeout_handle: Any = None
+        self.parked: list[Parked] = []
+        #: filled by the monitor (trace ring, metrics, output); ``None`` without monitoring
+        self.monitor: Any = None
+
+    # -- user API ------------------------------------------------------------------------
+    @property
+    def worker(self) -> Worker:
+        return self._worker
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    def wait(self, timeout: float | None = 60.0) -> JobContext:
+        """Block until the job completes, fails or is cancelled; returns the job.
+
+        Raises :class:`~routilux_nb.core.errors.JobWaitTimeout` if ``timeout`` seconds pass
+        first (the job keeps running). A paused job does not finish until resumed.
+        """
+        if not self._done.wait(timeout):
+            raise JobWaitTimeout(
+                f"job {self.job_id!r} is still {self.status} after {timeout} s "
+                + ("(paused at a breakpoint: resume it)" if self.status == "paused" else "")
+            )
+        return self
+
+    def pause(self) -> JobContext:
+        """Stop starting new activations of this job (running ones finish); nothing is lost."""
+        self._worker._pause_job(self)
+        return self
+
+    def resume(self) -> JobContext:
+        """Continue a paused job, releasing everything parked at breakpoints."""
+        self._worker._resume_job(self)
+        return self
+
+    def cancel(self, reason: str | None = None) -> JobContext:
+        """Cancel the job: queued items are discarded (and counted), status ``cancelled``."""
+        if self.is_finished:
+            raise JobStateError(f"job {self.job_id!r} is already {self.status}; only unfinished jobs can be cancelled")
+        self._worker._finish_job(self, "cancelled", reason=reason or "cancelled by user")
+        return self
+
+    def complete(self) -> JobContext:
+        """Mark the job completed now (``POST /jobs/{id}/complete``); pending work is discarded."""
+        if self.is_finished:
+            raise JobStateError(f"job {self.job_id!r} is already {self.status}")
+        self._worker._finish_job(self, "completed")
+        return self
+
+    def fail(self, error: str) -> JobContext:
+        """Mark the job failed with ``error`` (``POST /jobs/{id}/fail``)."""
+        if self.is_finished:
+            raise JobStateError(f"job {self.job_id!r} is already {self.status}")
+        self._worker._finish_job(self, "failed", error=error, error_type="JobFailed")
+        return self
+
+    def log(self, routine_id: str | None, action: str, **details: Any) -> None:
+        """Append a log entry (``GET /jobs/{id}/logs``)."""
+        self.logs.append({"timestamp": now(), "routine_id": routine_id, "action": action, "details": details})
+
+    @property
+    def duration(self) -> float | None:
+        end = self.completed_at or (None if self.is_finished else now())
+        return None if end is None else end - self.created_at
+
+    @property
+    def trace_log(self) -> list[dict[str, Any]]:
+        """The job's recorded execution events, oldest first (bounded)."""
+        return self.monitor.trace.to_list() if self.monitor is not None else []
+
+    def to_dict(self, *, include_data: bool = True) -> dict[str, Any]:
+        """The spec's JobContext fields (timestamps ISO 8601 with timezone)."""
+        d: dict[str, Any] = {
+            "job_id": self.job_id,
+            "worker_id": self.worker_id,
+            "flow_id": self.flow_id,
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "completed_at": iso(self.completed_at),
+            "metadata": self.metadata,
+            "error": self.error,
+        }
+        if include_data:
+            d["data"] = self.data
+        if self.error_traceback:
+            d["error_traceback"] = self.error_traceback
+        if self.cancelled_at is not None:
+            d["cancelled_at"] = iso(self.cancelled_at)
+            d["cancel_reason"] = self.cancel_reason
+        return d
+
+    def __repr__(self) -> str:
+        extra = f", error={self.error!r}" if self.error else ""
+        return f"JobContext(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r}{extra})"

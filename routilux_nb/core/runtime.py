@@ -1,0 +1,288 @@
+"""The runtime: one thread pool, a timer, the flows, workers and jobs of a kernel.
+
+>>> rt = Runtime()
+>>> flow = Flow("demo")
+>>> @flow.routine(slots=["input"], events=[])
+... def keep(input, ctx):
+...     ctx.data["seen"] = [i["x"] for i in input]
+>>> rt.submit(flow, data={"x": 1}).wait().data
+{'seen': [1]}
+>>> rt.shutdown()
+
+``routilux_nb.runtime()`` returns the kernel's default runtime; make others for tests.
+Routine logic runs on an executor following ``concurrent.futures.Executor`` (by default a
+bounded thread pool owned by the runtime; pass ``executor=`` to bring your own thread pool).
+Finished jobs are kept up to ``max_finished_jobs`` (oldest evicted first, to the store if
+one is configured), so memory stays bounded however many jobs run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from .errors import JobStateError, RoutiluxError, StateError
+from .flow import Flow
+from .hooks import NullMonitor
+from .job import FINISHED, JobContext
+from .scheduler import Scheduler
+from .worker import Worker
+
+__all__ = ["Runtime", "set_default_monitor_factory"]
+
+_monitor_factory: Callable[[], Any] | None = None
+
+
+def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
+    """Let the monitor layer provide every new runtime's monitor (core never imports it)."""
+    global _monitor_factory
+    _monitor_factory = factory
+
+
+class Runtime:
+    """Owns the thread pool, the timer thread, flows, workers, jobs and the monitor."""
+
+    def __init__(
+        self,
+        *,
+        max_threads: int = 8,
+        executor: Executor | None = None,
+        monitor: Any = True,
+        max_finished_jobs: int = 10_000,
+        log_size: int = 1000,
+        store: Any = None,
+    ) -> None:
+        if max_threads < 1:
+            raise ValueError(f"max_threads must be >= 1, got {max_threads}")
+        self.max_threads = max_threads
+        self.max_finished_jobs = max_finished_jobs
+        self.log_size = log_size
+        self.store = store
+        self._own_executor = executor is None
+        self._executor: Executor | None = executor
+        self.scheduler = Scheduler()
+        self.flows: dict[str, Flow] = {}
+        self.workers: dict[str, Worker] = {}
+        self._jobs: dict[str, JobContext] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.RLock()
+        self._closed = False
+        if monitor is True:
+            monitor = _monitor_factory() if _monitor_factory is not None else NullMonitor()
+        elif monitor is False or monitor is None:
+            monitor = NullMonitor()
+        self.monitor = monitor
+        self.monitor.attach(self)
+        self._server: Any = None
+
+    # -- executor ------------------------------------------------------------------------
+    def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
+        ex = self._executor
+        if ex is None:
+            with self._lock:
+                if self._closed:
+                    raise StateError("the runtime is shut down")
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(self.max_threads, thread_name_prefix="routilux")
+                ex = self._executor
+        ex.submit(fn, *args)
+
+    # -- flows ---------------------------------------------------------------------------
+    def register_flow(self, flow: Flow, *, replace: bool = False) -> Flow:
+        """Make a flow known by its ``flow_id`` (``GET /flows`` lists these)."""
+        with self._lock:
+            old = self.flows.get(flow.flow_id)
+            if old is not None and old is not flow and not replace:
+                if any(w.flow is old and w.status != "stopped" for w in self.workers.values()):
+                    raise StateError(
+                        f"flow {flow.flow_id!r} is already registered and has running workers; "
+                        "stop them or pass replace=True"
+                    )
+            self.flows[flow.flow_id] = flow
+        return flow
+
+    def get_flow(self, flow_id: str) -> Flow:
+        try:
+            return self.flows[flow_id]
+        except KeyError:
+            raise KeyError(f"no flow {flow_id!r}; known flows: {sorted(self.flows) or 'none'}") from None
+
+    def remove_flow(self, flow_id: str) -> None:
+        """Forget a flow; its workers are stopped."""
+        flow = self.get_flow(flow_id)
+        for w in list(self.workers.values()):
+            if w.flow is flow:
+                w.stop()
+        with self._lock:
+            self.flows.pop(flow_id, None)
+
+    def _flow(self, flow: Flow | str) -> Flow:
+        if isinstance(flow, Flow):
+            known = self.flows.get(flow.flow_id)
+            if known is not flow:
+                self.register_flow(flow, replace=True)
+            return flow
+        return self.get_flow(flow)
+
+    # -- workers -------------------------------------------------------------------------
+    def start(self, flow: Flow | str, worker_id: str | None = None, *,
+              max_concurrency: int | None = None) -> Worker:
+        """Start a worker running ``flow``; errors in the flow's wiring are raised here."""
+        if self._closed:
+            raise StateError("the runtime is shut down; create a new Runtime")
+        flow = self._flow(flow)
+        report = flow.validate()
+        if not report.valid:
+            raise RoutiluxError(f"flow {flow.flow_id!r} is not valid: " + "; ".join(report.errors))
+        with self._lock:
+            if worker_id is not None and worker_id in self.workers:
+                raise StateError(f"a worker {worker_id!r} already exists")
+            worker = Worker(self, flow, worker_id, max_concurrency)
+            self.workers[worker.worker_id] = worker
+        self.monitor.worker_status(worker, "created")
+        return worker
+
+    def get_worker(self, worker_id: str) -> Worker:
+        try:
+            return self.workers[worker_id]
+        except KeyError:
+            raise KeyError(f"no worker {worker_id!r}; known workers: {sorted(self.workers) or 'none'}") from None
+
+    def worker_for(self, flow: Flow | str) -> Worker:
+        """A running worker of ``flow`` (the first one), started if there is none."""
+        flow = self._flow(flow)
+        with self._lock:
+            for w in self.workers.values():
+                if w.flow is flow and w.status != "stopped":
+                    return w
+        return self.start(flow)
+
+    # -- jobs ----------------------------------------------------------------------------
+    def submit(self, flow: Flow | str, routine_id: str | None = None, slot_name: str | None = None,
+               data: Mapping[str, Any] | None = None, *, worker_id: str | None = None,
+               job_id: str | None = None, metadata: Mapping[str, Any] | None = None,
+               timeout: float | None = None, job_data: Mapping[str, Any] | None = None) -> JobContext:
+        """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker."""
+        if worker_id is not None:
+            worker = self.get_worker(worker_id)
+            if isinstance(flow, Flow) and worker.flow is not flow or isinstance(flow, str) and worker.flow_id != flow:
+                raise StateError(f"worker {worker_id!r} runs flow {worker.flow_id!r}, not the one given")
+        else:
+            worker = self.worker_for(flow)
+        return worker.submit(routine_id, slot_name, data, job_id=job_id, metadata=metadata,
+                             timeout=timeout, job_data=job_data)
+
+    def _check_new_job_id(self, job_id: str) -> None:
+        if job_id in self._jobs:
+            raise JobStateError(f"a job {job_id!r} already exists; job ids must be unique")
+
+    def _add_job(self, job: JobContext) -> None:
+        with self._lock:
+            if job.job_id in self._jobs:
+                raise JobStateError(f"a job {job.job_id!r} already exists; job ids must be unique")
+            self._jobs[job.job_id] = job
+
+    def _job_finished(self, job: JobContext) -> None:
+        with self._lock:
+            self._finished[job.job_id] = None
+            while len(self._finished) > self.max_finished_jobs:
+                old_id, _ = self._finished.popitem(last=False)
+                old = self._jobs.pop(old_id, None)
+                if old is not None and self.store is not None:
+                    self.store.save_job(old)
+
+    def get_job(self, job_id: str) -> JobContext:
+        job = self._jobs.get(job_id)
+        if job is None and self.store is not None:
+            job = self.store.get_job(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id!r}")
+        return job
+
+    def jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
+             status: str | Iterable[str] | None = None) -> list[JobContext]:
+        """Jobs in memory, newest first, filtered."""
+        statuses = {status} if isinstance(status, str) else set(status) if status else None
+        with self._lock:
+            candidates = list(reversed(self._jobs.values()))
+        return [
+            j for j in candidates
+            if (flow_id is None or j.flow_id == flow_id)
+            and (worker_id is None or j.worker_id == worker_id)
+            and (statuses is None or j.status in statuses)
+        ]
+
+    def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
+                  status: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[JobContext], int]:
+        """One page of jobs, newest first, and the total matching: what ``GET /jobs`` serves.
+
+        Without filters a page costs O(offset + limit), however many jobs are kept.
+        """
+        if flow_id is None and worker_id is None and status is None:
+            with self._lock:
+                total = len(self._jobs)
+                it = reversed(self._jobs.values())
+                page = []
+                for i, job in enumerate(it):
+                    if i >= offset + limit:
+                        break
+                    if i >= offset:
+                        page.append(job)
+            return page, total
+        matching = self.jobs(flow_id=flow_id, worker_id=worker_id, status=status)
+        return matching[offset:offset + limit], len(matching)
+
+    def wait_all(self, timeout: float | None = 60.0) -> None:
+        """Wait until every unfinished job has finished."""
+        for job in self.jobs():
+            if job.status not in FINISHED:
+                job.wait(timeout)
+
+    # -- server --------------------------------------------------------------------------
+    def serve(self, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None, **kwargs: Any) -> Any:
+        """Serve the HTTP API of this runtime from a background thread (needs the ``server`` extra)."""
+        try:
+            from routilux_nb.server.embedded import serve_runtime
+        except ImportError as exc:  # pragma: no cover - depends on installed extras
+            raise ImportError(
+                'the HTTP API needs the server extra: pip install "routilux_nb[server]"'
+            ) from exc
+        return serve_runtime(self, port=port, host=host, api_key=api_key, **kwargs)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def shutdown(self, *, wait: bool = True, timeout: float = 10.0) -> None:
+        """Stop every worker, the timer thread and the pool. Idempotent."""
+        if self._closed:
+            return
+        if self._server is not None:
+            try:
+                self._server.stop()
+            except Exception:
+                pass
+        for w in list(self.workers.values()):
+            w.stop()
+        with self._lock:
+            self._closed = True
+        self.scheduler.shutdown(timeout)
+        self.monitor.shutdown()
+        if self._executor is not None and self._own_executor:
+            self._executor.shutdown(wait=wait, cancel_futures=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        running = sum(1 for w in self.workers.values() if w.status != "stopped")
+        active = sum(1 for j in list(self._jobs.values()) if j.status not in FINISHED)
+        return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
+                f"jobs_kept={len(self._jobs)})")
