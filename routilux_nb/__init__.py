@@ -1,1 +1,69 @@
-"""routilux_nb."""
+"""routilux_nb: event-driven data flows that run, debug and monitor inside Jupyter.
+
+>>> import routilux_nb as rx
+>>> flow = rx.Flow("hello")
+>>> @flow.routine(slots=["input"], events=[])
+... def greet(input, ctx):
+...     ctx.data["greeting"] = f"hello {input[0]['name']}"
+>>> rx.runtime().submit(flow, data={"name": "notebook"}).wait().data["greeting"]
+'hello notebook'
+"""
+
+from __future__ import annotations
+
+from . import builtins as builtins  # registers the built-in routines
+from . import monitor as monitor  # every runtime is monitored
+from .core import (
+    BackpressureTimeout,
+    DSLError,
+    ErrorHandler,
+    Flow,
+    FlowError,
+    FunctionRoutine,
+    JobContext,
+    JobStateError,
+    JobTimeoutError,
+    JobWaitTimeout,
+    RegistryError,
+    RoutiluxError,
+    Routine,
+    Runtime,
+    Slot,
+    StateError,
+    Worker,
+    WorkerNotRunningError,
+    load_flow,
+    policies,
+    registry,
+)
+from .core.expressions import ExpressionError
+from .core.runtime import default_runtime as runtime
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackpressureTimeout",
+    "DSLError",
+    "ErrorHandler",
+    "ExpressionError",
+    "Flow",
+    "FlowError",
+    "FunctionRoutine",
+    "JobContext",
+    "JobStateError",
+    "JobTimeoutError",
+    "JobWaitTimeout",
+    "RegistryError",
+    "Routine",
+    "RoutiluxError",
+    "Runtime",
+    "Slot",
+    "StateError",
+    "Worker",
+    "WorkerNotRunningError",
+    "__version__",
+    "load_flow",
+    "policies",
+    "registry",
+    "runtime",
+]

@@ -266,6 +266,14 @@ class Flow:
                 "error_handler": self.error_handler.to_dict() if self.error_handler else None,
             }
 
+    def metrics(self, runtime: Any = None) -> dict[str, Any]:
+        """Job counts, success rate, durations and routine metrics of this flow on ``runtime``
+        (default: the kernel's runtime)."""
+        from .runtime import default_runtime
+
+        rt = runtime or default_runtime()
+        return rt.monitor.flow_metrics(self.flow_id)
+
     # -- DSL -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The flow in the DSL's shape (see :mod:`routilux_nb.core.dsl`)."""

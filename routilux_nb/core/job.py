@@ -166,6 +166,31 @@ class JobContext:
         end = self.completed_at or (None if self.is_finished else now())
         return None if end is None else end - self.created_at
 
+    def _monitored(self, what: str) -> Any:
+        if self.monitor is None:
+            raise RuntimeError(f"{what} needs monitoring: this job's runtime was created with monitor=False")
+        return self.monitor
+
+    @property
+    def trace(self) -> Any:
+        """The recorded execution events (bounded ring; ``.to_pandas()``, ``.events()``)."""
+        return self._monitored("job.trace").trace
+
+    @property
+    def metrics(self) -> Any:
+        """Per-routine metrics, counts and errors of this job (``.to_dict()``, ``.to_pandas()``)."""
+        return self._monitored("job.metrics").metrics
+
+    def output(self, incremental: bool = False) -> str:
+        """What routines printed for this job; ``incremental`` returns only what is new."""
+        return self._monitored("job.output()").output.read(incremental)
+
+    @property
+    def debug(self) -> Any:
+        """The job's :class:`~routilux_nb.monitor.debug.DebugSession`."""
+        self._monitored("job.debug")
+        return self._worker.runtime.monitor.debug_session(self)
+
     @property
     def trace_log(self) -> list[dict[str, Any]]:
         """The job's recorded execution events, oldest first (bounded)."""

@@ -18,6 +18,7 @@ one is configured), so memory stays bounded however many jobs run.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -31,9 +32,11 @@ from .job import FINISHED, JobContext
 from .scheduler import Scheduler
 from .worker import Worker
 
-__all__ = ["Runtime", "set_default_monitor_factory"]
+__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory"]
 
 _monitor_factory: Callable[[], Any] | None = None
+_default: Runtime | None = None
+_default_lock = threading.Lock()
 
 
 def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
@@ -286,3 +289,13 @@ class Runtime:
         active = sum(1 for j in list(self._jobs.values()) if j.status not in FINISHED)
         return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
                 f"jobs_kept={len(self._jobs)})")
+
+
+def default_runtime() -> Runtime:
+    """The process's default runtime, created on first use and shut down at exit."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Runtime()
+            atexit.register(_default.shutdown, wait=False)
+        return _default

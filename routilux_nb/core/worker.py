@@ -163,6 +163,18 @@ class Worker:
         return self
 
     @property
+    def history(self) -> Any:
+        """Execution history (last emits) of this worker: ``.to_list()``, ``.to_pandas()``."""
+        return self.runtime.monitor.worker_history(self)
+
+    def statistics(self) -> dict[str, Any]:
+        """Jobs processed/failed, success rate, durations, per-routine statistics."""
+        return self.runtime.monitor.worker_statistics(self)
+
+    def routine_states(self) -> dict[str, dict[str, Any]]:
+        return self.runtime.monitor.routine_states(self)
+
+    @property
     def active_jobs(self) -> list[JobContext]:
         with self._lock:
             return list(self._jobs.values())

@@ -1,0 +1,192 @@
+"""Debug sessions: what a paused job shows, and how it continues.
+
+>>> session = monitor.debug_session(job)      # doctest: +SKIP
+>>> session.location()["routine_id"]          # doctest: +SKIP
+'double'
+>>> session.set_variable("payload.input.0.value", 5); session.step_over()   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from routilux_nb.core.errors import JobStateError
+
+if TYPE_CHECKING:
+    from routilux_nb.core.job import JobContext, Parked
+
+__all__ = ["DEBUG_ACTIONS", "DebugSession"]
+
+DEBUG_ACTIONS = ("resume", "step_over", "step_into", "drop")
+
+
+class DebugSession:
+    """Debug controls of one job: where it stopped, variables, call stack, actions."""
+
+    def __init__(self, job: JobContext, changed: threading.Condition) -> None:
+        self.job = job
+        self._changed = changed
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+    @property
+    def status(self) -> str:
+        return self.job.status
+
+    @property
+    def current(self) -> Parked | None:
+        parked = self.job.parked
+        return parked[0] if parked else None
+
+    @property
+    def is_paused(self) -> bool:
+        return self.current is not None
+
+    def wait_paused(self, timeout: float = 10.0) -> bool:
+        """Block until the job parks at a breakpoint (or finishes); true if parked."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.current is None and not self.job.is_finished:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        return self.current is not None
+
+    def _require(self) -> Parked:
+        p = self.current
+        if p is None:
+            raise JobStateError(
+                f"job {self.job_id!r} is {self.job.status} and not stopped at a breakpoint; "
+                "there is nothing to inspect or continue"
+            )
+        return p
+
+    def location(self) -> dict[str, Any] | None:
+        p = self.current
+        return None if p is None else {"job_id": self.job_id, **p.location()}
+
+    def variables(self) -> dict[str, Any]:
+        """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``, ``job_data``."""
+        p = self._require()
+        routine = self.job.worker.flow.routines.get(p.routine_id)
+        return {
+            "payload": p.payload,
+            "config": dict(routine.config) if routine is not None else {},
+            "job_data": self.job.data,
+            "metadata": self.job.metadata,
+        }
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Edit the parked data before continuing: ``payload``, ``payload.key.0.sub``, ``job_data.key``."""
+        p = self._require()
+        head, _, path = name.partition(".")
+        if head == "payload":
+            if not path:
+                if p.is_activation:
+                    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                        raise ValueError("the payload of a parked activation is {slot: [items]}: give a dict of lists")
+                elif not isinstance(value, dict):
+                    raise ValueError("a parked item's payload must be a dict")
+                p.payload = value
+                return
+            _set_path(p.payload, path, value)
+        elif head == "job_data":
+            if not path:
+                if not isinstance(value, dict):
+                    raise ValueError("job_data must be a dict")
+                self.job.data.clear()
+                self.job.data.update(value)
+                return
+            _set_path(self.job.data, path, value)
+        else:
+            raise KeyError(f"unknown variable {name!r}; editable: payload, payload.<path>, job_data, job_data.<path>")
+
+    def call_stack(self) -> list[dict[str, Any]]:
+        """The hops that produced the parked data, oldest first."""
+        p = self._require()
+        hops = []
+        h = p.hop
+        while h is not None:
+            hops.append(h)
+            h = h[0]
+        hops.reverse()
+        flow = self.job.worker.flow
+        frames = []
+        for i, (_, act_id, rid, event) in enumerate(hops):
+            target = hops[i + 1][2] if i + 1 < len(hops) else p.routine_id
+            slot = next((c.target_slot for c in flow.connections
+                         if c.source_routine == rid and c.source_event == event and c.target_routine == target), None)
+            frames.append({"routine_id": rid, "event_name": event, "target_routine": target,
+                           "target_slot": slot, "activation_id": act_id})
+        return frames
+
+    def resume(self) -> None:
+        """Release everything parked; the job runs on."""
+        self._require()
+        self.job.worker._unpark(self.job, "resume")
+
+    def step_over(self) -> None:
+        """Run the parked work, then pause at the job's next activation."""
+        self._require()
+        self.job.worker._unpark(self.job, "step_over", ("over", None))
+
+    def step_into(self) -> None:
+        """Run the parked work, then pause at the first activation fed by what it emits."""
+        p = self._require()
+        source = p.act_id if p.is_activation else (p.hop[1] if p.hop is not None else None)
+        step = ("into", source) if source is not None else ("over", None)
+        self.job.worker._unpark(self.job, "step_into", step)
+
+    def drop(self) -> None:
+        """Discard the parked item (recorded in the trace) and let the job continue."""
+        p = self._require()
+        worker = self.job.worker
+        worker._drop_parked(self.job, p)
+        if not self.job.parked and self.job.status == "paused" and not self.job._user_paused:
+            worker._unpark(self.job, "resume")
+
+    def act(self, action: str) -> None:
+        """Run one of :data:`DEBUG_ACTIONS` by name (used by widgets and the HTTP API)."""
+        if action not in DEBUG_ACTIONS:
+            raise ValueError(f"unknown debug action {action!r}; choose one of {', '.join(DEBUG_ACTIONS)}")
+        getattr(self, action)()
+
+    def to_dict(self) -> dict[str, Any]:
+        from .trace import summarize
+
+        if self.current is None:
+            return {"job_id": self.job_id, "status": self.job.status, "location": None,
+                    "variables": {}, "call_stack": [], "parked_count": 0}
+        try:
+            variables = {k: summarize(v, 2000) for k, v in self.variables().items()}
+            stack = self.call_stack()
+            location = self.location()
+        except JobStateError:  # released meanwhile
+            return {"job_id": self.job_id, "status": self.job.status, "location": None,
+                    "variables": {}, "call_stack": [], "parked_count": 0}
+        return {"job_id": self.job_id, "status": self.job.status, "location": location,
+                "variables": variables, "call_stack": stack, "parked_count": len(self.job.parked)}
+
+    def __repr__(self) -> str:
+        p = self.current
+        where = f", at={p.kind}:{p.routine_id}" if p is not None else ""
+        return f"DebugSession(job_id={self.job_id!r}, status={self.job.status!r}{where})"
+
+
+def _set_path(root: Any, path: str, value: Any) -> None:
+    parts = path.split(".")
+    target = root
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    last = parts[-1]
+    if isinstance(target, list):
+        target[int(last)] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        raise TypeError(f"cannot set {path!r}: {type(target).__name__} is not a dict or list")
