@@ -28,7 +28,7 @@ __all__ = ["HEADER_HEIGHT", "PORT_SPACING", "layered_layout", "port_y"]
 
 HEADER_HEIGHT = 40
 PORT_SPACING = 18
-NODE_MIN_WIDTH = 150
+NODE_MIN_WIDTH = 160
 NODE_MAX_WIDTH = 260
 CHAR_WIDTH = 7
 LAYER_GAP = 90
@@ -106,8 +106,12 @@ def _order_layers(dag: nx.DiGraph, columns: list[list[str]]) -> None:
 
 
 def _edge_points(
-    source: Mapping[str, float], sy: float, target: Mapping[str, float], ty: float,
-    backward: bool, bottom: float,
+    source: Mapping[str, float],
+    sy: float,
+    target: Mapping[str, float],
+    ty: float,
+    backward: bool,
+    bottom: float,
 ) -> list[list[float]]:
     sx = source["x"] + source["w"]
     tx = target["x"]
@@ -116,8 +120,13 @@ def _edge_points(
         return [[sx, sy], [sx + dx, sy], [tx - dx, ty], [tx, ty]]
     mid_x = (sx + tx) / 2
     return [
-        [sx, sy], [sx + 40, sy], [sx + 40, bottom], [mid_x, bottom],
-        [tx - 40, bottom], [tx - 40, ty], [tx, ty],
+        [sx, sy],
+        [sx + 40, sy],
+        [sx + 40, bottom],
+        [mid_x, bottom],
+        [tx - 40, bottom],
+        [tx - 40, ty],
+        [tx, ty],
     ]
 
 
@@ -135,7 +144,8 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
     """
     routines: Mapping[str, Mapping[str, Any]] = flow_dict.get("routines") or {}
     connections = [
-        c for c in flow_dict.get("connections") or []
+        c
+        for c in flow_dict.get("connections") or []
         if c.get("source_routine") in routines and c.get("target_routine") in routines
     ]
     graph = nx.DiGraph()
@@ -163,7 +173,10 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
             w, h = sizes[rid]
             routine = routines[rid]
             nodes[rid] = {
-                "x": x, "y": y, "w": w, "h": h,
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
                 "slots": [str(s) for s in routine.get("slots") or []],
                 "events": [str(e) for e in routine.get("events") or []],
                 "class_name": str(routine.get("class_name") or ""),
@@ -183,13 +196,17 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
         backward = (conn["source_routine"], conn["target_routine"]) in back
         lane = bottom + BACK_EDGE_SPACING * back_count
         back_count += backward
-        edges.append({
-            "id": str(conn.get("connection_id") or f"conn_{i}"),
-            "source": conn["source_routine"], "source_event": event,
-            "target": conn["target_routine"], "target_slot": slot,
-            "back": backward,
-            "points": _edge_points(src, sy, dst, ty, backward, lane),
-        })
+        edges.append(
+            {
+                "id": str(conn.get("connection_id") or f"conn_{i}"),
+                "source": conn["source_routine"],
+                "source_event": event,
+                "target": conn["target_routine"],
+                "target_slot": slot,
+                "back": backward,
+                "points": _edge_points(src, sy, dst, ty, backward, lane),
+            }
+        )
     width = max(x - LAYER_GAP + MARGIN, 2.0 * MARGIN)
     lanes = BACK_EDGE_SPACING * back_count if back_count else -NODE_GAP
     height = bottom + lanes + MARGIN

@@ -62,7 +62,7 @@ def _node_svg(rid: str, node: Mapping[str, Any], state: str | None) -> str:
     x, y, w, h = node["x"], node["y"], node["w"], node["h"]
     stroke = status_color(state) if state else _MUTED
     out = [
-        f'<g><title>{escape(rid)} ({escape(node["class_name"])})</title>',
+        f"<g><title>{escape(rid)} ({escape(node['class_name'])})</title>",
         f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}" rx="6" '
         f'fill="{_BOX}" stroke="{stroke}" stroke-width="{2 if state else 1}"/>',
         f'<text x="{_num(x + 10)}" y="{_num(y + 16)}" font-size="12" font-weight="600" '

@@ -44,6 +44,7 @@ class Coalescer:
         self._latest: Any = _NOTHING
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._next_allowed = 0.0
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -73,23 +74,26 @@ class Coalescer:
             _log.exception("Coalescer callback failed")
 
     def _run(self) -> None:
-        next_allowed = 0.0
         while True:
             with self._cond:
                 while self._latest is _NOTHING and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     return
-                delay = next_allowed - time.monotonic()
+                delay = self._next_allowed - time.monotonic()
                 if delay > 0:
                     self._cond.wait(delay)  # more values may arrive meanwhile
                     continue
                 value = self._take()
-            next_allowed = time.monotonic() + self._interval
+                self._next_allowed = time.monotonic() + self._interval
             self._deliver(value)
 
     def close(self, flush: bool = True) -> None:
-        """Stop the thread and wait for it; deliver a pending value first if ``flush``."""
+        """Stop the thread and wait for it; then deliver a pending value if ``flush``.
+
+        The final delivery still respects the rate limit, so it may wait up to
+        ``1 / max_rate_hz`` seconds.
+        """
         with self._cond:
             if self._closed:
                 return
@@ -101,4 +105,5 @@ class Coalescer:
         with self._cond:
             value = self._take()
         if flush and value is not _NOTHING:
+            time.sleep(max(0.0, self._next_allowed - time.monotonic()))
             self._deliver(value)

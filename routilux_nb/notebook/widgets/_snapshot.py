@@ -57,11 +57,13 @@ def edge_counts_of(snapshot: Mapping[str, Any]) -> dict[str, int]:
 
 def breakpoint_routines(snapshot: Mapping[str, Any]) -> list[str]:
     """Sorted ids of routines with an enabled routine breakpoint."""
-    return sorted({
-        str(bp["routine_id"])
-        for bp in snapshot.get("breakpoints") or []
-        if bp.get("type") == "routine" and bp.get("routine_id") and bp.get("enabled", True)
-    })
+    return sorted(
+        {
+            str(bp["routine_id"])
+            for bp in snapshot.get("breakpoints") or []
+            if bp.get("type") == "routine" and bp.get("routine_id") and bp.get("enabled", True)
+        }
+    )
 
 
 def jobs_of(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -45,9 +45,7 @@ class Debugger(LockedWidget):
             self.set_state(state)
 
     def __repr__(self) -> str:
-        return (
-            f"Debugger(job_id={self.state.get('job_id')!r}, status={self.state.get('status')!r})"
-        )
+        return f"Debugger(job_id={self.state.get('job_id')!r}, status={self.state.get('status')!r})"
 
     @property
     def paused(self) -> bool:
@@ -97,6 +95,9 @@ class Debugger(LockedWidget):
             self._update(message=f"{name!r} is read-only")
             return
         self._run(
-            f"set {name}", self._set_variable_callbacks, name, content.get("value"),
+            f"set {name}",
+            self._set_variable_callbacks,
+            name,
+            content.get("value"),
             self.state.get("job_id"),
         )

@@ -69,13 +69,14 @@ function buildNode(rid, n, layer) {
   n.slots.forEach((slot, i) => {
     const y = portY(i);
     svg("circle", { class: "rnb-port", cx: 0, cy: y, r: 4 }, g);
-    svg("text", { class: "rnb-port-label", x: 8, y: y + 3 }, g).textContent = clip(slot, n.w / 2 - 50, 6);
+    const name = svg("text", { class: "rnb-port-label", x: 8, y: y + 3 }, g);
+    name.textContent = clip(slot, n.w / 2 - 10, 6);
     const gauge = svg("g", { class: "rnb-gauge", "data-slot": slot, visibility: "hidden" }, g);
     const width = n.w / 2 - 12;
     svg("rect", { class: "rnb-gauge-bg", x: 8, y: y + 6, width, height: 2.5 }, gauge);
     const bar = svg("rect", { class: "rnb-gauge-bar", x: 8, y: y + 6, width: 0, height: 2.5 }, gauge);
     const label = svg("text", { class: "rnb-gauge-label", x: n.w / 2 - 4, y: y + 3, "text-anchor": "end" }, gauge);
-    gauges.set(slot, { gauge, bar, label, width });
+    gauges.set(slot, { gauge, bar, label, width, name, slot, room: n.w / 2 - 10 });
   });
   n.events.forEach((event, i) => {
     const y = portY(i);
@@ -205,6 +206,7 @@ function render({ model, el }) {
         const q = slots[slot];
         if (!q) {
           gauge.gauge.setAttribute("visibility", "hidden");
+          gauge.name.textContent = clip(gauge.slot, gauge.room, 6);
           continue;
         }
         const max = q.max_length || 0;
@@ -214,6 +216,7 @@ function render({ model, el }) {
         gauge.gauge.dataset.pressure = q.pressure_level || "low";
         gauge.bar.setAttribute("width", Math.max(gauge.width * frac, used ? 1 : 0));
         gauge.label.textContent = `${used}/${max || "∞"}`;
+        gauge.name.textContent = clip(gauge.slot, gauge.room - gauge.label.textContent.length * 4.8 - 4, 5.8);
       }
     }
     renderPanel();
@@ -314,7 +317,11 @@ function render({ model, el }) {
   function onPointerDown(ev) {
     if (ev.button !== 0) return;
     drag = { x: ev.clientX, y: ev.clientY, view: { ...view }, target: ev.target, moved: false };
-    canvas.setPointerCapture(ev.pointerId);
+    try {
+      canvas.setPointerCapture(ev.pointerId);
+    } catch (_err) {
+      // synthetic or already released pointer: dragging still works without capture
+    }
   }
   function onPointerMove(ev) {
     if (!drag) return;

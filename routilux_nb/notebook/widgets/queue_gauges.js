@@ -71,7 +71,7 @@ function render({ model, el }) {
       table.appendChild(r.row); // keeps rows in key order
       const max = q.max_length || 0;
       const used = q.unconsumed_count || 0;
-      const frac = typeof q.usage_percentage === "number" ? q.usage_percentage : max ? used / max : 0;
+      const frac = max ? used / max : typeof q.usage_percentage === "number" ? q.usage_percentage : 0;
       r.row.dataset.pressure = q.pressure_level || "low";
       r.bar.style.width = `${Math.min(Math.max(frac, 0), 1) * 100}%`;
       r.used.textContent = `${used}/${max || "∞"}`;

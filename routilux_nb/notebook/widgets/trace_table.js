@@ -25,7 +25,7 @@ function cellText(key, value) {
   if (key === "timestamp") {
     const s = String(value);
     const t = s.indexOf("T");
-    return t >= 0 ? s.slice(t + 1, t + 13) : s;
+    return t >= 0 ? s.slice(t + 1).replace(/(Z|[+-]\d\d:?\d\d)$/, "").slice(0, 12) : s;
   }
   if (key === "duration" && typeof value === "number") {
     return value < 1 ? `${(value * 1000).toFixed(2)} ms` : `${value.toFixed(3)} s`;

@@ -24,7 +24,14 @@ _MAX_DATA_CHARS = 300
 _TEXT_COLUMNS = ("event_id", "job_id", "routine_id", "event_type", "data", "status")
 
 TRACE_COLUMNS = (
-    "seq", "event_id", "job_id", "routine_id", "event_type", "timestamp", "data", "duration",
+    "seq",
+    "event_id",
+    "job_id",
+    "routine_id",
+    "event_type",
+    "timestamp",
+    "data",
+    "duration",
     "status",
 )
 
@@ -107,7 +114,8 @@ class TraceTable(LockedWidget):
         rows = self._retained()
         if filtered:
             rows = [
-                r for r in rows
+                r
+                for r in rows
                 if (not self.filter_routine or r["routine_id"] == self.filter_routine)
                 and (not self.filter_type or r["event_type"] == self.filter_type)
             ]
