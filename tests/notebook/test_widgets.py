@@ -180,11 +180,17 @@ def test_queue_gauges_history_is_bounded_and_deduplicated(snapshot):
     before = len(seen)
     gauges.apply_snapshot(snap)  # same seq again
     assert len(seen) == before
-    unseq = {"queues": snap["queues"]}
-    gauges.apply_snapshot(unseq)
-    gauges.apply_snapshot(unseq)
-    assert len(seen) == before
     assert gauges.apply_snapshot({"seq": 100}) == []
+
+
+def test_queue_gauges_history_without_seq(snapshot):
+    gauges = QueueGauges()
+    del snapshot["seq"], snapshot["time"]
+    gauges.apply_snapshot(snapshot)
+    assert gauges.apply_snapshot(copy.deepcopy(snapshot)) == []  # same content: no new point
+    snapshot["jobs"]["job-abc"]["elapsed"] = 2.0  # a new snapshot, same queues
+    assert gauges.apply_snapshot(snapshot) == ["history"]
+    assert gauges.history == {"double.input": [5, 5]}
 
 
 def test_trace_table_bounded_newest_first():

@@ -2,12 +2,14 @@
 
 The history lives in Python (bounded to ``HISTORY_LENGTH`` points per slot) so
 a freshly displayed view shows recent trends, not just the current value. A
-point is appended once per snapshot: snapshots carrying a ``seq`` already seen
-are ignored, and snapshots without ``seq`` only append when the queues changed.
+point is appended once per distinct snapshot, recognised by its ``seq``, else
+its ``time``, else its whole content: applying the same snapshot twice adds
+nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import pathlib
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +23,13 @@ __all__ = ["HISTORY_LENGTH", "QueueGauges"]
 
 _HERE = pathlib.Path(__file__).parent
 HISTORY_LENGTH = 30
+
+
+def _identity(snapshot: Mapping[str, Any]) -> Any:
+    for key in ("seq", "time"):
+        if snapshot.get(key) is not None:
+            return (key, snapshot[key])
+    return ("content", copy.deepcopy(dict(snapshot)))
 
 
 class QueueGauges(LockedWidget):
@@ -38,7 +47,7 @@ class QueueGauges(LockedWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._last_seq: Any = None
+        self._last_marker: Any = None
 
     def __repr__(self) -> str:
         return f"QueueGauges(slots={sum(len(s) for s in self.queues.values())})"
@@ -49,9 +58,9 @@ class QueueGauges(LockedWidget):
             return []
         with self._lock:
             queues = queues_of(snapshot)
-            seq = snapshot.get("seq")
-            fresh = seq != self._last_seq if seq is not None else queues != self.queues
-            self._last_seq = seq
+            marker = _identity(snapshot)
+            fresh = marker != self._last_marker
+            self._last_marker = marker
             values: dict[str, Any] = {"queues": queues}
             if fresh:
                 values["history"] = self._extended_history(queues)

@@ -73,6 +73,7 @@ function render({ model, el }) {
     for (const [key] of COLUMNS) {
       const td = html("td", `rnb-t-${key}`, tr, cellText(key, row[key]));
       if (key === "data" && row.data) td.title = row.data;
+      if (key === "event_type" && row.detail) td.title = row.detail;
     }
     if (row.status) tr.dataset.status = String(row.status);
     tr.dataset.eventType = row.event_type || "";

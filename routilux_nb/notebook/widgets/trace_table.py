@@ -38,6 +38,8 @@ TRACE_COLUMNS = (
 
 def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {col: jsonable(row.get(col)) for col in TRACE_COLUMNS}
+    if row.get("detail") is not None:
+        out["detail"] = str(row["detail"])[:_MAX_DATA_CHARS]
     data = out["data"]
     if data is not None and not isinstance(data, str):
         data = str(data)
@@ -119,7 +121,9 @@ class TraceTable(LockedWidget):
                 if (not self.filter_routine or r["routine_id"] == self.filter_routine)
                 and (not self.filter_type or r["event_type"] == self.filter_type)
             ]
-        frame = pd.DataFrame(rows, columns=list(TRACE_COLUMNS))
+        frame = pd.DataFrame(
+            [{c: r.get(c) for c in TRACE_COLUMNS} for r in rows], columns=list(TRACE_COLUMNS)
+        )
         frame["seq"] = pd.to_numeric(frame["seq"], errors="coerce").astype("Int64")
         stamps = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="ISO8601")
         frame["timestamp"] = stamps.astype("datetime64[ns, UTC]")
