@@ -117,7 +117,7 @@ function render({ model, el }) {
   function applyFollow() {
     const follow = model.get("follow");
     const waiting = model.get("buffered") || 0;
-    followBtn.textContent = follow ? "⏸ Pause" : `▶ Follow${waiting ? ` (${waiting} new)` : ""}`;
+    followBtn.textContent = follow ? "Pause" : `▶ Follow${waiting ? ` (${waiting} new)` : ""}`;
     followBtn.classList.toggle("rnb-t-paused", !follow);
     followBtn.setAttribute("aria-pressed", String(!follow));
   }
