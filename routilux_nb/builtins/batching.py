@@ -4,7 +4,7 @@ timers fire without new data and nothing is kept on the routine (it serves every
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
@@ -145,7 +145,7 @@ class Aggregator(ConfiguredRoutine):
         self.field = field
         self._derive_policy(until_idle(expected))
 
-    def aggregate(self, items: list[Mapping[str, Any]]) -> Payload:
+    def aggregate(self, items: Sequence[Mapping[str, Any]]) -> Payload:
         out: Payload = {"items": [dict(i) for i in items], "count": len(items)}
         if self.field is not None:
             values = [i[self.field] for i in items if self.field in i]

@@ -77,11 +77,12 @@ class Mapper(ConfiguredRoutine):
 
     def transform(self, item: Mapping[str, Any]) -> Payload | None:
         """The payload emitted for ``item`` (``None``: nothing is emitted)."""
-        out: Payload | None = dict(item)
+        out: Payload = dict(item)
         if self.fn is not None:
-            out = as_payload(self.fn(out))
-            if out is None:
+            result = as_payload(self.fn(out))
+            if result is None:
                 return None
+            out = result
         for old, new in self.rename.items():
             if old in out:
                 out[new] = out.pop(old)
