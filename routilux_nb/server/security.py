@@ -150,7 +150,12 @@ class BodySizeLimitMiddleware:
                                       {"max_bytes": self.max_bytes, "content_length": declared})
                     return
         guard = _TooLarge(receive, send, self.max_bytes)
-        await self.app(scope, guard.wrapped_receive, guard.wrapped_send)
+        try:
+            await self.app(scope, guard.wrapped_receive, guard.wrapped_send)
+        except Exception:
+            if not guard.rejected:
+                raise
+            # the app saw the cut body as a client disconnect; the 413 is already sent
 
 
 def install_security(app: Any, *, api_key: str | None = None, max_body_bytes: int = 1_000_000,
