@@ -57,10 +57,6 @@ def load_flows(runtime: Any, directory: Path) -> list[str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from routilux_nb.core import Runtime
-    from routilux_nb.server.app import create_app
     from routilux_nb.server.embedded import _is_loopback
 
     if not _is_loopback(args.host):
@@ -69,6 +65,11 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         if not args.api_key:
             warnings.warn(f"serving on {args.host} without --api-key", stacklevel=1)
+    import uvicorn
+
+    from routilux_nb.core import Runtime
+    from routilux_nb.server.app import create_app
+
     runtime = Runtime()
     try:
         if args.flows is not None:

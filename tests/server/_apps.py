@@ -79,7 +79,9 @@ def free_port() -> int:
 
 
 def can_bind(port: int) -> bool:
+    """True when nothing listens on ``port`` (TIME_WAIT leftovers allowed, as for any server)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
