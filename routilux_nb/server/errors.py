@@ -1,0 +1,191 @@
+"""The error envelope of the HTTP API and the mapping of engine exceptions onto it.
+
+Every error answers ``{"error": {"code", "message", "details"}}`` with a stable ``code``:
+404 for unknown ids, 409 for operations that do not fit the current state, 422 for input
+that cannot be used, 413 for bodies over the limit. Bad input never yields a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from routilux_nb.core.errors import (
+    DSLError,
+    FlowError,
+    JobStateError,
+    RegistryError,
+    RoutiluxError,
+    StateError,
+    UnknownEventError,
+    UnknownRoutineError,
+    UnknownSlotError,
+    WorkerNotRunningError,
+)
+from routilux_nb.core.expressions import ExpressionError
+
+__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond"]
+
+log = logging.getLogger(__name__)
+
+#: stable error codes and their HTTP status
+CODES: dict[str, int] = {
+    "JOB_NOT_FOUND": 404, "WORKER_NOT_FOUND": 404, "FLOW_NOT_FOUND": 404, "ROUTINE_NOT_FOUND": 404,
+    "SLOT_NOT_FOUND": 404, "EVENT_NOT_FOUND": 404, "BREAKPOINT_NOT_FOUND": 404,
+    "CONNECTION_NOT_FOUND": 404, "NOT_FOUND": 404,
+    "FLOW_ALREADY_EXISTS": 409, "JOB_ALREADY_EXISTS": 409, "WORKER_ALREADY_EXISTS": 409,
+    "ROUTINE_ALREADY_EXISTS": 409, "WORKER_NOT_RUNNING": 409, "INVALID_STATE": 409,
+    "MONITORING_DISABLED": 409,
+    "VALIDATION_ERROR": 422, "INVALID_DSL": 422, "UNSAFE_EXPRESSION": 422,
+    "PAYLOAD_TOO_LARGE": 413, "UNAUTHORIZED": 401, "METHOD_NOT_ALLOWED": 405,
+    "INTERNAL_ERROR": 500,
+}
+
+
+class ApiError(Exception):
+    """An error answered with the envelope: ``raise ApiError(404, "JOB_NOT_FOUND", "...")``."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or {}
+
+
+def _clean(value: Any) -> Any:
+    """Replace floats JSON cannot carry (NaN, infinities) with ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _fallback(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return to_dict()
+        except Exception:
+            pass
+    return repr(obj)
+
+
+class ApiJSONResponse(JSONResponse):
+    """JSON that never fails to render: unknown objects become their ``repr``, NaN becomes null."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                              default=_fallback)
+        except ValueError:
+            text = json.dumps(_clean(content), ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":"), default=_fallback)
+        return text.encode("utf-8")
+
+
+def respond(content: Any, status_code: int = 200) -> ApiJSONResponse:
+    """A JSON answer (routes return this directly, so nothing re-encodes it)."""
+    return ApiJSONResponse(content, status_code=status_code)
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> ApiJSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return ApiJSONResponse(body, status_code=status, headers=headers)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and not isinstance(exc, RoutiluxError) and exc.args:
+        return str(exc.args[0])
+    return str(exc) or type(exc).__name__
+
+
+def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
+    """``(status, code, details)`` for an engine exception, ``None`` for unexpected ones."""
+    if isinstance(exc, DSLError):
+        return 422, "INVALID_DSL", {"line": exc.line, "reason": exc.reason}
+    if isinstance(exc, ExpressionError):
+        return 422, "UNSAFE_EXPRESSION", {}
+    if isinstance(exc, UnknownRoutineError):
+        return 404, "ROUTINE_NOT_FOUND", {"routine_id": exc.routine_id}
+    if isinstance(exc, UnknownSlotError):
+        return 404, "SLOT_NOT_FOUND", {"routine_id": exc.routine_id, "slot_name": exc.slot_name}
+    if isinstance(exc, UnknownEventError):
+        return 404, "EVENT_NOT_FOUND", {"routine_id": exc.routine_id, "event_name": exc.event_name}
+    if isinstance(exc, RegistryError):
+        return 422, "VALIDATION_ERROR", {"object_name": exc.name}
+    if isinstance(exc, WorkerNotRunningError):
+        return 409, "WORKER_NOT_RUNNING", {}
+    if isinstance(exc, (JobStateError, StateError)):
+        return 409, "INVALID_STATE", {}
+    if isinstance(exc, (FlowError, RoutiluxError, ValueError, TypeError)):
+        return 422, "VALIDATION_ERROR", {}
+    if isinstance(exc, (KeyError, IndexError)):
+        return 404, "NOT_FOUND", {}
+    return None
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(p for p in loc if p not in ("body", "query", "path", "header"))
+        errors.append({"field": field or ".".join(loc), "location": loc[0] if loc else None,
+                       "message": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+    return {"errors": errors}
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    first = details["errors"][0] if details["errors"] else None
+    message = f"invalid request: {first['field']}: {first['message']}" if first else "invalid request"
+    return error_response(422, "VALIDATION_ERROR", message, details)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 413: "PAYLOAD_TOO_LARGE",
+            400: "VALIDATION_ERROR", 422: "VALIDATION_ERROR"}.get(status, "HTTP_ERROR")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if status == 404 and message == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    headers = dict(exc.headers) if getattr(exc, "headers", None) else None
+    return error_response(status, code, message, {}, headers)
+
+
+async def _engine_error(request: Request, exc: Exception) -> Response:
+    mapped = map_exception(exc)
+    if mapped is None:
+        log.exception("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "INTERNAL_ERROR", f"internal error ({type(exc).__name__})")
+    status, code, details = mapped
+    return error_response(status, code, _message(exc), details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with the envelope."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    for exc_type in (RoutiluxError, ExpressionError, ValueError, TypeError, KeyError, IndexError):
+        app.add_exception_handler(exc_type, _engine_error)
+    app.add_exception_handler(Exception, _engine_error)

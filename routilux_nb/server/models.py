@@ -1,0 +1,237 @@
+"""Request and response models of the REST API (field names as the specification spells them).
+
+Requests forbid unknown fields, so a typo is answered with a 422 naming it. Responses are
+documented with these models and may carry more fields than listed. Timestamps are ISO 8601
+strings with a timezone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BreakpointCreateRequest", "BreakpointListResponse", "BreakpointResponse", "BreakpointUpdateRequest",
+    "BulkJobsRequest", "BulkJobsResponse", "CancelRequest", "ConnectionRequest", "DebugActionResponse",
+    "DebugVariableRequest", "ErrorResponse", "FailRequest", "FlowCreateRequest", "FlowExecuteRequest",
+    "FlowListResponse", "FlowResponse", "JobListResponse", "JobResponse", "JobSubmitRequest",
+    "RoutineAddRequest", "WaitResponse", "WorkerCreateRequest", "WorkerListResponse",
+    "WorkerResponse",
+]
+
+JobStatus = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+WorkerStatus = Literal["running", "paused", "stopped"]
+BreakpointType = Literal["routine", "slot", "event", "connection"]
+
+
+def _id() -> Any:
+    return Field(min_length=1, max_length=256)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors -----------------------------------------------------------------------------
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["JOB_NOT_FOUND"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# -- jobs -------------------------------------------------------------------------------
+class JobSubmitRequest(_Request):
+    flow_id: str | None = Field(None, min_length=1, max_length=256,
+                                description="flow to run (may be left out when worker_id is given)")
+    routine_id: str | None = Field(None, max_length=256, description="entry routine (default: the only one)")
+    slot_name: str | None = Field(None, max_length=256, description="entry slot (default: the only one)")
+    data: dict[str, Any] | None = None
+    worker_id: str | None = Field(None, max_length=256, description="default: the flow's running worker")
+    job_id: str | None = Field(None, min_length=1, max_length=256, description="default: generated")
+    metadata: dict[str, Any] | None = None
+    timeout: float | None = Field(None, gt=0, le=86_400, description="fail the job after this many seconds")
+
+
+class JobResponse(_Response):
+    job_id: str
+    worker_id: str
+    flow_id: str
+    status: JobStatus
+    created_at: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    error: str | None = None
+    cancelled_at: str | None = None
+    cancel_reason: str | None = None
+    links: dict[str, str] | None = Field(None, alias="_links")
+
+
+class JobListResponse(_Response):
+    jobs: list[JobResponse]
+    total: int
+    limit: int
+    offset: int
+
+
+class BulkJobsRequest(_Request):
+    jobs: list[dict[str, Any]] = Field(max_length=1000, description="items shaped like JobSubmitRequest")
+
+
+class BulkJobsResponse(_Response):
+    jobs: list[dict[str, Any]] = Field(description="created jobs, or {index, error} for refused items")
+    total: int
+    created: int
+    failed: int
+
+
+class CancelRequest(_Request):
+    reason: str | None = Field(None, max_length=10_000)
+
+
+class FailRequest(_Request):
+    error: str = Field(min_length=1, max_length=100_000)
+
+
+class WaitResponse(_Response):
+    status: str = Field(description="the final status, or 'timeout'")
+    job_id: str
+    final_status: str
+    waited_seconds: float
+
+
+# -- workers ----------------------------------------------------------------------------
+class WorkerCreateRequest(_Request):
+    flow_id: str = _id()
+    worker_id: str | None = Field(None, min_length=1, max_length=256)
+
+
+class WorkerResponse(_Response):
+    worker_id: str
+    flow_id: str
+    status: WorkerStatus
+    created_at: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    jobs_processed: int
+    jobs_failed: int
+    error: str | None = None
+    error_traceback: str | None = None
+
+
+class WorkerListResponse(_Response):
+    workers: list[WorkerResponse]
+    total: int
+    limit: int
+    offset: int
+
+
+class EnabledRequest(_Request):
+    enabled: bool
+
+
+# -- flows ------------------------------------------------------------------------------
+class FlowCreateRequest(_Request):
+    flow_id: str | None = Field(None, min_length=1, max_length=256)
+    dsl: str | None = Field(None, max_length=1_000_000, description="YAML or JSON flow definition")
+    dsl_dict: dict[str, Any] | None = Field(None, description="the flow definition as an object")
+
+
+class FlowResponse(_Response):
+    flow_id: str
+    routines: dict[str, dict[str, Any]]
+    connections: list[dict[str, Any]]
+    execution_timeout: float | None = None
+    error_handler: dict[str, Any] | None = None
+
+
+class FlowListResponse(_Response):
+    flows: list[FlowResponse]
+    total: int
+
+
+class RoutineAddRequest(_Request):
+    routine_id: str = _id()
+    object_name: str = Field(min_length=1, max_length=256, description="a registered routine class name")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConnectionRequest(_Request):
+    source_routine: str = _id()
+    source_event: str = _id()
+    target_routine: str = _id()
+    target_slot: str = _id()
+
+
+class FlowExecuteRequest(_Request):
+    routine_id: str | None = Field(None, max_length=256)
+    slot_name: str | None = Field(None, max_length=256)
+    data: dict[str, Any] | None = None
+    worker_id: str | None = Field(None, max_length=256)
+    job_id: str | None = Field(None, min_length=1, max_length=256)
+    metadata: dict[str, Any] | None = None
+    wait: bool = Field(False, description="answer once the job has finished (or timeout passed)")
+    timeout: float = Field(60.0, ge=0, le=3600, description="seconds to wait when wait is true")
+
+
+# -- breakpoints and debugging ----------------------------------------------------------
+class BreakpointCreateRequest(_Request):
+    type: BreakpointType
+    routine_id: str | None = Field(None, max_length=256)
+    slot_name: str | None = Field(None, max_length=256)
+    event_name: str | None = Field(None, max_length=256)
+    target_routine: str | None = Field(None, max_length=256)
+    condition: str | None = Field(None, max_length=1000, description="safe expression, never evaluated as Python")
+    enabled: bool = True
+
+
+class GlobalBreakpointCreateRequest(BreakpointCreateRequest):
+    job_id: str | None = Field(None, max_length=256)
+    worker_id: str | None = Field(None, max_length=256)
+    flow_id: str | None = Field(None, max_length=256)
+
+
+class BreakpointUpdateRequest(EnabledRequest):
+    pass
+
+
+class BreakpointResponse(_Response):
+    breakpoint_id: str
+    job_id: str | None = None
+    worker_id: str | None = None
+    flow_id: str | None = None
+    type: BreakpointType
+    routine_id: str | None = None
+    slot_name: str | None = None
+    event_name: str | None = None
+    target_routine: str | None = None
+    condition: str | None = None
+    enabled: bool
+    hit_count: int
+
+
+class BreakpointListResponse(_Response):
+    breakpoints: list[BreakpointResponse]
+    total: int
+
+
+class DebugVariableRequest(_Request):
+    name: str = Field(min_length=1, max_length=1000, examples=["payload.input.0.value"])
+    value: Any = None
+
+
+class DebugActionResponse(_Response):
+    job_id: str
+    action: str
+    status: str
+    location: dict[str, Any] | None = None

@@ -1,0 +1,13 @@
+"""The REST routes, gathered in one router that the app mounts at ``/api/v1`` and ``/api``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import breakpoints, debug, flows, jobs, workers
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+for _module in (jobs, debug, breakpoints, workers, flows):
+    api_router.include_router(_module.router)

@@ -1,0 +1,139 @@
+"""Breakpoints: per job (``/jobs/{id}/breakpoints``) and global (``/breakpoints``, scoped by job,
+worker or flow). Conditions are run by the safe evaluator, never as Python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.runtime import Runtime
+
+from ..deps import (
+    breakpoint_or_404,
+    flow_or_404,
+    get_runtime,
+    job_or_404,
+    monitor_of,
+    routine_or_404,
+    worker_or_404,
+)
+from ..errors import ApiError, ApiJSONResponse, respond
+from ..models import (
+    BreakpointCreateRequest,
+    BreakpointListResponse,
+    BreakpointResponse,
+    BreakpointUpdateRequest,
+    GlobalBreakpointCreateRequest,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["breakpoints"])
+_R = ApiJSONResponse
+
+
+def _create(rt: Runtime, body: BreakpointCreateRequest, *, job_id: str | None = None,
+            worker_id: str | None = None, flow_id: str | None = None) -> dict[str, Any]:
+    mon = monitor_of(rt)
+    flow = None
+    if job_id is not None:
+        flow = job_or_404(rt, job_id).worker.flow
+    if worker_id is not None:
+        flow = worker_or_404(rt, worker_id).flow
+    if flow_id is not None:
+        flow = flow_or_404(rt, flow_id)
+    if flow is not None:
+        for rid in (body.routine_id, body.target_routine):
+            if rid is not None:
+                routine_or_404(flow, rid)
+    bp = mon.add_breakpoint(body.type, body.routine_id, slot_name=body.slot_name, event_name=body.event_name,
+                            target_routine=body.target_routine, condition=body.condition,
+                            enabled=body.enabled, job=job_id, worker=worker_id, flow=flow_id)
+    return bp.to_dict()  # type: ignore[no-any-return]
+
+
+# -- per job ------------------------------------------------------------------------------
+@router.post("/jobs/{job_id}/breakpoints", status_code=201, response_class=_R,
+             responses={201: {"model": BreakpointResponse}}, summary="Set a breakpoint on a job")
+async def create_job_breakpoint(request: Request, job_id: str, body: BreakpointCreateRequest) -> ApiJSONResponse:
+    return respond(_create(get_runtime(request), body, job_id=job_id), 201)
+
+
+@router.get("/jobs/{job_id}/breakpoints", response_class=_R, responses={200: {"model": BreakpointListResponse}},
+            summary="Breakpoints of a job")
+async def list_job_breakpoints(request: Request, job_id: str) -> ApiJSONResponse:
+    rt = get_runtime(request)
+    job = job_or_404(rt, job_id)
+    bps = [b.to_dict() for b in monitor_of(rt).breakpoints.list(job_id=job.job_id)]
+    return respond({"breakpoints": bps, "total": len(bps)})
+
+
+@router.delete("/jobs/{job_id}/breakpoints/{breakpoint_id}", status_code=204,
+               summary="Delete a breakpoint of a job")
+async def delete_job_breakpoint(request: Request, job_id: str, breakpoint_id: str) -> Response:
+    rt = get_runtime(request)
+    job = job_or_404(rt, job_id)
+    bp = breakpoint_or_404(rt, breakpoint_id)
+    if bp.job_id != job.job_id:
+        raise ApiError(404, "BREAKPOINT_NOT_FOUND", f"job {job_id!r} has no breakpoint {breakpoint_id!r}",
+                       {"job_id": job_id, "breakpoint_id": breakpoint_id})
+    rt.monitor.remove_breakpoint(breakpoint_id)
+    return Response(status_code=204)
+
+
+# -- global -------------------------------------------------------------------------------
+@router.get("/breakpoints", response_class=_R, responses={200: {"model": BreakpointListResponse}},
+            summary="List all breakpoints")
+async def list_breakpoints(request: Request, job_id: str | None = None, worker_id: str | None = None,
+                           flow_id: str | None = None) -> ApiJSONResponse:
+    mon = monitor_of(get_runtime(request))
+    bps = [b.to_dict() for b in mon.breakpoints.list(job_id=job_id, worker_id=worker_id, flow_id=flow_id)]
+    return respond({"breakpoints": bps, "total": len(bps)})
+
+
+@router.post("/breakpoints", status_code=201, response_class=_R, responses={201: {"model": BreakpointResponse}},
+             summary="Create a breakpoint (for a job, a worker, a flow, or every job)")
+async def create_breakpoint(request: Request, body: GlobalBreakpointCreateRequest) -> ApiJSONResponse:
+    base = BreakpointCreateRequest.model_validate(body.model_dump(exclude={"job_id", "worker_id", "flow_id"}))
+    return respond(_create(get_runtime(request), base, job_id=body.job_id, worker_id=body.worker_id,
+                           flow_id=body.flow_id), 201)
+
+
+@router.get("/breakpoints/{breakpoint_id}", response_class=_R, responses={200: {"model": BreakpointResponse}},
+            summary="Get a breakpoint")
+async def get_breakpoint(request: Request, breakpoint_id: str) -> ApiJSONResponse:
+    return respond(breakpoint_or_404(get_runtime(request), breakpoint_id).to_dict())
+
+
+@router.put("/breakpoints/{breakpoint_id}", response_class=_R, responses={200: {"model": BreakpointResponse}},
+            summary="Enable or disable a breakpoint")
+async def update_breakpoint(request: Request, breakpoint_id: str, body: BreakpointUpdateRequest) -> ApiJSONResponse:
+    rt = get_runtime(request)
+    bp = breakpoint_or_404(rt, breakpoint_id)
+    return respond(rt.monitor.set_breakpoint_enabled(bp.breakpoint_id, body.enabled).to_dict())
+
+
+@router.delete("/breakpoints/{breakpoint_id}", status_code=204, summary="Delete a breakpoint")
+async def delete_breakpoint(request: Request, breakpoint_id: str) -> Response:
+    rt = get_runtime(request)
+    breakpoint_or_404(rt, breakpoint_id)
+    rt.monitor.remove_breakpoint(breakpoint_id)
+    return Response(status_code=204)
+
+
+@router.post("/breakpoints/{breakpoint_id}/resume", response_class=_R,
+             summary="Resume every job stopped at a breakpoint")
+async def resume_breakpoint(request: Request, breakpoint_id: str) -> ApiJSONResponse:
+    rt = get_runtime(request)
+    bp = breakpoint_or_404(rt, breakpoint_id)
+    resumed = []
+    for job in rt.monitor.paused_jobs():
+        if any(p.breakpoint_id == bp.breakpoint_id for p in list(job.parked)):
+            try:
+                job.debug.resume()
+            except JobStateError:  # released meanwhile (finished, resumed by someone else)
+                continue
+            resumed.append(job.job_id)
+    return respond({"breakpoint_id": bp.breakpoint_id, "resumed_jobs": resumed, "count": len(resumed)})

@@ -1,0 +1,291 @@
+"""Jobs: list, submit (one or in bulk), inspect, control and wait for jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import ValidationError
+
+from routilux_nb.core.clock import iso
+from routilux_nb.core.errors import JobWaitTimeout
+from routilux_nb.core.job import JobContext
+from routilux_nb.core.runtime import Runtime
+
+from ..deps import (
+    Page,
+    api_base,
+    flow_or_404,
+    get_runtime,
+    job_monitor,
+    job_or_404,
+    links_for_job,
+    paginate,
+    routine_or_404,
+    select_fields,
+    slot_or_404,
+    worker_or_404,
+)
+from ..errors import ApiError, ApiJSONResponse, map_exception, respond
+from ..models import (
+    BulkJobsRequest,
+    BulkJobsResponse,
+    CancelRequest,
+    FailRequest,
+    JobListResponse,
+    JobResponse,
+    JobStatus,
+    JobSubmitRequest,
+    WaitResponse,
+)
+
+__all__ = ["job_dict", "router", "submit_job", "wait_for"]
+
+router = APIRouter(tags=["jobs"])
+_R = ApiJSONResponse
+FIELDS = Query(None, max_length=2000, description="comma separated fields to return, e.g. job_id,status")
+
+
+def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[str, Any]:
+    """A job as the API shows it, with ``_links``."""
+    d = job.to_dict(include_data=include_data)
+    d["_links"] = links_for_job(base, job)
+    return d
+
+
+def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
+    """Submit after checking every reference, so unknown names answer 404 naming what exists."""
+    worker = None
+    if req.worker_id is not None:
+        worker = worker_or_404(rt, req.worker_id)
+        if req.flow_id is not None and req.flow_id != worker.flow_id:
+            raise ApiError(422, "VALIDATION_ERROR",
+                           f"worker {worker.worker_id!r} runs flow {worker.flow_id!r}, not {req.flow_id!r}",
+                           {"worker_id": worker.worker_id, "flow_id": worker.flow_id})
+        flow = worker.flow
+    elif req.flow_id is None:
+        raise ApiError(422, "VALIDATION_ERROR", "give flow_id (or the worker_id of a running worker)",
+                       {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]})
+    else:
+        flow = flow_or_404(rt, req.flow_id)
+    if req.routine_id is not None:
+        routine = routine_or_404(flow, req.routine_id)
+        if req.slot_name is not None:
+            slot_or_404(routine, req.slot_name)
+    if req.job_id is not None:
+        try:
+            rt.get_job(req.job_id)
+        except KeyError:
+            pass
+        else:
+            raise ApiError(409, "JOB_ALREADY_EXISTS", f"a job {req.job_id!r} already exists; job ids must be unique",
+                           {"job_id": req.job_id})
+    if worker is None:
+        worker = rt.worker_for(flow)
+    return worker.submit(req.routine_id, req.slot_name, req.data, job_id=req.job_id,
+                         metadata=req.metadata, timeout=req.timeout)
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+async def wait_for(job: JobContext, timeout: float) -> bool:
+    """Wait for ``job`` on a worker thread (the event loop never blocks); true if it finished."""
+    if job.is_finished:
+        return True
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(1000)
+    try:
+        await anyio.to_thread.run_sync(job.wait, timeout, limiter=limiter)
+    except JobWaitTimeout:
+        return False
+    return True
+
+
+@router.get("/jobs", response_class=_R, responses={200: {"model": JobListResponse}}, summary="List jobs")
+async def list_jobs(request: Request, page: Page = Depends(paginate), worker_id: str | None = None,
+                    flow_id: str | None = None, status: JobStatus | None = None,
+                    fields: str | None = FIELDS) -> ApiJSONResponse:
+    """Newest first; without filters a page costs the same however many jobs are kept."""
+    rt = get_runtime(request)
+    jobs, total = rt.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status,
+                               limit=page.limit, offset=page.offset)
+    base = api_base(request)
+    items = []
+    for job in jobs:
+        d = job_dict(base, job, include_data=False)
+        d.pop("error_traceback", None)
+        items.append(select_fields(d, fields) if fields is not None else d)
+    return respond({"jobs": items, "total": total, "limit": page.limit, "offset": page.offset})
+
+
+@router.post("/jobs", status_code=201, response_class=_R, responses={201: {"model": JobResponse}},
+             summary="Submit a job")
+def submit(request: Request, body: JobSubmitRequest) -> ApiJSONResponse:
+    job = submit_job(get_runtime(request), body)
+    return respond(job_dict(api_base(request), job, include_data=False), 201)
+
+
+@router.post("/jobs/bulk", status_code=201, response_class=_R, responses={201: {"model": BulkJobsResponse}},
+             summary="Submit many jobs")
+def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONResponse:
+    """Each item is submitted on its own: a refused item gets an error envelope, the rest run."""
+    rt = get_runtime(request)
+    base = api_base(request)
+    out: list[dict[str, Any]] = []
+    created = 0
+    for i, item in enumerate(body.jobs):
+        try:
+            job = submit_job(rt, JobSubmitRequest.model_validate(item))
+        except ValidationError as exc:
+            errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+                      for e in exc.errors()]
+            out.append({"index": i, "error": {"code": "VALIDATION_ERROR", "message": f"item {i} is invalid",
+                                              "details": {"errors": errors}}})
+        except ApiError as exc:
+            out.append({"index": i, "error": {"code": exc.code, "message": exc.message, "details": exc.details}})
+        except Exception as exc:
+            mapped = map_exception(exc)
+            if mapped is None:
+                raise
+            out.append({"index": i, "error": {"code": mapped[1], "message": str(exc), "details": mapped[2]}})
+        else:
+            created += 1
+            out.append(job_dict(base, job, include_data=False))
+    return respond({"jobs": out, "total": len(out), "created": created, "failed": len(out) - created}, 201)
+
+
+@router.get("/jobs/{job_id}", response_class=_R, responses={200: {"model": JobResponse}}, summary="Get a job")
+async def get_job(request: Request, job_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    return respond(select_fields(job_dict(api_base(request), job), fields))
+
+
+@router.get("/jobs/{job_id}/status", response_class=_R, summary="Job status")
+async def job_status(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    return respond({"job_id": job.job_id, "status": job.status, "worker_id": job.worker_id,
+                    "flow_id": job.flow_id})
+
+
+@router.get("/jobs/{job_id}/metrics", response_class=_R, summary="Job metrics")
+async def job_metrics(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    return respond(job_monitor(job).metrics.to_dict())
+
+
+@router.get("/jobs/{job_id}/trace", response_class=_R, summary="Job execution trace")
+async def job_trace(request: Request, job_id: str,
+                    limit: int | None = Query(None, ge=1, le=10_000, description="latest events (1-10000)")
+                    ) -> ApiJSONResponse:
+    trace = job_monitor(job_or_404(get_runtime(request), job_id)).trace
+    return respond({"events": trace.to_list(limit), "total": trace.total})
+
+
+@router.get("/jobs/{job_id}/logs", response_class=_R, summary="Job logs")
+async def job_logs(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    logs = [{**entry, "timestamp": iso(entry["timestamp"])} for entry in list(job.logs)]
+    return respond({"job_id": job.job_id, "logs": logs, "total": len(logs)})
+
+
+@router.get("/jobs/{job_id}/data", response_class=_R, summary="Job data")
+async def job_data(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    return respond({"job_id": job.job_id, "data": job.data})
+
+
+@router.get("/jobs/{job_id}/output", response_class=_R, summary="What the job's routines printed")
+async def job_output(request: Request, job_id: str,
+                     incremental: bool = Query(False, description="only what is new since the last call")
+                     ) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    output = job_monitor(job).output
+    return respond({"job_id": job.job_id, "output": output.read(incremental), "is_complete": job.is_finished,
+                    "truncated": bool(output.truncated)})
+
+
+@router.get("/jobs/{job_id}/monitoring", response_class=_R, summary="Everything about a job's routines")
+async def job_monitoring(request: Request, job_id: str) -> ApiJSONResponse:
+    rt = get_runtime(request)
+    job = job_or_404(rt, job_id)
+    job_monitor(job)
+    return respond(rt.monitor.job_monitoring(job))
+
+
+@router.get("/jobs/{job_id}/routines/status", response_class=_R, summary="Routine status within a job")
+async def job_routines_status(request: Request, job_id: str) -> ApiJSONResponse:
+    rt = get_runtime(request)
+    job = job_or_404(rt, job_id)
+    job_monitor(job)
+    return respond(rt.monitor.job_routine_status(job))
+
+
+@router.get("/jobs/{job_id}/routines/{routine_id}/queue-status", response_class=_R,
+            summary="Queue status of one routine within a job")
+async def job_routine_queue(request: Request, job_id: str, routine_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    routine_or_404(job.worker.flow, routine_id)
+    return respond(job.worker.queue_status(job.job_id).get(routine_id, []))
+
+
+@router.get("/jobs/{job_id}/queues/status", response_class=_R, summary="Queue status of every routine")
+async def job_queues(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    return respond(job.worker.queue_status(job.job_id))
+
+
+@router.post("/jobs/{job_id}/complete", response_class=_R, summary="Mark a job completed")
+async def complete_job(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id).complete()
+    return respond({"job_id": job.job_id, "status": job.status, "completed_at": iso(job.completed_at)})
+
+
+@router.post("/jobs/{job_id}/fail", response_class=_R, summary="Mark a job failed")
+async def fail_job(request: Request, job_id: str, body: FailRequest) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id).fail(body.error)
+    return respond({"job_id": job.job_id, "status": job.status, "error": job.error,
+                    "completed_at": iso(job.completed_at)})
+
+
+@router.post("/jobs/{job_id}/pause", response_class=_R, responses={200: {"model": JobResponse}},
+             summary="Pause a job")
+async def pause_job(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id).pause()
+    return respond(job_dict(api_base(request), job, include_data=False))
+
+
+@router.post("/jobs/{job_id}/resume", response_class=_R, responses={200: {"model": JobResponse}},
+             summary="Resume a paused job")
+async def resume_job(request: Request, job_id: str) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id).resume()
+    return respond(job_dict(api_base(request), job, include_data=False))
+
+
+@router.post("/jobs/{job_id}/cancel", response_class=_R, responses={200: {"model": JobResponse}},
+             summary="Cancel a job")
+async def cancel_job(request: Request, job_id: str,
+                     body: CancelRequest | None = Body(None)) -> ApiJSONResponse:
+    job = job_or_404(get_runtime(request), job_id)
+    job.cancel(body.reason if body is not None else None)
+    return respond(job_dict(api_base(request), job, include_data=False))
+
+
+@router.post("/jobs/{job_id}/wait", response_class=_R, responses={200: {"model": WaitResponse}},
+             summary="Wait for a job to finish")
+async def wait_job(request: Request, job_id: str = Path(),
+                   timeout: float = Query(60.0, ge=0, le=3600, description="seconds (max 3600)")
+                   ) -> ApiJSONResponse:
+    """Answers when the job finishes, or after ``timeout`` with ``status: "timeout"``."""
+    job = job_or_404(get_runtime(request), job_id)
+    t0 = time.monotonic()
+    finished = await wait_for(job, timeout)
+    return respond({"status": job.status if finished else "timeout", "job_id": job.job_id,
+                    "final_status": job.status, "waited_seconds": round(time.monotonic() - t0, 6)})
+
