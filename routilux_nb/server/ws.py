@@ -12,6 +12,7 @@ Client commands: ``subscribe`` / ``unsubscribe`` (``data``: ``job_id``, ``worker
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from .ws_debug import debug_socket
 from .ws_protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
+    DISCONNECTS,
     NOT_FOUND_CODES,
     Connection,
     lookup,
@@ -78,6 +80,8 @@ class MonitorConnection(Connection):
                 return
             self.start_reader()
             await self._loop()
+        except DISCONNECTS:
+            self.closed = True  # the client left while we were sending
         finally:
             if self.sub is not None:
                 self.sub.close()
@@ -345,6 +349,8 @@ class MonitorConnection(Connection):
         poll = setting(self.app, "poll_interval")
         while True:
             busy = await self.pump()
+            if busy:
+                await asyncio.sleep(0)  # let other connections and requests run between batches
             cmd = await self.next_command(0 if busy else poll)
             if cmd is None:
                 return

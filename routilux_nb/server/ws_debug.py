@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from routilux_nb.core.errors import JobStateError
 from routilux_nb.monitor.debug import DEBUG_ACTIONS
 
-from .ws_protocol import CLOSE_NOT_FOUND, Connection, lookup, setting
+from .ws_protocol import CLOSE_NOT_FOUND, DISCONNECTS, Connection, lookup, setting
 
 __all__ = ["DebugConnection", "debug_socket"]
 
@@ -49,6 +49,8 @@ class DebugConnection(Connection):
             await self.established(scope={"job_id": self.job_id}, actions=list(DEBUG_ACTIONS))
             self.start_reader()
             await self._loop()
+        except DISCONNECTS:
+            self.closed = True  # the client left while we were sending
         finally:
             if self.sub is not None:
                 self.sub.close()

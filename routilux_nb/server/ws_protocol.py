@@ -20,12 +20,15 @@ from routilux_nb.core.clock import iso, now
 
 from .security import api_key_ok
 
-__all__ = ["CLOSE_BAD_REQUEST", "CLOSE_NOT_FOUND", "CLOSE_UNAUTHORIZED", "NOT_FOUND_CODES", "Connection",
+__all__ = ["CLOSE_BAD_REQUEST", "CLOSE_NOT_FOUND", "CLOSE_UNAUTHORIZED", "DISCONNECTS", "NOT_FOUND_CODES", "Connection",
            "WsStats", "lookup", "setting", "ws_stats"]
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
+
+#: what a send to a client that went away raises (uvicorn's ``ClientDisconnected`` is an OSError)
+DISCONNECTS = (WebSocketDisconnect, OSError, RuntimeError)
 
 #: defaults of the tunables read from ``app.state`` (``ws_<name>``)
 DEFAULTS = {"ping_interval": 15.0, "throttle_threshold": 1000, "snapshot_hz": 10.0, "poll_interval": 0.02}
@@ -148,7 +151,7 @@ class Connection:
                 if text is None and message.get("bytes") is not None:
                     text = message["bytes"].decode("utf-8", "replace")
                 await self.inbox.put({"raw": text})
-        except (WebSocketDisconnect, RuntimeError):
+        except DISCONNECTS:
             pass
         finally:
             await self.inbox.put(None)
