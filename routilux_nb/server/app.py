@@ -11,13 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routilux_nb import __version__
 
 from .errors import ApiJSONResponse, install_error_handlers
 from .routes import api_router
 
-__all__ = ["API_PREFIXES", "create_app", "swagger_assets"]
+__all__ = ["API_PREFIXES", "RootPathMiddleware", "create_app", "swagger_assets"]
 
 API_PREFIXES = ("/api/v1", "/api")
 DOCS_STATIC = "/docs/static"
@@ -29,6 +30,20 @@ Flows, workers, jobs, breakpoints and debugging of a routilux_nb runtime.
 * Errors: `{"error": {"code", "message", "details"}}` with stable codes.
 * Lists take `limit` (1-1000) and `offset`; single jobs, workers and flows take `?fields=a,b`.
 """
+
+
+class RootPathMiddleware:
+    """Tell the app the prefix a proxy serves it under, unless the server already did."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = "/" + root_path.strip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            scope = dict(scope)
+            scope["root_path"] = self.root_path
+        await self.app(scope, receive, send)
 
 
 def swagger_assets() -> Path | None:
@@ -89,7 +104,6 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
         title="routilux_nb",
         version=__version__,
         description=_DESCRIPTION,
-        root_path=root_path,
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -105,6 +119,8 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
     app.include_router(metrics_router)
     _install_docs(app)
     install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins)
+    if root_path:
+        app.add_middleware(RootPathMiddleware, root_path=root_path)  # outermost: seen by every layer
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> ApiJSONResponse:
