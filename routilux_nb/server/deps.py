@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from routilux_nb.core.worker import Worker
 from .errors import ApiError
 
 __all__ = [
-    "Page", "api_base", "breakpoint_or_404", "flow_or_404", "get_runtime", "job_or_404",
+    "Page", "api_base", "breakpoint_or_404", "flow_or_404", "get_runtime", "job_monitor", "job_or_404",
     "links_for_flow", "links_for_job", "links_for_worker", "monitor_of", "paginate",
     "routine_or_404", "select_fields", "slot_or_404", "worker_or_404",
 ]
@@ -138,8 +139,11 @@ def api_base(request: Request) -> str:
     return f"{root.rstrip('/')}{prefix}"
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
 def _q(value: str) -> str:
-    return quote(value, safe="")
+    return value if _SAFE_ID.fullmatch(value) else quote(value, safe="")
 
 
 def links_for_job(base: str, job: JobContext) -> dict[str, str]:
