@@ -168,7 +168,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         message = f"no route {request.method} {request.url.path}"
     elif status == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
-    headers = dict(exc.headers) if getattr(exc, "headers", None) else None
+    headers = dict(exc.headers) if exc.headers else None
     return error_response(status, code, message, {}, headers)
 
 

@@ -225,10 +225,10 @@ async def export_dsl(request: Request, flow_id: str,
 async def execute_flow(request: Request, flow_id: str, body: FlowExecuteRequest | None = None) -> ApiJSONResponse:
     """Submit a job to the flow; with ``wait`` answer once it finished (``timed_out`` says if not)."""
     rt = get_runtime(request)
-    body = body or FlowExecuteRequest()
-    req = JobSubmitRequest(flow_id=flow_id, routine_id=body.routine_id, slot_name=body.slot_name,
-                           data=body.data, worker_id=body.worker_id, job_id=body.job_id,
-                           metadata=body.metadata)
+    body = body or FlowExecuteRequest.model_validate({})
+    req = JobSubmitRequest.model_validate({
+        "flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
+        "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata})
     job = await anyio.to_thread.run_sync(submit_job, rt, req)
     out: dict[str, Any]
     if body.wait:
