@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -135,3 +137,22 @@ def test_api_key_guards_rest_routes(rt: Runtime) -> None:
     assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"
     assert client.get("/api/v1/jobs", headers={"X-API-Key": "s3cret"}).status_code == 200
     assert client.get("/docs").status_code == 200
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_core_does_not_import_fastapi() -> None:
+    r = _run("import sys, routilux_nb; rt = routilux_nb.Runtime(); rt.shutdown(); "
+             "assert 'fastapi' not in sys.modules and 'routilux_nb.server' not in sys.modules")
+    assert r.returncode == 0, r.stderr
+
+
+def test_server_without_fastapi_names_the_extra() -> None:
+    r = _run("import importlib.util as u\n"
+             "real = u.find_spec\n"
+             "u.find_spec = lambda name, *a: None if name == 'fastapi' else real(name, *a)\n"
+             "try:\n    import routilux_nb.server\nexcept ImportError as e:\n    print(e)\n")
+    assert r.returncode == 0, r.stderr
+    assert 'pip install "routilux_nb[server]"' in r.stdout
