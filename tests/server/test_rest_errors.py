@@ -198,3 +198,21 @@ def test_fuzz_never_500(rt: Runtime, etl_flow: str, client: TestClient) -> None:
     assert len(statuses) > 100
     bad = [s for s in statuses if s[2] >= 500]
     assert not bad, bad
+
+
+def test_runtime_without_monitoring_answers_409() -> None:
+    from routilux_nb.server import create_app
+
+    rt = Runtime(monitor=False)
+    try:
+        client = TestClient(create_app(rt), raise_server_exceptions=False)
+        client.post("/api/v1/flows", json={"dsl_dict": {"flow_id": "f", "routines": {"s": {"class": "data_source"}}}})
+        job = client.post("/api/v1/jobs", json={"flow_id": "f", "data": {"a": 1}}).json()
+        jid, wid = job["job_id"], job["worker_id"]
+        assert client.post(f"/api/v1/jobs/{jid}/wait").json()["final_status"] == "completed"
+        assert client.get(f"/api/v1/jobs/{jid}").status_code == 200
+        for path in (f"/jobs/{jid}/metrics", f"/jobs/{jid}/trace", f"/jobs/{jid}/debug", "/breakpoints",
+                     f"/workers/{wid}/statistics", "/flows/f/metrics"):
+            err(client.get(f"/api/v1{path}"), 409, "MONITORING_DISABLED")
+    finally:
+        rt.shutdown(wait=False)
