@@ -73,6 +73,7 @@ class Flow:
         self.routines: dict[str, Routine] = {}
         self.connections: list[Connection] = []
         self._routes: dict[tuple[str, str], tuple[tuple[str, str, int], ...]] = {}
+        self._entries: list[str] = []
         self._lock = threading.RLock()
         self.version = 0
 
@@ -196,6 +197,8 @@ class Flow:
                 (c.target_routine, c.target_slot, i)
             )
         self._routes = {k: tuple(v) for k, v in routes.items()}
+        fed = {c.target_routine for c in self.connections}
+        self._entries = [rid for rid in self.routines if rid not in fed]
         self.version += 1
 
     def routes(self, routine_id: str, event: str) -> tuple[tuple[str, str, int], ...]:
@@ -205,8 +208,7 @@ class Flow:
     # -- inspecting ----------------------------------------------------------------------
     def entry_routines(self) -> list[str]:
         """Routines no connection feeds: where jobs are submitted."""
-        fed = {c.target_routine for c in self.connections}
-        return [rid for rid in self.routines if rid not in fed]
+        return list(self._entries)
 
     def validate(self) -> ValidationReport:
         """Check references (errors), duplicates, cycles and unreachable routines (warnings)."""

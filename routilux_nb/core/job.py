@@ -88,7 +88,7 @@ class JobContext:
         self.logs: deque[dict[str, Any]] = deque(maxlen=log_size)
         self.discarded = 0
         self._worker = worker
-        self._done = threading.Event()
+        self._done: threading.Event | None = None  # created by the first waiter
         # engine bookkeeping, guarded by the worker's lock
         self._active = 0
         self._keys: dict[str, int] = {}
@@ -119,12 +119,20 @@ class JobContext:
         Raises :class:`~routilux_nb.core.errors.JobWaitTimeout` if ``timeout`` seconds pass
         first (the job keeps running). A paused job does not finish until resumed.
         """
-        if not self._done.wait(timeout):
+        if not self._done_event().wait(timeout):
             raise JobWaitTimeout(
                 f"job {self.job_id!r} is still {self.status} after {timeout} s "
                 + ("(paused at a breakpoint: resume it)" if self.status == "paused" else "")
             )
         return self
+
+    def _done_event(self) -> threading.Event:
+        with self._worker._lock:
+            if self._done is None:
+                self._done = threading.Event()
+                if self.status in FINISHED:
+                    self._done.set()
+            return self._done
 
     def pause(self) -> JobContext:
         """Stop starting new activations of this job (running ones finish); nothing is lost."""

@@ -58,6 +58,13 @@ IDLE, READY, RUNNING = 0, 1, 2
 _DEFAULT_HANDLER = ErrorHandler()
 _act_ids = itertools.count(1)
 _MAX_INLINE_DEPTH = 16
+_job_prefix = uuid4().hex[:8]
+_job_counter = itertools.count(1)
+
+
+def _new_job_id() -> str:
+    """Unique job ids without a system call per job: a random per-process prefix and a counter."""
+    return f"job-{_job_prefix}{next(_job_counter):08x}"
 
 
 class Worker:
@@ -109,7 +116,7 @@ class Worker:
         rid, slot = self._resolve_entry(routine_id, slot_name)
         if data is not None and not isinstance(data, Mapping):
             raise TypeError(f"job data must be a mapping (dict), got {type(data).__name__}")
-        job_id = job_id or f"job-{uuid4().hex[:16]}"
+        job_id = job_id or _new_job_id()
         self.runtime._check_new_job_id(job_id)
         timeout = timeout if timeout is not None else self.flow.execution_timeout
         job = JobContext(job_id, self, metadata=dict(metadata or {}), data=dict(job_data or {}),
@@ -151,7 +158,7 @@ class Worker:
         if drain:
             deadline = time.monotonic() + timeout
             for job in list(self._jobs.values()):
-                job._done.wait(max(0.0, deadline - time.monotonic()))
+                job._done_event().wait(max(0.0, deadline - time.monotonic()))
         for job in list(self._jobs.values()):
             if not job.is_finished:
                 self._finish_job(job, "cancelled", reason=f"worker {self.worker_id} stopped")
@@ -760,5 +767,6 @@ class Worker:
             self.jobs_failed += 1
         self._jobs.pop(job.job_id, None)
         self._set_status(job, status)
-        job._done.set()
+        if job._done is not None:
+            job._done.set()
         self.runtime._job_finished(job)

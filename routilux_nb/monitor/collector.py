@@ -36,13 +36,21 @@ __all__ = ["History", "JobMonitor", "Monitor", "MonitorCollector", "WorkerMonito
 class JobMonitor:
     """What the monitor keeps for one job (``job.monitor``)."""
 
-    __slots__ = ("debug", "metrics", "output", "trace")
+    __slots__ = ("_output", "debug", "metrics", "output_limit", "trace")
 
     def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
         self.trace = TraceBuffer(trace_size)
         self.metrics = ExecutionMetrics(job)
-        self.output = JobOutput(output_limit)
+        self.output_limit = output_limit
+        self._output: JobOutput | None = None
         self.debug: DebugSession | None = None
+
+    @property
+    def output(self) -> JobOutput:
+        out = self._output
+        if out is None:
+            out = self._output = JobOutput(self.output_limit)
+        return out
 
 
 class History:
