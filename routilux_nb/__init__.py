@@ -54,16 +54,35 @@ __all__ = [
     "JobTimeoutError",
     "JobWaitTimeout",
     "RegistryError",
-    "Routine",
     "RoutiluxError",
+    "Routine",
     "Runtime",
     "Slot",
     "StateError",
     "Worker",
     "WorkerNotRunningError",
     "__version__",
+    "dashboard",
+    "debugger",
+    "flow_graph",
+    "job_progress",
     "load_flow",
     "policies",
+    "queue_gauges",
     "registry",
     "runtime",
+    "trace_table",
 ]
+
+_LIVE_VIEWS = frozenset({"dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"})
+
+
+def __getattr__(name: str) -> object:
+    """Load the live notebook views (``rx.dashboard`` ...) on first use; they need the notebook extra."""
+    if name in _LIVE_VIEWS:
+        from .notebook import live
+
+        value = getattr(live, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -717,12 +717,6 @@ def test_concurrent_jobs_on_one_worker_never_mix_their_data(rt: Runtime) -> None
         assert sorted(i["n"] for i in agg["items"]) == list(range(10))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (Worker._settle): when a job goes idle, every flush-on-idle routine with "
-    "leftovers is flushed at once, so an aggregator flushes while its upstream batching routine "
-    "is still flushing; the upstream's last items then arrive later and make a second aggregate",
-)
 def test_aggregator_after_a_flushing_batch_routine_emits_one_aggregate(rt: Runtime) -> None:
     def slow_batch(input: list[dict[str, Any]]) -> list[dict[str, Any]]:
         time.sleep(0.2)

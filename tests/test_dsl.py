@@ -188,13 +188,6 @@ def test_dump_leaves_defaults_out() -> None:
     assert flow_to_dict(flow)["routines"] == {"batch": {"class": "batcher"}, "sink": {"class": "collector"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (dsl.flow_to_dict): an activation policy or error handler that a routine "
-    "derives from its own config in setup() is written out as an explicit activation_policy/"
-    "error_handler, because the dumper compares with the class-level default instead of with "
-    "a routine built from the same config; dump(load(text)) then gains keys",
-)
 @pytest.mark.parametrize(
     "routine",
     ["{class: batcher, config: {batch_size: 3}}", "{class: retry_handler}"],
@@ -224,14 +217,6 @@ def test_dump_of_explicit_policy_on_a_class_with_a_default_policy() -> None:
     assert yaml.safe_load(dump_yaml(load_yaml(text))) == yaml.safe_load(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="core bug (dsl.flow_to_dict): for a routine class without a class-level `policy`, "
-    "the dumper compares its batch_size/time_interval policy with "
-    "`r.activation_policy.__class__()`, which raises TypeError (missing 'n'/'seconds'); so a "
-    "flow with `activation_policy: {type: batch_size, ...}` on e.g. a mapper cannot be dumped",
-)
 @pytest.mark.parametrize("how", ["dsl-activation_policy", "setup"])
 def test_dump_of_batch_policy_on_a_class_without_default_policy(how: str) -> None:
     if how == "setup":
@@ -377,12 +362,6 @@ def test_original_format_connection_param_mapping_is_accepted() -> None:
     assert len(load_yaml(text).connections) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DSLError,
-    reason="core bug (ErrorHandler.from_spec): the original format's error_handler keys "
-    "'retry_backoff' and 'is_critical' are refused as unknown keys",
-)
 def test_original_format_error_handler_keys() -> None:
     text = ORIGINAL_FORMAT.replace(
         "      retry_delay: 1.0\n", "      retry_delay: 1.0\n      retry_backoff: 2.0\n      is_critical: true\n"

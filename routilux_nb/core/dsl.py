@@ -148,8 +148,19 @@ def _class_name(routine: Routine) -> str:
     return registry.name_of(type(routine)) or type(routine).__name__
 
 
+def _fresh(routine: Routine, config: dict[str, Any]) -> Routine | None:
+    """The routine its DSL entry alone would build (to leave out what it derives itself)."""
+    try:
+        if isinstance(routine, FunctionRoutine):
+            return None
+        return registry.get(_class_name(routine))(routine_id=routine.routine_id, config=dict(config))
+    except Exception:  # not rebuildable from its name: write everything explicitly
+        return None
+
+
 def flow_to_dict(flow: Flow) -> dict[str, Any]:
     """The DSL dict of a flow (defaults left out, canonical key order)."""
+    from .policies import immediate
     from .routine import _jsonable
 
     routines: dict[str, Any] = {}
@@ -158,11 +169,14 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
         config = {k: v for k, v in r.config.items() if r.default_config.get(k, _MISSING) != v}
         if config:
             entry["config"] = _jsonable(config)
-        if r.error_handler is not None:
+        fresh = _fresh(r, config)
+        default_handler = fresh.error_handler if fresh is not None else None
+        if r.error_handler is not None and r.error_handler != default_handler:
             entry["error_handler"] = _handler_dict(r.error_handler)
-        default_policy = type(r).policy
-        if r.activation_policy.type != "custom" and r.activation_policy != (default_policy or r.activation_policy.__class__()) and r.activation_policy.type != "immediate":
-            entry["activation_policy"] = {"type": r.activation_policy.type, "config": r.activation_policy.config}
+        policy = r.activation_policy
+        default_policy = fresh.activation_policy if fresh is not None else immediate()
+        if policy.type != "custom" and policy != default_policy:
+            entry["activation_policy"] = {"type": policy.type, "config": policy.config}
         routines[rid] = entry
     out: dict[str, Any] = {"flow_id": flow.flow_id, "routines": routines}
     out["connections"] = [{"from": c.source, "to": c.target} for c in flow.connections]
@@ -184,7 +198,7 @@ _MISSING = object()
 def _handler_dict(h: ErrorHandler) -> dict[str, Any]:
     default = ErrorHandler(h.strategy)
     d: dict[str, Any] = {"strategy": h.strategy}
-    for key in ("max_retries", "retry_delay", "backoff"):
+    for key in ("max_retries", "retry_delay", "backoff", "is_critical"):
         if getattr(h, key) != getattr(default, key):
             d[key] = getattr(h, key)
     return d

@@ -11,7 +11,7 @@ retry      the same activation (same items) runs again after ``retry_delay * bac
 skip       the activation is abandoned and recorded as skipped; no error is counted
 =========  =================================================================================
 
->>> ErrorHandler("retry", max_retries=2).delay(1)
+>>> ErrorHandler("retry", retry_delay=0.1, backoff=2.0).delay(2)
 0.2
 """
 
@@ -32,6 +32,9 @@ class ErrorHandler:
     max_retries: int = 3
     retry_delay: float = 0.1
     backoff: float = 2.0
+    #: accepted from flows in the original format; every routine error is critical unless its
+    #: strategy says otherwise, so it changes nothing
+    is_critical: bool = False
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -46,7 +49,10 @@ class ErrorHandler:
         return round(self.retry_delay * self.backoff ** (attempt - 1), 6)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.is_critical:
+            d.pop("is_critical")
+        return d
 
     @classmethod
     def from_spec(cls, spec: Any) -> ErrorHandler | None:
@@ -56,9 +62,13 @@ class ErrorHandler:
         if isinstance(spec, str):
             return cls(spec)
         if isinstance(spec, Mapping):
-            known = {"strategy", "max_retries", "retry_delay", "backoff"}
+            known = {"strategy", "max_retries", "retry_delay", "backoff", "retry_backoff", "is_critical"}
             extra = set(spec) - known
             if extra:
                 raise ValueError(f"unknown error_handler keys {sorted(extra)}; known: {sorted(known)}")
-            return cls(**dict(spec))
+            fields = dict(spec)
+            if "retry_backoff" in fields:  # the original format's name
+                fields["backoff"] = fields.pop("retry_backoff")
+            fields.setdefault("strategy", "stop")
+            return cls(**fields)
         raise ValueError(f"error_handler must be a strategy name or a mapping, got {spec!r}")

@@ -74,6 +74,7 @@ class Flow:
         self.connections: list[Connection] = []
         self._routes: dict[tuple[str, str], tuple[tuple[str, str, int], ...]] = {}
         self._entries: list[str] = []
+        self._order: dict[str, int] = {}
         self._lock = threading.RLock()
         self.version = 0
 
@@ -199,11 +200,16 @@ class Flow:
         self._routes = {k: tuple(v) for k, v in routes.items()}
         fed = {c.target_routine for c in self.connections}
         self._entries = [rid for rid in self.routines if rid not in fed]
+        self._order = _topological_order(self.routines, self.connections)
         self.version += 1
 
     def routes(self, routine_id: str, event: str) -> tuple[tuple[str, str, int], ...]:
         """``(target_routine, target_slot, connection_index)`` for an emitted event."""
         return self._routes.get((routine_id, event), ())
+
+    def order(self) -> dict[str, int]:
+        """Routine id -> position in a topological order (cycles broken in insertion order)."""
+        return self._order
 
     # -- inspecting ----------------------------------------------------------------------
     def entry_routines(self) -> list[str]:
@@ -316,6 +322,30 @@ class Flow:
             f"Flow(flow_id={self.flow_id!r}, routines={list(self.routines)}, "
             f"connections={len(self.connections)})"
         )
+
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
+
+def _topological_order(routines: Mapping[str, Routine], connections: list[Connection]) -> dict[str, int]:
+    indegree = dict.fromkeys(routines, 0)
+    out: dict[str, list[str]] = {rid: [] for rid in routines}
+    for c in connections:
+        if c.source_routine in out and c.target_routine in indegree:
+            out[c.source_routine].append(c.target_routine)
+            indegree[c.target_routine] += 1
+    order: dict[str, int] = {}
+    pending = list(routines)
+    while pending:
+        ready = [r for r in pending if indegree[r] == 0] or pending[:1]
+        for rid in ready:
+            order[rid] = len(order)
+            pending.remove(rid)
+            for nxt in out[rid]:
+                indegree[nxt] -= 1
+    return order
 
 
 def _register_function(fn: Callable[..., Any], slots: tuple[Any, ...], events: tuple[Any, ...]) -> None:

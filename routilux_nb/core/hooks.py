@@ -19,6 +19,8 @@ __all__ = ["NullMonitor"]
 
 class NullMonitor:
     armed = False
+    #: false for this no-op monitor; a real monitor sets it
+    enabled = False
 
     def attach(self, runtime: Any) -> None: ...
     def job_created(self, job: JobContext) -> None: ...
@@ -38,3 +40,11 @@ class NullMonitor:
         return None
 
     def shutdown(self) -> None: ...
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise RuntimeError(
+            f"{name} needs monitoring, but this runtime was created with monitor=False; "
+            "create it with Runtime() (monitoring on) to use traces, metrics, history and breakpoints"
+        )

@@ -101,6 +101,7 @@ class JobContext:
         self._step: tuple[str, int | None] | None = None
         self._timeout_handle: Any = None
         self.parked: list[Parked] = []
+        self._held_retries: list[Any] = []
         #: filled by the monitor (trace ring, metrics, output); ``None`` without monitoring
         self.monitor: Any = None
 
@@ -229,3 +230,8 @@ class JobContext:
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
         return f"JobContext(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r}{extra})"
+
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)

@@ -210,6 +210,11 @@ class Routine:
             f"events={list(self._events)})"
         )
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 class FunctionRoutine(Routine):
     """A routine whose logic is a plain function (see :meth:`Flow.routine`)."""

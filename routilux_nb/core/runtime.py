@@ -290,6 +290,11 @@ class Runtime:
         return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
                 f"jobs_kept={len(self._jobs)})")
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 def default_runtime() -> Runtime:
     """The process's default runtime, created on first use and shut down at exit."""

@@ -25,6 +25,7 @@ deadlock; after ``put_timeout`` seconds it raises ``BackpressureTimeout``.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import traceback
@@ -56,6 +57,7 @@ __all__ = ["WORKER_STATUSES", "Worker"]
 WORKER_STATUSES = ("running", "paused", "stopped")
 IDLE, READY, RUNNING = 0, 1, 2
 _DEFAULT_HANDLER = ErrorHandler()
+log = logging.getLogger(__name__)
 _act_ids = itertools.count(1)
 _MAX_INLINE_DEPTH = 16
 _job_prefix = uuid4().hex[:8]
@@ -148,6 +150,10 @@ class Worker:
             self._require_alive("resume")
             old, self.status = self.status, "running"
             self._spawn_drainers()
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            if job._held_retries:
+                self._release_retries(job)
         self._mon.worker_status(self, old)
         return self
 
@@ -328,6 +334,7 @@ class Worker:
                     self._run_key(*stolen)
                 finally:
                     self._lock.acquire()
+                deadline = time.monotonic() + q.slot.put_timeout  # running the consumer is progress
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -362,20 +369,37 @@ class Worker:
             mono = time.monotonic()
             if any(counts.values()):
                 job._since.setdefault(rid, mono)
-            decision = policy.decide(counts, now=mono, last=job._last.get(rid), since=job._since.get(rid))
-            if not decision.take:
-                if decision.wake_at is not None:
+            decision = self._decide(job, routine, counts, mono)
+            if decision is None or not decision.take:
+                if decision is not None and decision.wake_at is not None:
                     self._wake_later(job, rid, decision.wake_at)
                 return
         job._keys[rid] = READY
         job._active += 1
         self._ready.append((job, rid))
-        if self.status == "running" and self._busy >= self._drainers and self._drainers < self.max_concurrency:
-            self._drainers += 1
-            self.runtime._spawn(self._drain)
+        if self._drainers - self._busy < len(self._ready) and self._drainers < self.max_concurrency:
+            self._spawn_drainers()
+
+    def _decide(self, job: JobContext, routine: Any, counts: dict[str, int], mono: float,
+                flush: bool = False) -> Any:
+        """Ask the routine's policy (lock held); a policy that raises fails the job."""
+        policy = routine.activation_policy
+        rid = routine.routine_id
+        try:
+            if flush:
+                return policy.flush(counts)
+            return policy.decide(counts, now=mono, last=job._last.get(rid), since=job._since.get(rid))
+        except Exception as exc:
+            tb = traceback.format_exc()
+            self._finish_locked(job, "failed", error=f"activation policy of routine {rid!r} raised "
+                                f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__, tb=tb)
+            return None
 
     def _spawn_drainers(self) -> None:
-        while self._ready and self._drainers < min(self.max_concurrency, len(self._ready) + self._busy):
+        """Start drainers until every ready key has an idle one (up to ``max_concurrency``)."""
+        if self.status != "running":
+            return
+        while self._drainers - self._busy < len(self._ready) and self._drainers < self.max_concurrency:
             self._drainers += 1
             self.runtime._spawn(self._drain)
 
@@ -410,13 +434,18 @@ class Worker:
             n = q.job_count(job.job_id)
             if n:
                 leftovers.setdefault(rid, {})[slot] = n
-        for rid, counts in leftovers.items():
+        order = self.flow.order()
+        for rid in sorted(leftovers, key=lambda r: order.get(r, len(order))):
             routine = self.flow.routines.get(rid)
-            if routine is not None and routine.activation_policy.flush(counts).take:
+            if routine is None:
+                continue
+            decision = self._decide(job, routine, leftovers[rid], time.monotonic(), flush=True)
+            if job.status in FINISHED:
+                return
+            if decision is not None and decision.take:
                 job._flush.add(rid)
                 self._poke_flush(job, rid)
-        if job._active > 0:
-            return
+                return  # flush upstream first: what it emits may feed the next flush
         if leftovers:
             total = sum(sum(c.values()) for c in leftovers.values())
             job.log(None, "unconsumed", count=total, where={r: c for r, c in leftovers.items()},
@@ -445,6 +474,9 @@ class Worker:
                 self._busy += 1
             try:
                 self._run_key(job, rid)
+            except Exception:  # never lose a drainer; the engine's own failure is logged
+                log.exception("worker %s: internal error while running %s of job %s",
+                              self.worker_id, rid, job.job_id)
             finally:
                 with lock:
                     self._busy -= 1
@@ -487,14 +519,16 @@ class Worker:
             return None
         counts = {s: self._queue(rid, s).job_count(job.job_id) for s in routine.slot_specs}
         policy = routine.activation_policy
-        if rid in job._flush:
-            job._flush.discard(rid)
-            take = policy.flush(counts).take
-        elif policy.is_immediate:
+        if policy.is_immediate and rid not in job._flush:
             take = {s: None for s, c in counts.items() if c}
         else:
-            mono = time.monotonic()
-            decision = policy.decide(counts, now=mono, last=job._last.get(rid), since=job._since.get(rid))
+            flush = rid in job._flush
+            job._flush.discard(rid)
+            decision = self._decide(job, routine, counts, time.monotonic(), flush)
+            if decision is None:  # the policy raised: the job has failed
+                job._keys[rid] = IDLE
+                job._active -= 1
+                return None
             take = decision.take
             if not take and decision.wake_at is not None:
                 self._wake_later(job, rid, decision.wake_at)
@@ -520,9 +554,9 @@ class Worker:
         return routine, inputs, hops, hop
 
     def _run(self, job: JobContext, routine: Any, inputs: dict[str, list[Any]], hops: list[Any], hop: Any,
-             attempt: int = 0, *, skip_check: bool = False) -> None:
+             attempt: int = 0, *, skip_check: bool = False, act_id: int | None = None) -> None:
         """The one execution path of every activation."""
-        act = ActivationContext(self, routine, job, inputs, hop, next(_act_ids), attempt)
+        act = ActivationContext(self, routine, job, inputs, hop, act_id or next(_act_ids), attempt)
         mon = self._mon
         if not skip_check and (mon.armed or job._step is not None):
             bp = self._activation_breakpoint(act, hops)
@@ -546,7 +580,8 @@ class Worker:
             error = exc
         finally:
             inline.depth -= 1
-        mon.activation_end(act, time.perf_counter() - t0, error)
+        skipped = error is not None and self._handler_for(routine).strategy == "skip"
+        mon.activation_end(act, time.perf_counter() - t0, None if skipped else error)
         if error is not None:
             self._handle_error(act, error)
 
@@ -586,9 +621,12 @@ class Worker:
                 )
             self._emit(act, event, dict(item))
 
+    def _handler_for(self, routine: Any) -> ErrorHandler:
+        return routine.error_handler or self.flow.error_handler or _DEFAULT_HANDLER
+
     def _handle_error(self, act: ActivationContext, error: BaseException) -> None:
         job, routine = act.job, act.routine
-        handler = routine.error_handler or self.flow.error_handler or _DEFAULT_HANDLER
+        handler = self._handler_for(routine)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         strategy = handler.strategy
         if strategy == "retry" and act.attempt >= handler.max_retries:
@@ -614,6 +652,13 @@ class Worker:
             self._finish_job(job, "failed", error=message, error_type=type(error).__name__, tb=tb)
 
     def _retry_due(self, act: ActivationContext) -> None:
+        with self._lock:
+            if act.job._user_paused or act.job.parked or self.status == "paused":
+                act.job._held_retries.append(act)  # released by resume
+                return
+        self._spawn_retry(act)
+
+    def _spawn_retry(self, act: ActivationContext) -> None:
         def run() -> None:
             try:
                 if act.job.status not in FINISHED:
@@ -632,9 +677,9 @@ class Worker:
             if job.status in FINISHED:
                 return
             job._active += 1
-            job.parked.append(parked)
             if job.status != "paused":
                 self._set_status(job, "paused")
+            job.parked.append(parked)
         self._mon.parked(parked)
 
     def _unpark(self, job: JobContext, action: str, step: tuple[str, int | None] | None = None) -> list[Parked]:
@@ -651,11 +696,20 @@ class Worker:
         for p in parked:
             self._mon.unparked(p, action)
             self.runtime._spawn(self._release_parked, p)
+        self._release_retries(job)
         if not parked:
             with self._lock:
                 if job._active <= 0:
                     self._settle(job)
         return parked
+
+    def _release_retries(self, job: JobContext) -> None:
+        with self._lock:
+            if job._user_paused or job.parked or self.status == "paused":
+                return
+            held, job._held_retries = job._held_retries, []
+        for act in held:
+            self._spawn_retry(act)
 
     def _release_parked(self, p: Parked) -> None:
         job = p.job
@@ -665,7 +719,8 @@ class Worker:
             if p.target is None:
                 routine = self.flow.routines.get(p.routine_id)
                 if routine is not None:
-                    self._run(job, routine, p.payload, [p.hop], p.hop, p.attempt, skip_check=True)
+                    self._run(job, routine, p.payload, [p.hop], p.hop, p.attempt, skip_check=True,
+                              act_id=p.act_id)
                     with self._lock:
                         if self._has_items(job, routine):
                             self._poke(job, p.routine_id)
@@ -720,19 +775,27 @@ class Worker:
     def _finish_job(self, job: JobContext, status: str, *, error: str | None = None,
                     error_type: str | None = None, tb: str | None = None, reason: str | None = None) -> None:
         with self._lock:
-            if job.status in FINISHED:
-                return
-            if error is not None:
-                job.error, job.error_type, job.error_traceback = error, error_type, tb
-            if status == "cancelled":
-                job.cancelled_at = now()
-                job.cancel_reason = reason
-            dropped = self._discard_items(job) + len(job.parked)
-            job.parked = []
-            for handle in job._wake.values():
-                handle.cancel()
-            job._wake.clear()
-            self._complete_locked(job, status)
+            self._finish_locked(job, status, error=error, error_type=error_type, tb=tb, reason=reason)
+
+    def _finish_locked(self, job: JobContext, status: str, *, error: str | None = None,
+                       error_type: str | None = None, tb: str | None = None, reason: str | None = None) -> None:
+        """End a job now (lock held): queued, parked and held work is discarded and counted."""
+        if job.status in FINISHED:
+            return
+        if error is not None:
+            job.error, job.error_type, job.error_traceback = error, error_type, tb
+        if status == "cancelled":
+            job.cancelled_at = now()
+            job.cancel_reason = reason
+        held = len(job.parked) + len(job._held_retries)
+        job.discarded += held
+        dropped = self._discard_items(job) + held
+        job.parked = []
+        job._held_retries = []
+        for handle in job._wake.values():
+            handle.cancel()
+        job._wake.clear()
+        self._complete_locked(job, status)
         if dropped:
             job.log(None, "discarded", count=dropped, reason=status)
             self._mon.discarded(job, dropped, status)
@@ -770,3 +833,8 @@ class Worker:
         if job._done is not None:
             job._done.set()
         self.runtime._job_finished(job)
+
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)

@@ -127,6 +127,11 @@ class Breakpoint:
             "updated_at": iso(self.updated_at),
         }
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 def _names(kind: str, job: Any, routine_id: str, name: str | None, payload: Any) -> list[dict[str, Any]]:
     """Condition names, once per item (a routine breakpoint hits if any item satisfies it)."""

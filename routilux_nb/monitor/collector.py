@@ -80,6 +80,11 @@ class History:
     def __repr__(self) -> str:
         return f"History(worker_id={self.worker_id!r}, entries={len(self._records)})"
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 class WorkerMonitor:
     __slots__ = ("active", "history", "last_error", "recent_jobs", "routines", "status_changed_at")
@@ -102,6 +107,8 @@ class WorkerMonitor:
 class Monitor(NullMonitor):
     """Observer of one runtime; reach it as ``runtime.monitor``."""
 
+    enabled = True
+
     def __init__(self, *, trace_size: int = 1000, history_size: int = 1000, bus_retain: int = 10_000,
                  output_limit: int = 1_000_000, capture_output: bool = True) -> None:
         self.trace_size = trace_size
@@ -116,6 +123,7 @@ class Monitor(NullMonitor):
         self.runtime: Any = None
         self.changed = threading.Condition()
         self.armed = False
+        self._publish_lock = threading.Lock()
         self._stdout: Any = None
         self.started_at = now()
 
@@ -129,12 +137,22 @@ class Monitor(NullMonitor):
             wm = self.workers[worker_id] = WorkerMonitor(self.history_size)
         return wm
 
-    def _record(self, job: JobContext, rec: tuple[Any, ...]) -> None:
+    def _record(self, job: JobContext, ts: float, etype: str, rid: str | None, detail: Any,
+                payload: Any, duration: float | None, status: str | None, *, history: bool = False) -> int:
+        """Record one event of a job; returns its seq. While anyone listens on the bus, taking
+        the seq and publishing happen under one lock so subscribers see seqs in order."""
         jm = job.monitor
+        if self.bus.active:
+            with self._publish_lock:
+                rec = (next_seq(), ts, etype, rid, job.job_id, detail, payload, duration, status)
+                self._publish(rec, job.worker_id, job.flow_id)
+        else:
+            rec = (next_seq(), ts, etype, rid, job.job_id, detail, payload, duration, status)
         jm.trace.add(rec)
         jm.metrics.total_events += 1
-        if self.bus.active:
-            self._publish(rec, job.worker_id, job.flow_id)
+        if history:
+            self.workers[job.worker_id].history.append(rec)
+        return rec[0]
 
     def _publish(self, rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> None:
         seq, ts, etype, rid, jid, detail, payload, duration, status = rec
@@ -146,14 +164,14 @@ class Monitor(NullMonitor):
     def job_created(self, job: JobContext) -> None:
         job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
         self._wm(job.worker_id).recent_jobs.append(job)
-        self._record(job, (next_seq(), job.created_at, "job_start", job.entry[0] if job.entry else None,
-                           job.job_id, None, job.metadata or None, None, job.status))
+        self._record(job, job.created_at, "job_start", job.entry[0] if job.entry else None, None,
+                     job.metadata or None, None, job.status)
 
     def job_status(self, job: JobContext, old: str) -> None:
         status = job.status
         finished = status in FINISHED
-        self._record(job, (next_seq(), now(), "job_end" if finished else "job_status", None, job.job_id,
-                           old, job.error, job.duration if finished else None, status))
+        self._record(job, now(), "job_end" if finished else "job_status", None, old, job.error,
+                     job.duration if finished else None, status)
         if finished:
             stats = self.flow_stats.get(job.flow_id)
             if stats is None:
@@ -175,17 +193,17 @@ class Monitor(NullMonitor):
         jm = job.monitor
         for slot, items in act.inputs.items():
             jm.metrics.total_slot_calls += len(items)
-            self._record(job, (next_seq(), ts, "slot_call", rid, job.job_id, slot, items, None, None))
-        self._record(job, (next_seq(), ts, "routine_start", rid, job.job_id, None, None, None,
-                           f"attempt {act.attempt}" if act.attempt else None))
+            self._record(job, ts, "slot_call", rid, slot, items, None, None)
+        self._record(job, ts, "routine_start", rid, None, None, None,
+                     f"attempt {act.attempt}" if act.attempt else None)
 
     def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None:
         job = act.job
         rid = act.routine.routine_id
         ts = now()
         failed = error is not None
-        self._record(job, (next_seq(), ts, "routine_end", rid, job.job_id, None,
-                           repr(error) if failed else None, duration, "error" if failed else "ok"))
+        self._record(job, ts, "routine_end", rid, None, repr(error) if failed else None, duration,
+                     "error" if failed else "ok")
         job.monitor.metrics.routine(rid).record(duration, ts, failed)
         wm = self.workers[job.worker_id]
         wm.routine(rid).record(duration, ts, failed)
@@ -193,46 +211,43 @@ class Monitor(NullMonitor):
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         job = act.job
-        rec = (next_seq(), now(), "event_emit", act.routine.routine_id, job.job_id, event, payload, None, None)
-        jm = job.monitor
-        jm.trace.add(rec)
-        jm.metrics.total_events += 1
-        jm.metrics.total_event_emits += 1
-        self.workers[job.worker_id].history.append(rec)
-        if self.bus.active:
-            self._publish(rec, job.worker_id, job.flow_id)
+        job.monitor.metrics.total_event_emits += 1
+        self._record(job, now(), "event_emit", act.routine.routine_id, event, payload, None, None, history=True)
 
     def routine_error(self, act: ActivationContext, error: BaseException, tb: str, strategy: str) -> None:
         job = act.job
         rid = act.routine.routine_id
         ts = now()
-        seq = next_seq()
+        if strategy == "skip":  # a skipped activation is recorded, not counted as an error
+            self._record(job, ts, "routine_skipped", rid, type(error).__name__, str(error), None, strategy)
+            return
+        etype = "routine_retry" if strategy == "retry" else "routine_error"
+        seq = self._record(job, ts, etype, rid, type(error).__name__, str(error), None, strategy)
         job.monitor.metrics.errors.append(ErrorRecord(f"err-{seq}", job.job_id, rid, ts, type(error).__name__,
                                                       str(error), tb, strategy))
         self.workers[job.worker_id].last_error[rid] = f"{type(error).__name__}: {error}"
-        etype = "routine_retry" if strategy == "retry" else "routine_error"
-        self._record(job, (seq, ts, etype, rid, job.job_id, type(error).__name__, str(error), None, strategy))
 
     def parked(self, parked: Parked) -> None:
         job = parked.job
-        self._record(job, (next_seq(), now(), "breakpoint_hit", parked.routine_id, job.job_id, parked.kind,
-                           parked.payload, None, parked.breakpoint_id))
+        self._record(job, now(), "breakpoint_hit", parked.routine_id, parked.kind, parked.payload, None,
+                     parked.breakpoint_id)
         with self.changed:
             self.changed.notify_all()
 
     def unparked(self, parked: Parked, action: str) -> None:
         job = parked.job
-        self._record(job, (next_seq(), now(), "breakpoint_release", parked.routine_id, job.job_id,
-                           parked.kind, parked.payload if action == "drop" else None, None, action))
+        self._record(job, now(), "breakpoint_release", parked.routine_id, parked.kind,
+                     parked.payload if action == "drop" else None, None, action)
 
     def discarded(self, job: JobContext, count: int, reason: str) -> None:
-        self._record(job, (next_seq(), now(), "items_discarded", None, job.job_id, reason, count, None, None))
+        self._record(job, now(), "items_discarded", None, reason, count, None, None)
 
     def worker_status(self, worker: Worker, old: str) -> None:
         self._wm(worker.worker_id).status_changed_at = now()
         if self.bus.active:
-            self._publish((next_seq(), now(), "worker_status", None, None, old, None, None, worker.status),
-                          worker.worker_id, worker.flow_id)
+            with self._publish_lock:
+                self._publish((next_seq(), now(), "worker_status", None, None, old, None, None, worker.status),
+                              worker.worker_id, worker.flow_id)
 
     def check(self, kind: str, job: JobContext, routine_id: str, name: str | None, payload: Any,
               connection_index: int | None = None) -> str | None:

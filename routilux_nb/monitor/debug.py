@@ -177,6 +177,11 @@ class DebugSession:
         where = f", at={p.kind}:{p.routine_id}" if p is not None else ""
         return f"DebugSession(job_id={self.job_id!r}, status={self.job.status!r}{where})"
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 def _set_path(root: Any, path: str, value: Any) -> None:
     parts = path.split(".")

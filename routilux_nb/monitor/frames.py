@@ -40,7 +40,8 @@ HISTORY_COLUMNS = ["seq", "timestamp", "job_id", "routine_id", "event_name", "da
 
 
 def _utc(values: Iterable[float | None]) -> pd.Series:
-    return pd.to_datetime(pd.Series(list(values), dtype="float64"), unit="s", utc=True)
+    series = pd.to_datetime(pd.Series(list(values), dtype="float64"), unit="s", utc=True)
+    return series.astype("datetime64[ns, UTC]")
 
 
 def trace_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
@@ -92,6 +93,8 @@ def queues_frame(status: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     for col in ("unconsumed_count", "total_count", "max_length", "watermark_threshold"):
         df[col] = df[col].astype("int64")
     df["usage_percentage"] = df["usage_percentage"].astype("float64")
+    for col in ("routine_id", "slot_name", "pressure_level"):
+        df[col] = df[col].astype("object")
     for col in ("is_full", "is_near_full"):
         df[col] = df[col].astype("bool")
     return df

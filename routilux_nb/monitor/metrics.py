@@ -129,6 +129,11 @@ class ExecutionMetrics:
         return (f"ExecutionMetrics(job_id={self.job.job_id!r}, routines={len(self.routine_metrics)}, "
                 f"events={self.total_events}, errors={len(self.errors)})")
 
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)
+
 
 class FlowStats:
     """Job outcome counters of a flow, kept even after finished jobs are evicted."""

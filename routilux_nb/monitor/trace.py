@@ -20,7 +20,7 @@ __all__ = ["EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "TraceBuffer", "nex
 EVENT_TYPES = (
     "job_start", "job_status", "job_end", "routine_start", "routine_end", "slot_call",
     "event_emit", "routine_error", "routine_retry", "breakpoint_hit", "breakpoint_release",
-    "items_discarded", "worker_status",
+    "items_discarded", "routine_skipped", "worker_status",
 )
 TRACE_COLUMNS = ["seq", "event_id", "job_id", "routine_id", "event_type", "timestamp", "detail",
                  "data", "duration", "status"]
@@ -101,7 +101,7 @@ class TraceBuffer:
         if since is not None:
             rows = [r for r in rows if r[0] > since]
         if limit is not None:
-            rows = rows[-limit:]
+            rows = rows[len(rows) - limit:] if limit > 0 else []
         return rows
 
     def events(self, limit: int | None = None, since: int | None = None) -> list[ExecutionEvent]:
@@ -124,3 +124,8 @@ class TraceBuffer:
 
     def __repr__(self) -> str:
         return f"Trace(events={len(self._ring)}, total={self.total}, maxlen={self.maxlen})"
+
+    def _repr_html_(self) -> str:
+        from routilux_nb.notebook.reprs import html_for
+
+        return html_for(self)

@@ -80,7 +80,7 @@ def slot_or_404(routine: Routine, slot_name: str) -> None:
 def monitor_of(rt: Runtime) -> Any:
     """The runtime's monitor; 409 when the runtime runs without monitoring."""
     mon = rt.monitor
-    if not hasattr(mon, "breakpoints"):
+    if not mon.enabled:
         raise ApiError(409, "MONITORING_DISABLED", "this runtime was created with monitor=False")
     return mon
 

@@ -296,10 +296,6 @@ def test_flow_level_retry(rt, finished):
     assert calls == [0, 1] and job.data["out"] == [7]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "error_handling.py documents skip as 'recorded as skipped; no error is counted', but a "
-    "skipped activation is appended to job.metrics.errors and counted in the routine's "
-    "error_count (job and worker statistics)"))
 def test_skip_counts_no_error(rt, finished):
     flow = _flow_with(_boom_on(2), handler="skip")
     job = finished(rt.submit(flow, "fan", data={"values": [2]}))
@@ -308,10 +304,6 @@ def test_skip_counts_no_error(rt, finished):
     assert job.metrics.to_dict()["routine_metrics"]["work"]["error_count"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a pending retry ignores pause: Worker._retry_due runs the activation via _run without "
-    "checking job._user_paused or worker.status, so the retry executes while the job (or the "
-    "worker) is paused, and the job can even complete while its worker is paused"))
 @pytest.mark.parametrize("paused", ["job", "worker"])
 def test_pending_retry_waits_while_paused(rt, paused, finished):
     calls = []

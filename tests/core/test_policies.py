@@ -277,11 +277,6 @@ def test_custom_policy_check_decides(rt, finished):
     assert len(consumed) + leftover == 10
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an exception from a custom policy's check raised in a drainer (Worker._prepare -> "
-    "policy.decide) escapes Worker._drain: the job is never failed and stays 'pending' forever, "
-    "the key stays READY, and _drainers is never decremented, so later jobs on the same worker "
-    "are never run either (the worker is wedged)"))
 def test_a_failing_custom_check_fails_the_job_and_spares_the_worker(rt):
     calls = {"n": 0}
 

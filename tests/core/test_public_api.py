@@ -94,9 +94,6 @@ def test_all_holds_exactly_the_intended_names_and_all_import(module, expected):
         exec(f"from {module.__name__} import {name}", {})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "__all__ of routilux_nb and routilux_nb.core is not sorted: 'Routine' is listed before "
-    "'RoutiluxError' (sorted() puts 'RoutiluxError' first: 'l' < 'n')"))
 @MODULES
 def test_all_is_sorted(module, expected):
     assert module.__all__ == expected
@@ -154,10 +151,7 @@ def test_core_imports_no_jupyter_or_server_package():
 
 @pytest.mark.parametrize("name", [
     "flow", "routine", "policies", "runtime", "registry",
-    pytest.param("error_handling", marks=pytest.mark.xfail(strict=True, reason=(
-        "the error_handling module example says ErrorHandler('retry', max_retries=2).delay(1) "
-        "is 0.2, but delay(1) returns retry_delay * backoff**0 = 0.1 (the first retry waits "
-        "retry_delay); the example or delay() is wrong"))),
+    pytest.param("error_handling"),
 ])
 def test_module_examples_run(name):
     module = importlib.import_module(f"routilux_nb.core.{name}")

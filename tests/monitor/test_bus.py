@@ -172,11 +172,6 @@ def test_event_bus_directly():
     assert bus.published == 8
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bus messages reach a subscriber out of seq order when routines of concurrent jobs publish "
-    "at once: Monitor assigns next_seq() before EventBus.publish(), which is not serialised, "
-    "so a resuming client that trusts Subscription.last_seq (subscribe(since=last_seq)) can "
-    "silently skip events that arrived after it (and ring[0] is not the oldest seq)"))
 def test_a_subscriber_receives_events_in_seq_order(rt, chain):
     c = chain()
     w = rt.start(c.flow)

@@ -226,11 +226,6 @@ def test_step_over_pauses_at_the_next_activation_of_the_job(rt):
     assert job.data == {"other": [2], "sink": [10]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "step_into from a parked activation never pauses: DebugSession.step_into() looks for hops "
-    "from the parked activation's act_id, but Worker._release_parked re-runs it through _run(), "
-    "which creates a new ActivationContext with a new act_id, so nothing downstream matches and "
-    "the job runs to completion"))
 def test_step_into_pauses_at_the_activation_fed_by_the_parked_one(rt):
     job = _park_at_slow(rt)
     job.debug.step_into()
@@ -243,9 +238,6 @@ def test_step_into_pauses_at_the_activation_fed_by_the_parked_one(rt):
     assert job.wait(WAIT).data["sink"] == [10]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "step_into from a parked activation never pauses (the released activation gets a new "
-    "act_id in Worker._run, so DebugSession.step_into's source id matches no hop)"))
 def test_step_into_on_a_chain(rt, chain):
     c = chain()
     w = rt.start(c.flow)
@@ -349,10 +341,6 @@ def test_cancel_a_parked_job(paused):
     assert w.active_jobs == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Worker._finish_job discards parked items (traced as items_discarded, count 1, and logged) "
-    "but adds only queued items to job.discarded, so a job cancelled while parked reports "
-    "discarded == 0; drop() does count the parked item"))
 def test_cancel_counts_the_parked_item_as_discarded(paused):
     rt, c, w, bp, job = paused
     job.cancel()

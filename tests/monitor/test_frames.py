@@ -102,11 +102,6 @@ def test_history_frame(ran):
 
 
 # -- the schema does not depend on the data --------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "under pandas 3, frames._utc() on an empty or all-None timestamp column yields "
-    "datetime64[us, UTC], not the documented datetime64[ns, UTC] (e.g. worker.history.to_pandas() "
-    "before any emit, jobs_frame() of a pending job's started_at/completed_at, "
-    "metrics_frame of a job whose routines never ran)"))
 def test_timestamp_columns_are_ns_utc_when_empty_or_null(rt, chain):
     c = chain()
     w = rt.start(c.flow)
@@ -122,10 +117,6 @@ def test_timestamp_columns_are_ns_utc_when_empty_or_null(rt, chain):
     job.wait(WAIT)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "queues_frame() builds string columns by inference, so under pandas 3 routine_id, "
-    "slot_name and pressure_level are 'str' when there are rows but 'object' when empty "
-    "(and 'object' in every other frame): the schema changes with the data"))
 def test_queues_frame_schema_is_stable(rt, chain):
     c = chain()
     w = rt.start(c.flow)

@@ -140,10 +140,6 @@ class SlowStartPool(ThreadPoolExecutor):
         return super().submit(late)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Worker._poke spawns a drainer only when _busy >= _drainers; a job submitted while the "
-    "drainer spawned for the previous job has not started yet gets no drainer of its own, so it "
-    "waits behind the first job's whole activation although pool threads are idle"))
 def test_jobs_submitted_back_to_back_run_concurrently():
     pool = SlowStartPool(8)
     rt = Runtime(executor=pool)

@@ -168,10 +168,6 @@ def test_monitoring_disabled_runs_flows_and_refuses_trace(chain):
         rt.shutdown()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TraceBuffer.records() slices rows[-limit:], so limit=0 returns every event instead of none "
-    "(job.trace.to_list(limit=0), .events(limit=0), .to_pandas(limit=0)); "
-    "worker.history.to_list(limit=0) correctly returns []"))
 def test_trace_limit_zero_returns_nothing(rt, chain):
     c = chain()
     job = rt.submit(c.flow, data={"value": 1}).wait(WAIT)
@@ -181,11 +177,6 @@ def test_trace_limit_zero_returns_nothing(rt, chain):
     assert len(job.trace.to_pandas(limit=0)) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with Runtime(monitor=False), worker.statistics(), worker.routine_states(), worker.history, "
-    "flow.metrics(rt) and rt.monitor.add_breakpoint() raise AttributeError "
-    "(\"'NullMonitor' object has no attribute ...\") instead of the clear RuntimeError that "
-    "job.trace/job.metrics raise"))
 def test_monitoring_disabled_worker_views_raise_a_clear_error(chain):
     rt = Runtime(monitor=False)
     try:

@@ -85,10 +85,6 @@ def test_debug_session_edits_data_then_steps_and_resumes(client: TestClient, etl
     assert client.get(f"/api/v1/jobs/{jid}/debug").json()["location"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: step_into from a parked routine activation never stops. Worker._release_parked re-runs the "
-    "activation through Worker._run, which makes a new ActivationContext (new act_id), while "
-    "DebugSession.step_into armed the step with the parked act_id; so no hop of what it emits matches"))
 def test_step_into_from_routine_breakpoint(client: TestClient, etl_flow: str) -> None:
     client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "data_source", "flow_id": etl_flow})
     jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()["job_id"]
