@@ -6,8 +6,6 @@ import sys
 import threading
 from datetime import datetime
 
-import pytest
-
 from routilux_nb.monitor import EventBus, Monitor
 
 WAIT = 2.0

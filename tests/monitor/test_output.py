@@ -7,8 +7,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from routilux_nb import Flow, Runtime
 from routilux_nb.monitor import Monitor
 
