@@ -1,0 +1,364 @@
+"""Live widgets against real running flows: updates, buttons, breakpoints, rate, cleanup."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import routilux_nb as rx
+from routilux_nb.notebook import live
+from routilux_nb.notebook.widgets import Dashboard, Debugger, FlowGraph
+
+WAIT = 5.0
+
+
+def until(predicate: Callable[[], Any], timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
+def chain(flow_id: str = "live", gate: threading.Event | None = None) -> rx.Flow:
+    """``source -> double -> sink``; ``source`` emits ``n`` values (waits on ``gate`` first)."""
+    flow = rx.Flow(flow_id)
+
+    @flow.routine(slots=["input"], events=["output"])
+    def source(input, ctx):
+        if gate is not None:
+            gate.wait(WAIT)
+        for i in range(input[0].get("n", 3)):
+            ctx.emit("output", value=i)
+
+    @flow.routine(slots=["input"], events=["output"])
+    def double(input, ctx):
+        return [{"value": item["value"] * 2} for item in input]
+
+    @flow.routine(slots=["input"], events=[])
+    def sink(input, ctx):
+        ctx.data.setdefault("out", []).extend(item["value"] for item in input)
+
+    flow.connect("source.output", "double.input")
+    flow.connect("double.output", "sink.input")
+    return flow
+
+
+@pytest.fixture
+def rt() -> Iterator[rx.Runtime]:
+    runtime = rx.Runtime()
+    yield runtime
+    runtime.shutdown()
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[Any], Any]]:
+    """Register widgets to close after the test (streams must not outlive it)."""
+    made: list[Any] = []
+    yield lambda w: made.append(w) or w
+    for w in made:
+        w.close()
+
+
+def stream_count(runtime: rx.Runtime) -> int:
+    return runtime.monitor.ticker.stream_count
+
+
+def send(widget: Any, content: dict[str, Any]) -> None:
+    """Deliver a custom message as the front end would."""
+    widget._handle_custom_msg(content, [])
+
+
+def test_flow_graph_follows_statuses_and_edge_counts(rt, closing):
+    worker = rt.start(chain())
+    graph = closing(live.flow_graph(worker))
+    assert isinstance(graph, FlowGraph)
+    assert set(graph.routines) == {"source", "double", "sink"}
+    job = worker.submit("source", "input", {"n": 5}).wait(WAIT)
+    assert job.data["out"] == [0, 2, 4, 6, 8]
+    until(lambda: graph.status.get("sink", {}).get("execution_count", 0) >= 1)
+    until(lambda: sum(graph.edge_counts.values()) == 10)
+    assert graph.status["double"]["status"] in ("idle", "completed")
+
+
+def test_flow_graph_toggle_adds_and_removes_a_worker_breakpoint(rt, closing):
+    worker = rt.start(chain())
+    graph = closing(live.flow_graph(worker))
+    send(graph, {"type": "toggle_breakpoint", "routine_id": "double"})
+    bps = rt.monitor.breakpoints.list()
+    assert [(b.type, b.routine_id, b.worker_id) for b in bps] == [
+        ("routine", "double", worker.worker_id)
+    ]
+    until(lambda: graph.breakpoints == ["double"])
+    send(graph, {"type": "toggle_breakpoint", "routine_id": "double"})
+    assert rt.monitor.breakpoints.list() == []
+    until(lambda: graph.breakpoints == [])
+
+
+def test_flow_graph_redraws_when_routines_change(rt, closing):
+    flow = chain()
+    worker = rt.start(flow)
+    graph = closing(live.flow_graph(worker))
+
+    @flow.routine(slots=["input"], events=[])
+    def audit(input, ctx):
+        pass
+
+    flow.connect("double.output", "audit.input")
+    until(lambda: "audit" in graph.routines)
+    assert "audit" in graph.graph_layout["nodes"]
+
+
+def test_queue_gauges_move_under_load(rt, closing):
+    gate, busy = threading.Event(), threading.Event()
+    flow = rx.Flow("queued")
+
+    @flow.routine(slots=["input"], events=["output"])
+    def source(input, ctx):
+        ctx.emit("output", value=0)
+        busy.wait(WAIT)  # slow is running: what follows waits in its queue
+        for i in range(1, input[0]["n"]):
+            ctx.emit("output", value=i)
+
+    @flow.routine(slots=["input"], events=[])
+    def slow(input, ctx):
+        busy.set()
+        gate.wait(WAIT)
+
+    flow.connect("source.output", "slow.input")
+    worker = rt.start(flow)
+    gauges = closing(live.queue_gauges(worker))
+    job = worker.submit("source", "input", {"n": 50})
+    try:
+        until(lambda: gauges.queues.get("slow", {}).get("input", {}).get("unconsumed_count"))
+    finally:
+        gate.set()
+    job.wait(WAIT)
+    until(lambda: gauges.queues["slow"]["input"]["unconsumed_count"] == 0)
+    assert max(gauges.history["slow.input"]) >= 1
+
+
+def test_trace_table_fills_incrementally_in_order(rt, closing):
+    worker = rt.start(chain())
+    table = closing(live.trace_table(worker, max_rows=500))
+    first = worker.submit("source", "input", {"n": 2}).wait(WAIT)
+    until(lambda: any(r["event_type"] == "job_end" for r in table.rows))
+    second = worker.submit("source", "input", {"n": 2}).wait(WAIT)
+    until(lambda: sum(r["event_type"] == "job_end" for r in table.rows) == 2)
+    seqs = [r["seq"] for r in table.rows]
+    assert seqs == sorted(seqs, reverse=True)  # newest first
+    assert len(seqs) == len(set(seqs))  # each event once
+    expected = {r[0] for r in first.trace.records()} | {r[0] for r in second.trace.records()}
+    assert set(seqs) == expected
+
+
+def test_trace_table_of_one_job_is_bounded(rt, closing):
+    worker = rt.start(chain())
+    job = worker.submit("source", "input", {"n": 50})
+    table = closing(live.trace_table(job, max_rows=20))
+    job.wait(WAIT)
+    until(lambda: table.rows and table.rows[0]["event_type"] == "job_end")
+    assert len(table.rows) == 20
+    assert {r["job_id"] for r in table.rows} == {job.job_id}
+
+
+def test_job_progress_tracks_jobs(rt, closing):
+    gate = threading.Event()
+    worker = rt.start(chain(gate=gate))
+    progress = closing(live.job_progress(worker))
+    job = worker.submit("source", "input", {"n": 3})
+    until(lambda: progress.jobs.get(job.job_id, {}).get("status") == "running")
+    gate.set()
+    job.wait(WAIT)
+    until(lambda: progress.jobs[job.job_id]["status"] == "completed")
+    assert progress.jobs[job.job_id]["routine_counts"]["sink"] >= 1
+
+
+def test_debugger_resume_button_finishes_a_paused_job(rt, closing):
+    worker = rt.start(chain())
+    rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    job = worker.submit("source", "input", {"n": 2})
+    view = closing(live.debugger(job))
+    assert isinstance(view, Debugger)
+    until(lambda: view.paused)
+    assert view.state["location"]["routine_id"] == "double"
+    assert view.state["variables"]["payload"]
+    rt.monitor.breakpoints.clear()
+    send(view, {"type": "action", "action": "resume"})
+    assert view.message == "resume: done"
+    job.wait(WAIT)
+    assert job.status == "completed"
+    until(lambda: view.state.get("status") == "completed")
+
+
+def test_debugger_step_over_pauses_at_the_next_activation(rt, closing):
+    worker = rt.start(chain())
+    bp = rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    job = worker.submit("source", "input", {"n": 1})
+    view = closing(live.debugger(job))
+    until(lambda: view.paused)
+    rt.monitor.remove_breakpoint(bp.breakpoint_id)
+    send(view, {"type": "action", "action": "step_over"})
+    until(lambda: view.paused and view.state["location"]["routine_id"] == "sink")
+    send(view, {"type": "action", "action": "resume"})
+    assert job.wait(WAIT).data["out"] == [0]
+
+
+def test_debugger_edit_then_resume(rt, closing):
+    worker = rt.start(chain())
+    bp = rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    job = worker.submit("source", "input", {"n": 1})
+    view = closing(live.debugger(job))
+    until(lambda: view.paused)
+    rt.monitor.remove_breakpoint(bp.breakpoint_id)
+    send(view, {"type": "set_variable", "name": "payload", "value": {"input": [{"value": 21}]}})
+    assert view.message == "set payload: done"
+    assert view.state["variables"]["payload"] == {"input": [{"value": 21}]}
+    send(view, {"type": "action", "action": "resume"})
+    assert job.wait(WAIT).data["out"] == [42]
+
+
+def test_debugger_reports_engine_errors(rt, closing):
+    worker = rt.start(chain())
+    bp = rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    job = worker.submit("source", "input", {"n": 1})
+    view = closing(live.debugger(job))
+    until(lambda: view.paused)
+    send(view, {"type": "set_variable", "name": "payload", "value": [1, 2]})
+    assert view.message.startswith("set payload failed: ValueError")
+    rt.monitor.remove_breakpoint(bp.breakpoint_id)
+    send(view, {"type": "action", "action": "resume"})
+    job.wait(WAIT)
+
+
+def test_worker_debugger_follows_the_first_paused_job(rt, closing):
+    worker = rt.start(chain())
+    view = closing(live.debugger(worker))
+    assert view.state == {}
+    rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    job = worker.submit("source", "input", {"n": 1})
+    until(lambda: view.paused and view.state["job_id"] == job.job_id)
+    rt.monitor.breakpoints.clear()
+    send(view, {"type": "action", "action": "resume"})
+    job.wait(WAIT)
+    until(lambda: view.state["status"] == "completed")
+
+
+def test_dashboard_wires_every_view(rt, closing):
+    worker = rt.start(chain())
+    rt.monitor.add_breakpoint("routine", "double", worker=worker)
+    board = closing(rx.dashboard(worker))
+    assert isinstance(board, Dashboard)
+    job = worker.submit("source", "input", {"n": 2})
+    until(lambda: board.debugger.paused)
+    assert board.tabs.selected_index == 3  # the Debugger tab comes forward
+    until(lambda: board.flow_graph.status.get("double", {}).get("status") == "paused")
+    assert board.flow_graph.breakpoints == ["double"]
+    assert board.job_progress.jobs[job.job_id]["status"] == "paused"
+    until(lambda: any(r["event_type"] == "breakpoint_hit" for r in board.trace_table.rows))
+    send(board.flow_graph, {"type": "toggle_breakpoint", "routine_id": "double"})
+    assert rt.monitor.breakpoints.list() == []
+    send(board.debugger, {"type": "action", "action": "resume"})
+    job.wait(WAIT)
+    until(lambda: board.job_progress.jobs[job.job_id]["status"] == "completed")
+    until(lambda: board.flow_graph.breakpoints == [])
+
+
+def test_flow_target_uses_the_flows_worker(rt, closing):
+    flow = chain()
+    graph = closing(live.flow_graph(flow, runtime=rt))
+    worker = rt.worker_for(flow)
+    assert live.binding_of(graph).worker is worker
+    worker.submit("source", "input", {"n": 1}).wait(WAIT)
+    until(lambda: graph.status.get("sink", {}).get("execution_count") == 1)
+
+
+def test_bad_target():
+    with pytest.raises(TypeError, match="Worker, a JobContext or a Flow"):
+        live.flow_graph("nope")  # type: ignore[arg-type]
+
+
+def test_top_level_names_are_the_live_functions():
+    assert rx.dashboard is live.dashboard
+    assert rx.debugger is live.debugger
+    assert rx.flow_graph is live.flow_graph
+    assert rx.trace_table is live.trace_table
+    assert rx.queue_gauges is live.queue_gauges
+    assert rx.job_progress is live.job_progress
+    with pytest.raises(AttributeError):
+        rx.not_a_view  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        live.flow_graph,
+        live.queue_gauges,
+        live.job_progress,
+        live.trace_table,
+        live.debugger,
+        live.dashboard,
+    ],
+)
+def test_close_releases_the_stream(rt, make):
+    worker = rt.start(chain())
+    before = stream_count(rt)
+    widget = make(worker)
+    assert stream_count(rt) == before + 1
+    widget.close()
+    assert stream_count(rt) == before
+    assert live.binding_of(widget).closed
+    widget.close()  # idempotent
+
+
+def test_dashboard_close_closes_its_children(rt):
+    board = live.dashboard(rt.start(chain()))
+    board.close()
+    assert board.flow_graph.comm is None and board.debugger.comm is None
+
+
+def test_at_most_ten_updates_a_second_under_heavy_load(rt, closing):
+    flow = rx.Flow("busy")
+    stop = threading.Event()
+
+    @flow.routine(slots=["input"], events=["output"])
+    def pump(input, ctx):
+        while not stop.is_set():
+            for i in range(200):
+                ctx.emit("output", i=i)
+
+    @flow.routine(slots=["input"], events=[])
+    def count(input, ctx):
+        ctx.data["n"] = ctx.data.get("n", 0) + len(input)
+
+    flow.connect("pump.output", "count.input")
+    worker = rt.start(flow)
+    board = closing(live.dashboard(worker))
+    calls: list[float] = []
+    apply = board.flow_graph.apply_snapshot
+
+    def counting(snapshot: dict[str, Any]) -> list[str]:
+        calls.append(time.monotonic())
+        return apply(snapshot)
+
+    board.flow_graph.apply_snapshot = counting  # type: ignore[method-assign]
+    job = worker.submit("pump", "input", {})
+    try:
+        until(lambda: job.trace.total > 1000)
+        calls.clear()
+        time.sleep(1.0)
+        in_one_second = len(calls)
+        events = job.trace.total
+    finally:
+        stop.set()
+    job.wait(WAIT)
+    assert 3 <= in_one_second <= 12, in_one_second
+    assert events > 1000
+    until(lambda: board.job_progress.jobs[job.job_id]["status"] == "completed")
