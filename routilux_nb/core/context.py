@@ -32,7 +32,7 @@ class ActivationContext:
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
-    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "job", "routine", "worker")
+    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "hops", "job", "routine", "worker")
 
     def __init__(
         self,
@@ -51,6 +51,8 @@ class ActivationContext:
         self.hop = hop
         self.act_id = act_id
         self.attempt = attempt
+        #: the hop (call-stack link) of each event this activation emitted, made once per event
+        self.hops: dict[str, Any] = {}
         self._prev: ActivationContext | None = None
 
     @property

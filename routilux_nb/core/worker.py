@@ -260,7 +260,7 @@ class Worker:
 
     # -- moving items --------------------------------------------------------------------
     def _emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
-        """Route one emitted payload to every connected slot (called from logic)."""
+        """Route one emitted payload to every connected slot at once (called from logic)."""
         rid = act.routine.routine_id
         routes = self.flow.routes(rid, event)
         if not routes and event not in act.routine.event_specs:
@@ -271,7 +271,9 @@ class Worker:
             return
         mon = self._mon
         mon.emit(act, event, payload)
-        hop = (act.hop, act.act_id, rid, event)
+        hop = act.hops.get(event)
+        if hop is None:
+            hop = act.hops[event] = (act.hop, act.act_id, rid, event)
         if mon.armed:
             bp = mon.check("event", job, rid, event, payload)
             if bp is not None:

@@ -148,7 +148,9 @@ class Monitor(NullMonitor):
                 self._publish(rec, job.worker_id, job.flow_id)
         else:
             rec = (next_seq(), ts, etype, rid, job.job_id, detail, payload, duration, status)
-        jm.trace.add(rec)
+        trace = jm.trace
+        trace._ring.append(rec)
+        trace.total += 1
         jm.metrics.total_events += 1
         if history:
             self.workers[job.worker_id].history.append(rec)
@@ -187,32 +189,49 @@ class Monitor(NullMonitor):
             self._stdout = sys.stdout if isinstance(sys.stdout, _Router) else None
         job = act.job
         rid = act.routine.routine_id
-        wm = self.workers.get(job.worker_id) or self._wm(job.worker_id)
-        wm.active[rid] = wm.active.get(rid, 0) + 1
+        active = self.workers[job.worker_id].active
+        active[rid] = active.get(rid, 0) + 1
         ts = now()
-        jm = job.monitor
+        metrics = job.monitor.metrics
+        record = self._record
         for slot, items in act.inputs.items():
-            jm.metrics.total_slot_calls += len(items)
-            self._record(job, ts, "slot_call", rid, slot, items, None, None)
-        self._record(job, ts, "routine_start", rid, None, None, None,
-                     f"attempt {act.attempt}" if act.attempt else None)
+            metrics.total_slot_calls += len(items)
+            record(job, ts, "slot_call", rid, slot, items, None, None)
+        record(job, ts, "routine_start", rid, None, None, None, f"attempt {act.attempt}" if act.attempt else None)
 
     def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None:
         job = act.job
         rid = act.routine.routine_id
         ts = now()
         failed = error is not None
-        self._record(job, ts, "routine_end", rid, None, repr(error) if failed else None, duration,
-                     "error" if failed else "ok")
-        job.monitor.metrics.routine(rid).record(duration, ts, failed)
+        if failed:
+            self._record(job, ts, "routine_end", rid, None, repr(error), duration, "error")
+        else:
+            self._record(job, ts, "routine_end", rid, None, None, duration, "ok")
+        routines = job.monitor.metrics.routine_metrics
+        m = routines.get(rid)
+        if m is None:
+            m = routines[rid] = RoutineMetrics(rid)
+        m.record(duration, ts, failed)
         wm = self.workers[job.worker_id]
         wm.routine(rid).record(duration, ts, failed)
         wm.active[rid] -= 1
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         job = act.job
-        job.monitor.metrics.total_event_emits += 1
-        self._record(job, now(), "event_emit", act.routine.routine_id, event, payload, None, None, history=True)
+        jm = job.monitor
+        metrics = jm.metrics
+        metrics.total_event_emits += 1
+        if self.bus.active:
+            self._record(job, now(), "event_emit", act.routine.routine_id, event, payload, None, None,
+                         history=True)
+            return
+        rec = (next_seq(), now(), "event_emit", act.routine.routine_id, job.job_id, event, payload, None, None)
+        trace = jm.trace
+        trace._ring.append(rec)
+        trace.total += 1
+        metrics.total_events += 1
+        self.workers[job.worker_id].history.append(rec)
 
     def routine_error(self, act: ActivationContext, error: BaseException, tb: str, strategy: str) -> None:
         job = act.job

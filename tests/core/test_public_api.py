@@ -34,10 +34,16 @@ TOP_LEVEL = [
     "Worker",
     "WorkerNotRunningError",
     "__version__",
+    "dashboard",
+    "debugger",
+    "flow_graph",
+    "job_progress",
     "load_flow",
     "policies",
+    "queue_gauges",
     "registry",
     "runtime",
+    "trace_table",
 ]
 
 CORE = [
