@@ -182,6 +182,14 @@ class Routine:
             )
         act.worker._emit(act, event, payload)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for remote executors: logic and config travel; policies and handlers stay."""
+        state = self.__dict__.copy()
+        state["activation_policy"] = None
+        state["error_handler"] = None
+        state["_plan"] = None
+        return state
+
     def describe(self) -> dict[str, Any]:
         """The routine as the API lists it (``GET /flows/{id}/routines``)."""
         return {

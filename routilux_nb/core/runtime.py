@@ -29,6 +29,7 @@ from .errors import JobStateError, RoutiluxError, StateError
 from .flow import Flow
 from .hooks import NullMonitor
 from .job import FINISHED, JobContext
+from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .worker import Worker
 
@@ -64,8 +65,11 @@ class Runtime:
         self.max_finished_jobs = max_finished_jobs
         self.log_size = log_size
         self.store = store
-        self._own_executor = executor is None
-        self._executor: Executor | None = executor
+        #: an executor outside this process runs only routine logic (see core.offload);
+        #: scheduling then uses the runtime's own thread pool
+        self._offload: Executor | None = executor if is_remote_executor(executor) else None
+        self._own_executor = executor is None or self._offload is not None
+        self._executor: Executor | None = None if self._offload is not None else executor
         self.scheduler = Scheduler()
         self.flows: dict[str, Flow] = {}
         self.workers: dict[str, Worker] = {}

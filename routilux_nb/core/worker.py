@@ -46,6 +46,7 @@ from .errors import (
     WorkerNotRunningError,
 )
 from .job import FINISHED, JobContext, Parked
+from .offload import call_offloaded
 from .slot import SlotQueue
 
 if TYPE_CHECKING:
@@ -575,7 +576,11 @@ class Worker:
         t0 = time.perf_counter()
         try:
             with act:
-                result = routine._invoke(act, inputs)
+                offload = self.runtime._offload
+                if offload is None:
+                    result = routine._invoke(act, inputs)
+                else:
+                    result = call_offloaded(offload, act, routine, inputs)
                 if result is not None:
                     self._emit_returned(act, result)
         except Exception as exc:  # routine errors go to the error strategy

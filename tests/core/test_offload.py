@@ -1,0 +1,53 @@
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import offload_routines as mod
+import pytest
+
+from routilux_nb import Flow, Runtime
+from routilux_nb.core.offload import is_remote_executor
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ProcessPoolExecutor(2) as ex:
+        yield ex
+
+
+def _flow() -> Flow:
+    flow = Flow("offload")
+    flow.routine(mod.triple, slots=["input"], events=["output"])
+    flow.add_routine(mod.Square(), "square")
+    flow.routine(mod.collect, slots=["input"], events=[])
+    flow.connect("triple.output", "square.input")
+    flow.connect("square.output", "collect.input")
+    return flow
+
+
+def test_process_pool_runs_logic_in_other_processes_and_applies_results(pool):
+    assert is_remote_executor(pool)
+    rt = Runtime(executor=pool)
+    try:
+        jobs = [rt.submit(_flow(), data={"value": i}) for i in range(1, 4)]
+        for job in jobs:
+            job.wait(30)
+        assert [j.status for j in jobs] == ["completed"] * 3
+        assert sorted(v for j in jobs for v in j.data["out"]) == [9, 36, 81]
+        pids = {p for j in jobs for p in j.data["pids"]}
+        assert os.getpid() not in pids  # the logic really ran elsewhere
+        assert "tripling 1" in jobs[0].output()  # printed remotely, captured per job
+        assert [e.event_type for e in jobs[0].trace.events()].count("event_emit") == 2
+    finally:
+        rt.shutdown()
+
+
+def test_remote_error_fails_the_job_with_its_message(pool):
+    rt = Runtime(executor=pool)
+    try:
+        flow = Flow("boom")
+        flow.routine(mod.explode, slots=["input"], events=[])
+        job = rt.submit(flow, data={}).wait(30)
+        assert job.status == "failed"
+        assert "remote failure" in job.error
+    finally:
+        rt.shutdown()
