@@ -102,6 +102,9 @@ class JobContext:
         self._timeout_handle: Any = None
         self.parked: list[Parked] = []
         self._held_retries: list[Any] = []
+        self._failed_step: tuple[str, dict[str, list[Any]]] | None = None
+        self._entry_data: dict[str, Any] | None = None
+        self._seed_data: dict[str, Any] = {}
         #: filled by the monitor (trace ring, metrics, output); ``None`` without monitoring
         self.monitor: Any = None
 
@@ -151,6 +154,10 @@ class JobContext:
             raise JobStateError(f"job {self.job_id!r} is already {self.status}; only unfinished jobs can be cancelled")
         self._worker._finish_job(self, "cancelled", reason=reason or "cancelled by user")
         return self
+
+    def retry(self, *, job_id: str | None = None) -> JobContext:
+        """A new job retrying this failed/cancelled one from its failed step (see ``Worker.retry``)."""
+        return self._worker.retry(self, job_id=job_id)
 
     def complete(self) -> JobContext:
         """Mark the job completed now (``POST /jobs/{id}/complete``); pending work is discarded."""

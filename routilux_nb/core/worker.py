@@ -119,20 +119,57 @@ class Worker:
         rid, slot = self._resolve_entry(routine_id, slot_name)
         if data is not None and not isinstance(data, Mapping):
             raise TypeError(f"job data must be a mapping (dict), got {type(data).__name__}")
+        payload = dict(data or {})
+        return self._start_job([(rid, slot, payload)], job_id=job_id, metadata=metadata, timeout=timeout,
+                               job_data=job_data, entry=(rid, slot), entry_data=payload)
+
+    def retry(self, job: JobContext, *, job_id: str | None = None) -> JobContext:
+        """A new job that retries a failed or cancelled one from the step that failed.
+
+        A job that failed in a routine restarts at that routine with the items that
+        activation had and a copy of the job's data; any other job restarts from its entry.
+        The new job's metadata has ``retry_of``.
+        """
+        if job.status not in ("failed", "cancelled"):
+            raise JobStateError(f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
+        if self.status == "stopped":
+            raise WorkerNotRunningError(f"worker {self.worker_id!r} is stopped; retry on a running worker")
+        metadata = {**job.metadata, "retry_of": job.job_id}
+        step = job._failed_step
+        if step is not None:
+            rid, inputs = step
+            deliveries = [(rid, slot, dict(p)) for slot, items in inputs.items() for p in items]
+            return self._start_job(deliveries, job_id=job_id, metadata=metadata, timeout=job.timeout,
+                                   job_data=job.data, entry=job.entry, entry_data=job._entry_data)
+        assert job.entry is not None
+        return self._start_job([(*job.entry, dict(job._entry_data or {}))], job_id=job_id, metadata=metadata,
+                               timeout=job.timeout, job_data=job._seed_data, entry=job.entry,
+                               entry_data=job._entry_data)
+
+    def _start_job(self, deliveries: list[tuple[str, str, dict[str, Any]]], *, job_id: str | None,
+                   metadata: Mapping[str, Any] | None, timeout: float | None, job_data: Mapping[str, Any] | None,
+                   entry: tuple[str, str] | None, entry_data: dict[str, Any] | None) -> JobContext:
+        if self.status == "stopped":
+            raise WorkerNotRunningError(
+                f"worker {self.worker_id!r} is stopped and accepts no jobs; start a new one with runtime.start(flow)"
+            )
         job_id = job_id or _new_job_id()
         self.runtime._check_new_job_id(job_id)
         timeout = timeout if timeout is not None else self.flow.execution_timeout
         job = JobContext(job_id, self, metadata=dict(metadata or {}), data=dict(job_data or {}),
-                         timeout=timeout, log_size=self.runtime.log_size, entry=(rid, slot))
+                         timeout=timeout, log_size=self.runtime.log_size, entry=entry)
+        job._entry_data = entry_data
+        job._seed_data = dict(job_data or {})
         self.runtime._add_job(job)
         self._mon.job_created(job)
         with self._lock:
             self._jobs[job_id] = job
-            job._active += 1  # held while the first item is delivered
+            job._active += 1  # held while the first items are delivered
         if timeout:
             job._timeout_handle = self.runtime.scheduler.call_later(timeout, self._job_timed_out, job)
         try:
-            self._deliver(job, rid, slot, dict(data or {}), None)
+            for rid, slot, payload in deliveries:
+                self._deliver(job, rid, slot, payload, None)
         finally:
             with self._lock:
                 self._release(job)
@@ -653,6 +690,7 @@ class Worker:
         elif strategy == "skip":
             job.log(rid, "skipped", error_type=type(error).__name__, error=str(error))
         else:
+            job._failed_step = (rid, act.inputs)
             message = f"routine {rid!r} failed: {type(error).__name__}: {error}"
             if act.attempt:
                 message += f" (after {act.attempt} retries)"

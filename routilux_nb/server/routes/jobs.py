@@ -277,6 +277,16 @@ async def cancel_job(request: Request, job_id: str,
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
+@router.post("/jobs/{job_id}/retry", response_class=_R, status_code=202,
+             responses={202: {"model": JobResponse}}, summary="Retry a failed or cancelled job")
+async def retry_job(request: Request, job_id: str) -> ApiJSONResponse:
+    """A new job that restarts a failed job at the routine that failed (with that activation's
+    items and the job's data), or a cancelled one from its entry; 409 for other statuses."""
+    job = job_or_404(get_runtime(request), job_id)
+    new = job.retry()
+    return respond(job_dict(api_base(request), new, include_data=False), status_code=202)
+
+
 @router.post("/jobs/{job_id}/wait", response_class=_R, responses={200: {"model": WaitResponse}},
              summary="Wait for a job to finish")
 async def wait_job(request: Request, job_id: str = Path(),
