@@ -130,7 +130,7 @@ def test_debugger_buttons_while_a_cell_waits(browser_page, jupyter_lab, tmp_path
     The kernel's shell thread runs the blocked cell, and comm messages from widgets are
     handled on that same thread: the click is queued and runs when the cell ends. So a
     ``job.wait(timeout)`` on a job paused at a breakpoint times out, and the job resumes
-    right after. (Trait updates from Python still reach the page during the cell.)
+    right after.
     """
     page = browser_page
     nb_path = write_notebook(tmp_path / "blocked.ipynb", [SETUP, DEBUGGER])
