@@ -170,6 +170,10 @@ class Worker:
         try:
             for rid, slot, payload in deliveries:
                 self._deliver(job, rid, slot, payload, None)
+        except BaseException as exc:  # refused (e.g. backpressure): the job is failed, never "completed"
+            self._finish_job(job, "failed", error=f"submission refused: {type(exc).__name__}: {exc}",
+                             error_type=type(exc).__name__, tb=traceback.format_exc())
+            raise
         finally:
             with self._lock:
                 self._release(job)

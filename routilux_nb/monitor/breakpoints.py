@@ -72,6 +72,13 @@ class Breakpoint:
             else:
                 self._compiled = compile_condition(self.condition)  # ExpressionError is a ValueError
 
+    def __repr__(self) -> str:
+        where = self.slot_name or self.event_name or self.target_routine
+        cond = self.to_dict()["condition"]
+        return (f"Breakpoint(breakpoint_id={self.breakpoint_id!r}, type={self.type!r}, "
+                f"routine_id={self.routine_id!r}" + (f", at={where!r}" if where else "")
+                + (f", condition={cond!r}" if cond else "") + f", enabled={self.enabled}, hit_count={self.hit_count})")
+
     def applies_to(self, job: Any) -> bool:
         return ((self.job_id is None or self.job_id == job.job_id)
                 and (self.worker_id is None or self.worker_id == job.worker_id)

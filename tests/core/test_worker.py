@@ -455,3 +455,24 @@ def test_queue_status_fields_and_pressure(rt):
     finally:
         release.set()
     assert job.wait(2).status == "completed"
+
+
+def test_a_submission_refused_by_backpressure_is_failed_not_completed(rt):
+    flow = Flow("refused")
+
+    @flow.routine(slots=["input"], events=[])
+    def sink(input):
+        pass
+
+    flow.routines["sink"].define_slot("input", max_length=2, put_timeout=0.1)
+    worker = rt.start(flow)
+    worker.pause()
+    worker.submit(data={})
+    worker.submit(data={})
+    with pytest.raises(BackpressureTimeout):
+        worker.submit(data={}, job_id="refused-job")
+    job = rt.get_job("refused-job")
+    assert job.status == "failed" and "submission refused: BackpressureTimeout" in job.error
+    worker.resume()
+    rt.wait_all(5)
+    assert worker.jobs_failed == 1 and worker.jobs_processed == 3

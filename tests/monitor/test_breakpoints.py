@@ -428,3 +428,16 @@ def test_parked_jobs_hold_no_pool_thread(make_runtime, chain):
     for i, job in enumerate(parked):
         assert job.wait(WAIT).data["out"] == [2 * (-1 - i)]
     assert w.jobs_processed == 15 and w.jobs_failed == 0
+
+
+def test_breakpoint_repr_is_deterministic():
+    from routilux_nb.monitor import Breakpoint
+
+    def negative(value):
+        return value < 0
+
+    bp = Breakpoint("slot", "double", slot_name="input", condition=negative)
+    text = repr(bp)
+    assert "0x" not in text and "created_at" not in text
+    assert text.startswith(f"Breakpoint(breakpoint_id={bp.breakpoint_id!r}, type='slot', routine_id='double'")
+    assert "<callable negative>" in text
