@@ -41,6 +41,9 @@ class SnapshotStream:
         self.last = snap
         self.sent += 1
         self.callback(snap)
+        # the interval counts from the end of this delivery, so a slow snapshot or callback
+        # never lets the next one follow closer than the interval
+        self.next_due = time.monotonic() + self.interval
 
     def force(self) -> None:
         """Send the current snapshot now (e.g. right after a user action)."""

@@ -248,9 +248,6 @@ def test_reprs_import_no_widget_library():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-@pytest.mark.xfail(
-    reason="Breakpoint's dataclass repr shows a callable condition's address and raw timestamps"
-)
 def test_breakpoint_with_callable_condition_has_a_deterministic_repr(rt):
     worker = rt.start(chain("callable"))
     bp = rt.monitor.add_breakpoint("routine", "double", worker=worker, condition=lambda value: True)

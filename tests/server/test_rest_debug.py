@@ -198,7 +198,21 @@ def test_wait_does_not_block_other_requests(rt: Runtime, gated: str, gate: threa
             assert results["wait"]["final_status"] == "completed"
             assert results["fast"] < 2
 
-    anyio.run(scenario)
+    # a fresh thread: the scenario owns its event loop whatever loop state earlier tests left
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(scenario)
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive()
+    if errors:
+        raise errors[0]
 
 
 def test_execute_flow(client: TestClient, etl_flow: str) -> None:
