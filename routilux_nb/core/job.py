@@ -130,6 +130,24 @@ class JobContext:
             )
         return self
 
+    async def wait_async(self, timeout: float | None = 60.0, poll: float = 0.02) -> JobContext:
+        """``await job.wait_async()``: like :meth:`wait`, but the event loop keeps running.
+
+        In a notebook this keeps widget buttons (Resume, Step, ...) working while the cell
+        waits: the kernel handles widget messages whenever the cell's coroutine yields,
+        whereas a plain ``job.wait()`` holds the kernel until it returns.
+        """
+        import asyncio
+        import time
+
+        done = self._done_event()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return self.wait(0)  # raises JobWaitTimeout with the usual message
+            await asyncio.sleep(poll)
+        return self
+
     def _done_event(self) -> threading.Event:
         with self._worker._lock:
             if self._done is None:

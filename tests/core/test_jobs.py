@@ -427,3 +427,26 @@ def test_job_without_monitoring_says_so():
         with pytest.raises(RuntimeError, match="needs monitoring"):
             _ = job.trace
         assert job.trace_log == []
+
+
+def test_wait_async_returns_the_finished_job_and_times_out_clearly(rt):
+    import asyncio
+
+    gate = threading.Event()
+    flow = Flow("wait_async")
+
+    @flow.routine(slots=["input"], events=[])
+    def slow(input, ctx):
+        gate.wait(2)
+        ctx.data["done"] = True
+
+    job = rt.submit(flow, data={})
+
+    async def scenario():
+        with pytest.raises(JobWaitTimeout, match="still running"):
+            await job.wait_async(0.05)
+        gate.set()
+        return await job.wait_async(2)
+
+    assert asyncio.run(scenario()) is job
+    assert job.status == "completed" and job.data == {"done": True}
