@@ -39,7 +39,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
         binder-check binder-repo2docker binder-emulate clean distclean
 
 help:
-	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '1,/^$$/s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 # --------------------------------------------------------------------------- setup
 # The stamp is newer than pyproject.toml once the install succeeded; editing
@@ -60,8 +60,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # ----------------------------------------------------------------------------- lab
+# LAB_ARGS adds options, e.g. `make lab LAB_ARGS="--port 8899 --no-browser"`.
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(NOTEBOOKS)/ --ip=127.0.0.1
+	@mkdir -p $(NOTEBOOKS)
+	$(VENV)/bin/jupyter lab $(NOTEBOOKS)/ --ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 # ---------------------------------------------------------------------------- test
 # Debian's chromium drives the browser tests (never `playwright install`).
@@ -83,7 +86,7 @@ lint: $(STAMP)
 
 unit-tests: $(STAMP)
 	@mkdir -p $(ARTIFACTS)
-	timeout $(T_TESTS) $(VENV)/bin/pytest tests
+	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests
 
 # An empty notebooks/ folder (pytest exit code 5: nothing collected) is a success.
 notebook-tests: $(STAMP)
