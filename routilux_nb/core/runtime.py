@@ -19,6 +19,7 @@ one is configured), so memory stays bounded however many jobs run.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ from .worker import Worker
 
 __all__ = ["Runtime", "default_runtime", "set_default_monitor_factory"]
 
+log = logging.getLogger(__name__)
 _monitor_factory: Callable[[], Any] | None = None
 _default: Runtime | None = None
 _default_lock = threading.Lock()
@@ -183,7 +185,7 @@ class Runtime:
                              timeout=timeout, job_data=job_data)
 
     def _check_new_job_id(self, job_id: str) -> None:
-        if job_id in self._jobs:
+        if job_id in self._jobs or (self.store is not None and self.store.get_job(job_id) is not None):
             raise JobStateError(f"a job {job_id!r} already exists; job ids must be unique")
 
     def _add_job(self, job: JobContext) -> None:
@@ -193,13 +195,35 @@ class Runtime:
             self._jobs[job.job_id] = job
 
     def _job_finished(self, job: JobContext) -> None:
+        """Called with the job's worker lock held: eviction beyond ``max_finished_jobs`` is
+        cheap here; persisting to the store happens on the pool, outside every lock."""
         with self._lock:
             self._finished[job.job_id] = None
+            if len(self._finished) <= self.max_finished_jobs:
+                return
+            evicted = []
             while len(self._finished) > self.max_finished_jobs:
                 old_id, _ = self._finished.popitem(last=False)
-                old = self._jobs.pop(old_id, None)
-                if old is not None and self.store is not None:
-                    self.store.save_job(old)
+                evicted.append(old_id)
+            if self.store is None:
+                for old_id in evicted:
+                    self._jobs.pop(old_id, None)
+                return
+        self._spawn(self._persist, evicted)
+
+    def _persist(self, job_ids: list[str]) -> None:
+        """Save evicted jobs to the store, then forget them (visible in one place throughout)."""
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None:
+                continue
+            try:
+                self.store.save_job(job)
+            except Exception:  # keep it in memory rather than lose it
+                log.exception("could not save job %s to %r; it stays in memory", job_id, self.store)
+                continue
+            with self._lock:
+                self._jobs.pop(job_id, None)
 
     def get_job(self, job_id: str) -> JobContext:
         job = self._jobs.get(job_id)
@@ -238,9 +262,19 @@ class Runtime:
                         break
                     if i >= offset:
                         page.append(job)
+        else:
+            matching = self.jobs(flow_id=flow_id, worker_id=worker_id, status=status)
+            page, total = matching[offset:offset + limit], len(matching)
+        if self.store is None:
             return page, total
-        matching = self.jobs(flow_id=flow_id, worker_id=worker_id, status=status)
-        return matching[offset:offset + limit], len(matching)
+        # older jobs live in the store: they follow the ones in memory
+        room = limit - len(page)
+        stored_offset = max(0, offset - total)
+        stored, stored_total = self.store.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status,
+                                                    limit=max(room, 1), offset=stored_offset)
+        in_memory = {j.job_id for j in page}
+        page = page + [j for j in stored if j.job_id not in in_memory][:room]
+        return page, total + stored_total
 
     def wait_all(self, timeout: float | None = 60.0) -> None:
         """Wait until every unfinished job has finished."""
@@ -273,6 +307,9 @@ class Runtime:
             w.stop()
         with self._lock:
             self._closed = True
+        if self.store is not None:  # finished jobs still in memory are kept too
+            self._persist([jid for jid in list(self._finished) if jid in self._jobs])
+            self.store.close()
         self.scheduler.shutdown(timeout)
         self.monitor.shutdown()
         if self._executor is not None and self._own_executor:

@@ -87,7 +87,7 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
                                      metadata={"i": i, "tag": "batch"}))
         for job in handles:
             job.wait(10)
-        wait_until(lambda: store.count() == 40)
+        wait_until(lambda: store.count() == 40 and len(rt.jobs()) == 10)  # saved, then forgotten
 
         in_memory = {j.job_id for j in rt.jobs()}
         assert len(in_memory) == 10
@@ -120,11 +120,12 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
         rt.shutdown()
         store.close()
 
-    expected = sorted(evicted, key=lambda j: j.created_at, reverse=True)
+    # shutdown saved the 10 jobs still in memory as well
+    expected = sorted(handles, key=lambda j: j.created_at, reverse=True)
     with SQLiteJobStore(path) as reopened:
-        assert reopened.count() == 40
+        assert reopened.count() == 50
         jobs, total = reopened.list_jobs(limit=1000)
-        assert total == 40
+        assert total == 50
         assert [j.job_id for j in jobs] == [j.job_id for j in expected]
         assert [j.to_dict() for j in jobs] == [j.to_dict() for j in expected]
 
@@ -144,17 +145,17 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
             lambda j: j.flow_id == "alpha" and j.status == "completed")
         assert ids(flow_id="gamma") == []
 
-        pages = [reopened.list_jobs(limit=7, offset=o) for o in range(0, 42, 7)]
-        assert all(total == 40 for _, total in pages)
+        pages = [reopened.list_jobs(limit=7, offset=o) for o in range(0, 56, 7)]
+        assert all(total == 50 for _, total in pages)
         assert [j.job_id for page, _ in pages for j in page] == [j.job_id for j in expected]
-        assert reopened.list_jobs(limit=5, offset=100) == ([], 40)
-        assert reopened.list_jobs(limit=0) == ([], 40)
+        assert reopened.list_jobs(limit=5, offset=100) == ([], 50)
+        assert reopened.list_jobs(limit=0) == ([], 50)
         failed_page, failed_total = reopened.list_jobs(status="failed", limit=2, offset=1)
         assert [j.job_id for j in failed_page] == want(lambda j: j.status == "failed")[1:3]
         assert failed_total == len(want(lambda j: j.status == "failed"))
 
         stats = reopened.stats()
-        assert stats["wal_mode"] is True and stats["jobs"] == 40 and stats["path"] == str(path)
+        assert stats["wal_mode"] is True and stats["jobs"] == 50 and stats["path"] == str(path)
         assert stats["database_size_bytes"] > 0
 
 
@@ -385,3 +386,32 @@ def test_sqlite_in_memory_database_and_closing() -> None:
     assert store.closed
     with pytest.raises(StateError, match="closed"):
         store.get_job("m")
+
+
+def test_listing_continues_into_the_store_and_shutdown_keeps_the_rest(tmp_path):
+    from routilux_nb import Flow, Runtime
+    from routilux_nb.store import SQLiteJobStore
+
+    path = tmp_path / "jobs.db"
+    rt = Runtime(max_finished_jobs=5, store=SQLiteJobStore(path))
+    flow = Flow("listing")
+
+    @flow.routine(slots=["input"], events=[])
+    def keep(input, ctx):
+        ctx.data["n"] = input[0]["n"]
+
+    ids = [rt.submit(flow, data={"n": i}, job_id=f"j{i:02d}").wait(5).job_id for i in range(12)]
+    deadline = time.monotonic() + 5
+    while len(rt.jobs()) > 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    page, total = rt.list_jobs(limit=8)
+    assert total == 12
+    assert [j.job_id for j in page] == ids[::-1][:8]  # newest first, memory then store
+    page, _ = rt.list_jobs(limit=5, offset=9)
+    assert [j.job_id for j in page] == ids[::-1][9:]
+    with pytest.raises(Exception, match="already exists"):
+        rt.submit(flow, data={"n": 0}, job_id="j00")  # an id in the store is taken
+    rt.shutdown()
+    reopened = SQLiteJobStore(path)
+    assert reopened.count() == 12  # shutdown saved the jobs still in memory
+    reopened.close()
