@@ -18,7 +18,7 @@ from .errors import JobStateError, JobWaitTimeout
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "Parked"]
+__all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "Parked", "job_fields"]
 
 JOB_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
 FINISHED = frozenset({"completed", "failed", "cancelled"})
@@ -232,25 +232,7 @@ class JobContext:
 
     def to_dict(self, *, include_data: bool = True) -> dict[str, Any]:
         """The spec's JobContext fields (timestamps ISO 8601 with timezone)."""
-        d: dict[str, Any] = {
-            "job_id": self.job_id,
-            "worker_id": self.worker_id,
-            "flow_id": self.flow_id,
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "started_at": iso(self.started_at),
-            "completed_at": iso(self.completed_at),
-            "metadata": self.metadata,
-            "error": self.error,
-        }
-        if include_data:
-            d["data"] = self.data
-        if self.error_traceback:
-            d["error_traceback"] = self.error_traceback
-        if self.cancelled_at is not None:
-            d["cancelled_at"] = iso(self.cancelled_at)
-            d["cancel_reason"] = self.cancel_reason
-        return d
+        return job_fields(self, include_data=include_data)
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
@@ -260,3 +242,26 @@ class JobContext:
         from routilux_nb.notebook.reprs import html_for
 
         return html_for(self)
+
+
+def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:
+    """The spec's JobContext fields of anything shaped like a job (live or stored)."""
+    d: dict[str, Any] = {
+        "job_id": job.job_id,
+        "worker_id": job.worker_id,
+        "flow_id": job.flow_id,
+        "status": job.status,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "completed_at": iso(job.completed_at),
+        "metadata": job.metadata,
+        "error": job.error,
+    }
+    if include_data:
+        d["data"] = job.data
+    if job.error_traceback:
+        d["error_traceback"] = job.error_traceback
+    if job.cancelled_at is not None:
+        d["cancelled_at"] = iso(job.cancelled_at)
+        d["cancel_reason"] = job.cancel_reason
+    return d

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from routilux_nb.core.clock import iso
 from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.job import job_fields
 
 __all__ = ["JobStore", "StoredJob", "decode_job", "encode_job", "jsonable", "status_set"]
 
@@ -121,25 +121,7 @@ class StoredJob:
 
     def to_dict(self, *, include_data: bool = True) -> dict[str, Any]:
         """The same shape as :meth:`JobContext.to_dict` (timestamps ISO 8601 with timezone)."""
-        d: dict[str, Any] = {
-            "job_id": self.job_id,
-            "worker_id": self.worker_id,
-            "flow_id": self.flow_id,
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "started_at": iso(self.started_at),
-            "completed_at": iso(self.completed_at),
-            "metadata": self.metadata,
-            "error": self.error,
-        }
-        if include_data:
-            d["data"] = self.data
-        if self.error_traceback:
-            d["error_traceback"] = self.error_traceback
-        if self.cancelled_at is not None:
-            d["cancelled_at"] = iso(self.cancelled_at)
-            d["cancel_reason"] = self.cancel_reason
-        return d
+        return job_fields(self, include_data=include_data)
 
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
