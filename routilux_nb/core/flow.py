@@ -234,10 +234,15 @@ class Flow:
         import networkx as nx
 
         graph = self.to_networkx()
+        position = {rid: i for i, rid in enumerate(self.routines)}
+        cycles = []
         for cycle in nx.simple_cycles(graph):
-            report.warnings.append("cycle: " + " -> ".join([*cycle, cycle[0]]))
-            if len(report.warnings) > 50:
+            first = min(range(len(cycle)), key=lambda i: position[cycle[i]])
+            cycles.append(cycle[first:] + cycle[:first])  # start at the earliest-added routine
+            if len(cycles) >= 50:
                 break
+        for cycle in sorted(cycles, key=lambda c: [position[r] for r in c]):
+            report.warnings.append("cycle: " + " -> ".join([*cycle, cycle[0]]))
         entries = self.entry_routines()
         reachable: set[str] = set(entries)
         for rid in entries:
