@@ -36,13 +36,11 @@ def main() -> None:
         module = _load(name)
         if name == "bench_engine":
             module.report(module.main(repeat=1 if args.quick else 3, quick=args.quick))
+        elif name == "bench_widgets":
+            module.main()  # prints its own figures
         else:
-            figures = module.main()
-            if hasattr(module, "report"):
-                module.report(figures)
-            else:
-                for key, value in figures.items():
-                    print(f"  {key}: {value:,.3f}" if isinstance(value, float) else f"  {key}: {value}")
+            for key, value in module.main().items():
+                print(f"  {key}: {value:,.3f}" if isinstance(value, float) else f"  {key}: {value}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class ActivationContext:
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
-    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "hops", "job", "routine", "worker")
+    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "hops", "job", "recorded", "routine", "worker")
 
     def __init__(
         self,
@@ -53,6 +53,8 @@ class ActivationContext:
         self.attempt = attempt
         #: the hop (call-stack link) of each event this activation emitted, made once per event
         self.hops: dict[str, Any] = {}
+        #: what the monitor noted during the activation, written out when it ends
+        self.recorded: list[Any] | None = None
         self._prev: ActivationContext | None = None
 
     @property

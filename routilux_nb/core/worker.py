@@ -507,23 +507,33 @@ class Worker:
 
     # -- running -------------------------------------------------------------------------
     def _drain(self) -> None:
+        """Run ready keys until none is left; one lock section between two activations."""
         lock = self._lock
         ready = self._ready
-        while True:
-            with lock:
+        lock.acquire()
+        try:
+            while True:
                 if not ready or self.status != "running":
                     self._drainers -= 1
                     return
                 job, rid = ready.popleft()
+                prepared = self._prepare(job, rid)
+                if prepared is None:
+                    continue
                 self._busy += 1
-            try:
-                self._run_key(job, rid)
-            except Exception:  # never lose a drainer; the engine's own failure is logged
-                log.exception("worker %s: internal error while running %s of job %s",
-                              self.worker_id, rid, job.job_id)
-            finally:
-                with lock:
+                routine, inputs, hops, hop = prepared
+                lock.release()
+                try:
+                    self._run(job, routine, inputs, hops, hop)
+                except Exception:  # never lose a drainer; the engine's own failure is logged
+                    log.exception("worker %s: internal error while running %s of job %s",
+                                  self.worker_id, rid, job.job_id)
+                finally:
+                    lock.acquire()
                     self._busy -= 1
+                    self._key_done(job, routine)
+        finally:
+            lock.release()
 
     def _run_key(self, job: JobContext, rid: str) -> None:
         with self._lock:
@@ -535,10 +545,15 @@ class Worker:
             self._run(job, routine, inputs, hops, hop)
         finally:
             with self._lock:
-                job._keys[rid] = IDLE
-                if self._has_items(job, routine):
-                    self._poke(job, rid)
-                self._release(job)
+                self._key_done(job, routine)
+
+    def _key_done(self, job: JobContext, routine: Any) -> None:
+        """An activation of ``(job, routine)`` ended (lock held): reschedule or release."""
+        rid = routine.routine_id
+        job._keys[rid] = IDLE
+        if self._has_items(job, routine):
+            self._poke(job, rid)
+        self._release(job)
 
     def _has_items(self, job: JobContext, routine: Any) -> bool:
         jid = job.job_id

@@ -61,7 +61,7 @@ class History:
         self.worker_id = worker_id
 
     def records(self, routine_id: str | None = None) -> list[tuple[Any, ...]]:
-        rows = list(self._records)
+        rows = sorted(self._records)  # emits are written when their activation ends: order by seq
         return rows if routine_id is None else [r for r in rows if r[3] == routine_id]
 
     def to_list(self, routine_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -200,6 +200,8 @@ class Monitor(NullMonitor):
         record(job, ts, "routine_start", rid, None, None, None, f"attempt {act.attempt}" if act.attempt else None)
 
     def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None:
+        if act.recorded:
+            self._write_emits(act)
         job = act.job
         rid = act.routine.routine_id
         ts = now()
@@ -218,20 +220,37 @@ class Monitor(NullMonitor):
         wm.active[rid] -= 1
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
-        job = act.job
-        jm = job.monitor
-        metrics = jm.metrics
-        metrics.total_event_emits += 1
+        """Note the emit on the activation (seq and time taken now); written out at its end."""
         if self.bus.active:
+            job = act.job
+            job.monitor.metrics.total_event_emits += 1
             self._record(job, now(), "event_emit", act.routine.routine_id, event, payload, None, None,
                          history=True)
             return
-        rec = (next_seq(), now(), "event_emit", act.routine.routine_id, job.job_id, event, payload, None, None)
+        noted = act.recorded
+        if noted is None:
+            noted = act.recorded = []
+        noted.append((next_seq(), now(), event, payload))
+
+    def _write_emits(self, act: ActivationContext) -> None:
+        """Emit records of an activation, built only for what the bounded rings keep."""
+        noted = act.recorded
+        act.recorded = None
+        job = act.job
+        jm = job.monitor
+        n = len(noted)
+        metrics = jm.metrics
+        metrics.total_events += n
+        metrics.total_event_emits += n
         trace = jm.trace
-        trace._ring.append(rec)
-        trace.total += 1
-        metrics.total_events += 1
-        self.workers[job.worker_id].history.append(rec)
+        trace.total += n
+        history = self.workers[job.worker_id].history
+        keep = max(trace.maxlen, history.maxlen or 0)
+        rid, jid = act.routine.routine_id, job.job_id
+        records = [(seq, ts, "event_emit", rid, jid, event, payload, None, None)
+                   for seq, ts, event, payload in noted[-keep:]]
+        trace._ring.extend(records)
+        history.extend(records)
 
     def routine_error(self, act: ActivationContext, error: BaseException, tb: str, strategy: str) -> None:
         job = act.job
