@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext, Parked
     from routilux_nb.core.worker import Worker
 
+_NOTED_MAX = 4096
+
 __all__ = ["History", "JobMonitor", "Monitor", "MonitorCollector", "WorkerMonitor"]
 
 
@@ -231,6 +233,8 @@ class Monitor(NullMonitor):
         if noted is None:
             noted = act.recorded = []
         noted.append((next_seq(), now(), event, payload))
+        if len(noted) >= _NOTED_MAX:  # bounded, however much one activation emits
+            self._write_emits(act)
 
     def _write_emits(self, act: ActivationContext) -> None:
         """Emit records of an activation, built only for what the bounded rings keep."""
