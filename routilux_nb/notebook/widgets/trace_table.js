@@ -67,6 +67,7 @@ function render({ model, el }) {
   for (const [, label] of COLUMNS) html("th", "", headRow, label);
   const tbody = html("tbody", "", table);
   let trs = new Map();
+  let rows = []; // newest first; Python sends the whole list once, then only new rows
 
   function makeTr(row) {
     const tr = html("tr", "");
@@ -90,14 +91,12 @@ function render({ model, el }) {
       tr.hidden = !visible;
       shown += visible ? 1 : 0;
     }
-    const rows = model.get("rows") || [];
     fillSelect(routineSelect, "routines", rows.map((r) => r.routine_id), routine);
     fillSelect(typeSelect, "events", rows.map((r) => r.event_type), type);
     summary.textContent = `${shown} of ${trs.size} rows (max ${model.get("max_rows")})`;
   }
 
   function applyRows() {
-    const rows = model.get("rows") || [];
     const next = new Map();
     rows.forEach((row, i) => {
       const key = rowKey(row, i);
@@ -130,8 +129,16 @@ function render({ model, el }) {
   typeSelect.addEventListener("change", () => setTrait("filter_type", typeSelect.value));
   followBtn.addEventListener("click", () => setTrait("follow", !model.get("follow")));
 
+  function onMessage(msg) {
+    if (!msg || msg.type !== "rows") return;
+    const fresh = msg.rows || [];
+    rows = msg.mode === "reset" ? fresh.slice() : fresh.concat(rows);
+    rows = rows.slice(0, model.get("max_rows") || 200);
+    applyRows();
+  }
+
   const handlers = {
-    "change:rows": applyRows,
+    "msg:custom": onMessage,
     "change:filter_routine": applyFilters,
     "change:filter_type": applyFilters,
     "change:max_rows": applyFilters,
@@ -141,6 +148,7 @@ function render({ model, el }) {
   for (const [name, fn] of Object.entries(handlers)) model.on(name, fn);
   applyRows();
   applyFollow();
+  model.send({ type: "request_rows" });
   return () => {
     for (const [name, fn] of Object.entries(handlers)) model.off(name, fn);
   };

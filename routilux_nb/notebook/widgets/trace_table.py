@@ -4,6 +4,10 @@ While ``follow`` is off, new rows are kept in Python and nothing is sent to the
 browser, so a user can read a table that is not scrolling under them; turning
 ``follow`` back on (from the button or from Python) pushes the buffered rows at
 once. Filtering happens in the browser over the rows already sent.
+
+``rows`` lives in Python only: a view asks for the whole list once when it renders, and
+afterwards receives only the rows that are new, as ``{"type": "rows", "mode": "prepend"}``
+messages, so a busy trace costs bytes in proportion to what changed, not to the table.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ class TraceTable(LockedWidget):
     _esm = _HERE / "trace_table.js"
     _css = _HERE / "trace_table.css"
 
-    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows = traitlets.List(traitlets.Dict())  # not synced: views get deltas (module docstring)
     filter_routine = traitlets.Unicode("").tag(sync=True)
     filter_type = traitlets.Unicode("").tag(sync=True)
     follow = traitlets.Bool(True).tag(sync=True)
@@ -83,6 +87,7 @@ class TraceTable(LockedWidget):
         with self._lock:
             if self.follow:
                 self._update(rows=(newest_first + self.rows)[: self.max_rows])
+                self._send_rows("prepend", newest_first)
             else:
                 self._pending = (newest_first + self._pending)[: self.max_rows]
                 self._update(buffered=self.buffered + len(newest_first))
@@ -92,6 +97,7 @@ class TraceTable(LockedWidget):
         with self._lock:
             self._pending = []
             self._update(rows=[], buffered=0)
+            self._send_rows("reset", [])
 
     @traitlets.observe("follow")
     def _follow_changed(self, change: Mapping[str, Any]) -> None:
@@ -99,6 +105,16 @@ class TraceTable(LockedWidget):
             with self._lock:
                 pending, self._pending = self._pending, []
                 self._update(rows=(pending + self.rows)[: self.max_rows], buffered=0)
+                self._send_rows("prepend", pending)
+
+    def _on_msg_request_rows(self, _content: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._send_rows("reset", self.rows)
+
+    def _send_rows(self, mode: str, rows: list[dict[str, Any]]) -> None:
+        """Tell the views about rows (lock held): ``reset`` replaces, ``prepend`` adds newest."""
+        if rows or mode == "reset":
+            self.send({"type": "rows", "mode": mode, "rows": rows[: self.max_rows]})
 
     def _retained(self) -> list[dict[str, Any]]:
         with self._lock:
