@@ -63,7 +63,7 @@ class History:
         self.worker_id = worker_id
 
     def records(self, routine_id: str | None = None) -> list[tuple[Any, ...]]:
-        rows = sorted(self._records)  # emits are written when their activation ends: order by seq
+        rows = sorted(self._records)  # by seq, whatever thread appended first
         return rows if routine_id is None else [r for r in rows if r[3] == routine_id]
 
     def to_list(self, routine_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -222,7 +222,7 @@ class Monitor(NullMonitor):
         wm.active[rid] -= 1
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
-        """Note the emit on the activation (seq and time taken now); written out at its end."""
+        """Note the emit on the activation (time taken now); written out at its end."""
         if self.bus.active:
             job = act.job
             job.monitor.metrics.total_event_emits += 1
@@ -232,7 +232,7 @@ class Monitor(NullMonitor):
         noted = act.recorded
         if noted is None:
             noted = act.recorded = []
-        noted.append((next_seq(), now(), event, payload))
+        noted.append((now(), event, payload))
         if len(noted) >= _NOTED_MAX:  # bounded, however much one activation emits
             self._write_emits(act)
 
@@ -251,8 +251,10 @@ class Monitor(NullMonitor):
         history = self.workers[job.worker_id].history
         keep = max(trace.maxlen, history.maxlen or 0)
         rid, jid = act.routine.routine_id, job.job_id
-        records = [(seq, ts, "event_emit", rid, jid, event, payload, None, None)
-                   for seq, ts, event, payload in noted[-keep:]]
+        # seqs are taken now, in the order records enter the rings, so a reader resuming
+        # "after seq N" never misses an emit written later with a smaller seq
+        records = [(next_seq(), ts, "event_emit", rid, jid, event, payload, None, None)
+                   for ts, event, payload in noted[-keep:]]
         trace._ring.extend(records)
         history.extend(records)
 

@@ -97,7 +97,7 @@ class TraceBuffer:
         return self._ring.maxlen or 0
 
     def records(self, limit: int | None = None, since: int | None = None) -> list[tuple[Any, ...]]:
-        rows = sorted(self._ring)  # emits are written when their activation ends: order by seq
+        rows = sorted(self._ring)  # by seq, whatever thread appended first
         if since is not None:
             rows = [r for r in rows if r[0] > since]
         if limit is not None:
