@@ -155,6 +155,15 @@ class EventBus:
                 sub._put(msg)
 
     @property
+    def last_seq(self) -> int:
+        """The newest seq published and still retained (0 before any)."""
+        ring = self._ring
+        try:
+            return int(ring[-1]["seq"]) if ring else 0
+        except IndexError:  # emptied meanwhile
+            return 0
+
+    @property
     def subscriber_count(self) -> int:
         return len(self._subs)
 

@@ -23,7 +23,7 @@ from .debug import DebugSession
 from .metrics import ErrorRecord, ExecutionMetrics, FlowStats, RoutineMetrics
 from .output import JobOutput, _Router, install_output_router
 from .snapshots import SnapshotStream, Ticker
-from .trace import TraceBuffer, next_seq, summarize
+from .trace import TraceBuffer, bus_message, next_seq, summarize
 
 if TYPE_CHECKING:
     from routilux_nb.core.context import ActivationContext
@@ -159,11 +159,7 @@ class Monitor(NullMonitor):
         return rec[0]
 
     def _publish(self, rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> None:
-        seq, ts, etype, rid, jid, detail, payload, duration, status = rec
-        self.bus.publish({"seq": seq, "type": etype, "timestamp": iso(ts), "job_id": jid,
-                          "worker_id": worker_id, "flow_id": flow_id, "routine_id": rid,
-                          "detail": detail, "data": summarize(payload), "duration": duration,
-                          "status": status})
+        self.bus.publish(bus_message(rec, worker_id, flow_id))
 
     def job_created(self, job: JobContext) -> None:
         job.monitor = JobMonitor(job, self.trace_size, self.output_limit)

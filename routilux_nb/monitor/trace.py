@@ -15,7 +15,8 @@ from typing import Any
 
 from routilux_nb.core.clock import iso
 
-__all__ = ["EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "TraceBuffer", "next_seq", "summarize"]
+__all__ = ["EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "TraceBuffer", "bus_message", "next_seq",
+           "summarize"]
 
 EVENT_TYPES = (
     "job_start", "job_status", "job_end", "routine_start", "routine_end", "slot_call",
@@ -47,6 +48,14 @@ def summarize(value: Any, limit: int = 200) -> Any:
         return out_list
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def bus_message(rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> dict[str, Any]:
+    """A trace record as the event bus (and the WebSockets) carry it."""
+    seq, ts, etype, rid, jid, detail, payload, duration, status = rec
+    return {"seq": seq, "type": etype, "timestamp": iso(ts), "job_id": jid, "worker_id": worker_id,
+            "flow_id": flow_id, "routine_id": rid, "detail": detail, "data": summarize(payload),
+            "duration": duration, "status": status}
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from typing import Any, Literal
 import anyio
 from fastapi import APIRouter, WebSocket
 
-from routilux_nb.core.clock import iso
-from routilux_nb.monitor.trace import EVENT_TYPES, summarize
+from routilux_nb.monitor.trace import EVENT_TYPES, bus_message
 
 from .ws_debug import debug_socket
 from .ws_protocol import (
@@ -42,10 +41,7 @@ _KINDS = ("job_id", "worker_id", "flow_id")
 
 def trace_message(rec: tuple[Any, ...], job: Any) -> dict[str, Any]:
     """A job trace record in the shape of a bus message."""
-    seq, ts, etype, rid, jid, detail, payload, duration, status = rec
-    return {"seq": seq, "type": etype, "timestamp": iso(ts), "job_id": jid, "worker_id": job.worker_id,
-            "flow_id": job.flow_id, "routine_id": rid, "detail": detail, "data": summarize(payload),
-            "duration": duration, "status": status}
+    return bus_message(rec, job.worker_id, job.flow_id)
 
 
 class MonitorConnection(Connection):

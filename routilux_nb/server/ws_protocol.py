@@ -125,11 +125,7 @@ class Connection:
 
     def last_seq(self) -> int:
         """The newest seq the monitor's bus has published (0 before any)."""
-        ring = getattr(self.monitor.bus, "_ring", None)
-        try:
-            return int(ring[-1]["seq"]) if ring else 0
-        except IndexError:
-            return 0
+        return self.monitor.bus.last_seq
 
     async def established(self, **extra: Any) -> None:
         await self.send("connection_established", {
