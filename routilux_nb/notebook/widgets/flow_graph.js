@@ -1,12 +1,33 @@
 // FlowGraph view: one SVG for the whole flow.
 // The geometry is built once per `graph_layout`; status, queues, edge counts,
-// breakpoints, selection and search only restyle existing elements.
+// breakpoints, selection, search and zoom only restyle existing elements.
+//
+// Large flows stay readable: below FAR_SCALE the view switches to a semantic
+// zoom (each box shows only its name, in type that keeps NAME_PX on screen),
+// Fit never goes below MIN_FIT (the rest is reached by panning, with a
+// minimap), search zooms to READ_SCALE, and the canvas height follows the flow.
+// The mouse wheel zooms only with Ctrl/⌘ or after a click into the graph, so
+// the notebook page scrolls over it.
 
 const NS = "http://www.w3.org/2000/svg";
 const PORT_Y0 = 40;
 const PORT_DY = 18;
-const FAR_SCALE = 0.45;
-const MIN_READABLE_SCALE = 0.5;
+const FAR_SCALE = 0.75;
+const MIN_FIT = 0.35;
+const READ_SCALE = 1;
+const MAX_SCALE = 3;
+const MAX_FIT = 1.5;
+const STEPS = [0.03, 0.05, 0.08, 0.12, 0.18, 0.25, 0.35, 0.5, 0.75, 1, 1.5, 2, 3];
+const NAME_PX = 12.5;
+const NAME_MAX_UNITS = 40;
+const PAD = 12;
+const MIN_HEIGHT = 240;
+const MAX_HEIGHT = 640;
+const HINT_MS = 1400;
+
+function clamp(v, lo, hi) {
+  return Math.min(Math.max(v, lo), hi);
+}
 
 function svg(tag, attrs, parent) {
   const node = document.createElementNS(NS, tag);
@@ -61,6 +82,8 @@ function buildNode(rid, n, layer) {
   svg("rect", { class: "rnb-box", width: n.w, height: n.h, rx: 6 }, g);
   svg("rect", { class: "rnb-strip", width: n.w, height: 4, rx: 2 }, g);
   svg("text", { class: "rnb-title", x: 10, y: 18 }, g).textContent = clip(rid, n.w - 40);
+  const name = svg("text", { class: "rnb-name", x: n.w / 2, y: n.h / 2, "text-anchor": "middle" }, g);
+  name.setAttribute("dominant-baseline", "central");
   svg("text", { class: "rnb-class", x: 10, y: 33 }, g).textContent = clip(n.class_name, n.w / 2, 6);
   const counts = svg("text", { class: "rnb-counts", x: n.w - 8, y: 33, "text-anchor": "end" }, g);
   const bp = svg("circle", { class: "rnb-bp", cx: n.w - 12, cy: 14, r: 5, "data-bp-toggle": rid }, g);
@@ -84,7 +107,7 @@ function buildNode(rid, n, layer) {
     svg("text", { class: "rnb-port-label", x: n.w - 8, y: y + 3, "text-anchor": "end" }, g).textContent =
       clip(event, n.w / 2 - 10, 6);
   });
-  return { g, counts, gauges };
+  return { g, counts, gauges, name, w: n.w };
 }
 
 function buildEdge(e, layer) {
@@ -105,77 +128,154 @@ function render({ model, el }) {
   const toolbar = html("div", "rnb-toolbar", el);
   const search = html("input", "rnb-search", toolbar);
   search.type = "search";
-  search.placeholder = "Search routines…";
+  search.placeholder = "Search routines… (Enter: next)";
   search.value = model.get("highlight") || "";
+  const hitCount = html("span", "rnb-hits", toolbar);
   const buttons = {};
-  for (const [name, text] of [["fit", "Fit"], ["in", "+"], ["out", "−"]]) {
+  for (const [name, text, tip] of [
+    ["fit", "Fit", "Fit the flow's height at a readable scale"],
+    ["in", "+", "Zoom in"],
+    ["out", "−", "Zoom out"],
+  ]) {
     buttons[name] = html("button", "rnb-btn", toolbar, text);
     buttons[name].dataset.zoom = name;
+    buttons[name].title = tip;
   }
   const title = html("span", "rnb-flow-title", toolbar);
   const main = html("div", "rnb-main", el);
-  const canvas = svg("svg", { class: "rnb-canvas" }, main);
+  const stage = html("div", "rnb-stage", main);
+  const canvas = svg("svg", { class: "rnb-canvas" }, stage);
   const edgeLayer = svg("g", { class: "rnb-edges" }, canvas);
   const nodeLayer = svg("g", { class: "rnb-nodes" }, canvas);
+  const mini = svg("svg", { class: "rnb-minimap", preserveAspectRatio: "none" }, stage);
+  const miniNodes = svg("g", {}, mini);
+  const miniView = svg("rect", { class: "rnb-mini-view" }, mini);
+  const hint = html("div", "rnb-hint", stage, "Ctrl/⌘ + wheel to zoom, or click the graph first");
   const panel = html("div", "rnb-panel", main);
 
   let nodes = new Map();
   let edges = new Map();
   let layout = { nodes: {}, edges: [], width: 0, height: 0 };
-  let view = { x: 0, y: 0, w: 1, h: 1 };
+  let cam = { cx: 0, cy: 0, s: 1 };
   let viewInitialised = false;
+  let nameFont = 0;
+  let armed = false;
+  let autoHeight = "";
+  let userSized = false;
+  let hintTimer = 0;
+  let searchIndex = 0;
 
-  function setView(v) {
-    view = v;
-    canvas.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
-    const scale = canvas.clientWidth ? canvas.clientWidth / v.w : 1;
-    el.classList.toggle("rnb-far", scale < FAR_SCALE);
+  const size = () => [canvas.clientWidth, canvas.clientHeight];
+  const bounds = () => ({ w: Math.max(layout.width, 1) + 2 * PAD, h: Math.max(layout.height, 1) + 2 * PAD });
+
+  function fitAllScale() {
+    const [cw, ch] = size();
+    const b = bounds();
+    return Math.min(cw / b.w, ch / b.h);
   }
 
-  function fit(readable) {
-    const cw = canvas.clientWidth, ch = canvas.clientHeight;
+  function minScale() {
+    return Math.max(Math.min(fitAllScale() * 0.9, MIN_FIT), 0.02);
+  }
+
+  // Camera: the layout point at the canvas centre and the scale (screen px per layout unit).
+  function setCam(cx, cy, s) {
+    const [cw, ch] = size();
+    if (!cw || !ch) return;
+    s = clamp(s, minScale(), MAX_SCALE);
+    const b = bounds();
+    const hw = cw / s / 2, hh = ch / s / 2;
+    // Keep some of the flow in view: the centre may leave the flow by at most half a view.
+    cx = 2 * hw >= b.w ? b.w / 2 - PAD : clamp(cx, hw - PAD, b.w - PAD - hw);
+    cy = 2 * hh >= b.h ? b.h / 2 - PAD : clamp(cy, hh - PAD, b.h - PAD - hh);
+    cam = { cx, cy, s };
+    canvas.setAttribute("viewBox", `${cx - hw} ${cy - hh} ${2 * hw} ${2 * hh}`);
+    el.dataset.scale = s.toFixed(3);
+    semanticZoom();
+    drawMiniView(cx - hw, cy - hh, 2 * hw, 2 * hh);
+  }
+
+  function semanticZoom() {
+    const far = cam.s < FAR_SCALE;
+    el.classList.toggle("rnb-far", far);
+    if (!far) return;
+    const font = Math.min(NAME_PX / cam.s, NAME_MAX_UNITS);
+    el.classList.toggle("rnb-tiny", font * cam.s < 5);
+    el.style.setProperty("--rnb-bp-r", `${Math.min(4.5 / cam.s, 12)}px`);
+    if (nameFont && Math.abs(font - nameFont) / font < 0.08) return;
+    nameFont = font;
+    el.style.setProperty("--rnb-name-size", `${font}px`);
+    for (const [rid, node] of nodes) node.name.textContent = clip(rid, node.w - 12, font * 0.6);
+  }
+
+  // Fit: the whole flow if that is readable, else its height at MIN_FIT from the sources.
+  function fit() {
+    const [cw, ch] = size();
     if (!cw || !ch) return false;
-    const pad = 10;
-    const w = Math.max(layout.width, 1) + 2 * pad, h = Math.max(layout.height, 1) + 2 * pad;
-    let scale = Math.min(cw / w, ch / h, 1.5);
-    if (readable && scale < MIN_READABLE_SCALE) {
-      scale = MIN_READABLE_SCALE;
-      setView({ x: -pad, y: h / 2 - ch / scale / 2, w: cw / scale, h: ch / scale });
-    } else {
-      setView({ x: (w - cw / scale) / 2 - pad, y: (h - ch / scale) / 2 - pad, w: cw / scale, h: ch / scale });
-    }
+    const b = bounds();
+    const s = Math.min(Math.max(fitAllScale(), MIN_FIT), MAX_FIT);
+    const cx = cw / s >= b.w ? b.w / 2 - PAD : cw / s / 2 - PAD;
+    const cy = ch / s >= b.h ? b.h / 2 - PAD : ch / s / 2 - PAD;
+    setCam(cx, cy, s);
     return true;
   }
 
+  // The canvas is as tall as the flow at the scale Fit will use (until the user resizes it).
+  function followHeight() {
+    const cw = canvas.clientWidth;
+    if (userSized || !cw) return;
+    const b = bounds();
+    const s = clamp(cw / b.w, MIN_FIT, 1);
+    const px = `${Math.round(clamp(b.h * s, MIN_HEIGHT, MAX_HEIGHT))}px`;
+    if (main.style.height !== px) main.style.height = autoHeight = px;
+  }
+
   function zoomAt(factor, px, py) {
-    const cw = canvas.clientWidth || 1;
-    const scale = cw / (view.w * factor);
-    if (scale < 0.05 || scale > 6) return;
-    setView({ x: px - (px - view.x) * factor, y: py - (py - view.y) * factor, w: view.w * factor, h: view.h * factor });
+    const s = clamp(cam.s * factor, minScale(), MAX_SCALE);
+    const k = cam.s / s;
+    setCam(px - (px - cam.cx) * k, py - (py - cam.cy) * k, s);
+  }
+
+  function step(direction) {
+    const s = cam.s;
+    const next =
+      direction > 0
+        ? STEPS.find((v) => v > s * 1.02) ?? MAX_SCALE
+        : [...STEPS].reverse().find((v) => v < s / 1.02) ?? minScale();
+    setCam(cam.cx, cam.cy, next);
   }
 
   function toSvg(clientX, clientY) {
     const ctm = canvas.getScreenCTM();
-    if (!ctm) return [view.x + view.w / 2, view.y + view.h / 2];
+    if (!ctm) return [cam.cx, cam.cy];
     const p = new DOMPoint(clientX, clientY).matrixTransform(ctm.inverse());
     return [p.x, p.y];
   }
 
-  function centerOn(rid) {
+  function centerOn(rid, scale) {
     const n = layout.nodes[rid];
     if (!n) return;
-    setView({ ...view, x: n.x + n.w / 2 - view.w / 2, y: n.y + n.h / 2 - view.h / 2 });
+    setCam(n.x + n.w / 2, n.y + n.h / 2, Math.max(cam.s, scale || 0));
   }
 
   function build() {
     layout = model.get("graph_layout") || { nodes: {}, edges: [] };
     edgeLayer.replaceChildren();
     nodeLayer.replaceChildren();
+    miniNodes.replaceChildren();
     edges = new Map(layout.edges.map((e) => [e.id, { ...buildEdge(e, edgeLayer), edge: e }]));
     nodes = new Map(Object.entries(layout.nodes).map(([rid, n]) => [rid, buildNode(rid, n, nodeLayer)]));
+    for (const [rid, node] of nodes) {
+      const n = layout.nodes[rid];
+      node.mini = svg("rect", { class: "rnb-mini-node", x: n.x, y: n.y, width: n.w, height: n.h }, miniNodes);
+    }
+    const b = bounds();
+    mini.setAttribute("viewBox", `${-PAD} ${-PAD} ${b.w} ${b.h}`);
     const count = nodes.size;
     title.textContent = `${model.get("flow_id") || ""} · ${count} routine${count === 1 ? "" : "s"}`;
-    viewInitialised = fit(true);
+    nameFont = 0;
+    followHeight();
+    viewInitialised = fit();
     applyStatus();
     applyQueues();
     applyEdgeCounts();
@@ -184,11 +284,28 @@ function render({ model, el }) {
     applySelected();
   }
 
+  function drawMiniView(x, y, w, h) {
+    const b = bounds();
+    const whole = w >= b.w - 1 && h >= b.h - 1;
+    el.classList.toggle("rnb-partial", !whole);
+    if (whole) return;
+    const cw = canvas.clientWidth;
+    const mw = Math.min(220, cw * 0.3);
+    mini.style.width = `${mw}px`;
+    mini.style.height = `${clamp((mw * b.h) / b.w, 36, 110)}px`;
+    const x0 = Math.max(x, -PAD), y0 = Math.max(y, -PAD);
+    miniView.setAttribute("x", x0);
+    miniView.setAttribute("y", y0);
+    miniView.setAttribute("width", Math.max(Math.min(x + w, b.w - PAD) - x0, 1));
+    miniView.setAttribute("height", Math.max(Math.min(y + h, b.h - PAD) - y0, 1));
+  }
+
   function applyStatus() {
     const status = model.get("status") || {};
     for (const [rid, node] of nodes) {
       const s = status[rid] || {};
       node.g.dataset.status = s.status || "idle";
+      node.mini.dataset.status = s.status || "idle";
       const parts = [];
       if (s.active) parts.push(`▶${s.active}`);
       if (s.execution_count !== undefined) parts.push(`×${s.execution_count}`);
@@ -249,7 +366,9 @@ function render({ model, el }) {
     for (const [rid, n] of Object.entries(layout.nodes)) {
       if (rid.toLowerCase().includes(needle) || (n.class_name || "").toLowerCase().includes(needle)) hits.push(rid);
     }
-    return hits;
+    // Exact names first, then names that start with the text, then the rest.
+    const rank = (rid) => (rid.toLowerCase() === needle ? 0 : rid.toLowerCase().startsWith(needle) ? 1 : 2);
+    return hits.sort((a, b) => rank(a) - rank(b));
   }
 
   function applyHighlight() {
@@ -257,6 +376,7 @@ function render({ model, el }) {
     if (search.value !== text) search.value = text;
     const hits = matches(text);
     el.classList.toggle("rnb-searching", hits !== null);
+    hitCount.textContent = hits === null ? "" : `${hits.length} match${hits.length === 1 ? "" : "es"}`;
     const hitSet = new Set(hits || []);
     const near = new Set();
     for (const { edge } of edges.values()) {
@@ -266,6 +386,7 @@ function render({ model, el }) {
     for (const [rid, node] of nodes) {
       node.g.classList.toggle("rnb-match", hitSet.has(rid));
       node.g.classList.toggle("rnb-neighbour", !hitSet.has(rid) && near.has(rid));
+      node.mini.classList.toggle("rnb-match", hitSet.has(rid));
     }
     for (const e of edges.values()) {
       const lit = hitSet.has(e.edge.source) || hitSet.has(e.edge.target);
@@ -313,10 +434,16 @@ function render({ model, el }) {
   }
 
   // Pointer handling: drag pans, a click (no movement) selects or toggles a breakpoint.
+  // A press also arms the wheel for zooming until the pointer leaves the graph.
   let drag = null;
+  function setArmed(on) {
+    armed = on;
+    el.classList.toggle("rnb-armed", on);
+  }
   function onPointerDown(ev) {
     if (ev.button !== 0) return;
-    drag = { x: ev.clientX, y: ev.clientY, view: { ...view }, target: ev.target, moved: false };
+    setArmed(true);
+    drag = { x: ev.clientX, y: ev.clientY, cam: { ...cam }, target: ev.target, moved: false };
     try {
       canvas.setPointerCapture(ev.pointerId);
     } catch (_err) {
@@ -328,9 +455,7 @@ function render({ model, el }) {
     const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     if (!drag.moved) return;
-    const ctm = canvas.getScreenCTM();
-    const scale = ctm ? ctm.a : 1;
-    setView({ ...drag.view, x: drag.view.x - dx / scale, y: drag.view.y - dy / scale });
+    setCam(drag.cam.cx - dx / drag.cam.s, drag.cam.cy - dy / drag.cam.s, drag.cam.s);
   }
   function onPointerUp(ev) {
     if (!drag) return;
@@ -347,33 +472,71 @@ function render({ model, el }) {
     select(node ? node.dataset.routineId : "");
   }
   function onWheel(ev) {
+    if (!(ev.ctrlKey || ev.metaKey || armed)) {
+      // Leave the event alone: the notebook scrolls. Say how to zoom instead.
+      el.classList.add("rnb-hinting");
+      clearTimeout(hintTimer);
+      hintTimer = setTimeout(() => el.classList.remove("rnb-hinting"), HINT_MS);
+      return;
+    }
     ev.preventDefault();
     const [px, py] = toSvg(ev.clientX, ev.clientY);
-    zoomAt(Math.exp(ev.deltaY * 0.0015), px, py);
+    zoomAt(Math.exp(-ev.deltaY * 0.0015), px, py);
+  }
+  function onMiniPointer(ev) {
+    if (ev.type === "pointerdown") {
+      if (ev.button !== 0) return;
+      try {
+        mini.setPointerCapture(ev.pointerId);
+      } catch (_err) {
+        // dragging on the minimap still works without capture
+      }
+    } else if (!(ev.buttons & 1)) return;
+    ev.stopPropagation();
+    const r = mini.getBoundingClientRect();
+    const b = bounds();
+    setCam(-PAD + ((ev.clientX - r.left) / r.width) * b.w, -PAD + ((ev.clientY - r.top) / r.height) * b.h, cam.s);
+  }
+  function onSearchKey(ev) {
+    if (ev.key === "Escape") {
+      search.value = "";
+      search.dispatchEvent(new Event("input"));
+      return;
+    }
+    if (ev.key !== "Enter") return;
+    const hits = matches(search.value);
+    if (!hits || !hits.length) return;
+    const i = (((ev.shiftKey ? searchIndex - 2 : searchIndex) % hits.length) + hits.length) % hits.length;
+    searchIndex = i + 1;
+    centerOn(hits[i], READ_SCALE);
+    hitCount.textContent = `${i + 1} of ${hits.length}`;
   }
   canvas.addEventListener("pointerdown", onPointerDown);
   canvas.addEventListener("pointermove", onPointerMove);
   canvas.addEventListener("pointerup", onPointerUp);
   canvas.addEventListener("pointercancel", () => (drag = null));
+  stage.addEventListener("pointerleave", () => setArmed(false));
   canvas.addEventListener("wheel", onWheel, { passive: false });
-  buttons.fit.addEventListener("click", () => fit(false));
-  buttons.in.addEventListener("click", () => zoomAt(1 / 1.25, view.x + view.w / 2, view.y + view.h / 2));
-  buttons.out.addEventListener("click", () => zoomAt(1.25, view.x + view.w / 2, view.y + view.h / 2));
+  mini.addEventListener("pointerdown", onMiniPointer);
+  mini.addEventListener("pointermove", onMiniPointer);
+  buttons.fit.addEventListener("click", fit);
+  buttons.in.addEventListener("click", () => step(1));
+  buttons.out.addEventListener("click", () => step(-1));
   search.addEventListener("input", () => {
+    searchIndex = 0;
     model.set("highlight", search.value);
     model.save_changes();
   });
-  search.addEventListener("keydown", (ev) => {
-    if (ev.key !== "Enter") return;
-    const hits = matches(search.value);
-    if (hits && hits.length) centerOn(hits[0]);
-  });
+  search.addEventListener("keydown", onSearchKey);
 
   const resize = new ResizeObserver(() => {
-    if (!viewInitialised) viewInitialised = fit(true);
-    else setView({ ...view, h: view.w * (canvas.clientHeight / Math.max(canvas.clientWidth, 1)) });
+    if (main.style.height && main.style.height !== autoHeight) userSized = true;
+    followHeight();
+    if (!viewInitialised) viewInitialised = fit();
+    else setCam(cam.cx, cam.cy, cam.s);
   });
   resize.observe(canvas);
+  resize.observe(main);
 
   const handlers = {
     "change:graph_layout": build,
@@ -391,6 +554,7 @@ function render({ model, el }) {
 
   return () => {
     resize.disconnect();
+    clearTimeout(hintTimer);
     for (const [name, fn] of Object.entries(handlers)) model.off(name, fn);
   };
 }
