@@ -31,8 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from routilux_nb.notebook.layout import layered_layout  # noqa: E402
-from routilux_nb.notebook.widgets import flow_graph as fg  # noqa: E402
+from routilux_nb.notebook.layout import layered_layout
+from routilux_nb.notebook.widgets import flow_graph as fg
 
 SIZES = (50, 200, 1000)
 REPEATS = 7
@@ -197,7 +197,7 @@ def main(sizes: tuple[int, ...] = SIZES) -> list[dict[str, float]]:
         finally:
             browser.close()
     keys = list(rows[0])
-    print("FlowGraph in Chromium (ms, medians of %d runs)" % REPEATS)
+    print(f"FlowGraph in Chromium (ms, medians of {REPEATS} runs)")
     print(" ".join(f"{k:>15}" for k in keys))
     for row in rows:
         print(" ".join(f"{row[k]:>15}" for k in keys))
