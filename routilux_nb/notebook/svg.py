@@ -8,7 +8,8 @@ the same one the ``FlowGraph`` widget draws.
 
 A flow of more than :data:`COMPACT_OVER` routines is drawn as an overview
 instead: name-only boxes from the compact layout, at 100 % scale (11 px names;
-the picture is meant to sit in a scrollable box) and with shared presentation
+``max-width:none`` keeps frontends from squeezing it: it is meant to sit in a
+box that scrolls) and with shared presentation
 attributes on a few groups, so 200 routines take about 30 KB.
 
 This module must not import anywidget or ipywidgets.
@@ -139,7 +140,7 @@ def _compact_svg(flow_id: str, layout: Mapping[str, Any], status: Mapping[str, A
     edge_style = f'fill="none" stroke="{_EDGE}" stroke-width="1.2"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '
-        f'viewBox="0 0 {_num(width)} {_num(height)}" {_FONT}>'
+        f'viewBox="0 0 {_num(width)} {_num(height)}" {_FONT} style="max-width:none">'
         f"<title>{escape(f'Flow {flow_id}')}</title>"
         f'<path d="{" ".join(lines)}" {edge_style}/>'
         + (f'<path d="{" ".join(dashed)}" {edge_style} stroke-dasharray="5,3"/>' if dashed else "")
