@@ -59,16 +59,11 @@ VISIBLE_LABELS = """root => {
   return out;
 }"""
 
-# The vertical extent of all the drawn nodes, as a fraction of the canvas height.
+# The flow's height drawn at the current scale, as a fraction of the canvas height
+# (the minimap's viewBox is the flow's bounds).
 FILLED_HEIGHT = """root => {
-  const canvas = root.querySelector('.rnb-canvas').getBoundingClientRect();
-  let top = Infinity, bottom = -Infinity;
-  for (const b of root.querySelectorAll('.rnb-node .rnb-box')) {
-    const r = b.getBoundingClientRect();
-    top = Math.min(top, r.top);
-    bottom = Math.max(bottom, r.bottom);
-  }
-  return (Math.min(bottom, canvas.bottom) - Math.max(top, canvas.top)) / canvas.height;
+  const flowHeight = root.querySelector('.rnb-minimap').viewBox.baseVal.height;
+  return flowHeight * Number(root.dataset.scale) / root.querySelector('.rnb-canvas').clientHeight;
 }"""
 
 SCROLLER = """root => {
@@ -109,7 +104,8 @@ def test_200_routine_flow_is_readable(browser_page, jupyter_lab, tmp_path):
 
     # -- the live graph after Fit --------------------------------------------------------
     graph = page.locator(".jp-Cell").nth(1).locator(".rnb-flowgraph")
-    graph.locator(".rnb-node").nth(199).wait_for(state="attached")
+    graph.locator(".rnb-flow-title", has_text="200 routines").wait_for()
+    assert graph.locator(".rnb-mini-node").count() == 200  # the minimap shows every routine
     counts = graph.locator('.rnb-node[data-routine-id="r0"] .rnb-counts', has_text="×5")
     counts.wait_for(state="attached")  # live counts arrive (hidden far out)
     graph.evaluate("g => g.scrollIntoView({block: 'start'})")

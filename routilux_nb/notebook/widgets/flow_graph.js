@@ -164,6 +164,8 @@ function render({ model, el }) {
   let userSized = false;
   let hintTimer = 0;
   let searchIndex = 0;
+  let hitSet = new Set();
+  let nearSet = new Set();
 
   const size = () => [canvas.clientWidth, canvas.clientHeight];
   const bounds = () => ({ w: Math.max(layout.width, 1) + 2 * PAD, h: Math.max(layout.height, 1) + 2 * PAD });
@@ -191,6 +193,7 @@ function render({ model, el }) {
     cam = { cx, cy, s };
     canvas.setAttribute("viewBox", `${cx - hw} ${cy - hh} ${2 * hw} ${2 * hh}`);
     el.dataset.scale = s.toFixed(3);
+    cull(cx - hw * 1.25, cy - hh * 1.25, cx + hw * 1.25, cy + hh * 1.25);
     semanticZoom();
     drawMiniView(cx - hw, cy - hh, 2 * hw, 2 * hh);
   }
@@ -205,7 +208,7 @@ function render({ model, el }) {
     if (nameFont && Math.abs(font - nameFont) / font < 0.08) return;
     nameFont = font;
     el.style.setProperty("--rnb-name-size", `${font}px`);
-    for (const [rid, node] of nodes) node.name.textContent = clip(rid, node.w - 12, font * 0.6);
+    for (const [rid, node] of nodes) if (node.g) node.name.textContent = clip(rid, node.w - 12, font * 0.6);
   }
 
   // Fit: the whole flow if that is readable, else its height at MIN_FIT from the sources.
@@ -258,30 +261,68 @@ function render({ model, el }) {
     setCam(n.x + n.w / 2, n.y + n.h / 2, Math.max(cam.s, scale || 0));
   }
 
+  // Nodes and edges are created when they first come near the view, and only what is
+  // near the view is displayed: DOM size, style and layout cost follow the view, not the flow.
   function build() {
     layout = model.get("graph_layout") || { nodes: {}, edges: [] };
     edgeLayer.replaceChildren();
     nodeLayer.replaceChildren();
     miniNodes.replaceChildren();
-    edges = new Map(layout.edges.map((e) => [e.id, { ...buildEdge(e, edgeLayer), edge: e }]));
-    nodes = new Map(Object.entries(layout.nodes).map(([rid, n]) => [rid, buildNode(rid, n, nodeLayer)]));
-    for (const [rid, node] of nodes) {
-      const n = layout.nodes[rid];
-      node.mini = svg("rect", { class: "rnb-mini-node", x: n.x, y: n.y, width: n.w, height: n.h }, miniNodes);
+    nodes = new Map();
+    for (const [rid, n] of Object.entries(layout.nodes)) {
+      const mini = svg("rect", { class: "rnb-mini-node", x: n.x, y: n.y, width: n.w, height: n.h }, miniNodes);
+      nodes.set(rid, { n, mini, g: null, shown: false, box: [n.x, n.y, n.x + n.w, n.y + n.h] });
+    }
+    edges = new Map();
+    for (const e of layout.edges) {
+      const xs = e.points.map((p) => p[0]), ys = e.points.map((p) => p[1]);
+      const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+      edges.set(e.id, { edge: e, g: null, shown: false, box });
     }
     const b = bounds();
     mini.setAttribute("viewBox", `${-PAD} ${-PAD} ${b.w} ${b.h}`);
     const count = nodes.size;
     title.textContent = `${model.get("flow_id") || ""} · ${count} routine${count === 1 ? "" : "s"}`;
     nameFont = 0;
+    applyStatus();
+    applyHighlight();
     followHeight();
     viewInitialised = fit();
-    applyStatus();
-    applyQueues();
-    applyEdgeCounts();
-    applyBreakpoints();
-    applyHighlight();
-    applySelected();
+    // Not on screen yet (no size): draw a small flow now, a large one once its view is known.
+    if (!viewInitialised && count <= 150) cull(-Infinity, -Infinity, Infinity, Infinity);
+    renderPanel();
+  }
+
+  function cull(x0, y0, x1, y1) {
+    const near = (box) => box[2] >= x0 && box[0] <= x1 && box[3] >= y0 && box[1] <= y1;
+    for (const [id, edge] of edges) {
+      const on = near(edge.box);
+      if (on && !edge.g) createEdge(id, edge);
+      if (edge.g && on !== edge.shown) edge.g.style.display = on ? "" : "none";
+      edge.shown = on;
+    }
+    for (const [rid, node] of nodes) {
+      const on = near(node.box);
+      if (on && !node.g) createNode(rid, node);
+      if (node.g && on !== node.shown) node.g.style.display = on ? "" : "none";
+      node.shown = on;
+    }
+  }
+
+  function createNode(rid, node) {
+    Object.assign(node, buildNode(rid, node.n, nodeLayer));
+    if (nameFont) node.name.textContent = clip(rid, node.w - 12, nameFont * 0.6);
+    styleStatus(node, (model.get("status") || {})[rid] || {});
+    styleQueues(node, (model.get("queues") || {})[rid] || {});
+    node.g.classList.toggle("rnb-has-bp", (model.get("breakpoints") || []).includes(rid));
+    node.g.classList.toggle("rnb-selected", rid === model.get("selected"));
+    styleMatch(rid, node);
+  }
+
+  function createEdge(id, edge) {
+    Object.assign(edge, buildEdge(edge.edge, edgeLayer));
+    styleEdgeCount(edge, (model.get("edge_counts") || {})[id]);
+    edge.g.classList.toggle("rnb-lit", hitSet.has(edge.edge.source) || hitSet.has(edge.edge.target));
   }
 
   function drawMiniView(x, y, w, h) {
@@ -300,62 +341,68 @@ function render({ model, el }) {
     miniView.setAttribute("height", Math.max(Math.min(y + h, b.h - PAD) - y0, 1));
   }
 
+  function styleStatus(node, s) {
+    node.g.dataset.status = s.status || "idle";
+    const parts = [];
+    if (s.active) parts.push(`▶${s.active}`);
+    if (s.execution_count !== undefined) parts.push(`×${s.execution_count}`);
+    if (s.error_count) parts.push(`⚠${s.error_count}`);
+    node.counts.textContent = parts.join(" ");
+  }
+
   function applyStatus() {
     const status = model.get("status") || {};
     for (const [rid, node] of nodes) {
       const s = status[rid] || {};
-      node.g.dataset.status = s.status || "idle";
       node.mini.dataset.status = s.status || "idle";
-      const parts = [];
-      if (s.active) parts.push(`▶${s.active}`);
-      if (s.execution_count !== undefined) parts.push(`×${s.execution_count}`);
-      if (s.error_count) parts.push(`⚠${s.error_count}`);
-      node.counts.textContent = parts.join(" ");
+      if (node.g) styleStatus(node, s);
     }
     renderPanel();
+  }
+
+  function styleQueues(node, slots) {
+    for (const [slot, gauge] of node.gauges) {
+      const q = slots[slot];
+      if (!q) {
+        gauge.gauge.setAttribute("visibility", "hidden");
+        gauge.name.textContent = clip(gauge.slot, gauge.room, 6);
+        continue;
+      }
+      const max = q.max_length || 0;
+      const used = q.unconsumed_count || 0;
+      const frac = max ? Math.min(used / max, 1) : 0;
+      gauge.gauge.setAttribute("visibility", "visible");
+      gauge.gauge.dataset.pressure = q.pressure_level || "low";
+      gauge.bar.setAttribute("width", Math.max(gauge.width * frac, used ? 1 : 0));
+      gauge.label.textContent = `${used}/${max || "∞"}`;
+      gauge.name.textContent = clip(gauge.slot, gauge.room - gauge.label.textContent.length * 4.8 - 4, 5.8);
+    }
   }
 
   function applyQueues() {
     const queues = model.get("queues") || {};
-    for (const [rid, node] of nodes) {
-      const slots = queues[rid] || {};
-      for (const [slot, gauge] of node.gauges) {
-        const q = slots[slot];
-        if (!q) {
-          gauge.gauge.setAttribute("visibility", "hidden");
-          gauge.name.textContent = clip(gauge.slot, gauge.room, 6);
-          continue;
-        }
-        const max = q.max_length || 0;
-        const used = q.unconsumed_count || 0;
-        const frac = max ? Math.min(used / max, 1) : 0;
-        gauge.gauge.setAttribute("visibility", "visible");
-        gauge.gauge.dataset.pressure = q.pressure_level || "low";
-        gauge.bar.setAttribute("width", Math.max(gauge.width * frac, used ? 1 : 0));
-        gauge.label.textContent = `${used}/${max || "∞"}`;
-        gauge.name.textContent = clip(gauge.slot, gauge.room - gauge.label.textContent.length * 4.8 - 4, 5.8);
-      }
-    }
+    for (const [rid, node] of nodes) if (node.g) styleQueues(node, queues[rid] || {});
     renderPanel();
+  }
+
+  function styleEdgeCount(edge, c) {
+    edge.label.textContent = c === undefined ? "" : String(c);
+    edge.g.classList.toggle("rnb-flowing", Boolean(c));
   }
 
   function applyEdgeCounts() {
     const counts = model.get("edge_counts") || {};
-    for (const [id, edge] of edges) {
-      const c = counts[id];
-      edge.label.textContent = c === undefined ? "" : String(c);
-      edge.g.classList.toggle("rnb-flowing", Boolean(c));
-    }
+    for (const [id, edge] of edges) if (edge.g) styleEdgeCount(edge, counts[id]);
   }
 
   function applyBreakpoints() {
     const active = new Set(model.get("breakpoints") || []);
-    for (const [rid, node] of nodes) node.g.classList.toggle("rnb-has-bp", active.has(rid));
+    for (const [rid, node] of nodes) if (node.g) node.g.classList.toggle("rnb-has-bp", active.has(rid));
   }
 
   function applySelected() {
     const selected = model.get("selected");
-    for (const [rid, node] of nodes) node.g.classList.toggle("rnb-selected", rid === selected);
+    for (const [rid, node] of nodes) if (node.g) node.g.classList.toggle("rnb-selected", rid === selected);
     renderPanel();
   }
 
@@ -371,26 +418,29 @@ function render({ model, el }) {
     return hits.sort((a, b) => rank(a) - rank(b));
   }
 
+  function styleMatch(rid, node) {
+    node.g.classList.toggle("rnb-match", hitSet.has(rid));
+    node.g.classList.toggle("rnb-neighbour", !hitSet.has(rid) && nearSet.has(rid));
+  }
+
   function applyHighlight() {
     const text = model.get("highlight") || "";
     if (search.value !== text) search.value = text;
     const hits = matches(text);
     el.classList.toggle("rnb-searching", hits !== null);
     hitCount.textContent = hits === null ? "" : `${hits.length} match${hits.length === 1 ? "" : "es"}`;
-    const hitSet = new Set(hits || []);
-    const near = new Set();
+    hitSet = new Set(hits || []);
+    nearSet = new Set();
     for (const { edge } of edges.values()) {
-      if (hitSet.has(edge.source)) near.add(edge.target);
-      if (hitSet.has(edge.target)) near.add(edge.source);
+      if (hitSet.has(edge.source)) nearSet.add(edge.target);
+      if (hitSet.has(edge.target)) nearSet.add(edge.source);
     }
     for (const [rid, node] of nodes) {
-      node.g.classList.toggle("rnb-match", hitSet.has(rid));
-      node.g.classList.toggle("rnb-neighbour", !hitSet.has(rid) && near.has(rid));
       node.mini.classList.toggle("rnb-match", hitSet.has(rid));
+      if (node.g) styleMatch(rid, node);
     }
     for (const e of edges.values()) {
-      const lit = hitSet.has(e.edge.source) || hitSet.has(e.edge.target);
-      e.g.classList.toggle("rnb-lit", lit);
+      if (e.g) e.g.classList.toggle("rnb-lit", hitSet.has(e.edge.source) || hitSet.has(e.edge.target));
     }
   }
 
