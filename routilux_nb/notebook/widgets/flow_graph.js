@@ -84,6 +84,8 @@ function buildNode(rid, n, layer) {
   svg("text", { class: "rnb-title", x: 10, y: 18 }, g).textContent = clip(rid, n.w - 40);
   const name = svg("text", { class: "rnb-name", x: n.w / 2, y: n.h / 2, "text-anchor": "middle" }, g);
   name.setAttribute("dominant-baseline", "central");
+  const nameText = svg("tspan", {}, name);
+  const nameCounts = svg("tspan", { class: "rnb-name-counts" }, name);
   svg("text", { class: "rnb-class", x: 10, y: 33 }, g).textContent = clip(n.class_name, n.w / 2, 6);
   const counts = svg("text", { class: "rnb-counts", x: n.w - 8, y: 33, "text-anchor": "end" }, g);
   const bp = svg("circle", { class: "rnb-bp", cx: n.w - 12, cy: 14, r: 5, "data-bp-toggle": rid }, g);
@@ -107,7 +109,7 @@ function buildNode(rid, n, layer) {
     svg("text", { class: "rnb-port-label", x: n.w - 8, y: y + 3, "text-anchor": "end" }, g).textContent =
       clip(event, n.w / 2 - 10, 6);
   });
-  return { g, counts, gauges, name, w: n.w };
+  return { g, counts, gauges, name, nameText, nameCounts, w: n.w };
 }
 
 function buildEdge(e, layer) {
@@ -198,6 +200,16 @@ function render({ model, el }) {
     drawMiniView(cx - hw, cy - hh, 2 * hw, 2 * hh);
   }
 
+  // Far out a box shows its name and, when there is room beside it, its live counts.
+  function farLabel(rid, node) {
+    if (!nameFont) return;
+    const name = clip(rid, node.w - 12, nameFont * 0.6);
+    const counts = node.counts.textContent;
+    const width = (name.length * 0.6 + (counts.length + 1) * 0.45) * nameFont;
+    node.nameText.textContent = name;
+    node.nameCounts.textContent = counts && width <= node.w - 12 ? ` ${counts}` : "";
+  }
+
   function semanticZoom() {
     const far = cam.s < FAR_SCALE;
     el.classList.toggle("rnb-far", far);
@@ -208,7 +220,7 @@ function render({ model, el }) {
     if (nameFont && Math.abs(font - nameFont) / font < 0.08) return;
     nameFont = font;
     el.style.setProperty("--rnb-name-size", `${font}px`);
-    for (const [rid, node] of nodes) if (node.g) node.name.textContent = clip(rid, node.w - 12, font * 0.6);
+    for (const [rid, node] of nodes) if (node.g) farLabel(rid, node);
   }
 
   // Fit: the whole flow if that is readable, else its height at MIN_FIT from the sources.
@@ -311,8 +323,7 @@ function render({ model, el }) {
 
   function createNode(rid, node) {
     Object.assign(node, buildNode(rid, node.n, nodeLayer));
-    if (nameFont) node.name.textContent = clip(rid, node.w - 12, nameFont * 0.6);
-    styleStatus(node, (model.get("status") || {})[rid] || {});
+    styleStatus(rid, node, (model.get("status") || {})[rid] || {});
     styleQueues(node, (model.get("queues") || {})[rid] || {});
     node.g.classList.toggle("rnb-has-bp", (model.get("breakpoints") || []).includes(rid));
     node.g.classList.toggle("rnb-selected", rid === model.get("selected"));
@@ -341,13 +352,14 @@ function render({ model, el }) {
     miniView.setAttribute("height", Math.max(Math.min(y + h, b.h - PAD) - y0, 1));
   }
 
-  function styleStatus(node, s) {
+  function styleStatus(rid, node, s) {
     node.g.dataset.status = s.status || "idle";
     const parts = [];
     if (s.active) parts.push(`▶${s.active}`);
     if (s.execution_count !== undefined) parts.push(`×${s.execution_count}`);
     if (s.error_count) parts.push(`⚠${s.error_count}`);
     node.counts.textContent = parts.join(" ");
+    farLabel(rid, node);
   }
 
   function applyStatus() {
@@ -355,7 +367,7 @@ function render({ model, el }) {
     for (const [rid, node] of nodes) {
       const s = status[rid] || {};
       node.mini.dataset.status = s.status || "idle";
-      if (node.g) styleStatus(node, s);
+      if (node.g) styleStatus(rid, node, s);
     }
     renderPanel();
   }
