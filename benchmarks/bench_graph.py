@@ -8,7 +8,8 @@ each routine fed by one of the 12 before it.
 
 For each size it prints (milliseconds, medians over ``REPEATS`` runs):
 
-* ``layout_ms``: :func:`~routilux_nb.notebook.layout.layered_layout` in Python;
+* ``boxes``: boxes drawn (long chains are collapsed into summary boxes);
+* ``layout_ms``: chain collapsing and the layered layout in Python (what ``FlowGraph`` sends);
 * ``first_draw_ms``: ``render()`` called until the next frame has been painted;
 * ``zoom_in_ms`` / ``fit_ms``: a click on "+" / "Fit" until the next frame;
 * ``search_key_ms``: one keystroke in the search box (highlight restyle) until the next frame;
@@ -31,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from routilux_nb.notebook.chains import collapse_chains
 from routilux_nb.notebook.layout import layered_layout
 from routilux_nb.notebook.widgets import flow_graph as fg
 
@@ -155,7 +157,7 @@ def measure(page: Any, n: int) -> dict[str, float]:
     layout_times = []
     for _ in range(REPEATS):
         t0 = time.perf_counter()
-        layered_layout(flow)
+        layered_layout(collapse_chains(flow))
         layout_times.append((time.perf_counter() - t0) * 1000)
     state = widget_state(flow)
     draws, zoom_in, fit, key, enter = [], [], [], [], []
@@ -172,6 +174,7 @@ def measure(page: Any, n: int) -> dict[str, float]:
     med = statistics.median
     return {
         "routines": n,
+        "boxes": len(state["graph_layout"]["nodes"]),
         "layout_ms": round(med(layout_times), 1),
         "first_draw_ms": round(med(draws), 1),
         "zoom_in_ms": round(med(zoom_in), 1),

@@ -54,6 +54,8 @@ def _node_size(rid: str, routine: Mapping[str, Any]) -> tuple[float, float]:
     label = max(len(rid), len(str(routine.get("class_name") or "")))
     ports = max([len(str(s)) for s in slots] or [0]) + max([len(str(e)) for e in events] or [0])
     width = max(NODE_MIN_WIDTH, CHAR_WIDTH * label + 40, CHAR_WIDTH * ports + 50)
+    if routine.get("members"):  # a summary box: room for "first…last" in large type
+        width = max(width, NODE_MAX_WIDTH - 40)
     height = HEADER_HEIGHT + PORT_SPACING * max(len(slots), len(events), 1) + 6
     return float(min(width, NODE_MAX_WIDTH)), float(height)
 
@@ -199,6 +201,8 @@ def layered_layout(flow_dict: Mapping[str, Any], compact: bool = False) -> dict[
                 "class_name": str(routine.get("class_name") or ""),
                 "layer": layer[rid],
             }
+            if routine.get("members"):  # a summary of collapsed routines (see .chains)
+                nodes[rid]["members"] = [str(m) for m in routine["members"]]
             y += h + node_gap
         x += max((sizes[n][0] for n in col), default=0.0) + layer_gap
 

@@ -6,6 +6,7 @@ Checked in Chromium, measuring what is on screen:
 * after Fit, the routine names in view are at least 9 px tall (``getBoundingClientRect``
   of the label elements), and the drawing fills the canvas's height;
 * "+" steps to a larger scale; search + Enter zooms to a readable scale and centres the match;
+* long chains are summary boxes that expand on click, or when search goes to a member;
 * the mouse wheel over the graph scrolls the notebook (the graph keeps its scale);
   with Ctrl held it zooms the graph instead;
 * the static HTML repr shows the whole flow's names at 9 px or more in a scrolling box.
@@ -105,7 +106,10 @@ def test_200_routine_flow_is_readable(browser_page, jupyter_lab, tmp_path):
     # -- the live graph after Fit --------------------------------------------------------
     graph = page.locator(".jp-Cell").nth(1).locator(".rnb-flowgraph")
     graph.locator(".rnb-flow-title", has_text="200 routines").wait_for()
-    assert graph.locator(".rnb-mini-node").count() == 200  # the minimap shows every routine
+    # Long chains are summary boxes; the minimap shows every box.
+    boxes = graph.locator(".rnb-mini-node").count()
+    assert 100 < boxes < 200
+    assert "chains collapsed" in graph.locator(".rnb-flow-title").inner_text()
     counts = graph.locator('.rnb-node[data-routine-id="r0"] .rnb-counts', has_text="×5")
     counts.wait_for(state="attached")  # live counts arrive (hidden far out)
     graph.evaluate("g => g.scrollIntoView({block: 'start'})")
@@ -167,4 +171,24 @@ def test_200_routine_flow_is_readable(browser_page, jupyter_lab, tmp_path):
         graph.locator('.rnb-node[data-routine-id="r150"]').get_attribute("class") or ""
     )
     graph.screenshot(path=str(ARTIFACTS_DIR / "large-flow-search.png"))
+
+    # -- summary boxes expand: on click, and when search goes to a routine inside one --
+    search.fill("")
+    graph.locator('[data-zoom="fit"]').click()
+    group = graph.locator('.rnb-node.rnb-group[data-routine-id="r12…r45"]')
+    group.click()
+    member = graph.locator('.rnb-node[data-routine-id="r23"]')
+    member.wait_for(state="attached")
+    group.wait_for(state="detached")
+    assert graph.locator(".rnb-mini-node").count() == boxes + 6  # 7 routines for 1 box
+    search.fill("r141")  # collapsed in "r119…r141"
+    search.press("Enter")
+    found = graph.locator('.rnb-node[data-routine-id="r141"] .rnb-title')
+    found.wait_for()
+    page.wait_for_function("g => Number(g.dataset.scale) >= 1", arg=graph.element_handle())
+    rect = found.evaluate("t => t.getBoundingClientRect().toJSON()")
+    canvas_box = graph.locator(".rnb-canvas").bounding_box()
+    assert rect["height"] >= 9
+    assert abs(rect["x"] + rect["width"] / 2 - middle_x) < canvas_box["width"] / 4
+    graph.screenshot(path=str(ARTIFACTS_DIR / "large-flow-expanded.png"))
     save_screenshot(page, "large-flow-page")

@@ -78,7 +78,11 @@ function fmtDuration(seconds) {
 
 function buildNode(rid, n, layer) {
   const g = svg("g", { class: "rnb-node", "data-routine-id": rid, transform: `translate(${n.x},${n.y})` }, layer);
-  svg("title", {}, g).textContent = `${rid} (${n.class_name})`;
+  const members = n.members || null;
+  if (members) g.classList.add("rnb-group");
+  svg("title", {}, g).textContent = members
+    ? `${n.class_name}: ${members.join(" → ")} (click to expand)`
+    : `${rid} (${n.class_name})`;
   svg("rect", { class: "rnb-box", width: n.w, height: n.h, rx: 6 }, g);
   svg("rect", { class: "rnb-strip", width: n.w, height: 4, rx: 2 }, g);
   svg("text", { class: "rnb-title", x: 10, y: 18 }, g).textContent = clip(rid, n.w - 40);
@@ -88,8 +92,9 @@ function buildNode(rid, n, layer) {
   const nameCounts = svg("tspan", { class: "rnb-name-counts" }, name);
   svg("text", { class: "rnb-class", x: 10, y: 33 }, g).textContent = clip(n.class_name, n.w / 2, 6);
   const counts = svg("text", { class: "rnb-counts", x: n.w - 8, y: 33, "text-anchor": "end" }, g);
-  const bp = svg("circle", { class: "rnb-bp", cx: n.w - 12, cy: 14, r: 5, "data-bp-toggle": rid }, g);
-  svg("title", {}, bp).textContent = "toggle breakpoint";
+  const bp = svg("circle", { class: "rnb-bp", cx: n.w - 12, cy: 14, r: 5 }, g);
+  if (!members) bp.setAttribute("data-bp-toggle", rid);
+  svg("title", {}, bp).textContent = members ? "a breakpoint inside" : "toggle breakpoint";
   const gauges = new Map();
   n.slots.forEach((slot, i) => {
     const y = portY(i);
@@ -168,6 +173,8 @@ function render({ model, el }) {
   let searchIndex = 0;
   let hitSet = new Set();
   let nearSet = new Set();
+  let groupOf = new Map(); // routine id -> id of the summary box it is collapsed into
+  let pendingFocus = null; // { rid, scale }: centre on it once a new layout has arrived
 
   const size = () => [canvas.clientWidth, canvas.clientHeight];
   const bounds = () => ({ w: Math.max(layout.width, 1) + 2 * PAD, h: Math.max(layout.height, 1) + 2 * PAD });
@@ -205,7 +212,7 @@ function render({ model, el }) {
     if (!nameFont) return;
     const name = clip(rid, node.w - 12, nameFont * 0.6);
     const counts = node.counts.textContent;
-    const width = (name.length * 0.6 + (counts.length + 1) * 0.45) * nameFont;
+    const width = (name.length * 0.62 + (counts.length + 1) * 0.5) * nameFont;
     node.nameText.textContent = name;
     node.nameCounts.textContent = counts && width <= node.w - 12 ? ` ${counts}` : "";
   }
@@ -267,6 +274,15 @@ function render({ model, el }) {
     return [p.x, p.y];
   }
 
+  // Centre on a routine; one collapsed into a summary box is expanded first.
+  function focus(rid, scale) {
+    const group = groupOf.get(rid);
+    if (!group) return centerOn(rid, scale);
+    pendingFocus = { rid, scale: Math.max(cam.s, scale) };
+    centerOn(group, scale);
+    model.send({ type: "expand", group });
+  }
+
   function centerOn(rid, scale) {
     const n = layout.nodes[rid];
     if (!n) return;
@@ -281,7 +297,9 @@ function render({ model, el }) {
     nodeLayer.replaceChildren();
     miniNodes.replaceChildren();
     nodes = new Map();
+    groupOf = new Map();
     for (const [rid, n] of Object.entries(layout.nodes)) {
+      for (const m of n.members || []) groupOf.set(m, rid);
       const mini = svg("rect", { class: "rnb-mini-node", x: n.x, y: n.y, width: n.w, height: n.h }, miniNodes);
       nodes.set(rid, { n, mini, g: null, shown: false, box: [n.x, n.y, n.x + n.w, n.y + n.h] });
     }
@@ -293,13 +311,20 @@ function render({ model, el }) {
     }
     const b = bounds();
     mini.setAttribute("viewBox", `${-PAD} ${-PAD} ${b.w} ${b.h}`);
-    const count = nodes.size;
-    title.textContent = `${model.get("flow_id") || ""} · ${count} routine${count === 1 ? "" : "s"}`;
+    const groups = nodes.size - Object.values(layout.nodes).filter((n) => !n.members).length;
+    const count = nodes.size - groups + groupOf.size;
+    title.textContent =
+      `${model.get("flow_id") || ""} · ${count} routine${count === 1 ? "" : "s"}` +
+      (groups ? ` · ${groups} chain${groups === 1 ? "" : "s"} collapsed` : "");
     nameFont = 0;
     applyStatus();
     applyHighlight();
     followHeight();
     viewInitialised = fit();
+    if (viewInitialised && pendingFocus && layout.nodes[pendingFocus.rid]) {
+      centerOn(pendingFocus.rid, pendingFocus.scale);
+      pendingFocus = null;
+    }
     // Not on screen yet (no size): draw a small flow now, a large one once its view is known.
     if (!viewInitialised && count <= 150) cull(-Infinity, -Infinity, Infinity, Infinity);
     renderPanel();
@@ -323,10 +348,10 @@ function render({ model, el }) {
 
   function createNode(rid, node) {
     Object.assign(node, buildNode(rid, node.n, nodeLayer));
-    styleStatus(rid, node, (model.get("status") || {})[rid] || {});
-    styleQueues(node, (model.get("queues") || {})[rid] || {});
-    node.g.classList.toggle("rnb-has-bp", (model.get("breakpoints") || []).includes(rid));
-    node.g.classList.toggle("rnb-selected", rid === model.get("selected"));
+    styleStatus(rid, node, statusOf(rid, model.get("status") || {}));
+    styleQueues(node, (model.get("queues") || {})[queueKey(rid)] || {});
+    node.g.classList.toggle("rnb-has-bp", hasBreakpoint(rid, new Set(model.get("breakpoints") || [])));
+    node.g.classList.toggle("rnb-selected", rid === placeOf(model.get("selected")));
     styleMatch(rid, node);
   }
 
@@ -352,6 +377,19 @@ function render({ model, el }) {
     miniView.setAttribute("height", Math.max(Math.min(y + h, b.h - PAD) - y0, 1));
   }
 
+  // A summary box: the most telling status of its members, their active and error
+  // counts summed, and the executions of its last member (what came out of the chain).
+  function statusOf(rid, status) {
+    const members = layout.nodes[rid] && layout.nodes[rid].members;
+    if (!members) return status[rid] || {};
+    const all = members.map((m) => status[m] || {});
+    const rank = ["error", "paused", "running"];
+    const worst = rank.find((st) => all.some((s) => s.status === st));
+    const sum = (k) => all.reduce((acc, s) => acc + (s[k] || 0), 0);
+    const last = all[all.length - 1];
+    return { status: worst || "idle", active: sum("active"), error_count: sum("error_count"), execution_count: last.execution_count };
+  }
+
   function styleStatus(rid, node, s) {
     node.g.dataset.status = s.status || "idle";
     const parts = [];
@@ -365,7 +403,7 @@ function render({ model, el }) {
   function applyStatus() {
     const status = model.get("status") || {};
     for (const [rid, node] of nodes) {
-      const s = status[rid] || {};
+      const s = statusOf(rid, status);
       node.mini.dataset.status = s.status || "idle";
       if (node.g) styleStatus(rid, node, s);
     }
@@ -391,9 +429,11 @@ function render({ model, el }) {
     }
   }
 
+  const queueKey = (rid) => ((layout.nodes[rid] || {}).members || [rid])[0];
+
   function applyQueues() {
     const queues = model.get("queues") || {};
-    for (const [rid, node] of nodes) if (node.g) styleQueues(node, queues[rid] || {});
+    for (const [rid, node] of nodes) if (node.g) styleQueues(node, queues[queueKey(rid)] || {});
     renderPanel();
   }
 
@@ -407,13 +447,16 @@ function render({ model, el }) {
     for (const [id, edge] of edges) if (edge.g) styleEdgeCount(edge, counts[id]);
   }
 
+  const placeOf = (rid) => groupOf.get(rid) || rid;
+  const hasBreakpoint = (rid, active) => ((layout.nodes[rid] || {}).members || [rid]).some((m) => active.has(m));
+
   function applyBreakpoints() {
     const active = new Set(model.get("breakpoints") || []);
-    for (const [rid, node] of nodes) if (node.g) node.g.classList.toggle("rnb-has-bp", active.has(rid));
+    for (const [rid, node] of nodes) if (node.g) node.g.classList.toggle("rnb-has-bp", hasBreakpoint(rid, active));
   }
 
   function applySelected() {
-    const selected = model.get("selected");
+    const selected = placeOf(model.get("selected"));
     for (const [rid, node] of nodes) if (node.g) node.g.classList.toggle("rnb-selected", rid === selected);
     renderPanel();
   }
@@ -423,7 +466,11 @@ function render({ model, el }) {
     if (!needle) return null;
     const hits = [];
     for (const [rid, n] of Object.entries(layout.nodes)) {
-      if (rid.toLowerCase().includes(needle) || (n.class_name || "").toLowerCase().includes(needle)) hits.push(rid);
+      if (n.members) {
+        for (const m of n.members) if (m.toLowerCase().includes(needle)) hits.push(m);
+      } else if (rid.toLowerCase().includes(needle) || (n.class_name || "").toLowerCase().includes(needle)) {
+        hits.push(rid);
+      }
     }
     // Exact names first, then names that start with the text, then the rest.
     const rank = (rid) => (rid.toLowerCase() === needle ? 0 : rid.toLowerCase().startsWith(needle) ? 1 : 2);
@@ -441,7 +488,7 @@ function render({ model, el }) {
     const hits = matches(text);
     el.classList.toggle("rnb-searching", hits !== null);
     hitCount.textContent = hits === null ? "" : `${hits.length} match${hits.length === 1 ? "" : "es"}`;
-    hitSet = new Set(hits || []);
+    hitSet = new Set((hits || []).map(placeOf));
     nearSet = new Set();
     for (const { edge } of edges.values()) {
       if (hitSet.has(edge.source)) nearSet.add(edge.target);
@@ -531,7 +578,9 @@ function render({ model, el }) {
       return;
     }
     const node = target.closest && target.closest(".rnb-node");
-    select(node ? node.dataset.routineId : "");
+    const members = node && (layout.nodes[node.dataset.routineId] || {}).members;
+    if (members) focus(members[0], cam.s);
+    else select(node ? node.dataset.routineId : "");
   }
   function onWheel(ev) {
     if (!(ev.ctrlKey || ev.metaKey || armed)) {
@@ -570,7 +619,7 @@ function render({ model, el }) {
     if (!hits || !hits.length) return;
     const i = (((ev.shiftKey ? searchIndex - 2 : searchIndex) % hits.length) + hits.length) % hits.length;
     searchIndex = i + 1;
-    centerOn(hits[i], READ_SCALE);
+    focus(hits[i], READ_SCALE);
     hitCount.textContent = `${i + 1} of ${hits.length}`;
   }
   canvas.addEventListener("pointerdown", onPointerDown);
