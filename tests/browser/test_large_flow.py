@@ -155,6 +155,17 @@ def test_200_routine_flow_is_readable(browser_page, jupyter_lab, tmp_path):
         f"g => Number(g.dataset.scale) > {fit_scale}", arg=graph.element_handle()
     )
 
+    # After a click into the graph, the wheel zooms it without a modifier (until the
+    # pointer leaves the graph).
+    graph.locator('[data-zoom="fit"]').click()
+    page.mouse.click(canvas_box["x"] + 8, canvas_box["y"] + 8)  # empty corner
+    before = scroller.evaluate("el => el.scrollTop")
+    page.mouse.wheel(0, -200)
+    page.wait_for_function(
+        f"g => Number(g.dataset.scale) > {fit_scale}", arg=graph.element_handle()
+    )
+    assert scroller.evaluate("el => el.scrollTop") == before
+
     # -- search zooms to the match at a readable scale and centres it -----------------
     search = graph.locator(".rnb-search")
     search.fill("r150")
