@@ -13,7 +13,8 @@ For each size it prints (milliseconds, medians over ``REPEATS`` runs):
 * ``first_draw_ms``: ``render()`` called until the next frame has been painted;
 * ``zoom_in_ms`` / ``fit_ms``: a click on "+" / "Fit" until the next frame;
 * ``search_key_ms``: one keystroke in the search box (highlight restyle) until the next frame;
-* ``search_enter_ms``: Enter in the search box (zoom to the match) until the next frame.
+* ``search_enter_ms``: Enter in the search box (zoom to the match) until the next frame;
+* ``static_kb``: size of the flow's static HTML repr (``Flow._repr_html_()``), in KB.
 
 Run ``python benchmarks/bench_graph.py [sizes...]``; ``main()`` returns the figures.
 Set ``ROUTILUX_NB_CHROMIUM`` to use another Chromium binary.
@@ -32,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import routilux_nb as rx
 from routilux_nb.notebook.chains import collapse_chains
 from routilux_nb.notebook.layout import layered_layout
 from routilux_nb.notebook.widgets import flow_graph as fg
@@ -105,6 +107,20 @@ def chain_flow(n: int, seed: int = 7) -> dict[str, Any]:
             }
         )
     return {"flow_id": f"chain{n}", "routines": routines, "connections": connections}
+
+
+def static_kb(flow_dict: dict[str, Any]) -> float:
+    """Size of the static HTML repr of the same flow built with the public API."""
+    flow = rx.Flow(flow_dict["flow_id"])
+
+    def step(input: Any, ctx: Any) -> None:
+        ctx.emit("output", n=len(input))
+
+    for rid in flow_dict["routines"]:
+        flow.routine(step, routine_id=rid, slots=["input"], events=["output"])
+    for c in flow_dict["connections"]:
+        flow.connect(f"{c['source_routine']}.output", f"{c['target_routine']}.input")
+    return round(len(flow._repr_html_().encode()) / 1000, 1)
 
 
 def page_html() -> str:
@@ -181,6 +197,7 @@ def measure(page: Any, n: int) -> dict[str, float]:
         "fit_ms": round(med(fit), 1),
         "search_key_ms": round(med(key), 1),
         "search_enter_ms": round(med(enter), 1),
+        "static_kb": static_kb(flow),
     }
 
 

@@ -38,8 +38,8 @@ NODE_GAP = 24
 MARGIN = 30
 SWEEPS = 4
 BACK_EDGE_SPACING = 8
-# Compact (name-only) boxes: about 6.6 px per character of 11 px type.
-COMPACT = {"char": 6.6, "min_w": 36.0, "max_w": 150.0, "h": 20.0, "layer_gap": 34.0, "gap": 7.0}
+# Compact (name-only) boxes: about 7 px per character of 11 px bold type.
+COMPACT = {"char": 7.0, "min_w": 36.0, "max_w": 160.0, "h": 20.0, "layer_gap": 34.0, "gap": 7.0}
 COMPACT_MARGIN = 10
 
 
@@ -61,7 +61,7 @@ def _node_size(rid: str, routine: Mapping[str, Any]) -> tuple[float, float]:
 
 
 def _compact_size(rid: str) -> tuple[float, float]:
-    width = min(max(COMPACT["char"] * len(rid) + 14, COMPACT["min_w"]), COMPACT["max_w"])
+    width = min(max(COMPACT["char"] * len(rid) + 16, COMPACT["min_w"]), COMPACT["max_w"])
     return float(round(width)), COMPACT["h"]
 
 

@@ -128,14 +128,12 @@ def _compact_svg(flow_id: str, layout: Mapping[str, Any], status: Mapping[str, A
         x, y, w, h = n["x"], n["y"], n["w"], n["h"]
         state = _status_of(status, rid)
         colour = f' stroke="{status_color(state)}" stroke-width="2"' if state else ""
-        boxes.append(
-            f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}"{colour}>'
-            f"<title>{escape(rid)} ({escape(n['class_name'])}{', ' + escape(state) if state else ''})"
-            "</title></rect>"
-        )
+        rect = f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}"{colour}'
+        name = _clip(rid, w - 10, 7.0)
+        # A tooltip only where the name had to be shortened: it costs bytes on every box.
+        boxes.append(f"{rect}><title>{escape(rid)}</title></rect>" if name != rid else f"{rect}/>")
         names.append(
-            f'<text x="{_num(x + w / 2)}" y="{_num(y + h / 2 + 4)}">'
-            f"{escape(_clip(rid, w - 8, 6.6))}</text>"
+            f'<text x="{_num(x + w / 2)}" y="{_num(y + h / 2 + 4)}">{escape(name)}</text>'
         )
     edge_style = f'fill="none" stroke="{_EDGE}" stroke-width="1.2"'
     return (
