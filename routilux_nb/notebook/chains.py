@@ -86,11 +86,11 @@ def collapse_chains(
         return dict(flow_dict)
     out_routines: dict[str, Any] = {}
     for rid, routine in routines.items():
-        gid = group_of.get(rid)
-        if gid is None:
+        group = group_of.get(rid)
+        if group is None:
             out_routines[rid] = routine
-        elif gid not in out_routines:
-            out_routines[gid] = summaries[gid]
+        elif group not in out_routines:
+            out_routines[group] = summaries[group]
     connections = []
     for c in flow_dict.get("connections") or []:
         src = group_of.get(c.get("source_routine"), c.get("source_routine"))
