@@ -14,13 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .html import escape, kv
-from .svg import flow_svg
+from .layout import layered_layout
+from .svg import MAX_DRAWN, compact_svg, flow_svg
 
 __all__ = ["MAX_LISTED", "flow_overview"]
 
 MAX_LISTED = 1_000
 _COLUMNS = ("routine", "class", "slots", "events", "policy")
 _BOX = "margin:6px 0;overflow:auto;max-height:560px;border:1px solid #8883;border-radius:4px"
+_NOTE = "opacity:0.7;margin:6px 0 0"
+_WIDE = 900  # px: a wider picture gets a note that it scrolls
 
 
 def _few(names: Sequence[str], limit: int = 6) -> str:
@@ -65,9 +68,23 @@ def flow_overview(described: Mapping[str, Any], status: Mapping[str, Any] | None
         "sources": _few([rid for rid in routines if rid not in fed]),
         "sinks": _few([rid for rid in routines if rid not in feeding]),
     }
+    note = ""
+    if len(routines) > MAX_DRAWN:
+        picture = flow_svg(described, status)  # a one-line placeholder
+    else:
+        layout = layered_layout(described, compact=True)
+        picture = compact_svg(str(described.get("flow_id") or ""), layout, status)
+        layers = 1 + max((n["layer"] for n in layout["nodes"].values()), default=0)
+        facts["layers"] = layers
+        if layout["width"] > _WIDE:
+            note = (
+                f'<div style="{_NOTE}">Drawn at full size, {layers} layers from left to right '
+                f"({layout['width']:,.0f} px wide): scroll the picture sideways.</div>"
+            )
     return (
         kv(facts)
-        + f'<div style="{_BOX}">{flow_svg(described, status)}</div>'
+        + note
+        + f'<div style="{_BOX}">{picture}</div>'
         + '<details style="margin-top:6px"><summary style="cursor:pointer">'
         + f"All {len(routines)} routines</summary>{_routine_table(routines, MAX_LISTED)}</details>"
     )

@@ -24,7 +24,7 @@ from .html import escape
 from .layout import layered_layout, port_y
 from .palette import status_color
 
-__all__ = ["COMPACT_OVER", "edge_path", "flow_svg"]
+__all__ = ["COMPACT_OVER", "MAX_DRAWN", "compact_svg", "edge_path", "flow_svg"]
 
 _FONT = 'font-family="system-ui,-apple-system,Segoe UI,sans-serif"'
 _TEXT = "#37474f"
@@ -32,6 +32,7 @@ _MUTED = "#78909c"
 _EDGE = "#90a4ae"
 _BOX = "#ffffff"
 COMPACT_OVER = 30
+MAX_DRAWN = 300
 
 
 def _num(value: float) -> str:
@@ -112,8 +113,11 @@ def _edge_svg(edge: Mapping[str, Any]) -> str:
     )
 
 
-def _compact_svg(flow_id: str, layout: Mapping[str, Any], status: Mapping[str, Any] | None) -> str:
-    """Name-only boxes; edges, arrowheads, boxes and names each share one group's style."""
+def compact_svg(
+    flow_id: str, layout: Mapping[str, Any], status: Mapping[str, Any] | None = None
+) -> str:
+    """Name-only boxes of a ``layered_layout(..., compact=True)``; edges, arrowheads, boxes
+    and names each share one group's presentation attributes."""
     width, height = layout["width"], layout["height"]
     lines: list[str] = []
     dashed: list[str] = []
@@ -162,7 +166,7 @@ def _too_big_svg(flow_id: str, count: int, max_routines: int) -> str:
 def flow_svg(
     flow_dict: Mapping[str, Any],
     status: Mapping[str, Any] | None = None,
-    max_routines: int = 300,
+    max_routines: int = MAX_DRAWN,
     compact: bool | None = None,
 ) -> str:
     """Render ``flow_dict`` as a standalone SVG string.
@@ -181,7 +185,7 @@ def flow_svg(
     if compact is None:
         compact = len(routines) > COMPACT_OVER
     if compact:
-        return _compact_svg(flow_id, layered_layout(flow_dict, compact=True), status)
+        return compact_svg(flow_id, layered_layout(flow_dict, compact=True), status)
     layout = layered_layout(flow_dict)
     width, height = layout["width"], layout["height"]
     body = [_edge_svg(e) for e in layout["edges"]]

@@ -218,6 +218,7 @@ def test_200_routine_flow_repr_is_an_overview_under_60_kb():
     assert picture.count("<rect") == 200 and 'font-size="11"' in picture
     assert "overflow:auto" in text[: text.index("<svg")]  # the picture scrolls, it is not squeezed
     assert "sources" in text and ">r0<" in text
+    assert "scroll the picture sideways" in text and ">layers<" in text
     folded = text[text.index("<details") :]
     assert "All 200 routines" in folded and folded.count("<tr>") == 201
 
