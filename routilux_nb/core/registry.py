@@ -165,6 +165,17 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._factories)
 
+    def entries(self) -> list[tuple[str, Callable[..., Routine], list[str]]]:
+        """``(name, factory, aliases)`` of every registered class (its first name) and every
+        function routine (its ``function:`` reference), in registration order."""
+        with self._lock:
+            aliases: dict[Callable[..., Routine], list[str]] = {}
+            for key, factory in self._factories.items():
+                aliases.setdefault(factory, []).append(key)
+            out = [(name, f, sorted(set(aliases.get(f, ())) - {name})) for f, name in self._canonical.items()]
+            out += [(ref, factory, []) for ref, (_, factory) in self._functions.items()]
+        return out
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
