@@ -9,7 +9,8 @@ These routes are always served; they only add paths.
 
 ``create_app(..., compat="routilux")`` (``serve --compat routilux``) also answers the
 ``created_at``/``started_at``/``completed_at`` of jobs and workers in Unix seconds, as the
-original did. Without it they stay ISO 8601, as the API documents them.
+original did, and whole resources where the original answered them (see
+:mod:`.shaping`). Without it timestamps stay ISO 8601, as the API documents them.
 """
 
 from __future__ import annotations
@@ -54,6 +55,6 @@ def install_compat(
     for i, prefix in enumerate(prefixes):
         app.include_router(router, prefix=prefix, include_in_schema=i == 0)
     if compat == "routilux":
-        from .timestamps import UnixTimestampsMiddleware
+        from .shaping import CompatResponsesMiddleware
 
-        app.add_middleware(UnixTimestampsMiddleware, prefixes=prefixes)
+        app.add_middleware(CompatResponsesMiddleware, prefixes=prefixes)

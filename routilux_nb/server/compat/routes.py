@@ -126,6 +126,15 @@ def _runtime_summary(rt: Any) -> dict[str, Any]:
     }
 
 
+def _live() -> dict[str, Any]:
+    from ..health import live
+
+    return live()
+
+
+router.add_api_route("/health/live", _live, methods=["GET"], summary="Liveness probe")
+
+
 @router.get(
     "/health/ready", summary="Readiness probe", responses={503: {"description": "Not ready"}}
 )
