@@ -582,3 +582,18 @@ def test_unknown_compat_mode_is_refused() -> None:
             create_app(rt, compat="original")
     finally:
         rt.shutdown(wait=False)
+
+
+def test_routine_states_carry_last_execution_time_with_compat(served: Served) -> None:
+    states = served.client.get(f"/api/v1/workers/{served.worker_id}/routines/states").json()
+    assert states["check"]["last_execution_time"] == states["check"]["last_execution"]
+    assert datetime.fromisoformat(states["check"]["last_execution_time"]).tzinfo is not None
+
+
+def test_serve_has_a_compat_option() -> None:
+    from routilux_nb.__main__ import build_parser
+
+    assert build_parser().parse_args(["serve", "--compat", "routilux"]).compat == "routilux"
+    assert build_parser().parse_args(["serve"]).compat is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--compat", "other"])

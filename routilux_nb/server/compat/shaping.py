@@ -7,7 +7,8 @@
 * Where the original answered a whole resource and we answer a short status, the resource
   is merged under our answer: ``POST /workers/{id}/pause|resume`` (the worker),
   ``POST /jobs/{id}/complete|fail`` (the job); ``GET /jobs/{id}/trace`` also carries the
-  original's ``job_id``, ``trace_log`` and ``total_entries``.
+  original's ``job_id``, ``trace_log`` and ``total_entries``, and the routine states of
+  ``GET /workers/{id}/routines/states`` a ``last_execution_time``.
 """
 
 from __future__ import annotations
@@ -67,10 +68,20 @@ def _trace(rt: Any, job_id: str, body: Any) -> Any:
     return body
 
 
+def _states(rt: Any, worker_id: str, body: Any) -> Any:
+    if not isinstance(body, dict) or isinstance(body.get("error"), dict):
+        return body
+    return {
+        rid: {**st, "last_execution_time": st.get("last_execution")} if isinstance(st, dict) else st
+        for rid, st in body.items()
+    }
+
+
 _ENRICH: list[tuple[str, re.Pattern[str], Callable[[Any, str, Any], Any]]] = [
     ("POST", re.compile(r"/workers/([^/]+)/(?:pause|resume)"), _worker),
     ("POST", re.compile(r"/jobs/([^/]+)/(?:complete|fail)"), _job),
     ("GET", re.compile(r"/jobs/([^/]+)/trace"), _trace),
+    ("GET", re.compile(r"/workers/([^/]+)/routines/states"), _states),
 ]
 
 
