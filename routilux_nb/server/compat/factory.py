@@ -32,7 +32,7 @@ def _category(name: str, factory: Callable[..., Any]) -> str:
 
 def _description(factory: Callable[..., Any]) -> str:
     doc = inspect.getdoc(factory) or ""
-    return doc.strip().split("\n\n", 1)[0].replace("\n", " ")
+    return doc.strip().split("\n\n", 1)[0].replace("\n", " ").replace("``", "")
 
 
 def object_info(name: str, factory: Callable[..., Any], aliases: list[str]) -> dict[str, Any]:
