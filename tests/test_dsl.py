@@ -493,3 +493,16 @@ def test_unregistered_custom_policy_is_an_error_not_immediate() -> None:
         load_yaml(text)
     with pytest.raises(DSLError, match="needs config.check"):
         load_yaml("flow_id: x\nroutines:\n  s: {class: collector, activation_policy: {type: custom}}\n")
+
+
+def test_a_callable_in_config_is_refused_on_reload_with_the_key_named() -> None:
+    flow = Flow("dsl_callable_config")
+    flow.add_routine(Filter(condition=lambda item: True), "keep")
+    flow.add_routine(ConditionalRouter(routes={"hot": lambda t: t > 3}), "route")
+    text = flow.to_yaml()
+    with pytest.raises(DSLError, match=r"routine 'keep': config 'condition' was a Python callable "
+                                       r"\(<callable <lambda>>\) when the flow was exported"):
+        load_yaml(text)
+    del flow.routines["keep"]
+    with pytest.raises(DSLError, match=r"config 'routes.hot' was a Python callable"):
+        load_yaml(flow.to_yaml())

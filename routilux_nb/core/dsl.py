@@ -162,6 +162,13 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
     config = rspec.get("config") or {}
     if not isinstance(config, Mapping):
         raise DSLError(f"routine {rid!r}: 'config' must be a mapping", line)
+    exported = _exported_callable(config)
+    if exported is not None:
+        key, shown = exported
+        raise DSLError(
+            f"routine {rid!r}: config {key!r} was a Python callable ({shown}) when the flow was exported; "
+            "a flow document cannot carry code: set it from Python after loading, or register a routine "
+            "class (or a function routine) with that behaviour and name it in 'class'", line)
     try:
         factory = registry.get(str(rspec["class"]))
         routine = factory(routine_id=rid, config=dict(config))
@@ -174,6 +181,18 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
     except (ValueError, TypeError) as exc:
         raise DSLError(f"routine {rid!r}: {exc}", line) from None
     return routine
+
+
+def _exported_callable(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The config key holding what the export writes for a callable (``<callable name>``)."""
+    if isinstance(value, str):
+        return (path, value) if value.startswith("<callable ") and value.endswith(">") else None
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _exported_callable(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _class_name(routine: Routine, flow_id: str) -> str:
