@@ -278,7 +278,7 @@ class SchemaValidator(ConfiguredRoutine):
             raise ValueError(
                 f"SchemaValidator: schema_type 'custom' needs a callable, got {schema!r}"
             )
-        self.schema = schema
+        self.schema: Any = schema
         self.strict = _bool_flag("SchemaValidator", "strict_mode", cfg.get("strict_mode", False))
         self.coerce = _bool_flag("SchemaValidator", "coerce_types", cfg.get("coerce_types", True))
         extra = cfg.get("custom_validators") or {}

@@ -156,11 +156,11 @@ class CompatResponsesMiddleware:
                     ).encode()
                 except ValueError:
                     pass  # not JSON after all: pass it on unchanged
-                headers = [
+                kept = [
                     (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
                 ]
-                headers.append((b"content-length", str(len(body)).encode()))
-                await send({**start, "headers": headers})
+                kept.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": kept})
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 return
             await send(message)
