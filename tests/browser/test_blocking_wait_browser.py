@@ -117,6 +117,7 @@ def wait_for_blocked_cell(page: Any, cells: Any, timeout_s: float = 90.0) -> Non
     raise AssertionError("the dashboard never showed the paused job with the wait cell running")
 
 
+@pytest.mark.timeout(300)  # a server of its own, Run All and a 60 s wait at worst
 @pytest.mark.parametrize("case", list(CASES))
 def test_resume_click_during_a_synchronous_wait(case: str, browser_page: Any, tmp_path: Path):
     spec = CASES[case]

@@ -33,6 +33,7 @@ def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Any:
         server.stop()
 
 
+@pytest.mark.timeout(300)  # a server of its own, Run All and a 60 s wait at worst
 def test_notebook7_dashboard_and_debugger(browser_page: Any, notebook7: Any, tmp_path: Path):
     page = browser_page
     page.set_viewport_size({"width": 1400, "height": 1500})
