@@ -1,4 +1,4 @@
-"""The dashboard and the debugger in Jupyter Notebook 7: render, breakpoint toggle, resume.
+"""The dashboard and the debugger in Jupyter Notebook 7: render, breakpoint toggle, edit, resume.
 
 Screenshots: test-artifacts/notebook7-dashboard.png, notebook7-debugger.png and
 notebook7-resumed.png.
@@ -68,10 +68,32 @@ def test_notebook7_dashboard_and_debugger(browser_page: Any, notebook7: Any, tmp
     poll(notebook7, kid, "len(rt.monitor.breakpoints.list())", "0")
     graph.locator('.rnb-node.rnb-has-bp[data-routine-id="double"]').wait_for(state="detached")
 
+    # Edit the payload: 499.0 stays a float end to end, and the result replaces the message.
+    editor = standalone.locator('[data-variable="payload"] textarea')
+    editor.fill('{"input": [{"value": 499.0}]}')
+    standalone.locator('[data-action="apply"]').click()
+    poll(
+        notebook7,
+        kid,
+        "job.debug.to_dict()['variables']['payload']",
+        "{'input': [{'value': 499.0}]}",
+    )
+    message = standalone.locator(".rnb-d-message")
+    page.wait_for_function("el => el.dataset.phase === 'done'", arg=message.element_handle())
+    assert message.inner_text() == "set payload: done"
+    page.wait_for_function("el => el.value.includes('499.0')", arg=editor.element_handle())
+    editor.fill("{")  # invalid: its error shows and the earlier "done" goes away
+    standalone.locator('[data-action="apply"]').click()
+    assert (
+        "Invalid JSON" in standalone.locator('[data-variable="payload"] .rnb-d-error').inner_text()
+    )
+    assert message.inner_text() == ""
+
     # Resume from the standalone debugger.
     standalone.locator('[data-action="resume"]').click()
     poll(notebook7, kid, "job.status", "'completed'")
-    assert kernel_execute(notebook7, kid, "sorted(job.data['out'])") == "[2, 4, 6]"
+    out = kernel_execute(notebook7, kid, "sorted(job.data['out'])")
+    assert "998.0" in out and "2," not in out, out  # the edited payload ran, as a float
     page.wait_for_function(
         "el => el.dataset.status === 'completed'", arg=standalone.element_handle(), timeout=20_000
     )
