@@ -6,6 +6,8 @@ Three frontends/settings, each with its own server and private settings folder:
   loopback click endpoint turned off, so only the comm on a kernel subshell can deliver.
 - ``fallback``: JupyterLab with ``commsOverSubshells: disabled``: the comm waits behind the
   blocked cell and the click goes through the kernel's loopback click endpoint.
+- ``proxied``: as ``fallback``, with ``JUPYTERHUB_SERVICE_PREFIX=/`` so the click goes the
+  JupyterHub/Binder way: same origin, through jupyter-server-proxy (``/proxy/{port}/``).
 - ``notebook7``: Jupyter Notebook 7 with its defaults.
 
 The page measures click -> "completed" printed by the waiting cell (``performance.now()``);
@@ -70,6 +72,11 @@ CASES = {
         via="comm",
     ),
     "fallback": dict(settings={KERNELS: {"commsOverSubshells": "disabled"}}, via="http"),
+    "proxied": dict(
+        settings={KERNELS: {"commsOverSubshells": "disabled"}},
+        extra_env={"JUPYTERHUB_SERVICE_PREFIX": "/"},
+        via="http",
+    ),
     "notebook7": dict(app="notebook", via=None),
 }
 
@@ -130,6 +137,13 @@ def test_resume_click_during_a_synchronous_wait(case: str, browser_page: Any, tm
     page = browser_page
     try:
         messages = capture_kernel_messages(page)
+        posts: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                posts.append(r.url) if r.method == "POST" and "/routilux/click" in r.url else None
+            ),
+        )
         nb_path = write_notebook(tmp_path / "wait.ipynb", [SETUP, DASHBOARD, WAIT])
         open_notebook(page, lab, nb_path, run=True, wait=False)
         cells = page.locator(".jp-Cell")
@@ -172,10 +186,15 @@ def test_resume_click_during_a_synchronous_wait(case: str, browser_page: Any, tm
         ]
         assert len(clicks) == 1, clicks
         subshell_id = clicks[0]["header"].get("subshell_id")
-        if case == "fallback":
+        if case in ("fallback", "proxied"):
             assert subshell_id is None
         else:
             assert subshell_id, clicks[0]["header"]
+        if case == "proxied":
+            assert posts and all(url.startswith(f"{lab.url}proxy/") for url in posts), posts
+        elif case == "fallback":
+            assert posts and all(url.startswith("http://127.0.0.1:") for url in posts), posts
+            assert not any("/proxy/" in url for url in posts), posts
         page.wait_for_function(  # the dashboard's debugger shows the job's end
             "el => el.dataset.status === 'completed'",
             arg=cells.nth(1).locator(".rnb-debugger").element_handle(),
@@ -184,7 +203,8 @@ def test_resume_click_during_a_synchronous_wait(case: str, browser_page: Any, tm
         shot = save_screenshot(page, f"blocking-wait-{case}")
         record(
             f"click->completed during a synchronous job.wait() [{case}]: {seconds:.3f} s "
-            f"(delivered via {via}; comm subshell_id={subshell_id}; screenshot {shot.name})"
+            f"(delivered via {via} {posts[0] if posts else ''}; comm subshell_id={subshell_id}; "
+            f"screenshot {shot.name})"
         )
     finally:
         lab.stop()
