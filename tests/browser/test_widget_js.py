@@ -102,6 +102,15 @@ def test_debugger_edit_sends_the_typed_json_text(page: Any):
     sent = page.evaluate("model.sent")
     assert sent[-1]["type"] == "set_variable" and sent[-1]["text"] == "499.0"
     assert "value" not in sent[-1] and sent[-1]["id"]
+    # The click names the stop it was made at, so a late delivery cannot act on another one.
+    assert sent[-1]["at"] == {
+        "job_id": "job-abc",
+        "kind": "routine",
+        "routine_id": "double",
+        "slot_name": None,
+        "event_name": None,
+        "breakpoint_id": None,
+    }
 
 
 def test_debugger_result_and_stale_message(page: Any):

@@ -257,3 +257,26 @@ def test_no_endpoint_outside_a_kernel(monkeypatch):
     monkeypatch.setattr(ep_mod, "_in_kernel", lambda: True)
     monkeypatch.setenv("ROUTILUX_NB_DIRECT_CLICKS", "0")
     assert Debugger()._direct == {}
+
+
+def test_a_click_made_at_an_earlier_stop_is_refused():
+    debugger = Debugger(PAUSED)
+    calls: list[str] = []
+    debugger.on_action(lambda action, job_id: calls.append(action))
+    here = {
+        "job_id": "job-abc",
+        "kind": "routine",
+        "routine_id": "double",
+        "slot_name": None,
+        "event_name": None,
+        "breakpoint_id": None,
+    }
+    debugger._dispatch_msg(debugger, {"type": "action", "action": "step_over", "at": here}, [])
+    assert calls == ["step_over"]
+    # The job moved on (another job now shown); a late click made at the old stop does nothing.
+    debugger.set_state({**PAUSED, "job_id": "job-other"})
+    debugger._dispatch_msg(debugger, {"type": "action", "action": "resume", "at": here}, [])
+    edit = {"type": "set_variable", "name": "payload", "text": "1", "at": here}
+    debugger._dispatch_msg(debugger, edit, [])
+    assert calls == ["step_over"]
+    assert "moved on" in debugger.message

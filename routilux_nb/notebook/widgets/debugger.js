@@ -38,6 +38,16 @@ function stateKey(state) {
   return JSON.stringify([state.job_id, state.status, state.location, state.variables, state.variables_json]);
 }
 
+// The stop a click is made at; Python refuses the click if the job has moved on meanwhile.
+function stopOf(state) {
+  const loc = state.location || {};
+  const at = { job_id: state.job_id || null };
+  for (const key of ["kind", "routine_id", "slot_name", "event_name", "breakpoint_id"]) {
+    at[key] = loc[key] === undefined ? null : loc[key];
+  }
+  return at;
+}
+
 function pageBaseUrl() {
   const node = document.getElementById("jupyter-config-data");
   try {
@@ -152,7 +162,9 @@ function render({ model, el }) {
   const buttons = ACTIONS.map(([action, label]) => {
     const b = html("button", `rnb-d-btn rnb-d-${action}`, controls, label);
     b.dataset.action = action;
-    b.addEventListener("click", () => sender.send({ type: "action", action }, action));
+    b.addEventListener("click", () =>
+      sender.send({ type: "action", action, at: stopOf(model.get("state") || {}) }, action),
+    );
     return b;
   });
   const body = html("div", "rnb-d-body", el);
@@ -175,7 +187,8 @@ function render({ model, el }) {
     error.textContent = "";
     textarea.classList.remove("rnb-d-invalid");
     textarea.dataset.dirty = "";
-    sender.send({ type: "set_variable", name, text: textarea.value }, `set ${name}`);
+    const at = stopOf(model.get("state") || {});
+    sender.send({ type: "set_variable", name, text: textarea.value, at }, `set ${name}`);
   }
 
   function renderVariables(state, paused) {

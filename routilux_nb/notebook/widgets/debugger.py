@@ -9,7 +9,9 @@ loopback click endpoint where the frontend has no subshells (see
 trait; nothing is sent while the job is not paused.
 
 Editable variables are also sent as JSON text (``state["variables_json"]``) and
-edits come back as text, so ``499.0`` stays a float.
+edits come back as text, so ``499.0`` stays a float. A click names the stop it was
+made at (``at``: job id and location); a click that arrives after the job moved on
+(e.g. queued behind a busy kernel) is refused instead of acting on the new stop.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = ["ACTIONS", "Debugger"]
 _HERE = pathlib.Path(__file__).parent
 ACTIONS = ("resume", "step_over", "step_into", "drop")
 EDITABLE_VARIABLES = ("payload",)
+_STOP_KEYS = ("kind", "routine_id", "slot_name", "event_name", "breakpoint_id")
 
 
 class Debugger(LockedWidget):
@@ -86,9 +89,16 @@ class Debugger(LockedWidget):
         self._update(message=text)
         return text
 
-    def _run(self, label: str, callbacks: Callbacks, *args: Any) -> str:
+    def _stop(self, at: Mapping[str, Any]) -> tuple[Any, ...]:
+        location = at.get("location") if "location" in at else at
+        location = location if isinstance(location, Mapping) else {}
+        return (at.get("job_id"), *(location.get(k) for k in _STOP_KEYS))
+
+    def _run(self, label: str, callbacks: Callbacks, *args: Any, at: Any = None) -> str:
         if not self.paused:
             return self._say(f"{label}: job is not paused")
+        if isinstance(at, Mapping) and self._stop(at) != self._stop(self.state):
+            return self._say(f"{label}: not done, the job moved on since the click; look again")
         if not callbacks:
             return self._say(f"{label}: no handler registered")
         results = callbacks(*args)
@@ -104,7 +114,9 @@ class Debugger(LockedWidget):
         action = str(content.get("action") or "")
         if action not in ACTIONS:
             return self._say(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
-        return self._run(action, self._action_callbacks, action, self.state.get("job_id"))
+        return self._run(
+            action, self._action_callbacks, action, self.state.get("job_id"), at=content.get("at")
+        )
 
     def _on_msg_set_variable(self, content: Mapping[str, Any]) -> str:
         name = str(content.get("name") or "")
@@ -117,5 +129,10 @@ class Debugger(LockedWidget):
             except ValueError as exc:
                 return self._say(f"set {name}: invalid JSON ({exc}); nothing was changed")
         return self._run(
-            f"set {name}", self._set_variable_callbacks, name, value, self.state.get("job_id")
+            f"set {name}",
+            self._set_variable_callbacks,
+            name,
+            value,
+            self.state.get("job_id"),
+            at=content.get("at"),
         )
