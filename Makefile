@@ -64,6 +64,7 @@ setup: $(STAMP)
 LAB_ARGS ?=
 lab: $(STAMP)
 	@mkdir -p $(NOTEBOOKS)
+	@$(PY) binder/install_lab_settings.py
 	$(VENV)/bin/jupyter lab $(NOTEBOOKS)/ --ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 # ---------------------------------------------------------------------------- test

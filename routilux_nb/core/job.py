@@ -121,13 +121,22 @@ class JobContext:
         """Block until the job completes, fails or is cancelled; returns the job.
 
         Raises :class:`~routilux_nb.core.errors.JobWaitTimeout` if ``timeout`` seconds pass
-        first (the job keeps running). A paused job does not finish until resumed.
+        first (the job keeps running). A job paused at a breakpoint does not finish until
+        resumed: click Resume in ``rx.debugger(job)`` or the dashboard (the buttons work
+        during this wait), call ``job.resume()`` (from another thread, or before waiting),
+        or wait with ``await job.wait_async()``, which keeps the kernel free.
         """
         if not self._done_event().wait(timeout):
-            raise JobWaitTimeout(
-                f"job {self.job_id!r} is still {self.status} after {timeout} s "
-                + ("(paused at a breakpoint: resume it)" if self.status == "paused" else "")
-            )
+            status = self.status
+            if status == "paused":
+                hint = (
+                    ": it is paused at a breakpoint and runs on only when resumed. Click Resume"
+                    " in rx.debugger(job) or the dashboard (the buttons work during the wait),"
+                    " call job.resume(), or wait with `await job.wait_async()`"
+                )
+            else:
+                hint = "; wait longer (timeout=None waits for ever) or cancel it with job.cancel()"
+            raise JobWaitTimeout(f"job {self.job_id!r} is still {status} after {timeout} s{hint}")
         return self
 
     async def wait_async(self, timeout: float | None = 60.0, poll: float = 0.02) -> JobContext:

@@ -3,6 +3,10 @@
 Fixtures
     jupyter_lab   (session)  JupyterLab on a free 127.0.0.1 port with a random token and
                              private config/data/runtime/IPython folders.
+    start_lab(base, settings=..., app="notebook")
+                             a server of one's own: Lab settings (e.g. the kernel's
+                             ``commsOverSubshells``) in a private JUPYTERLAB_SETTINGS_DIR,
+                             or Jupyter Notebook 7 instead of JupyterLab.
     browser_page  (function) a Playwright (sync API) page in /usr/bin/chromium.
 
 Helpers
@@ -13,6 +17,9 @@ Helpers
                                       run code over the kernel websocket and return the
                                       text/plain result (or the captured stdout).
     save_screenshot(page, name)       write test-artifacts/<name>.png.
+    capture_kernel_messages(page) -> list
+                                      record the kernel messages the page sends and
+                                      receives on its websockets (decoded).
 
 Test modules in this package import the helpers with ``from .conftest import ...``.
 """
@@ -71,6 +78,7 @@ class LabServer:
     root_dir: Path
     log_path: Path
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    app: str = "lab"  # "lab" (JupyterLab) or "notebook" (Jupyter Notebook 7)
 
     # -- REST helpers -------------------------------------------------------------
     def api(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
@@ -93,7 +101,10 @@ class LabServer:
         return self.api("GET", f"/api/kernels/{kernel_id}")
 
     def lab_url(self, path: str = "") -> str:
-        """URL of the Lab UI opening ``path`` (relative to the root dir), workspace reset."""
+        """URL of the UI opening ``path`` (relative to the root dir); Lab resets its workspace."""
+        if self.app == "notebook":
+            page = f"notebooks/{path}" if path else "tree"
+            return f"{self.url}{page}?token={self.token}"
         tree = f"tree/{path}" if path else ""
         return f"{self.url}lab/{tree}?reset&token={self.token}"
 
@@ -132,8 +143,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _lab_env(base: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _lab_env(
+    base: Path,
+    settings: dict[str, dict[str, Any]] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, str]:
+    env = {**os.environ, **(extra_env or {})}
+    env.pop("JUPYTERLAB_SETTINGS_DIR", None)
+    if settings:
+        # {"@jupyterlab/apputils-extension:kernels-settings": {...}} -> user settings files
+        root = base / "lab-settings"
+        for plugin, values in settings.items():
+            package, _, name = plugin.partition(":")
+            target = root / package / f"{name}.jupyterlab-settings"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values), encoding="utf-8")
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(root)
     for name, sub in (
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTER_DATA_DIR", "data"),
@@ -152,9 +177,21 @@ def _lab_env(base: Path) -> dict[str, str]:
     return env
 
 
-def start_lab(base: Path, attempts: int = 3) -> LabServer:
-    """Start JupyterLab with its own folders under ``base``; wait until it answers."""
-    env = _lab_env(base)
+def start_lab(
+    base: Path,
+    attempts: int = 3,
+    *,
+    settings: dict[str, dict[str, Any]] | None = None,
+    app: str = "lab",
+    extra_env: dict[str, str] | None = None,
+) -> LabServer:
+    """Start JupyterLab (or Notebook 7: ``app="notebook"``) with its own folders under ``base``.
+
+    ``settings`` maps plugin ids to user settings, written to a private
+    ``JUPYTERLAB_SETTINGS_DIR``; ``extra_env`` is added to the server's (and so the
+    kernels') environment. Waits until the server answers.
+    """
+    env = _lab_env(base, settings, extra_env)
     root = base / "root"
     root.mkdir(exist_ok=True)
     # No news/announcement toast over the notebook (written to the private config dir).
@@ -180,7 +217,7 @@ def start_lab(base: Path, attempts: int = 3) -> LabServer:
         cmd = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            "notebook" if app == "notebook" else "jupyterlab",
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={port}",
@@ -188,10 +225,13 @@ def start_lab(base: Path, attempts: int = 3) -> LabServer:
             f"--ServerApp.root_dir={root}",
             f"--IdentityProvider.token={token}",
             "--allow-root",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
         ]
+        if app != "notebook":
+            cmd += [
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly",
+            ]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 cmd,
@@ -209,6 +249,7 @@ def start_lab(base: Path, attempts: int = 3) -> LabServer:
             root_dir=root,
             log_path=log_path,
             proc=proc,
+            app=app,
         )
         deadline = time.monotonic() + LAB_START_TIMEOUT
         while time.monotonic() < deadline:
@@ -317,6 +358,52 @@ def save_screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS_DIR / (name if name.endswith(".png") else f"{name}.png")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ------------------------------------------------------------------- kernel traffic
+
+
+def decode_kernel_frame(payload: str | bytes) -> dict[str, Any] | None:
+    """A kernel message from a websocket frame: JSON text, or the binary v1 kernel protocol
+    (``offset count, offsets..., channel, header, parent_header, metadata, content, ...``)."""
+    try:
+        if isinstance(payload, str):
+            msg = json.loads(payload)
+            return msg if isinstance(msg, dict) and "header" in msg else None
+        data = bytes(payload)
+        count = int.from_bytes(data[:8], "little")
+        offsets = [int.from_bytes(data[8 + 8 * i : 16 + 8 * i], "little") for i in range(count)]
+        offsets.append(len(data))
+        parts = [data[offsets[i] : offsets[i + 1]] for i in range(min(count, 5))]
+        return {
+            "channel": parts[0].decode(),
+            "header": json.loads(parts[1]),
+            "parent_header": json.loads(parts[2]),
+            "content": json.loads(parts[4]),
+        }
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def capture_kernel_messages(page: Any) -> list[dict[str, Any]]:
+    """Record every kernel message on the page's websockets from now on.
+
+    Each entry is the decoded message plus ``"direction"`` (``"sent"``/``"received"``)
+    and ``"at"`` (``time.monotonic()``).
+    """
+    seen: list[dict[str, Any]] = []
+
+    def keep(direction: str, payload: str | bytes) -> None:
+        msg = decode_kernel_frame(payload)
+        if msg is not None:
+            seen.append({**msg, "direction": direction, "at": time.monotonic()})
+
+    def on_websocket(ws: Any) -> None:
+        ws.on("framesent", lambda payload: keep("sent", payload))
+        ws.on("framereceived", lambda payload: keep("received", payload))
+
+    page.on("websocket", on_websocket)
+    return seen
 
 
 # ------------------------------------------------------------------------ notebooks
@@ -559,6 +646,8 @@ def write_notebook(path: Path, sources: list[str]) -> Path:
 __all__ = [
     "ARTIFACTS_DIR",
     "KernelExecuteError",
+    "capture_kernel_messages",
+    "decode_kernel_frame",
     "LabServer",
     "OpenedNotebook",
     "kernel_execute",

@@ -7,7 +7,9 @@ re-entrant lock, replaces trait values (never mutates them in place) and skips
 values equal to the current ones, so an unchanged snapshot sends nothing.
 
 Custom messages from the front end are dicts with a ``"type"`` key; they are
-routed to ``_on_msg_<type>`` methods of the subclass.
+routed to ``_on_msg_<type>`` methods of the subclass, on the thread of the kernel
+subshell or direct endpoint that delivered them (see :mod:`._clicks`), also while
+a cell blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anywidget
+
+from ._clicks import ClickLog, dispatch, route_by_frontend
 
 __all__ = ["Callbacks", "LockedWidget", "jsonable"]
 
@@ -77,8 +81,10 @@ class LockedWidget(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         self._lock = threading.RLock()
+        self._click_log = ClickLog()
         super().__init__(**kwargs)
         self.on_msg(self._dispatch_msg)
+        route_by_frontend(self)
 
     def _update(self, **values: Any) -> list[str]:
         """Set the traits whose value differs; return the names that changed."""
@@ -93,8 +99,6 @@ class LockedWidget(anywidget.AnyWidget):
     def _dispatch_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):
             return
-        handler = getattr(self, f"_on_msg_{content.get('type')}", None)
-        if handler is None:
+        outcome = dispatch(self, content, via="comm")
+        if not outcome["ok"]:
             _log.debug("%s ignored message %r", type(self).__name__, content)
-            return
-        handler(content)

@@ -1,5 +1,10 @@
 // Debugger view: where the job stopped, its variables (payload editable), the call
 // stack and the step controls. Every control carries a data-action attribute.
+//
+// A click is sent on the comm with an id. Python answers {type: "ack"} when it starts
+// handling it and {type: "done", text} when finished. Without an ack within ACK_MS (the
+// kernel is blocked and this frontend has no comm subshells) the same click is posted to
+// the kernel's loopback click endpoint (the `_direct` trait); Python runs each id once.
 
 const ACTIONS = [
   ["resume", "▶ Resume"],
@@ -8,6 +13,9 @@ const ACTIONS = [
   ["drop", "✕ Drop"],
 ];
 const EDITABLE = new Set(["payload"]);
+const ACK_MS = 300;
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+let clickCount = 0;
 
 function html(tag, cls, parent, text) {
   const node = document.createElement(tag);
@@ -27,7 +35,115 @@ function describeLocation(loc) {
 }
 
 function stateKey(state) {
-  return JSON.stringify([state.job_id, state.status, state.location, state.variables]);
+  return JSON.stringify([state.job_id, state.status, state.location, state.variables, state.variables_json]);
+}
+
+// The stop a click is made at; Python refuses the click if the job has moved on meanwhile.
+function stopOf(state) {
+  const loc = state.location || {};
+  const at = { job_id: state.job_id || null };
+  for (const key of ["kind", "routine_id", "slot_name", "event_name", "breakpoint_id"]) {
+    at[key] = loc[key] === undefined ? null : loc[key];
+  }
+  return at;
+}
+
+function pageBaseUrl() {
+  const node = document.getElementById("jupyter-config-data");
+  try {
+    const base = node ? JSON.parse(node.textContent || "{}").baseUrl : null;
+    return typeof base === "string" ? base.replace(/\/?$/, "/") : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+// Where this page may post a click: JupyterHub's proxy (same origin), the kernel's loopback
+// port when the page itself is on this machine, then the Jupyter server's own proxy.
+export function directUrls(direct, where = globalThis.location) {
+  if (!direct || !direct.port || !direct.token) return [];
+  const urls = [];
+  if (direct.proxy) urls.push(direct.proxy);
+  if (where && (LOOPBACK.has(where.hostname) || where.protocol === "vscode-webview:")) {
+    urls.push(`http://127.0.0.1:${direct.port}/routilux/click`);
+  }
+  const base = pageBaseUrl();
+  if (base) urls.push(`${base}proxy/${direct.port}/routilux/click`);
+  return [...new Set(urls)];
+}
+
+function clickSender(model, report) {
+  const pending = new Map();
+
+  function finish(id, text, via) {
+    const p = pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    pending.delete(id);
+    report(text || `${p.label}: done`, via, "done");
+  }
+
+  function onCustom(msg) {
+    if (!msg || typeof msg.id !== "string" || !pending.has(msg.id)) return;
+    if (msg.type === "ack") {
+      const p = pending.get(msg.id);
+      p.acked = true;
+      clearTimeout(p.timer);
+    } else if (msg.type === "done") {
+      finish(msg.id, msg.text, msg.via || "comm");
+    }
+  }
+
+  async function postDirect(id, content) {
+    const p = pending.get(id);
+    if (!p || p.acked) return;
+    const direct = model.get("_direct") || {};
+    for (const url of directUrls(direct)) {
+      let answer;
+      try {
+        answer = await fetch(url, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Routilux-Token": direct.token },
+          body: JSON.stringify({ model_id: direct.model_id, content }),
+          credentials: "same-origin",
+        });
+      } catch (err) {
+        continue; // not reachable from this page: try the next way
+      }
+      const body = await answer.json().catch(() => ({}));
+      if (!pending.has(id)) return;
+      if (!answer.ok) {
+        clearTimeout(p.timer);
+        pending.delete(id);
+        report(`${p.label} failed: ${body.error || `HTTP ${answer.status}`}`, "http", "error");
+        return;
+      }
+      if (!body.duplicate) finish(id, body.text, "http");
+      return;
+    }
+    if (pending.has(id)) report(`${p.label}: the kernel is busy; it runs when the cell ends`, "comm", "queued");
+  }
+
+  function send(content, label) {
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${++clickCount}`;
+    const message = { ...content, id };
+    const p = { label, acked: false, timer: null };
+    pending.set(id, p);
+    p.timer = setTimeout(() => postDirect(id, message), ACK_MS);
+    model.send(message);
+    report(`${label}…`, "", "sent");
+    return id;
+  }
+
+  model.on("msg:custom", onCustom);
+  return {
+    send,
+    dispose() {
+      model.off("msg:custom", onCustom);
+      for (const p of pending.values()) clearTimeout(p.timer);
+      pending.clear();
+    },
+  };
 }
 
 function render({ model, el }) {
@@ -36,33 +152,43 @@ function render({ model, el }) {
   const head = html("div", "rnb-d-head", el);
   const where = html("div", "rnb-d-where", head);
   const controls = html("div", "rnb-d-controls", el);
+  const message = html("div", "rnb-d-message");
+  message.setAttribute("role", "status");
+  const sender = clickSender(model, (text, via, phase) => {
+    message.textContent = text;
+    message.dataset.phase = phase;
+    if (via) message.dataset.via = via;
+  });
   const buttons = ACTIONS.map(([action, label]) => {
     const b = html("button", `rnb-d-btn rnb-d-${action}`, controls, label);
     b.dataset.action = action;
-    b.addEventListener("click", () => model.send({ type: "action", action }));
+    b.addEventListener("click", () =>
+      sender.send({ type: "action", action, at: stopOf(model.get("state") || {}) }, action),
+    );
     return b;
   });
   const body = html("div", "rnb-d-body", el);
   const vars = html("div", "rnb-d-vars", body);
   const stackBox = html("div", "rnb-d-stack", body);
-  const message = html("div", "rnb-d-message", el);
-  message.setAttribute("role", "status");
+  el.appendChild(message);
   let editors = new Map();
   let shownKey = null;
 
   function applyEdit(name, textarea, error) {
-    let value;
     try {
-      value = JSON.parse(textarea.value);
+      JSON.parse(textarea.value); // checked here; sent as text so 499.0 stays a float
     } catch (err) {
       error.textContent = `Invalid JSON: ${err.message}`;
       textarea.classList.add("rnb-d-invalid");
+      message.textContent = ""; // an earlier "set payload: done" no longer applies
+      message.dataset.phase = "invalid";
       return;
     }
     error.textContent = "";
     textarea.classList.remove("rnb-d-invalid");
     textarea.dataset.dirty = "";
-    model.send({ type: "set_variable", name, value });
+    const at = stopOf(model.get("state") || {});
+    sender.send({ type: "set_variable", name, text: textarea.value, at }, `set ${name}`);
   }
 
   function renderVariables(state, paused) {
@@ -70,6 +196,7 @@ function render({ model, el }) {
     editors = new Map();
     html("div", "rnb-d-title", vars, "Variables");
     const variables = state.variables || {};
+    const texts = state.variables_json || {};
     for (const [name, value] of Object.entries(variables)) {
       const box = html("div", "rnb-d-var", vars);
       box.dataset.variable = name;
@@ -77,7 +204,8 @@ function render({ model, el }) {
       html("code", "", label, name);
       const editable = EDITABLE.has(name);
       const textarea = html("textarea", "rnb-d-json", box);
-      textarea.value = JSON.stringify(value === undefined ? null : value, null, 2);
+      textarea.value =
+        typeof texts[name] === "string" ? texts[name] : JSON.stringify(value === undefined ? null : value, null, 2);
       textarea.spellcheck = false;
       textarea.rows = Math.min(Math.max(textarea.value.split("\n").length, 2), 12);
       textarea.readOnly = !editable || !paused;
@@ -133,6 +261,7 @@ function render({ model, el }) {
 
   function applyMessage() {
     message.textContent = model.get("message") || "";
+    message.dataset.phase = "kernel";
   }
 
   model.on("change:state", applyState);
@@ -140,6 +269,7 @@ function render({ model, el }) {
   applyState();
   applyMessage();
   return () => {
+    sender.dispose();
     model.off("change:state", applyState);
     model.off("change:message", applyMessage);
   };

@@ -2,13 +2,21 @@
 
 The panel only talks to Python through custom messages; Python turns them into
 calls to registered handlers (the engine's resume/step/drop and variable
-edits). Messages arrive on the kernel's comm thread, so the buttons work even
-while a cell is blocked in ``job.wait()``. Handler results and failures are
-shown in the ``message`` trait; nothing is sent while the job is not paused.
+edits). Messages run on a kernel subshell's thread, or arrive through the
+loopback click endpoint where the frontend has no subshells (see
+:mod:`._clicks`), so the buttons work even while a cell is blocked in
+``job.wait()``. Handler results and failures are shown in the ``message``
+trait; nothing is sent while the job is not paused.
+
+Editable variables are also sent as JSON text (``state["variables_json"]``) and
+edits come back as text, so ``499.0`` stays a float. A click names the stop it was
+made at (``at``: job id and location); a click that arrives after the job moved on
+(e.g. queued behind a busy kernel) is refused instead of acting on the new stop.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,12 +24,14 @@ from typing import Any
 import traitlets
 
 from ._base import Callbacks, LockedWidget, jsonable
+from ._endpoint import direct_info
 
 __all__ = ["ACTIONS", "Debugger"]
 
 _HERE = pathlib.Path(__file__).parent
 ACTIONS = ("resume", "step_over", "step_into", "drop")
 EDITABLE_VARIABLES = ("payload",)
+_STOP_KEYS = ("kind", "routine_id", "slot_name", "event_name", "breakpoint_id")
 
 
 class Debugger(LockedWidget):
@@ -36,11 +46,13 @@ class Debugger(LockedWidget):
 
     state = traitlets.Dict().tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    _direct = traitlets.Dict().tag(sync=True)  # the loopback click endpoint, if any
 
     def __init__(self, state: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._action_callbacks = Callbacks()
         self._set_variable_callbacks = Callbacks()
+        self._update(_direct=direct_info(self))
         if state is not None:
             self.set_state(state)
 
@@ -54,7 +66,14 @@ class Debugger(LockedWidget):
 
     def set_state(self, state: Mapping[str, Any] | None) -> list[str]:
         """Show a debug state (``None`` or ``{}`` clears the panel)."""
-        return self._update(state=jsonable(dict(state or {})))
+        shown = jsonable(dict(state or {}))
+        variables = shown.get("variables")
+        if isinstance(variables, dict):
+            shown["variables_json"] = {
+                name: json.dumps(value, indent=2, ensure_ascii=False)
+                for name, value in variables.items()
+            }
+        return self._update(state=shown)
 
     def on_action(self, callback: Callable[[str, str], Any], remove: bool = False) -> None:
         """Register ``callback(action, job_id)`` for Resume/Step over/Step into/Drop."""
@@ -66,13 +85,22 @@ class Debugger(LockedWidget):
         """Register ``callback(name, value, job_id)`` for an applied variable edit."""
         self._set_variable_callbacks.register(callback, remove)
 
-    def _run(self, label: str, callbacks: Callbacks, *args: Any) -> None:
+    def _say(self, text: str) -> str:
+        self._update(message=text)
+        return text
+
+    def _stop(self, at: Mapping[str, Any]) -> tuple[Any, ...]:
+        location = at.get("location") if "location" in at else at
+        location = location if isinstance(location, Mapping) else {}
+        return (at.get("job_id"), *(location.get(k) for k in _STOP_KEYS))
+
+    def _run(self, label: str, callbacks: Callbacks, *args: Any, at: Any = None) -> str:
         if not self.paused:
-            self._update(message=f"{label}: job is not paused")
-            return
+            return self._say(f"{label}: job is not paused")
+        if isinstance(at, Mapping) and self._stop(at) != self._stop(self.state):
+            return self._say(f"{label}: not done, the job moved on since the click; look again")
         if not callbacks:
-            self._update(message=f"{label}: no handler registered")
-            return
+            return self._say(f"{label}: no handler registered")
         results = callbacks(*args)
         failures = [r for r in results if isinstance(r, Exception)]
         if failures:
@@ -80,24 +108,31 @@ class Debugger(LockedWidget):
         else:
             texts = [r for r in results if isinstance(r, str) and r]
             text = texts[-1] if texts else f"{label}: done"
-        self._update(message=text)
+        return self._say(text)
 
-    def _on_msg_action(self, content: Mapping[str, Any]) -> None:
+    def _on_msg_action(self, content: Mapping[str, Any]) -> str:
         action = str(content.get("action") or "")
         if action not in ACTIONS:
-            self._update(message=f"unknown action {action!r}")
-            return
-        self._run(action, self._action_callbacks, action, self.state.get("job_id"))
+            return self._say(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
+        return self._run(
+            action, self._action_callbacks, action, self.state.get("job_id"), at=content.get("at")
+        )
 
-    def _on_msg_set_variable(self, content: Mapping[str, Any]) -> None:
+    def _on_msg_set_variable(self, content: Mapping[str, Any]) -> str:
         name = str(content.get("name") or "")
         if name not in EDITABLE_VARIABLES:
-            self._update(message=f"{name!r} is read-only")
-            return
-        self._run(
+            return self._say(f"{name!r} is read-only")
+        value = content.get("value")
+        if isinstance(content.get("text"), str):  # JSON text as typed: 499.0 stays a float
+            try:
+                value = json.loads(content["text"])
+            except ValueError as exc:
+                return self._say(f"set {name}: invalid JSON ({exc}); nothing was changed")
+        return self._run(
             f"set {name}",
             self._set_variable_callbacks,
             name,
-            content.get("value"),
+            value,
             self.state.get("job_id"),
+            at=content.get("at"),
         )

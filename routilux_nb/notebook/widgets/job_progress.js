@@ -1,6 +1,29 @@
 // JobProgress view: one line per job, newest first; lines are keyed by job id and
 // only rewritten when that job's summary changed.
 
+const ID_CHARS = 17;
+
+// Short labels that still tell the shown ids apart. A long id keeps its kind prefix
+// ("job-") and its end, where an auto id's counter is (job-3fb9fb4000000001 shows as
+// "job-…fb4000000001"); if two ends collide, the starts are shown; the full id is the
+// tooltip.
+export function idLabels(ids, width = ID_CHARS) {
+  const head = (id) => {
+    const m = /^[A-Za-z]{1,5}[-_.]/.exec(id);
+    return m ? m[0] : "";
+  };
+  const styles = [
+    (id) => `${head(id)}…${id.slice(-(width - head(id).length - 1))}`,
+    (id) => `${id.slice(0, width - 1)}…`,
+    (id) => id,
+  ];
+  for (const style of styles) {
+    const labels = new Map(ids.map((id) => [id, id.length <= width ? id : style(id)]));
+    if (new Set(labels.values()).size === labels.size) return labels;
+  }
+  return new Map(ids.map((id) => [id, id]));
+}
+
 function html(tag, cls, parent, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -17,10 +40,10 @@ function fmtElapsed(seconds) {
   return m < 60 ? `${m}m ${String(s).padStart(2, "0")}s` : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }
 
-function fillLine(line, id, job) {
+function fillLine(line, id, job, label) {
   line.replaceChildren();
   line.dataset.status = job.status || "pending";
-  html("code", "rnb-j-id", line, id).title = id;
+  html("code", "rnb-j-id", line, label).title = id;
   html("span", "rnb-j-badge", line, job.status || "pending");
   html("span", "rnb-j-elapsed", line, fmtElapsed(job.elapsed));
   const chips = html("span", "rnb-j-chips", line);
@@ -46,14 +69,15 @@ function render({ model, el }) {
       const ca = jobs[a].created_at || "", cb = jobs[b].created_at || "";
       return ca < cb ? 1 : ca > cb ? -1 : 0;
     });
+    const labels = idLabels(ids);
     const next = new Map();
     for (const id of ids) {
-      const signature = JSON.stringify(jobs[id]);
+      const signature = JSON.stringify([labels.get(id), jobs[id]]);
       let entry = lines.get(id);
       if (!entry) entry = { line: html("div", "rnb-j-line"), signature: null };
       entry.line.dataset.jobId = id;
       if (entry.signature !== signature) {
-        fillLine(entry.line, id, jobs[id]);
+        fillLine(entry.line, id, jobs[id], labels.get(id));
         entry.signature = signature;
       }
       next.set(id, entry);
