@@ -28,7 +28,7 @@ NOTEBOOKS   ?= notebooks
 T_INSTALL   ?= 900
 T_APT       ?= 600
 T_LINT      ?= 300
-T_TESTS     ?= 1500
+T_TESTS     ?= 2100
 T_NOTEBOOKS ?= 1200
 T_BENCH     ?= 1800
 T_BINDER    ?= 1200
@@ -84,6 +84,7 @@ chromium:
 
 lint: $(STAMP)
 	timeout $(T_LINT) $(VENV)/bin/ruff check $(wildcard $(LINT_PATHS))
+
 
 unit-tests: $(STAMP)
 	@mkdir -p $(ARTIFACTS)
