@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.core.display import HtmlRepr
 from routilux_nb.core.expressions import Condition, ExpressionError, compile_condition
 
 __all__ = ["BREAKPOINT_TYPES", "Breakpoint", "BreakpointManager"]
@@ -34,7 +35,7 @@ _ids = itertools.count(1)
 
 
 @dataclass(eq=False)
-class Breakpoint:
+class Breakpoint(HtmlRepr):
     """The spec's fields plus scope (``worker_id``, ``flow_id``) and the connection target."""
 
     type: str
@@ -133,11 +134,6 @@ class Breakpoint:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def _names(kind: str, job: Any, routine_id: str, name: str | None, payload: Any) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from routilux_nb.core.display import HtmlRepr
 from routilux_nb.core.errors import JobStateError
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ __all__ = ["DEBUG_ACTIONS", "DebugSession"]
 DEBUG_ACTIONS = ("resume", "step_over", "step_into", "drop")
 
 
-class DebugSession:
+class DebugSession(HtmlRepr):
     """Debug controls of one job: where it stopped, variables, call stack, actions."""
 
     def __init__(self, job: JobContext, changed: threading.Condition) -> None:
@@ -176,11 +177,6 @@ class DebugSession:
         p = self.current
         where = f", at={p.kind}:{p.routine_id}" if p is not None else ""
         return f"DebugSession(job_id={self.job_id!r}, status={self.job.status!r}{where})"
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def _set_path(root: Any, path: str, value: Any) -> None:

@@ -1,0 +1,508 @@
+"""The recorder: the monitor's hooks, called by the engine on its hot paths.
+
+Cost per activation: a small state list at its start, one ``(ts, event, payload)`` tuple per
+emit, and at its end counter updates plus one ring append (an *activation entry* standing for
+all its trace events, expanded only when read). Nothing hops threads; every buffer is bounded.
+
+Counters are exact whatever the ring sizes: a job's per-routine counters are written by one
+activation at a time (the engine never runs one job's routine twice at once); a worker's and
+a job's totals are updated under :data:`~routilux_nb.monitor.trace.WRITE_LOCK`, the section
+that appends to the rings anyway.
+
+CPU time is ``time.thread_time()`` from the activation's start to its end on its thread,
+minus that of activations run inline meanwhile (a producer blocked on a full slot running the
+consumer); with a process-pool executor it is the dispatching thread's time. Queue wait is the
+time from when the activation's oldest input was emitted (or submitted) to its start: known
+exactly for the first input that reached an idle routine, and otherwise counted from the
+previous activation of the same routine in the job (when the input cannot have arrived earlier).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from time import thread_time
+from typing import TYPE_CHECKING, Any
+
+from routilux_nb.core.clock import now
+from routilux_nb.core.context import current_activation
+from routilux_nb.core.job import FINISHED
+
+from .metrics import ErrorRecord, ExecutionMetrics, FlowStats, RoutineMetrics
+from .output import JobOutput, _Router, install_output_router
+from .trace import ACTIVATION, SEQ, WRITE_LOCK, Ring, TraceBuffer, bus_message
+
+if TYPE_CHECKING:
+    from routilux_nb.core.context import ActivationContext
+    from routilux_nb.core.job import JobContext, Parked
+    from routilux_nb.core.worker import Worker
+
+    from .bus import EventBus
+    from .debug import DebugSession
+
+__all__ = ["Changed", "JobMonitor", "Recorder", "WorkerMonitor"]
+
+#: emits noted by one activation before the oldest beyond what the rings keep are dropped
+_NOTED_MAX = 4096
+# positions in the per-activation state list (``act.recorded``)
+_T0, _CPU0, _WAIT, _EMITS, _OUTER, _CHILD_CPU, _EAGER, _LAST_EVENT = range(8)
+
+
+class Changed(threading.Condition):
+    """A condition notified when a job pauses or finishes; costs nothing while nobody waits."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        #: threads inside ``with changed:`` (waiters count themselves before checking)
+        self.users = 0
+
+    def __enter__(self) -> bool:
+        entered = super().__enter__()
+        self.users += 1
+        return entered
+
+    def __exit__(self, *exc: object) -> None:
+        self.users -= 1
+        super().__exit__(*exc)
+
+    def notify_changed(self) -> None:
+        if self.users:
+            self.acquire()
+            try:
+                self.notify_all()
+            finally:
+                self.release()
+
+
+class JobMonitor:
+    """What the monitor keeps for one job (``job.monitor``)."""
+
+    __slots__ = (
+        "_errors",
+        "_metrics",
+        "_output",
+        "debug",
+        "job",
+        "output_limit",
+        "pending",
+        "routines",
+        "trace",
+    )
+
+    def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
+        self.job = job
+        self.trace = TraceBuffer(trace_size)
+        self.routines: dict[str, RoutineMetrics] = {}
+        #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
+        self.pending: dict[str, float] = {}
+        self.output_limit = output_limit
+        self._output: JobOutput | None = None
+        self._metrics: ExecutionMetrics | None = None
+        self._errors: deque[ErrorRecord] | None = None
+        self.debug: DebugSession | None = None
+
+    def routine(self, rid: str) -> RoutineMetrics:
+        m = self.routines.get(rid)
+        if m is None:
+            m = self.routines[rid] = RoutineMetrics(rid)
+        return m
+
+    @property
+    def metrics(self) -> ExecutionMetrics:
+        m = self._metrics
+        if m is None:
+            m = self._metrics = ExecutionMetrics(self.job, self)
+        return m
+
+    @property
+    def errors(self) -> deque[ErrorRecord]:
+        """The job's last 100 routine errors (each with its traceback)."""
+        e = self._errors
+        if e is None:
+            e = self._errors = deque(maxlen=100)
+        return e
+
+    @property
+    def output(self) -> JobOutput:
+        out = self._output
+        if out is None:
+            out = self._output = JobOutput(self.output_limit)
+        return out
+
+
+class WorkerMonitor:
+    """What the monitor keeps for one worker: its emit history and exact routine counters."""
+
+    __slots__ = ("history", "last_error", "recent_jobs", "routines", "status_changed_at")
+
+    def __init__(self, history_size: int) -> None:
+        self.history = Ring(history_size)
+        self.routines: dict[str, RoutineMetrics] = {}
+        self.last_error: dict[str, str] = {}
+        self.recent_jobs: deque[JobContext] = deque(maxlen=50)
+        self.status_changed_at = now()
+
+    def routine(self, rid: str) -> RoutineMetrics:
+        m = self.routines.get(rid)
+        if m is None:  # setdefault: two threads never make two counters of one routine
+            m = self.routines.setdefault(rid, RoutineMetrics(rid))
+        return m
+
+
+def _count(
+    m: RoutineMetrics,
+    duration: float,
+    ts: float,
+    failed: bool,
+    cpu: float,
+    wait: float | None,
+    n_in: int,
+    n_out: int,
+) -> None:
+    m.execution_count += 1
+    m.total_duration += duration
+    if m.min_duration is None or duration < m.min_duration:
+        m.min_duration = duration
+    if m.max_duration is None or duration > m.max_duration:
+        m.max_duration = duration
+    if failed:
+        m.error_count += 1
+    m.last_execution = ts
+    m.total_cpu_time += cpu
+    if wait is not None:
+        m.total_queue_wait += wait
+    m.items_in += n_in
+    m.items_out += n_out
+
+
+def _count_emits(counts: dict[str, int], emits: list[tuple[float, str, Any]]) -> None:
+    if len(emits) == 1:
+        event = emits[0][1]
+        counts[event] = counts.get(event, 0) + 1
+        return
+    for _, event, _ in emits:
+        counts[event] = counts.get(event, 0) + 1
+
+
+class Recorder:
+    """The hook methods of :class:`~routilux_nb.core.hooks.MonitorHooks` (mixed into ``Monitor``)."""
+
+    trace_size: int
+    history_size: int
+    output_limit: int
+    capture_output: bool
+    bus: EventBus
+    workers: dict[str, WorkerMonitor]
+    flow_stats: dict[str, FlowStats]
+    changed: Changed
+    _stdout: Any
+    _noted_max: int
+    _keep: int
+    jobs_finished: int
+
+    def _wm(self, worker_id: str) -> WorkerMonitor:
+        wm = self.workers.get(worker_id)
+        if wm is None:
+            wm = self.workers.setdefault(worker_id, WorkerMonitor(self.history_size))
+        return wm
+
+    def _write(
+        self,
+        job: JobContext,
+        ts: float,
+        etype: str,
+        rid: str | None,
+        detail: Any,
+        payload: Any,
+        duration: float | None,
+        status: str | None,
+        *extra: Any,
+        history: Ring | None = None,
+    ) -> int:
+        """Record one event of a job (its seq taken now); published while anyone listens."""
+        trace = job.monitor.trace
+        with WRITE_LOCK:
+            seq = SEQ[0] = SEQ[0] + 1
+            rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
+            trace._ring.add(rec, 1)
+            trace.total += 1
+            if history is not None:
+                history.add(rec, 1)
+            if self.bus.active:
+                self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
+        return seq
+
+    # -- jobs ----------------------------------------------------------------------------
+    def job_created(self, job: JobContext) -> None:
+        jm = job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
+        self._wm(job.worker_id).recent_jobs.append(job)
+        entry = job.entry
+        if entry is not None:
+            jm.pending[entry[0]] = job.created_at
+        self._write(
+            job,
+            job.created_at,
+            "job_start",
+            entry[0] if entry else None,
+            None,
+            job.metadata or None,
+            None,
+            job.status,
+        )
+
+    def job_status(self, job: JobContext, old: str) -> None:
+        status = job.status
+        if status in FINISHED:
+            self._write(job, now(), "job_end", None, old, job.error, job.duration, status)
+            with WRITE_LOCK:
+                stats = self.flow_stats.get(job.flow_id)
+                if stats is None:
+                    stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
+                stats.record(job.job_id, status, job.duration)
+                self.jobs_finished += 1
+            self.changed.notify_changed()
+            return
+        self._write(job, now(), "job_status", None, old, job.error, None, status)
+        if status == "paused":
+            self.changed.notify_changed()
+
+    # -- activations ---------------------------------------------------------------------
+    def activation_start(self, act: ActivationContext) -> None:
+        if self.capture_output and sys.stdout is not self._stdout:
+            install_output_router()
+            self._stdout = sys.stdout if isinstance(sys.stdout, _Router) else None
+        job = act.job
+        jm = job.monitor
+        rid = act.routine.routine_id
+        m = jm.routines.get(rid)
+        if m is None:
+            m = jm.routine(rid)
+        t0 = now()
+        since = jm.pending.pop(rid, None)
+        if since is None:
+            since = m.last_execution if act.attempt else m.last_start
+        m.running = True
+        eager = self.bus.active
+        act.recorded = [
+            t0,
+            thread_time(),
+            None if since is None else max(0.0, t0 - since),
+            None,
+            current_activation(),
+            0.0,
+            eager,
+            None,
+        ]
+        if eager:  # someone listens: every event is published as it happens
+            self._write_start(job, rid, t0, act.inputs, act.attempt)
+
+    def _write_start(
+        self, job: JobContext, rid: str, t0: float, inputs: dict[str, list[Any]], attempt: int
+    ) -> None:
+        for slot, items in inputs.items():
+            self._write(job, t0, "slot_call", rid, slot, items, None, None)
+        self._write(
+            job,
+            t0,
+            "routine_start",
+            rid,
+            None,
+            None,
+            None,
+            f"attempt {attempt}" if attempt else None,
+        )
+
+    def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
+        """Note the emit on the activation (time taken now); written out at its end."""
+        st = act.recorded
+        if st is None:
+            return
+        ts = now()
+        if st[_LAST_EVENT] is not event:  # inputs it feeds start waiting now (if not already)
+            st[_LAST_EVENT] = event
+            pending = act.job.monitor.pending
+            for target, _slot, _index in act.worker.flow.routes(act.routine.routine_id, event):
+                pending.setdefault(target, ts)
+        if self.bus.active:  # someone listens: published now
+            job = act.job
+            rid = act.routine.routine_id
+            m = job.monitor.routines[rid]
+            m.emits[event] = m.emits.get(event, 0) + 1
+            m.items_out += 1
+            wm = self.workers[job.worker_id]
+            self._write(job, ts, "event_emit", rid, event, payload, None, None, history=wm.history)
+            wr = wm.routine(rid)
+            with WRITE_LOCK:
+                wr.emits[event] = wr.emits.get(event, 0) + 1
+                wr.items_out += 1
+            return
+        emits = st[_EMITS]
+        if emits is None:
+            emits = st[_EMITS] = []
+        emits.append((ts, event, payload))
+        if len(emits) >= self._noted_max:
+            self._drop_oldest_emits(act, emits)
+
+    def _drop_oldest_emits(
+        self, act: ActivationContext, emits: list[tuple[float, str, Any]]
+    ) -> None:
+        """Bound what one activation notes: count the oldest emits, keep what the rings can keep."""
+        cut = len(emits) - self._keep
+        job = act.job
+        rid = act.routine.routine_id
+        m = job.monitor.routines[rid]
+        dropped = emits[:cut]
+        del emits[:cut]
+        _count_emits(m.emits, dropped)
+        m.items_out += cut
+        wm = self.workers[job.worker_id].routine(rid)
+        with WRITE_LOCK:
+            job.monitor.trace.total += cut
+            _count_emits(wm.emits, dropped)
+            wm.items_out += cut
+
+    def activation_end(
+        self, act: ActivationContext, duration: float, error: BaseException | None
+    ) -> None:
+        st = act.recorded
+        if st is None:
+            return
+        act.recorded = None
+        cpu = thread_time() - st[_CPU0]
+        outer = st[_OUTER]
+        if outer is not None and outer.recorded is not None:
+            outer.recorded[_CHILD_CPU] += cpu
+        cpu -= st[_CHILD_CPU]
+        job = act.job
+        jm = job.monitor
+        rid = act.routine.routine_id
+        m = jm.routines[rid]
+        ts = now()
+        inputs = act.inputs
+        n_in = 0
+        for items in inputs.values():
+            n_in += len(items)
+        emits = st[_EMITS]
+        n_out = len(emits) if emits else 0
+        failed = None if error is None else repr(error)
+        wait = st[_WAIT]
+        if n_out:
+            _count_emits(m.emits, emits)
+        _count(m, duration, ts, error is not None, cpu, wait, n_in, n_out)
+        m.running = False
+        m.last_start = st[_T0]
+        wm = self.workers[job.worker_id]
+        wr = wm.routines.get(rid)
+        if wr is None:
+            wr = wm.routine(rid)
+        if st[_EAGER] or self.bus.active:  # someone listens: whatever is not published yet is now
+            if not st[_EAGER]:
+                self._write_start(job, rid, st[_T0], inputs, act.attempt)
+            for ets, event, payload in emits or ():
+                self._write(
+                    job, ets, "event_emit", rid, event, payload, None, None, history=wm.history
+                )
+            self._write(
+                job,
+                ts,
+                "routine_end",
+                rid,
+                None,
+                failed,
+                duration,
+                "ok" if error is None else "error",
+                cpu,
+                wait,
+            )
+            with WRITE_LOCK:
+                _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
+                if n_out:
+                    _count_emits(wr.emits, emits)
+            return
+        n = len(inputs) + 2 + n_out
+        trace = jm.trace
+        with WRITE_LOCK:
+            seq0 = SEQ[0] + 1
+            SEQ[0] += n
+            entry = (
+                seq0,
+                st[_T0],
+                ACTIVATION,
+                rid,
+                job.job_id,
+                inputs,
+                emits,
+                duration,
+                failed,
+                ts,
+                cpu,
+                wait,
+                act.attempt,
+                n,
+            )
+            trace._ring.add(entry, n)
+            trace.total += n
+            _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            if n_out:
+                wm.history.add(entry, n_out)
+                _count_emits(wr.emits, emits)
+
+    def routine_error(
+        self, act: ActivationContext, error: BaseException, tb: str, strategy: str
+    ) -> None:
+        job = act.job
+        rid = act.routine.routine_id
+        ts = now()
+        name = type(error).__name__
+        if strategy == "skip":  # a skipped activation is recorded, not counted as an error
+            self._write(job, ts, "routine_skipped", rid, name, str(error), None, strategy)
+            return
+        etype = "routine_retry" if strategy == "retry" else "routine_error"
+        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy)
+        job.monitor.errors.append(
+            ErrorRecord(f"err-{seq}", job.job_id, rid, ts, name, str(error), tb, strategy)
+        )
+        self._wm(job.worker_id).last_error[rid] = f"{name}: {error}"
+
+    # -- breakpoints, discards, workers --------------------------------------------------
+    def parked(self, parked: Parked) -> None:
+        self._write(
+            parked.job,
+            now(),
+            "breakpoint_hit",
+            parked.routine_id,
+            parked.kind,
+            parked.payload,
+            None,
+            parked.breakpoint_id,
+        )
+        self.changed.notify_changed()
+
+    def unparked(self, parked: Parked, action: str) -> None:
+        self._write(
+            parked.job,
+            now(),
+            "breakpoint_release",
+            parked.routine_id,
+            parked.kind,
+            parked.payload if action == "drop" else None,
+            None,
+            action,
+        )
+
+    def discarded(self, job: JobContext, count: int, reason: str) -> None:
+        self._write(job, now(), "items_discarded", None, reason, count, None, None)
+
+    def worker_status(self, worker: Worker, old: str) -> None:
+        self._wm(worker.worker_id).status_changed_at = now()
+        if self.bus.active:
+            with WRITE_LOCK:
+                seq = SEQ[0] = SEQ[0] + 1
+                self.bus.publish(
+                    bus_message(
+                        (seq, now(), "worker_status", None, None, old, None, None, worker.status),
+                        worker.worker_id,
+                        worker.flow_id,
+                    )
+                )
