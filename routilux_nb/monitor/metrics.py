@@ -43,8 +43,8 @@ class RoutineMetrics:
         self.items_out = 0
         #: trace events recorded for this routine's activations
         self.events = 0
-        #: payloads emitted, per event name
-        self.emits: dict[str, int] = {}
+        #: payloads emitted, per event name (``None`` before the first)
+        self.emits: dict[str, int] | None = None
         self.last_start: float | None = None
         self.running = False
 
@@ -68,8 +68,11 @@ class RoutineMetrics:
         self.items_in += other.items_in
         self.items_out += other.items_out
         self.events += other.events
-        for event, n in list(other.emits.items()):
-            self.emits[event] = self.emits.get(event, 0) + n
+        if other.emits:
+            mine = self.emits if self.emits is not None else {}
+            for event, n in list(other.emits.items()):
+                mine[event] = mine.get(event, 0) + n
+            self.emits = mine
         for attr, pick in (("min_duration", min), ("max_duration", max)):
             mine, theirs = getattr(self, attr), getattr(other, attr)
             if theirs is not None:
@@ -206,7 +209,7 @@ def unrouted_counts(flow: Any, metrics: Iterable[RoutineMetrics]) -> dict[str, i
     """``{"routine.event": n}`` for emits on events with no outgoing connection."""
     out: dict[str, int] = {}
     for m in list(metrics):
-        for event, n in list(m.emits.items()):
+        for event, n in list((m.emits or {}).items()):
             if n and not flow.routes(m.routine_id, event):
                 out[f"{m.routine_id}.{event}"] = out.get(f"{m.routine_id}.{event}", 0) + n
     return out

@@ -26,7 +26,6 @@ from time import thread_time
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
-from routilux_nb.core.context import current_activation
 from routilux_nb.core.job import FINISHED
 
 from .metrics import ErrorRecord, ExecutionMetrics, FlowStats, RoutineMetrics
@@ -47,6 +46,16 @@ __all__ = ["Changed", "JobMonitor", "Recorder", "WorkerMonitor"]
 _NOTED_MAX = 4096
 # positions in the per-activation state list (``act.recorded``)
 _T0, _CPU0, _WAIT, _EMITS, _OUTER, _CHILD_CPU, _EAGER, _LAST_EVENT = range(8)
+
+
+class _ThreadState(threading.local):
+    """Per thread: the state list of the activation being recorded (to find nested ones)."""
+
+    def __init__(self) -> None:
+        self.current: list[Any] | None = None
+
+
+_thread = _ThreadState()
 
 
 class Changed(threading.Condition):
@@ -95,7 +104,7 @@ class JobMonitor:
         self.trace = TraceBuffer(trace_size)
         self.routines: dict[str, RoutineMetrics] = {}
         #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
-        self.pending: dict[str, float] = {}
+        self.pending: dict[str, float] | None = None
         self.output_limit = output_limit
         self._output: JobOutput | None = None
         self._metrics: ExecutionMetrics | None = None
@@ -137,7 +146,7 @@ class WorkerMonitor:
     __slots__ = ("history", "last_error", "recent_jobs", "routines", "status_changed_at")
 
     def __init__(self, history_size: int) -> None:
-        self.history = Ring(history_size)
+        self.history = Ring(history_size, emits_only=True)
         self.routines: dict[str, RoutineMetrics] = {}
         self.last_error: dict[str, str] = {}
         self.recent_jobs: deque[JobContext] = deque(maxlen=50)
@@ -176,7 +185,10 @@ def _count(
     m.items_out += n_out
 
 
-def _count_emits(counts: dict[str, int], emits: list[tuple[float, str, Any]]) -> None:
+def _count_emits(m: RoutineMetrics, emits: list[tuple[float, str, Any]]) -> None:
+    counts = m.emits
+    if counts is None:
+        counts = m.emits = {}
     if len(emits) == 1:
         event = emits[0][1]
         counts[event] = counts.get(event, 0) + 1
@@ -225,7 +237,7 @@ class Recorder:
         with WRITE_LOCK:
             seq = SEQ[0] = SEQ[0] + 1
             rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
-            trace._ring.add(rec, 1)
+            trace.add(rec, 1)
             trace.total += 1
             if history is not None:
                 history.add(rec, 1)
@@ -235,11 +247,9 @@ class Recorder:
 
     # -- jobs ----------------------------------------------------------------------------
     def job_created(self, job: JobContext) -> None:
-        jm = job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
+        job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
         self._wm(job.worker_id).recent_jobs.append(job)
         entry = job.entry
-        if entry is not None:
-            jm.pending[entry[0]] = job.created_at
         self._write(
             job,
             job.created_at,
@@ -254,12 +264,19 @@ class Recorder:
     def job_status(self, job: JobContext, old: str) -> None:
         status = job.status
         if status in FINISHED:
-            self._write(job, now(), "job_end", None, old, job.error, job.duration, status)
-            with WRITE_LOCK:
+            trace = job.monitor.trace
+            duration = job.duration
+            with WRITE_LOCK:  # one section: the job's last event and its flow's counters
+                seq = SEQ[0] = SEQ[0] + 1
+                rec = (seq, now(), "job_end", None, job.job_id, old, job.error, duration, status)
+                trace.add(rec, 1)
+                trace.total += 1
+                if self.bus.active:
+                    self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
                 stats = self.flow_stats.get(job.flow_id)
                 if stats is None:
                     stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
-                stats.record(job.job_id, status, job.duration)
+                stats.record(job.job_id, status, duration)
                 self.jobs_finished += 1
             self.changed.notify_changed()
             return
@@ -279,17 +296,21 @@ class Recorder:
         if m is None:
             m = jm.routine(rid)
         t0 = now()
-        since = jm.pending.pop(rid, None)
+        pending = jm.pending
+        since = pending.pop(rid, None) if pending else None
         if since is None:
             since = m.last_execution if act.attempt else m.last_start
+            if since is None:  # the first activation of an entry routine
+                since = job.created_at
         m.running = True
         eager = self.bus.active
-        act.recorded = [
+        local = _thread
+        act.recorded = local.current = [
             t0,
             thread_time(),
             None if since is None else max(0.0, t0 - since),
             None,
-            current_activation(),
+            local.current,
             0.0,
             eager,
             None,
@@ -321,20 +342,23 @@ class Recorder:
         ts = now()
         if st[_LAST_EVENT] is not event:  # inputs it feeds start waiting now (if not already)
             st[_LAST_EVENT] = event
-            pending = act.job.monitor.pending
+            jm = act.job.monitor
+            pending = jm.pending
+            if pending is None:
+                pending = jm.pending = {}
             for target, _slot, _index in act.worker.flow.routes(act.routine.routine_id, event):
                 pending.setdefault(target, ts)
         if self.bus.active:  # someone listens: published now
             job = act.job
             rid = act.routine.routine_id
             m = job.monitor.routines[rid]
-            m.emits[event] = m.emits.get(event, 0) + 1
+            _count_emits(m, [(ts, event, payload)])
             m.items_out += 1
             wm = self.workers[job.worker_id]
             self._write(job, ts, "event_emit", rid, event, payload, None, None, history=wm.history)
             wr = wm.routine(rid)
             with WRITE_LOCK:
-                wr.emits[event] = wr.emits.get(event, 0) + 1
+                _count_emits(wr, [(ts, event, payload)])
                 wr.items_out += 1
             return
         emits = st[_EMITS]
@@ -354,12 +378,12 @@ class Recorder:
         m = job.monitor.routines[rid]
         dropped = emits[:cut]
         del emits[:cut]
-        _count_emits(m.emits, dropped)
+        _count_emits(m, dropped)
         m.items_out += cut
         wm = self.workers[job.worker_id].routine(rid)
         with WRITE_LOCK:
             job.monitor.trace.total += cut
-            _count_emits(wm.emits, dropped)
+            _count_emits(wm, dropped)
             wm.items_out += cut
 
     def activation_end(
@@ -371,8 +395,11 @@ class Recorder:
         act.recorded = None
         cpu = thread_time() - st[_CPU0]
         outer = st[_OUTER]
-        if outer is not None and outer.recorded is not None:
-            outer.recorded[_CHILD_CPU] += cpu
+        if outer is not None:  # ran inline inside another activation: not that one's CPU
+            outer[_CHILD_CPU] += cpu
+        local = _thread
+        if local.current is st:
+            local.current = outer
         cpu -= st[_CHILD_CPU]
         job = act.job
         jm = job.monitor
@@ -388,8 +415,22 @@ class Recorder:
         failed = None if error is None else repr(error)
         wait = st[_WAIT]
         if n_out:
-            _count_emits(m.emits, emits)
-        _count(m, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            _count_emits(m, emits)
+        # the job's counters (inline: this runs once per activation)
+        m.execution_count += 1
+        m.total_duration += duration
+        if m.min_duration is None or duration < m.min_duration:
+            m.min_duration = duration
+        if m.max_duration is None or duration > m.max_duration:
+            m.max_duration = duration
+        if error is not None:
+            m.error_count += 1
+        m.last_execution = ts
+        m.total_cpu_time += cpu
+        if wait is not None:
+            m.total_queue_wait += wait
+        m.items_in += n_in
+        m.items_out += n_out
         m.running = False
         m.last_start = st[_T0]
         wm = self.workers[job.worker_id]
@@ -418,7 +459,7 @@ class Recorder:
             with WRITE_LOCK:
                 _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
                 if n_out:
-                    _count_emits(wr.emits, emits)
+                    _count_emits(wr, emits)
             return
         n = len(inputs) + 2 + n_out
         trace = jm.trace
@@ -441,12 +482,15 @@ class Recorder:
                 act.attempt,
                 n,
             )
-            trace._ring.add(entry, n)
+            trace._entries.append(entry)
             trace.total += n
+            kept = trace.kept = trace.kept + n
+            if kept > trace.size:
+                trace.add(None, 0)  # trims
             _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
             if n_out:
                 wm.history.add(entry, n_out)
-                _count_emits(wr.emits, emits)
+                _count_emits(wr, emits)
 
     def routine_error(
         self, act: ActivationContext, error: BaseException, tb: str, strategy: str

@@ -105,30 +105,35 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
 
 class Ring:
     """Bounded entries that stand for a known number of events each; keeps at least the
-    newest ``size`` events (one entry more at most). Mutated under :data:`WRITE_LOCK` only."""
+    newest ``size`` events (one entry more at most). Mutated under :data:`WRITE_LOCK` only.
 
-    __slots__ = ("_counts", "_entries", "kept", "size")
+    In the trace ring an activation entry counts all its events; in a worker's history ring
+    (``emits_only``) it counts its emits.
+    """
 
-    def __init__(self, size: int) -> None:
+    __slots__ = ("_entries", "emits_only", "kept", "size")
+
+    def __init__(self, size: int, emits_only: bool = False) -> None:
         self._entries: deque[tuple[Any, ...]] = deque()
-        self._counts: deque[int] = deque()
+        self.emits_only = emits_only
         self.kept = 0
         self.size = size
 
-    def add(self, entry: tuple[Any, ...], n: int) -> None:
-        """(lock held) Append an entry standing for ``n`` events; drop what falls out."""
-        self._entries.append(entry)
-        counts = self._counts
-        counts.append(n)
+    def add(self, entry: tuple[Any, ...] | None, n: int) -> None:
+        """(lock held) Append an entry standing for ``n`` events (``None``: none, only trim);
+        drop what falls out."""
+        entries = self._entries
+        if entry is not None:
+            entries.append(entry)
         kept = self.kept + n
         size = self.size
-        while counts and kept - counts[0] >= size:
-            kept -= counts.popleft()
-            self._entries.popleft()
-        if size <= 0:
-            kept = 0
-            self._entries.clear()
-            counts.clear()
+        while entries:
+            first = entries[0]
+            count = 1 if first[2] != ACTIVATION else len(first[6]) if self.emits_only else first[13]
+            if kept - count < size:
+                break
+            kept -= count
+            entries.popleft()
         self.kept = kept
 
     def records(self, emits_only: bool = False) -> list[TraceRecord]:
@@ -137,7 +142,8 @@ class Ring:
             entries = list(self._entries)
         rows = [r for e in entries for r in expand(e, emits_only)]
         rows.sort()
-        return rows[-self.size:] if len(rows) > self.size else rows
+        size = self.size
+        return rows[-size:] if len(rows) > size else rows if size > 0 else []
 
     def __len__(self) -> int:
         return min(self.kept, self.size)
@@ -210,28 +216,28 @@ class ExecutionEvent:
         }
 
 
-class TraceBuffer(HtmlRepr):
+class TraceBuffer(Ring, HtmlRepr):
     """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
     ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("_ring", "total")
+    __slots__ = ("total",)
 
     def __init__(self, size: int) -> None:
-        self._ring = Ring(size)
+        super().__init__(size)
         #: every event recorded for the job (advanced under :data:`WRITE_LOCK`)
         self.total = 0
 
     @property
     def maxlen(self) -> int:
-        return self._ring.size
+        return self.size
 
     @property
     def truncated(self) -> bool:
         """True once older events fell out of the ring (raise ``Monitor(trace_size=...)``)."""
-        return self.total > len(self._ring)
+        return self.total > len(self)
 
-    def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:
-        rows = self._ring.records()
+    def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:  # type: ignore[override]
+        rows = super().records()
         if since is not None:
             rows = [r for r in rows if r[0] > since]
         if limit is not None:
@@ -250,11 +256,8 @@ class TraceBuffer(HtmlRepr):
 
         return trace_frame(self.records(limit), truncated=self.truncated, setting="trace_size")
 
-    def __len__(self) -> int:
-        return len(self._ring)
-
     def __iter__(self) -> Iterator[ExecutionEvent]:
         return iter(self.events())
 
     def __repr__(self) -> str:
-        return f"Trace(events={len(self._ring)}, total={self.total}, maxlen={self.maxlen})"
+        return f"Trace(events={len(self)}, total={self.total}, maxlen={self.maxlen})"
