@@ -88,7 +88,13 @@ _LIVE_VIEWS = frozenset({"dashboard", "debugger", "flow_graph", "job_progress", 
 def __getattr__(name: str) -> object:
     """Load the live notebook views (``rx.dashboard`` ...) on first use; they need the notebook extra."""
     if name in _LIVE_VIEWS:
-        from .notebook import live
+        try:
+            from .notebook import live
+        except ImportError as exc:
+            raise ImportError(
+                f"routilux_nb.{name} is a live notebook view and needs the notebook extra: "
+                f"pip install 'routilux_nb[notebook]' ({exc})"
+            ) from exc
 
         value = getattr(live, name)
         globals()[name] = value

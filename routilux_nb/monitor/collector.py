@@ -25,8 +25,9 @@ from .bus import EventBus, Subscription
 from .debug import DebugSession
 from .metrics import FlowStats
 from .queries import History, Queries
-from .recorder import Changed, JobMonitor, Recorder, WorkerMonitor
+from .recorder import Recorder
 from .snapshots import SnapshotBuilder, Ticker
+from .state import Changed, JobMonitor, WorkerMonitor
 
 if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext
@@ -83,7 +84,11 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
 
     def check(self, kind: str, job: JobContext, routine_id: str, name: str | None, payload: Any,
               connection_index: int | None = None) -> str | None:
-        return self.breakpoints.check(kind, job, routine_id, name, payload, connection_index)
+        bp, matched = self.breakpoints.check_items(kind, job, routine_id, name, payload, connection_index)
+        if matched is not None and job.monitor is not None:
+            # keyed by the parked data itself: the debugger shows which items made the condition true
+            job.monitor.matched[id(payload)] = (payload, matched)
+        return bp
 
     def shutdown(self) -> None:
         self.ticker.shutdown()

@@ -68,19 +68,39 @@ class DebugSession(HtmlRepr):
         return p
 
     def location(self) -> dict[str, Any] | None:
+        """Where the job stopped; for a routine breakpoint with a condition, ``matched`` lists
+        the items that made it true (``slot_name``, ``index`` within the slot, ``item``)."""
         p = self.current
-        return None if p is None else {"job_id": self.job_id, **p.location()}
+        if p is None:
+            return None
+        out = {"job_id": self.job_id, **p.location()}
+        matched = self._matched(p)
+        if matched is not None:
+            from .trace import summarize
+
+            out["matched"] = [{**m, "item": summarize(m["item"], 2000)} for m in matched]
+        return out
+
+    def _matched(self, p: Parked) -> list[dict[str, Any]] | None:
+        jm = self.job.monitor
+        found = jm.matched.get(id(p.payload)) if jm is not None else None
+        return found[1] if found is not None and found[0] is p.payload else None
 
     def variables(self) -> dict[str, Any]:
-        """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``, ``job_data``."""
+        """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``,
+        ``job_data``, ``metadata``; and ``matched_items`` when a condition picked some items."""
         p = self._require()
         routine = self.job.worker.flow.routines.get(p.routine_id)
-        return {
+        out = {
             "payload": p.payload,
             "config": dict(routine.config) if routine is not None else {},
             "job_data": self.job.data,
             "metadata": self.job.metadata,
         }
+        matched = self._matched(p)
+        if matched is not None:
+            out["matched_items"] = [m["item"] for m in matched]
+        return out
 
     def set_variable(self, name: str, value: Any) -> None:
         """Edit the parked data before continuing: ``payload``, ``payload.key.0.sub``, ``job_data.key``."""

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext
     from routilux_nb.core.worker import Worker
 
-    from .recorder import WorkerMonitor
+    from .state import WorkerMonitor
 
 __all__ = ["History", "Queries"]
 

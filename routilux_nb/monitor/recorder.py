@@ -21,26 +21,25 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import deque
 from time import thread_time
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
-from .metrics import ErrorRecord, ExecutionMetrics, FlowStats, RoutineMetrics
-from .output import JobOutput, _Router, install_output_router
-from .trace import ACTIVATION, SEQ, WRITE_LOCK, Ring, TraceBuffer, bus_message
+from .metrics import ErrorRecord, FlowStats
+from .output import _Router, install_output_router
+from .publishing import Publisher
+from .state import Changed, JobMonitor, WorkerMonitor, count_activation, count_emits
+from .trace import ACTIVATION, SEQ, WRITE_LOCK, bus_message
 
 if TYPE_CHECKING:
     from routilux_nb.core.context import ActivationContext
     from routilux_nb.core.job import JobContext, Parked
-    from routilux_nb.core.worker import Worker
 
     from .bus import EventBus
-    from .debug import DebugSession
 
-__all__ = ["Changed", "JobMonitor", "Recorder", "WorkerMonitor"]
+__all__ = ["Recorder"]
 
 #: emits noted by one activation before the oldest beyond what the rings keep are dropped
 _NOTED_MAX = 4096
@@ -58,146 +57,7 @@ class _ThreadState(threading.local):
 _thread = _ThreadState()
 
 
-class Changed(threading.Condition):
-    """A condition notified when a job pauses or finishes; costs nothing while nobody waits."""
-
-    def __init__(self) -> None:
-        super().__init__(threading.Lock())
-        #: threads inside ``with changed:`` (waiters count themselves before checking)
-        self.users = 0
-
-    def __enter__(self) -> bool:
-        entered = super().__enter__()
-        self.users += 1
-        return entered
-
-    def __exit__(self, *exc: object) -> None:
-        self.users -= 1
-        super().__exit__(*exc)
-
-    def notify_changed(self) -> None:
-        if self.users:
-            self.acquire()
-            try:
-                self.notify_all()
-            finally:
-                self.release()
-
-
-class JobMonitor:
-    """What the monitor keeps for one job (``job.monitor``)."""
-
-    __slots__ = (
-        "_errors",
-        "_metrics",
-        "_output",
-        "debug",
-        "job",
-        "output_limit",
-        "pending",
-        "routines",
-        "trace",
-    )
-
-    def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
-        self.job = job
-        self.trace = TraceBuffer(trace_size)
-        self.routines: dict[str, RoutineMetrics] = {}
-        #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
-        self.pending: dict[str, float] | None = None
-        self.output_limit = output_limit
-        self._output: JobOutput | None = None
-        self._metrics: ExecutionMetrics | None = None
-        self._errors: deque[ErrorRecord] | None = None
-        self.debug: DebugSession | None = None
-
-    def routine(self, rid: str) -> RoutineMetrics:
-        m = self.routines.get(rid)
-        if m is None:
-            m = self.routines[rid] = RoutineMetrics(rid)
-        return m
-
-    @property
-    def metrics(self) -> ExecutionMetrics:
-        m = self._metrics
-        if m is None:
-            m = self._metrics = ExecutionMetrics(self.job, self)
-        return m
-
-    @property
-    def errors(self) -> deque[ErrorRecord]:
-        """The job's last 100 routine errors (each with its traceback)."""
-        e = self._errors
-        if e is None:
-            e = self._errors = deque(maxlen=100)
-        return e
-
-    @property
-    def output(self) -> JobOutput:
-        out = self._output
-        if out is None:
-            out = self._output = JobOutput(self.output_limit)
-        return out
-
-
-class WorkerMonitor:
-    """What the monitor keeps for one worker: its emit history and exact routine counters."""
-
-    __slots__ = ("history", "last_error", "recent_jobs", "routines", "status_changed_at")
-
-    def __init__(self, history_size: int) -> None:
-        self.history = Ring(history_size, emits_only=True)
-        self.routines: dict[str, RoutineMetrics] = {}
-        self.last_error: dict[str, str] = {}
-        self.recent_jobs: deque[JobContext] = deque(maxlen=50)
-        self.status_changed_at = now()
-
-    def routine(self, rid: str) -> RoutineMetrics:
-        m = self.routines.get(rid)
-        if m is None:  # setdefault: two threads never make two counters of one routine
-            m = self.routines.setdefault(rid, RoutineMetrics(rid))
-        return m
-
-
-def _count(
-    m: RoutineMetrics,
-    duration: float,
-    ts: float,
-    failed: bool,
-    cpu: float,
-    wait: float | None,
-    n_in: int,
-    n_out: int,
-) -> None:
-    m.execution_count += 1
-    m.total_duration += duration
-    if m.min_duration is None or duration < m.min_duration:
-        m.min_duration = duration
-    if m.max_duration is None or duration > m.max_duration:
-        m.max_duration = duration
-    if failed:
-        m.error_count += 1
-    m.last_execution = ts
-    m.total_cpu_time += cpu
-    if wait is not None:
-        m.total_queue_wait += wait
-    m.items_in += n_in
-    m.items_out += n_out
-
-
-def _count_emits(m: RoutineMetrics, emits: list[tuple[float, str, Any]]) -> None:
-    counts = m.emits
-    if counts is None:
-        counts = m.emits = {}
-    if len(emits) == 1:
-        event = emits[0][1]
-        counts[event] = counts.get(event, 0) + 1
-        return
-    for _, event, _ in emits:
-        counts[event] = counts.get(event, 0) + 1
-
-
-class Recorder:
+class Recorder(Publisher):
     """The hook methods of :class:`~routilux_nb.core.hooks.MonitorHooks` (mixed into ``Monitor``)."""
 
     trace_size: int
@@ -213,53 +73,12 @@ class Recorder:
     _keep: int
     jobs_finished: int
 
-    def _wm(self, worker_id: str) -> WorkerMonitor:
-        wm = self.workers.get(worker_id)
-        if wm is None:
-            wm = self.workers.setdefault(worker_id, WorkerMonitor(self.history_size))
-        return wm
-
-    def _write(
-        self,
-        job: JobContext,
-        ts: float,
-        etype: str,
-        rid: str | None,
-        detail: Any,
-        payload: Any,
-        duration: float | None,
-        status: str | None,
-        *extra: Any,
-        history: Ring | None = None,
-    ) -> int:
-        """Record one event of a job (its seq taken now); published while anyone listens."""
-        trace = job.monitor.trace
-        with WRITE_LOCK:
-            seq = SEQ[0] = SEQ[0] + 1
-            rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
-            trace.add(rec, 1)
-            trace.total += 1
-            if history is not None:
-                history.add(rec, 1)
-            if self.bus.active:
-                self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
-        return seq
-
     # -- jobs ----------------------------------------------------------------------------
     def job_created(self, job: JobContext) -> None:
         job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
         self._wm(job.worker_id).recent_jobs.append(job)
-        entry = job.entry
-        self._write(
-            job,
-            job.created_at,
-            "job_start",
-            entry[0] if entry else None,
-            None,
-            job.metadata or None,
-            None,
-            job.status,
-        )
+        rid, meta = job.entry[0] if job.entry else None, job.metadata or None
+        self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
 
     def job_status(self, job: JobContext, old: str) -> None:
         status = job.status
@@ -318,22 +137,6 @@ class Recorder:
         if eager:  # someone listens: every event is published as it happens
             self._write_start(job, rid, t0, act.inputs, act.attempt)
 
-    def _write_start(
-        self, job: JobContext, rid: str, t0: float, inputs: dict[str, list[Any]], attempt: int
-    ) -> None:
-        for slot, items in inputs.items():
-            self._write(job, t0, "slot_call", rid, slot, items, None, None)
-        self._write(
-            job,
-            t0,
-            "routine_start",
-            rid,
-            None,
-            None,
-            None,
-            f"attempt {attempt}" if attempt else None,
-        )
-
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """Note the emit on the activation (time taken now); written out at its end."""
         st = act.recorded
@@ -349,17 +152,7 @@ class Recorder:
             for target, _slot, _index in act.worker.flow.routes(act.routine.routine_id, event):
                 pending.setdefault(target, ts)
         if self.bus.active:  # someone listens: published now
-            job = act.job
-            rid = act.routine.routine_id
-            m = job.monitor.routines[rid]
-            _count_emits(m, [(ts, event, payload)])
-            m.items_out += 1
-            wm = self.workers[job.worker_id]
-            self._write(job, ts, "event_emit", rid, event, payload, None, None, history=wm.history)
-            wr = wm.routine(rid)
-            with WRITE_LOCK:
-                _count_emits(wr, [(ts, event, payload)])
-                wr.items_out += 1
+            self._emit_now(act, ts, event, payload)
             return
         emits = st[_EMITS]
         if emits is None:
@@ -378,12 +171,12 @@ class Recorder:
         m = job.monitor.routines[rid]
         dropped = emits[:cut]
         del emits[:cut]
-        _count_emits(m, dropped)
+        count_emits(m, dropped)
         m.items_out += cut
         wm = self.workers[job.worker_id].routine(rid)
         with WRITE_LOCK:
             job.monitor.trace.total += cut
-            _count_emits(wm, dropped)
+            count_emits(wm, dropped)
             wm.items_out += cut
 
     def activation_end(
@@ -415,7 +208,7 @@ class Recorder:
         failed = None if error is None else repr(error)
         wait = st[_WAIT]
         if n_out:
-            _count_emits(m, emits)
+            count_emits(m, emits)
         # the job's counters (inline: this runs once per activation)
         m.execution_count += 1
         m.total_duration += duration
@@ -438,59 +231,30 @@ class Recorder:
         if wr is None:
             wr = wm.routine(rid)
         if st[_EAGER] or self.bus.active:  # someone listens: whatever is not published yet is now
-            if not st[_EAGER]:
-                self._write_start(job, rid, st[_T0], inputs, act.attempt)
-            for ets, event, payload in emits or ():
-                self._write(
-                    job, ets, "event_emit", rid, event, payload, None, None, history=wm.history
-                )
-            self._write(
-                job,
-                ts,
-                "routine_end",
-                rid,
-                None,
-                failed,
-                duration,
-                "ok" if error is None else "error",
-                cpu,
-                wait,
-            )
+            self._end_now(act, st[_T0], not st[_EAGER], emits, ts, duration, failed, cpu, wait)
             with WRITE_LOCK:
-                _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
+                count_activation(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
                 if n_out:
-                    _count_emits(wr, emits)
+                    count_emits(wr, emits)
             return
         n = len(inputs) + 2 + n_out
         trace = jm.trace
         with WRITE_LOCK:
             seq0 = SEQ[0] + 1
             SEQ[0] += n
-            entry = (
-                seq0,
-                st[_T0],
-                ACTIVATION,
-                rid,
-                job.job_id,
-                inputs,
-                emits,
-                duration,
-                failed,
-                ts,
-                cpu,
-                wait,
-                act.attempt,
-                n,
-            )
+            # fmt: off
+            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, inputs, emits, duration, failed, ts,
+                     cpu, wait, act.attempt, n)
+            # fmt: on
             trace._entries.append(entry)
             trace.total += n
             kept = trace.kept = trace.kept + n
             if kept > trace.size:
                 trace.add(None, 0)  # trims
-            _count(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            count_activation(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
             if n_out:
                 wm.history.add(entry, n_out)
-                _count_emits(wr, emits)
+                count_emits(wr, emits)
 
     def routine_error(
         self, act: ActivationContext, error: BaseException, tb: str, strategy: str
@@ -511,42 +275,18 @@ class Recorder:
 
     # -- breakpoints, discards, workers --------------------------------------------------
     def parked(self, parked: Parked) -> None:
+        p = parked
         self._write(
-            parked.job,
-            now(),
-            "breakpoint_hit",
-            parked.routine_id,
-            parked.kind,
-            parked.payload,
-            None,
-            parked.breakpoint_id,
+            p.job, now(), "breakpoint_hit", p.routine_id, p.kind, p.payload, None, p.breakpoint_id
         )
         self.changed.notify_changed()
 
     def unparked(self, parked: Parked, action: str) -> None:
-        self._write(
-            parked.job,
-            now(),
-            "breakpoint_release",
-            parked.routine_id,
-            parked.kind,
-            parked.payload if action == "drop" else None,
-            None,
-            action,
-        )
+        jm = parked.job.monitor
+        if jm.matched:
+            jm.matched.pop(id(parked.payload), None)
+        p, dropped = parked, parked.payload if action == "drop" else None
+        self._write(p.job, now(), "breakpoint_release", p.routine_id, p.kind, dropped, None, action)
 
     def discarded(self, job: JobContext, count: int, reason: str) -> None:
         self._write(job, now(), "items_discarded", None, reason, count, None, None)
-
-    def worker_status(self, worker: Worker, old: str) -> None:
-        self._wm(worker.worker_id).status_changed_at = now()
-        if self.bus.active:
-            with WRITE_LOCK:
-                seq = SEQ[0] = SEQ[0] + 1
-                self.bus.publish(
-                    bus_message(
-                        (seq, now(), "worker_status", None, None, old, None, None, worker.status),
-                        worker.worker_id,
-                        worker.flow_id,
-                    )
-                )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from routilux_nb.core.worker import Worker
 
     from .breakpoints import BreakpointManager
-    from .recorder import WorkerMonitor
+    from .state import WorkerMonitor
 
 __all__ = ["SnapshotBuilder", "SnapshotStream", "Ticker"]
 
