@@ -21,14 +21,24 @@ from routilux_nb.monitor import types as snapshot_types
 WAIT = 2.0
 
 MONITOR_DIR = Path(__file__).resolve().parents[2] / "routilux_nb" / "monitor"
-HOOKS = [name for name, value in vars(MonitorHooks).items()
-         if callable(value) and not name.startswith("_")]
+HOOKS = [
+    name
+    for name, value in vars(MonitorHooks).items()
+    if callable(value) and not name.startswith("_")
+]
 
 
 def test_null_monitor_and_monitor_satisfy_the_hooks_protocol():
     assert isinstance(NullMonitor(), MonitorHooks)
     assert isinstance(Monitor(), MonitorHooks)
-    assert {"job_created", "job_status", "activation_start", "activation_end", "emit", "check"} <= set(HOOKS)
+    assert {
+        "job_created",
+        "job_status",
+        "activation_start",
+        "activation_end",
+        "emit",
+        "check",
+    } <= set(HOOKS)
 
 
 @pytest.mark.parametrize("cls", [NullMonitor, Monitor])
@@ -127,8 +137,9 @@ def _imports(path: Path) -> list[str]:
 def test_monitor_imports_neither_notebook_nor_server_and_modules_stay_small():
     for path in sorted(MONITOR_DIR.glob("*.py")):
         for name in _imports(path):
-            assert not name.startswith(("routilux_nb.notebook", "routilux_nb.server", "..notebook", "..server")), \
-                f"{path.name} imports {name}"
+            assert not name.startswith(
+                ("routilux_nb.notebook", "routilux_nb.server", "..notebook", "..server")
+            ), f"{path.name} imports {name}"
         lines = len(path.read_text().splitlines())
         assert lines <= 400, f"{path.name} has {lines} lines"
 
@@ -173,7 +184,9 @@ BLOCKED = textwrap.dedent("""
 
 
 def test_without_the_widget_libraries_import_star_and_reprs_work():
-    out = subprocess.run([sys.executable, "-c", BLOCKED], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", BLOCKED], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"Flow", "Runtime", "runtime", "load_flow"} <= set(result["names"])
