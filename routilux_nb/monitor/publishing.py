@@ -55,8 +55,11 @@ class Publisher:
         with WRITE_LOCK:
             seq = SEQ[0] = SEQ[0] + 1
             rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
-            trace.add(rec, 1)
+            trace._entries.append(rec)
             trace.total += 1
+            kept = trace.kept = trace.kept + 1
+            if kept > trace.size:
+                trace.add(None, 0)  # trims
             if history is not None:
                 history.add(rec, 1)
             if self.bus.active:

@@ -88,8 +88,11 @@ class Recorder(Publisher):
             with WRITE_LOCK:  # one section: the job's last event and its flow's counters
                 seq = SEQ[0] = SEQ[0] + 1
                 rec = (seq, now(), "job_end", None, job.job_id, old, job.error, duration, status)
-                trace.add(rec, 1)
+                trace._entries.append(rec)
                 trace.total += 1
+                kept = trace.kept = trace.kept + 1
+                if kept > trace.size:
+                    trace.add(None, 0)  # trims
                 if self.bus.active:
                     self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
                 stats = self.flow_stats.get(job.flow_id)
@@ -207,8 +210,18 @@ class Recorder(Publisher):
         n_out = len(emits) if emits else 0
         failed = None if error is None else repr(error)
         wait = st[_WAIT]
+        event = None
         if n_out:
-            count_emits(m, emits)
+            event = emits[0][1]
+            if n_out > 1 and any(e[1] != event for e in emits):
+                event = None  # several events: counted one by one
+            counts = m.emits
+            if counts is None:
+                counts = m.emits = {}
+            if event is None:
+                count_emits(m, emits)
+            else:
+                counts[event] = counts.get(event, 0) + n_out
         # the job's counters (inline: this runs once per activation)
         m.execution_count += 1
         m.total_duration += duration
@@ -253,8 +266,18 @@ class Recorder(Publisher):
                 trace.add(None, 0)  # trims
             count_activation(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
             if n_out:
-                wm.history.add(entry, n_out)
-                count_emits(wr, emits)
+                history = wm.history
+                history._entries.append(entry)
+                kept = history.kept = history.kept + n_out
+                if kept > history.size:
+                    history.add(None, 0)  # trims
+                counts = wr.emits
+                if counts is None:
+                    counts = wr.emits = {}
+                if event is None:
+                    count_emits(wr, emits)
+                else:
+                    counts[event] = counts.get(event, 0) + n_out
 
     def routine_error(
         self, act: ActivationContext, error: BaseException, tb: str, strategy: str
