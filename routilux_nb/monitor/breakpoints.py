@@ -18,6 +18,7 @@ payload's keys plus ``data`` (the item), ``items``, ``routine_id``, ``slot_name`
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import threading
 from collections.abc import Callable
@@ -219,7 +220,7 @@ class BreakpointManager:
         return self.check_items(kind, job, routine_id, name, payload, connection_index)[0]
 
     def check_items(self, kind: str, job: Any, routine_id: str, name: str | None, payload: Any,
-                    connection_index: int | None = None) -> tuple[str | None, list[dict[str, Any]] | None]:
+                    connection_index: int | None = None) -> tuple[str | None, builtins.list[dict[str, Any]] | None]:
         """The breakpoint hit and, for a routine breakpoint with a condition, the items that
         made it true: ``[{"slot_name", "index", "item"}]`` (``index`` within the slot)."""
         connection = None

@@ -30,6 +30,7 @@ from .snapshots import SnapshotBuilder, Ticker
 from .state import Changed, JobMonitor, WorkerMonitor
 
 if TYPE_CHECKING:
+    from routilux_nb.core.hooks import MonitorHooks
     from routilux_nb.core.job import JobContext
 
 __all__ = ["History", "JobMonitor", "Monitor", "MonitorCollector", "WorkerMonitor"]
@@ -168,6 +169,12 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
     def __repr__(self) -> str:
         return (f"Monitor(workers={len(self.workers)}, breakpoints={len(self.breakpoints.list())}, "
                 f"subscribers={self.bus.subscriber_count})")
+
+
+if TYPE_CHECKING:
+
+    def _is_monitor_hooks(monitor: Monitor) -> MonitorHooks:
+        return monitor  # mypy checks that Monitor satisfies the engine's MonitorHooks protocol
 
 
 #: the spec's name for the collector of execution events and metrics

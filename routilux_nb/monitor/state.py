@@ -38,7 +38,7 @@ class Changed(threading.Condition):
         self.users += 1
         return entered
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.users -= 1
         super().__exit__(*exc)
 
