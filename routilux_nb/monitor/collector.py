@@ -88,7 +88,10 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         bp, matched = self.breakpoints.check_items(kind, job, routine_id, name, payload, connection_index)
         if matched is not None and job.monitor is not None:
             # keyed by the parked data itself: the debugger shows which items made the condition true
-            job.monitor.matched[id(payload)] = (payload, matched)
+            jm = job.monitor
+            if jm.matched is None:
+                jm.matched = {}
+            jm.matched[id(payload)] = (payload, matched)
         return bp
 
     def shutdown(self) -> None:

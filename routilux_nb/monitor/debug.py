@@ -83,7 +83,7 @@ class DebugSession(HtmlRepr):
 
     def _matched(self, p: Parked) -> list[dict[str, Any]] | None:
         jm = self.job.monitor
-        found = jm.matched.get(id(p.payload)) if jm is not None else None
+        found = jm.matched.get(id(p.payload)) if jm is not None and jm.matched else None
         return found[1] if found is not None and found[0] is p.payload else None
 
     def variables(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ class RoutineMetrics:
     (items taken from slots), ``items_out`` (payloads emitted) and ``emits`` per event name.
     """
 
-    __slots__ = ("emits", "error_count", "events", "execution_count", "items_in", "items_out",
+    __slots__ = ("emits", "error_count", "execution_count", "items_in", "items_out",
                  "last_execution", "last_start", "max_duration", "min_duration", "routine_id",
                  "running", "total_cpu_time", "total_duration", "total_queue_wait")
 
@@ -41,8 +41,6 @@ class RoutineMetrics:
         self.total_queue_wait = 0.0
         self.items_in = 0
         self.items_out = 0
-        #: trace events recorded for this routine's activations
-        self.events = 0
         #: payloads emitted, per event name (``None`` before the first)
         self.emits: dict[str, int] | None = None
         self.last_start: float | None = None
@@ -67,7 +65,6 @@ class RoutineMetrics:
         self.total_queue_wait += other.total_queue_wait
         self.items_in += other.items_in
         self.items_out += other.items_out
-        self.events += other.events
         if other.emits:
             mine = self.emits if self.emits is not None else {}
             for event, n in list(other.emits.items()):

@@ -79,7 +79,7 @@ class JobMonitor:
         self._errors: deque[ErrorRecord] | None = None
         self.debug: DebugSession | None = None
         #: id(parked payload) -> (payload, items that made a routine breakpoint's condition true)
-        self.matched: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+        self.matched: dict[int, tuple[Any, list[dict[str, Any]]]] | None = None
 
     def routine(self, rid: str) -> RoutineMetrics:
         m = self.routines.get(rid)

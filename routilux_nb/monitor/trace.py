@@ -222,8 +222,11 @@ class TraceBuffer(Ring, HtmlRepr):
 
     __slots__ = ("total",)
 
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
+    def __init__(self, size: int) -> None:  # (Ring's fields set here: one per job, on the hot path)
+        self._entries: deque[tuple[Any, ...]] = deque()
+        self.emits_only = False
+        self.kept = 0
+        self.size = size
         #: every event recorded for the job (advanced under :data:`WRITE_LOCK`)
         self.total = 0
 
@@ -239,7 +242,7 @@ class TraceBuffer(Ring, HtmlRepr):
     def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:  # type: ignore[override]
         rows = super().records()
         if since is not None:
-            rows = [r for r in rows if r[0] > since]
+            rows = [r for r in rows if r.seq > since]
         if limit is not None:
             rows = rows[len(rows) - limit:] if limit > 0 else []
         return rows
