@@ -15,6 +15,7 @@ the breakpoint and debugger controls below.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,8 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         self.workers: dict[str, WorkerMonitor] = {}
         self.runtime: Any = None
         self.changed = Changed()
+        self._fold_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self.armed = False
         self._stdout: Any = None
         #: jobs seen finishing (to tell whether the runtime evicted some)

@@ -25,7 +25,7 @@ class RoutineMetrics:
     (items taken from slots), ``items_out`` (payloads emitted) and ``emits`` per event name.
     """
 
-    __slots__ = ("emits", "error_count", "execution_count", "items_in", "items_out",
+    __slots__ = ("emits", "error_count", "events", "execution_count", "items_in", "items_out",
                  "last_execution", "last_start", "max_duration", "min_duration", "routine_id",
                  "running", "total_cpu_time", "total_duration", "total_queue_wait")
 
@@ -41,6 +41,8 @@ class RoutineMetrics:
         self.total_queue_wait = 0.0
         self.items_in = 0
         self.items_out = 0
+        #: trace events recorded for the routine's activations (kept in a ring or not)
+        self.events = 0
         #: payloads emitted, per event name (``None`` before the first)
         self.emits: dict[str, int] | None = None
         self.last_start: float | None = None
@@ -58,6 +60,7 @@ class RoutineMetrics:
         self.last_execution = ts
 
     def merge(self, other: RoutineMetrics) -> None:
+        """Add ``other``'s counters to these (a job's into its worker's, workers' into a flow's)."""
         self.execution_count += other.execution_count
         self.total_duration += other.total_duration
         self.error_count += other.error_count
@@ -65,17 +68,21 @@ class RoutineMetrics:
         self.total_queue_wait += other.total_queue_wait
         self.items_in += other.items_in
         self.items_out += other.items_out
+        self.events += other.events
         if other.emits:
-            mine = self.emits if self.emits is not None else {}
+            mine = self.emits
+            if mine is None:
+                mine = self.emits = {}
             for event, n in list(other.emits.items()):
                 mine[event] = mine.get(event, 0) + n
-            self.emits = mine
-        for attr, pick in (("min_duration", min), ("max_duration", max)):
-            mine, theirs = getattr(self, attr), getattr(other, attr)
-            if theirs is not None:
-                setattr(self, attr, theirs if mine is None else pick(mine, theirs))
-        if other.last_execution is not None and (self.last_execution is None or other.last_execution > self.last_execution):
-            self.last_execution = other.last_execution
+        low, high = other.min_duration, other.max_duration
+        if low is not None and (self.min_duration is None or low < self.min_duration):
+            self.min_duration = low
+        if high is not None and (self.max_duration is None or high > self.max_duration):
+            self.max_duration = high
+        last = other.last_execution
+        if last is not None and (self.last_execution is None or last > self.last_execution):
+            self.last_execution = last
 
     def copy(self) -> RoutineMetrics:
         out = RoutineMetrics(self.routine_id)

@@ -7,12 +7,14 @@ one by one instead, so subscribers see them live; job-level events always go thi
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
 
+from .metrics import RoutineMetrics
 from .state import WorkerMonitor, count_emits
-from .trace import SEQ, WRITE_LOCK, Ring, bus_message
+from .trace import Ring, bus_message, next_seq
 
 if TYPE_CHECKING:
     from routilux_nb.core.context import ActivationContext
@@ -30,6 +32,8 @@ class Publisher:
     bus: EventBus
     workers: dict[str, WorkerMonitor]
     history_size: int
+    #: held while a seq is taken and its message published, so subscribers see seqs in order
+    _publish_lock: threading.Lock
 
     def _wm(self, worker_id: str) -> WorkerMonitor:
         wm = self.workers.get(worker_id)
@@ -48,39 +52,40 @@ class Publisher:
         duration: float | None,
         status: str | None,
         *extra: Any,
+        counter: RoutineMetrics | None = None,
         history: Ring | None = None,
     ) -> int:
-        """Record one event of a job (its seq taken now); published while anyone listens."""
+        """Record one event of a job (its seq taken now); published while anyone listens.
+
+        ``counter``: the counters of the routine the event belongs to (else the job's own).
+        """
         trace = job.monitor.trace
-        with WRITE_LOCK:
-            seq = SEQ[0] = SEQ[0] + 1
+        if counter is None:
+            trace.job_events += 1
+        else:
+            counter.events += 1
+        if not self.bus.active:
+            seq = next_seq()
             rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
-            trace._entries.append(rec)
-            trace.total += 1
-            kept = trace.kept = trace.kept + 1
-            if kept > trace.size:
-                trace.add(None, 0)  # trims
+            trace.add(rec, 1)
             if history is not None:
                 history.add(rec, 1)
-            if self.bus.active:
-                self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
+            return seq
+        with self._publish_lock:
+            seq = next_seq()
+            rec = (seq, ts, etype, rid, job.job_id, detail, payload, duration, status, *extra)
+            trace.add(rec, 1)
+            if history is not None:
+                history.add(rec, 1)
+            self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
         return seq
 
-    def _write_start(
-        self, job: JobContext, rid: str, t0: float, inputs: dict[str, list[Any]], attempt: int
-    ) -> None:
-        for slot, items in inputs.items():
-            self._write(job, t0, "slot_call", rid, slot, items, None, None)
-        self._write(
-            job,
-            t0,
-            "routine_start",
-            rid,
-            None,
-            None,
-            None,
-            f"attempt {attempt}" if attempt else None,
-        )
+    def _write_start(self, act: ActivationContext, m: RoutineMetrics, t0: float) -> None:
+        job, rid = act.job, act.routine.routine_id
+        for slot, items in act.inputs.items():
+            self._write(job, t0, "slot_call", rid, slot, items, None, None, counter=m)
+        attempt = f"attempt {act.attempt}" if act.attempt else None
+        self._write(job, t0, "routine_start", rid, None, None, None, attempt, counter=m)
 
     def _emit_now(
         self, act: ActivationContext, ts: float, event: str, payload: dict[str, Any]
@@ -90,16 +95,15 @@ class Publisher:
         m = job.monitor.routines[rid]
         count_emits(m, [(ts, event, payload)])
         m.items_out += 1
-        wm = self.workers[job.worker_id]
-        self._write(job, ts, "event_emit", rid, event, payload, None, None, history=wm.history)
-        wr = wm.routine(rid)
-        with WRITE_LOCK:
-            count_emits(wr, [(ts, event, payload)])
-            wr.items_out += 1
+        history = self.workers[job.worker_id].history
+        self._write(
+            job, ts, "event_emit", rid, event, payload, None, None, counter=m, history=history
+        )
 
     def _end_now(
         self,
         act: ActivationContext,
+        m: RoutineMetrics,
         t0: float,
         started_quietly: bool,
         emits: list[tuple[float, str, Any]] | None,
@@ -113,22 +117,30 @@ class Publisher:
         job = act.job
         rid = act.routine.routine_id
         if started_quietly:  # the bus got a listener while it ran
-            self._write_start(job, rid, t0, act.inputs, act.attempt)
+            self._write_start(act, m, t0)
         history = self.workers[job.worker_id].history
         for ets, event, payload in emits or ():
-            self._write(job, ets, "event_emit", rid, event, payload, None, None, history=history)
+            self._write(
+                job, ets, "event_emit", rid, event, payload, None, None, counter=m, history=history
+            )
         status = "ok" if failed is None else "error"
-        self._write(job, ts, "routine_end", rid, None, failed, duration, status, cpu, wait)
+        self._write(
+            job, ts, "routine_end", rid, None, failed, duration, status, cpu, wait, counter=m
+        )
 
     def worker_status(self, worker: Worker, old: str) -> None:
         self._wm(worker.worker_id).status_changed_at = now()
         if self.bus.active:
-            with WRITE_LOCK:
-                seq = SEQ[0] = SEQ[0] + 1
-                self.bus.publish(
-                    bus_message(
-                        (seq, now(), "worker_status", None, None, old, None, None, worker.status),
-                        worker.worker_id,
-                        worker.flow_id,
-                    )
+            with self._publish_lock:
+                rec = (
+                    next_seq(),
+                    now(),
+                    "worker_status",
+                    None,
+                    None,
+                    old,
+                    None,
+                    None,
+                    worker.status,
                 )
+                self.bus.publish(bus_message(rec, worker.worker_id, worker.flow_id))

@@ -6,6 +6,7 @@ never blocks the recorder for longer than one copy.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import iso, now
@@ -78,6 +79,7 @@ class Queries:
     workers: dict[str, WorkerMonitor]
     flow_stats: dict[str, FlowStats]
     runtime: Any
+    _fold_lock: threading.Lock
 
     def _wm(self, worker_id: str) -> WorkerMonitor:
         raise NotImplementedError
@@ -135,11 +137,25 @@ class Queries:
             "updated_at": iso(now()),
         }
 
+    def worker_routines(self, worker: Worker) -> dict[str, RoutineMetrics]:
+        """Exact per-routine counters of a worker: its finished jobs' plus its live jobs'."""
+        live = worker.active_jobs
+        wm = self._wm(worker.worker_id)
+        with self._fold_lock:  # a job is either folded into the worker's counters or added here
+            out = {rid: m.copy() for rid, m in list(wm.routines.items())}
+            unfolded = [j.monitor for j in live if j.monitor is not None and not j.monitor.folded]
+        for jm in unfolded:
+            for rid, m in list(jm.routines.items()):
+                total = out.get(rid)
+                if total is None:
+                    total = out[rid] = RoutineMetrics(rid)
+                total.merge(m)
+        return out
+
     def worker_history(self, worker: Worker) -> History:
         wm = self._wm(worker.worker_id)
-        return History(
-            wm.history, worker.worker_id, sum(m.items_out for m in list(wm.routines.values()))
-        )
+        emitted = sum(m.items_out for m in self.worker_routines(worker).values())
+        return History(wm.history, worker.worker_id, emitted)
 
     def _running(self, worker: Worker) -> dict[str, int]:
         """Routine id -> activations running now, over the worker's live jobs."""
@@ -156,9 +172,10 @@ class Queries:
     def routine_states(self, worker: Worker) -> dict[str, dict[str, Any]]:
         wm = self._wm(worker.worker_id)
         running = self._running(worker)
+        totals = self.worker_routines(worker)
         out = {}
         for rid in worker.flow.routines:
-            m = wm.routines.get(rid)
+            m = totals.get(rid)
             active = running.get(rid, 0)
             status = "running" if active else ("error" if rid in wm.last_error else "idle")
             out[rid] = {
@@ -177,7 +194,7 @@ class Queries:
         durations = [
             j.duration for j in list(wm.recent_jobs) if j.is_finished and j.duration is not None
         ]
-        routines = list(wm.routines.items())
+        routines = list(self.worker_routines(worker).items())
         return {
             "worker_id": worker.worker_id,
             "flow_id": worker.flow_id,
@@ -216,10 +233,10 @@ class Queries:
         """Exact per-routine counters summed over the runtime's workers (of one flow if given)."""
         merged: dict[str, RoutineMetrics] = {}
         rt = self.runtime
-        for wid, wm in list(self.workers.items()):
+        for wid in list(self.workers):
             w = rt.workers.get(wid) if rt is not None else None
             if w is None or (flow_id is not None and w.flow_id != flow_id):
                 continue
-            for rid, m in list(wm.routines.items()):
+            for rid, m in self.worker_routines(w).items():
                 merged.setdefault(rid, RoutineMetrics(rid)).merge(m)
         return merged

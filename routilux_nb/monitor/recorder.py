@@ -4,10 +4,10 @@ Cost per activation: a small state list at its start, one ``(ts, event, payload)
 emit, and at its end counter updates plus one ring append (an *activation entry* standing for
 all its trace events, expanded only when read). Nothing hops threads; every buffer is bounded.
 
-Counters are exact whatever the ring sizes: a job's per-routine counters are written by one
-activation at a time (the engine never runs one job's routine twice at once); a worker's and
-a job's totals are updated under :data:`~routilux_nb.monitor.trace.WRITE_LOCK`, the section
-that appends to the rings anyway.
+Counters are exact whatever the ring sizes, and nothing here takes a lock on the way: a job's
+per-routine counters are written by one activation at a time (the engine never runs one job's
+routine twice at once); a worker's are its finished jobs' counters, added once per job (see
+:mod:`.state`).
 
 CPU time is ``time.thread_time()`` from the activation's start to its end on its thread,
 minus that of activations run inline meanwhile (a producer blocked on a full slot running the
@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
-from .metrics import ErrorRecord, FlowStats
+from .metrics import ErrorRecord, FlowStats, RoutineMetrics
 from .output import _Router, install_output_router
 from .publishing import Publisher
 from .state import Changed, JobMonitor, WorkerMonitor, count_activation, count_emits
-from .trace import ACTIVATION, SEQ, WRITE_LOCK, bus_message
+from .trace import ACTIVATION, take_seqs
 
 if TYPE_CHECKING:
     from routilux_nb.core.context import ActivationContext
@@ -72,6 +72,8 @@ class Recorder(Publisher):
     _noted_max: int
     _keep: int
     jobs_finished: int
+    #: held while a finished job's counters are added to its worker's (and while read with them)
+    _fold_lock: threading.Lock
 
     # -- jobs ----------------------------------------------------------------------------
     def job_created(self, job: JobContext) -> None:
@@ -83,23 +85,9 @@ class Recorder(Publisher):
     def job_status(self, job: JobContext, old: str) -> None:
         status = job.status
         if status in FINISHED:
-            trace = job.monitor.trace
             duration = job.duration
-            with WRITE_LOCK:  # one section: the job's last event and its flow's counters
-                seq = SEQ[0] = SEQ[0] + 1
-                rec = (seq, now(), "job_end", None, job.job_id, old, job.error, duration, status)
-                trace._entries.append(rec)
-                trace.total += 1
-                kept = trace.kept = trace.kept + 1
-                if kept > trace.size:
-                    trace.add(None, 0)  # trims
-                if self.bus.active:
-                    self.bus.publish(bus_message(rec, job.worker_id, job.flow_id))
-                stats = self.flow_stats.get(job.flow_id)
-                if stats is None:
-                    stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
-                stats.record(job.job_id, status, duration)
-                self.jobs_finished += 1
+            self._write(job, now(), "job_end", None, old, job.error, duration, status)
+            self._fold(job, status, duration)
             self.changed.notify_changed()
             return
         self._write(job, now(), "job_status", None, old, job.error, None, status)
@@ -138,7 +126,7 @@ class Recorder(Publisher):
             None,
         ]
         if eager:  # someone listens: every event is published as it happens
-            self._write_start(job, rid, t0, act.inputs, act.attempt)
+            self._write_start(act, m, t0)
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """Note the emit on the activation (time taken now); written out at its end."""
@@ -176,11 +164,7 @@ class Recorder(Publisher):
         del emits[:cut]
         count_emits(m, dropped)
         m.items_out += cut
-        wm = self.workers[job.worker_id].routine(rid)
-        with WRITE_LOCK:
-            job.monitor.trace.total += cut
-            count_emits(wm, dropped)
-            wm.items_out += cut
+        m.events += cut
 
     def activation_end(
         self, act: ActivationContext, duration: float, error: BaseException | None
@@ -239,45 +223,41 @@ class Recorder(Publisher):
         m.items_out += n_out
         m.running = False
         m.last_start = st[_T0]
-        wm = self.workers[job.worker_id]
-        wr = wm.routines.get(rid)
-        if wr is None:
-            wr = wm.routine(rid)
         if st[_EAGER] or self.bus.active:  # someone listens: whatever is not published yet is now
-            self._end_now(act, st[_T0], not st[_EAGER], emits, ts, duration, failed, cpu, wait)
-            with WRITE_LOCK:
-                count_activation(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
-                if n_out:
-                    count_emits(wr, emits)
-            return
-        n = len(inputs) + 2 + n_out
-        trace = jm.trace
-        with WRITE_LOCK:
-            seq0 = SEQ[0] + 1
-            SEQ[0] += n
+            self._end_now(act, m, st[_T0], not st[_EAGER], emits, ts, duration, failed, cpu, wait)
+        else:
+            n = len(inputs) + 2 + n_out
+            seq0 = take_seqs(n)
             # fmt: off
             entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, inputs, emits, duration, failed, ts,
                      cpu, wait, act.attempt, n)
             # fmt: on
-            trace._entries.append(entry)
-            trace.total += n
-            kept = trace.kept = trace.kept + n
-            if kept > trace.size:
-                trace.add(None, 0)  # trims
-            count_activation(wr, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            jm.trace.add(entry, n)
+            m.events += n
             if n_out:
-                history = wm.history
-                history._entries.append(entry)
-                kept = history.kept = history.kept + n_out
-                if kept > history.size:
-                    history.add(None, 0)  # trims
-                counts = wr.emits
-                if counts is None:
-                    counts = wr.emits = {}
-                if event is None:
-                    count_emits(wr, emits)
-                else:
-                    counts[event] = counts.get(event, 0) + n_out
+                self.workers[job.worker_id].history.add(entry, n_out)
+        if jm.folded:  # the job already finished (e.g. cancelled while this ran)
+            late = RoutineMetrics(rid)
+            count_activation(late, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            if n_out:
+                count_emits(late, emits)
+            with self._fold_lock:
+                self._wm(job.worker_id).routine(rid).merge(late)
+
+    def _fold(self, job: JobContext, status: str, duration: float | None) -> None:
+        """Add a finished job's counters to its worker's and its flow's (once)."""
+        jm = job.monitor
+        wm = self._wm(job.worker_id)
+        with self._fold_lock:
+            if not jm.folded:
+                jm.folded = True
+                for rid, m in list(jm.routines.items()):
+                    wm.routine(rid).merge(m)
+            stats = self.flow_stats.get(job.flow_id)
+            if stats is None:
+                stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
+            stats.record(job.job_id, status, duration)
+            self.jobs_finished += 1
 
     def routine_error(
         self, act: ActivationContext, error: BaseException, tb: str, strategy: str
@@ -286,11 +266,14 @@ class Recorder(Publisher):
         rid = act.routine.routine_id
         ts = now()
         name = type(error).__name__
+        m = job.monitor.routines.get(rid)
         if strategy == "skip":  # a skipped activation is recorded, not counted as an error
-            self._write(job, ts, "routine_skipped", rid, name, str(error), None, strategy)
+            self._write(
+                job, ts, "routine_skipped", rid, name, str(error), None, strategy, counter=m
+            )
             return
         etype = "routine_retry" if strategy == "retry" else "routine_error"
-        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy)
+        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy, counter=m)
         job.monitor.errors.append(
             ErrorRecord(f"err-{seq}", job.job_id, rid, ts, name, str(error), tb, strategy)
         )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from routilux_nb.core.worker import Worker
 
     from .breakpoints import BreakpointManager
+    from .metrics import RoutineMetrics
     from .state import WorkerMonitor
 
 __all__ = ["SnapshotBuilder", "SnapshotStream", "Ticker"]
@@ -147,15 +148,19 @@ class SnapshotBuilder:
     def routine_states(self, worker: Worker) -> dict[str, dict[str, Any]]:
         raise NotImplementedError
 
+    def worker_routines(self, worker: Worker) -> dict[str, RoutineMetrics]:
+        raise NotImplementedError
+
     def snapshot(self, worker: Worker, *, job: JobContext | None = None) -> Snapshot:
         """The state a live view shows (flow graph colours, gauges, jobs, breakpoints)."""
         wm = self._wm(worker.worker_id)
         states = self.routine_states(worker)
+        totals = self.worker_routines(worker)
         parked = [p for j in ([job] if job else worker.active_jobs) for p in list(j.parked)]
         parked_at = {p.routine_id for p in parked}
         routines: dict[str, RoutineView] = {}
         for rid, st in states.items():
-            m = wm.routines.get(rid)
+            m = totals.get(rid)
             routines[rid] = {"status": "paused" if rid in parked_at else st["status"],
                              "execution_count": st["execution_count"], "error_count": st["error_count"],
                              "avg_duration": round(m.avg_duration, 6) if m else 0.0, "active": st["active"]}

@@ -1,8 +1,9 @@
 """What the monitor keeps per job and per worker, and the counter updates the recorder makes.
 
 A job's per-routine counters are written by one activation at a time (the engine never runs
-one job's routine twice at once) and need no lock; a worker's are updated under
-:data:`~routilux_nb.monitor.trace.WRITE_LOCK`.
+one job's routine twice at once), so they need no lock. A worker's counters are its finished
+jobs' counters, added once when each job finishes (under the monitor's fold lock); readers add
+the live jobs' counters to them (see :meth:`Queries.worker_routines`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class JobMonitor:
 
     __slots__ = (
         "_errors",
+        "folded",
         "matched",
         "_metrics",
         "_output",
@@ -69,8 +71,10 @@ class JobMonitor:
 
     def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
         self.job = job
-        self.trace = TraceBuffer(trace_size)
         self.routines: dict[str, RoutineMetrics] = {}
+        self.trace = TraceBuffer(trace_size, self.routines)
+        #: true once the job's counters were added to its worker's
+        self.folded = False
         #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
         self.pending: dict[str, float] | None = None
         self.output_limit = output_limit

@@ -7,13 +7,16 @@ routine_id, job_id, detail, payload, duration, status)`` or, for a whole activat
 :class:`TraceRecord` named tuples (same positions, plus ``cpu_time`` and ``queue_wait`` on
 ``routine_end``), :class:`ExecutionEvent` objects and DataFrames, built on demand.
 
-Seqs are global and taken when a record enters its ring, under :data:`WRITE_LOCK`: an
-activation's events take theirs, as one contiguous block, when it ends, so a reader resuming
-"after seq N" never misses a record written later with a smaller seq.
+Seqs are global and taken right before a record enters its ring: an activation's events take
+theirs, as one contiguous block (:func:`take_seqs`), when it ends, so a reader resuming "after
+seq N" never misses a record written later with a smaller seq. Nothing on the recording path
+takes a lock: seq blocks come from one C-level call (atomic under the GIL), deque appends are
+atomic, and rings are trimmed by whichever writer gets the ring's try-lock.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -23,8 +26,8 @@ from typing import Any, NamedTuple
 from routilux_nb.core.clock import iso
 from routilux_nb.core.display import HtmlRepr
 
-__all__ = ["ACTIVATION", "EVENT_TYPES", "TRACE_COLUMNS", "WRITE_LOCK", "ExecutionEvent", "Ring",
-           "TraceBuffer", "TraceRecord", "bus_message", "expand", "next_seq", "summarize"]
+__all__ = ["ACTIVATION", "EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "Ring", "TraceBuffer",
+           "TraceRecord", "bus_message", "expand", "next_seq", "summarize", "take_seqs"]
 
 EVENT_TYPES = (
     "job_start", "job_status", "job_end", "routine_start", "routine_end", "slot_call",
@@ -38,18 +41,15 @@ TRACE_COLUMNS = ["seq", "event_id", "job_id", "routine_id", "event_type", "times
 #: the ``event_type`` slot of an activation entry (never seen by readers)
 ACTIVATION = "activation"
 
-#: guards the seq counter and every ring append, so seqs enter rings in order and the
-#: counts kept beside the rings are exact whatever threads record at once
-WRITE_LOCK = threading.Lock()
-#: the last seq taken (one-element list: read and advanced under :data:`WRITE_LOCK`)
-SEQ = [0]
+_seqs = itertools.count(1)
+#: one seq (atomic: a single C-level call)
+next_seq = _seqs.__next__
 
 
-def next_seq() -> int:
-    """Take one seq (for records written outside the recorder's own lock sections)."""
-    with WRITE_LOCK:
-        SEQ[0] += 1
-        return SEQ[0]
+def take_seqs(n: int) -> int:
+    """Take ``n`` consecutive seqs at once; returns the first. One C-level call consumes them
+    all, so no other thread's seq falls inside the block."""
+    return next(itertools.islice(_seqs, n - 1, None)) - n + 1
 
 
 class TraceRecord(NamedTuple):
@@ -104,49 +104,62 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
 
 
 class Ring:
-    """Bounded entries that stand for a known number of events each; keeps at least the
-    newest ``size`` events (one entry more at most). Mutated under :data:`WRITE_LOCK` only.
+    """Bounded entries that stand for a known number of events each; keeps at least the newest
+    ``size`` events. Writers never block: they append, and one of them (the one that gets the
+    try-lock) trims once about twice ``size`` events are held. Readers copy, expand and cut.
 
-    In the trace ring an activation entry counts all its events; in a worker's history ring
+    In a trace an activation entry counts all its events; in a worker's history
     (``emits_only``) it counts its emits.
     """
 
-    __slots__ = ("_entries", "emits_only", "kept", "size")
+    __slots__ = ("_approx", "_entries", "_trimming", "emits_only", "size")
 
     def __init__(self, size: int, emits_only: bool = False) -> None:
         self._entries: deque[tuple[Any, ...]] = deque()
+        self._approx = 0
+        self._trimming = threading.Lock()
         self.emits_only = emits_only
-        self.kept = 0
         self.size = size
 
-    def add(self, entry: tuple[Any, ...] | None, n: int) -> None:
-        """(lock held) Append an entry standing for ``n`` events (``None``: none, only trim);
-        drop what falls out."""
-        entries = self._entries
-        if entry is not None:
-            entries.append(entry)
-        kept = self.kept + n
-        size = self.size
-        while entries:
-            first = entries[0]
-            count = 1 if first[2] != ACTIVATION else len(first[6]) if self.emits_only else first[13]
-            if kept - count < size:
-                break
-            kept -= count
-            entries.popleft()
-        self.kept = kept
+    def _count(self, entry: tuple[Any, ...]) -> int:
+        if entry[2] != ACTIVATION:
+            return 1
+        return len(entry[6]) if self.emits_only else entry[13]  # type: ignore[no-any-return]
+
+    def add(self, entry: tuple[Any, ...], n: int) -> None:
+        """Append an entry standing for ``n`` events."""
+        self._entries.append(entry)
+        approx = self._approx = self._approx + n  # a hint only: trim() counts exactly
+        if approx > 2 * self.size + 16:
+            self.trim()
+
+    def trim(self) -> None:
+        """Drop the oldest entries beyond the newest ``size`` events (skipped if another
+        thread is trimming: it will have done the work)."""
+        if not self._trimming.acquire(False):
+            return
+        try:
+            entries = self._entries
+            held = list(entries)  # one C-level copy: appends of other threads go after it
+            kept, drop = 0, len(held)
+            while drop > 0 and kept < self.size:
+                drop -= 1
+                kept += self._count(held[drop])
+            for _ in range(drop):
+                entries.popleft()
+            self._approx = kept
+        finally:
+            self._trimming.release()
 
     def records(self, emits_only: bool = False) -> list[TraceRecord]:
         """The newest ``size`` events, by seq."""
-        with WRITE_LOCK:
-            entries = list(self._entries)
-        rows = [r for e in entries for r in expand(e, emits_only)]
+        rows = [r for e in list(self._entries) for r in expand(e, emits_only)]
         rows.sort()
         size = self.size
         return rows[-size:] if len(rows) > size else rows if size > 0 else []
 
     def __len__(self) -> int:
-        return min(self.kept, self.size)
+        return min(sum(self._count(e) for e in list(self._entries)), self.size)
 
 
 def summarize(value: Any, limit: int = 200) -> Any:
@@ -220,15 +233,23 @@ class TraceBuffer(Ring, HtmlRepr):
     """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
     ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("total",)
+    __slots__ = ("_routines", "job_events")
 
-    def __init__(self, size: int) -> None:  # (Ring's fields set here: one per job, on the hot path)
+    def __init__(self, size: int, routines: dict[str, Any]) -> None:  # Ring's fields: hot path
         self._entries: deque[tuple[Any, ...]] = deque()
+        self._approx = 0
+        self._trimming = threading.Lock()
         self.emits_only = False
-        self.kept = 0
         self.size = size
-        #: every event recorded for the job (advanced under :data:`WRITE_LOCK`)
-        self.total = 0
+        #: the job's per-routine counters (each counts its routines' trace events)
+        self._routines = routines
+        #: events of the job itself (start, status, end, breakpoints, discards)
+        self.job_events = 0
+
+    @property
+    def total(self) -> int:
+        """Every event recorded for the job, kept or not (exact: summed from counters)."""
+        return self.job_events + sum(m.events for m in list(self._routines.values()))
 
     @property
     def maxlen(self) -> int:
