@@ -293,3 +293,44 @@ def test_a_routine_breakpoint_on_a_batch_says_which_items_matched(rt):
     session.resume()
     assert job.wait(WAIT).status == "completed" and job.data["seen"] == [1, 5, 2, 7]
     assert not job.monitor.matched
+
+
+def test_an_activation_ending_after_its_job_was_cancelled_still_counts_for_the_worker(
+    rt, chain, until
+):
+    c = chain(gated=True)
+    w = rt.start(c.flow)
+    job = w.submit(data={"values": [1, 2]})
+    until(lambda: c.count("source") == 1)
+    job.cancel("test")
+    assert job.wait(WAIT).status == "cancelled"
+    c.gate.set()  # the source's activation ends after its job finished
+    until(lambda: job.metrics.routine_metrics["source"].execution_count == 1)
+    until(
+        lambda: w.statistics()["routine_statistics"].get("source", {}).get("execution_count") == 1
+    )
+    assert w.statistics()["routine_statistics"]["source"]["items_in"] == 1
+
+
+def test_seq_blocks_are_contiguous_and_unique_across_threads():
+    import threading
+
+    from routilux_nb.monitor.trace import next_seq, take_seqs
+
+    blocks: list[list[int]] = []
+
+    def grab() -> None:
+        mine = []
+        for i in range(2000):
+            n = 1 + i % 5
+            first = take_seqs(n) if n > 1 else next_seq()
+            mine.append(list(range(first, first + n)))
+        blocks.extend(mine)
+
+    threads = [threading.Thread(target=grab) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seqs = [s for b in blocks for s in b]
+    assert len(seqs) == len(set(seqs)) == 4 * sum(1 + i % 5 for i in range(2000))
