@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -110,6 +111,73 @@ def profile(top: int = 22) -> None:
         print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
 
 
+def hook_costs(n: int = 20_000) -> dict[str, float]:
+    """CPU microseconds per call of each monitor hook, driven directly on one thread (no pool,
+    no GIL contention: the steadiest figure on a busy machine), and per one-item job."""
+    import gc
+
+    from routilux_nb.core.context import ActivationContext
+    from routilux_nb.core.job import JobContext
+
+    gc.disable()
+    try:
+        rt = rx.Runtime()
+        worker = rt.start(build_flow("hooks"))
+        mon = rt.monitor
+        source, transform, sink = (worker.flow.routines[r] for r in ("source", "transform", "sink"))
+        jobs = [
+            JobContext(
+                f"j{i}",
+                worker,
+                metadata={},
+                data={},
+                timeout=None,
+                log_size=10,
+                entry=("source", "input"),
+            )
+            for i in range(n)
+        ]
+        out: dict[str, float] = {}
+
+        def timed(label: str, call: Any) -> None:
+            t0 = time.process_time()
+            for i in range(n):
+                call(i)
+            out[label] = (time.process_time() - t0) / n * 1e6
+
+        timed("job_created", lambda i: mon.job_created(jobs[i]))
+        for job in jobs:
+            job.status = "running"
+        timed("job_status (running)", lambda i: mon.job_status(jobs[i], "pending"))
+        for routine, label in ((sink, "no emit"), (transform, "one emit")):
+            acts = [
+                ActivationContext(worker, routine, jobs[i], {"input": [{"value": 1}]}, None, i)
+                for i in range(n)
+            ]
+            timed(f"activation_start ({label})", lambda i, acts=acts: mon.activation_start(acts[i]))
+            if label == "one emit":
+                timed("emit", lambda i, acts=acts: mon.emit(acts[i], "output", {"value": 2}))
+            timed(
+                f"activation_end ({label})",
+                lambda i, acts=acts: mon.activation_end(acts[i], 1e-5, None),
+            )
+        for job in jobs:
+            job.status = "completed"
+        timed("job_status (completed)", lambda i: mon.job_status(jobs[i], "running"))
+        rt.shutdown()
+    finally:
+        gc.enable()
+    out["one-item job (3 activations, 2 emits)"] = (
+        out["job_created"]
+        + out["job_status (running)"]
+        + out["job_status (completed)"]
+        + out["activation_start (no emit)"]
+        + out["activation_end (no emit)"]
+        + 2 * (out["activation_start (one emit)"] + out["emit"] + out["activation_end (one emit)"])
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -119,9 +187,16 @@ def main() -> None:
         "--threads", type=int, default=8, help="Runtime(max_threads=...); 1 is the steadiest"
     )
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--hooks", action="store_true", help="CPU cost of each hook, single thread")
     args = parser.parse_args()
     if args.profile:
         profile()
+        return
+    if args.hooks:
+        costs = [hook_costs() for _ in range(args.repeat)]
+        print(f"monitor hook CPU cost, median of {args.repeat} runs (us per call)")
+        for key in costs[0]:
+            print(f"  {key:<40} {statistics.median(c[key] for c in costs):8.2f}")
         return
     fig = cost(args.repeat, args.items, args.jobs, args.threads)
     print(

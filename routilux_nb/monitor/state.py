@@ -115,7 +115,8 @@ class JobMonitor:
 
 
 class WorkerMonitor:
-    """What the monitor keeps for one worker: its emit history and exact routine counters."""
+    """What the monitor keeps for one worker: its emit history, and in ``routines`` the counters
+    of its finished jobs (readers add the live jobs': :meth:`Queries.worker_routines`)."""
 
     __slots__ = ("history", "last_error", "recent_jobs", "routines", "status_changed_at")
 
