@@ -103,6 +103,10 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
     return out
 
 
+#: held by the one writer trimming a ring (a try-lock: nobody ever waits on it)
+_TRIMMING = threading.Lock()
+
+
 class Ring:
     """Bounded entries that stand for a known number of events each; keeps at least the newest
     ``size`` events. Writers never block: they append, and one of them (the one that gets the
@@ -112,12 +116,11 @@ class Ring:
     (``emits_only``) it counts its emits.
     """
 
-    __slots__ = ("_approx", "_entries", "_trimming", "emits_only", "size")
+    __slots__ = ("_approx", "_entries", "emits_only", "size")
 
     def __init__(self, size: int, emits_only: bool = False) -> None:
         self._entries: deque[tuple[Any, ...]] = deque()
         self._approx = 0
-        self._trimming = threading.Lock()
         self.emits_only = emits_only
         self.size = size
 
@@ -134,9 +137,9 @@ class Ring:
             self.trim()
 
     def trim(self) -> None:
-        """Drop the oldest entries beyond the newest ``size`` events (skipped if another
-        thread is trimming: it will have done the work)."""
-        if not self._trimming.acquire(False):
+        """Drop the oldest entries beyond the newest ``size`` events (skipped while another
+        thread trims; the next add tries again)."""
+        if not _TRIMMING.acquire(False):  # shared by all rings: a skipped trim happens next add
             return
         try:
             entries = self._entries
@@ -149,7 +152,7 @@ class Ring:
                 entries.popleft()
             self._approx = kept
         finally:
-            self._trimming.release()
+            _TRIMMING.release()
 
     def records(self, emits_only: bool = False) -> list[TraceRecord]:
         """The newest ``size`` events, by seq."""
@@ -238,7 +241,6 @@ class TraceBuffer(Ring, HtmlRepr):
     def __init__(self, size: int, routines: dict[str, Any]) -> None:  # Ring's fields: hot path
         self._entries: deque[tuple[Any, ...]] = deque()
         self._approx = 0
-        self._trimming = threading.Lock()
         self.emits_only = False
         self.size = size
         #: the job's per-routine counters (each counts its routines' trace events)
