@@ -47,7 +47,9 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
     * ``history_size``: emits kept per worker, all jobs together (``worker.history``; default 1000);
     * ``bus_retain``: events kept for subscribers that resume with ``since=seq`` (default 10,000);
     * ``output_limit``: characters of ``print()`` output kept per job (default 1,000,000);
-    * ``capture_output``: route ``print()`` inside routines to the job (default on).
+    * ``capture_output``: route ``print()`` inside routines to the job (default on);
+    * ``cpu_time``: measure each activation's CPU time (default on; two clock reads of the
+      thread per activation, the largest part of monitoring's cost for tiny activations).
 
     A frame built from a ring that dropped events says so (``frame.attrs["truncated"]`` and a
     warning naming the setting to raise). Create a runtime with bigger rings with
@@ -57,7 +59,7 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
     enabled = True
 
     def __init__(self, *, trace_size: int = 1000, history_size: int = 1000, bus_retain: int = 10_000,
-                 output_limit: int = 1_000_000, capture_output: bool = True) -> None:
+                 output_limit: int = 1_000_000, capture_output: bool = True, cpu_time: bool = True) -> None:
         for name, value in (("trace_size", trace_size), ("history_size", history_size),
                             ("bus_retain", bus_retain), ("output_limit", output_limit)):
             if not isinstance(value, int) or value < 0:
@@ -66,6 +68,7 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         self.history_size = history_size
         self.output_limit = output_limit
         self.capture_output = capture_output
+        self.cpu_time = cpu_time
         self._keep = max(trace_size, history_size)
         self._noted_max = max(4096, 2 * self._keep)
         self.breakpoints = BreakpointManager(on_change=self._set_armed)

@@ -64,6 +64,7 @@ class Recorder(Publisher):
     history_size: int
     output_limit: int
     capture_output: bool
+    cpu_time: bool
     bus: EventBus
     workers: dict[str, WorkerMonitor]
     flow_stats: dict[str, FlowStats]
@@ -117,7 +118,7 @@ class Recorder(Publisher):
         local = _thread
         act.recorded = local.current = [
             t0,
-            thread_time(),
+            thread_time() if self.cpu_time else 0.0,
             None if since is None else max(0.0, t0 - since),
             None,
             local.current,
@@ -173,7 +174,7 @@ class Recorder(Publisher):
         if st is None:
             return
         act.recorded = None
-        cpu = thread_time() - st[_CPU0]
+        cpu = thread_time() - st[_CPU0] if self.cpu_time else 0.0
         outer = st[_OUTER]
         if outer is not None:  # ran inline inside another activation: not that one's CPU
             outer[_CHILD_CPU] += cpu

@@ -334,3 +334,11 @@ def test_seq_blocks_are_contiguous_and_unique_across_threads():
         t.join()
     seqs = [s for b in blocks for s in b]
     assert len(seqs) == len(set(seqs)) == 4 * sum(1 + i % 5 for i in range(2000))
+
+
+def test_cpu_time_can_be_turned_off(make_runtime, chain):
+    rt = make_runtime(monitor=Monitor(cpu_time=False))
+    job = rt.submit(chain().flow, data={"values": [1, 2]}).wait(WAIT)
+    assert job.status == "completed"
+    assert all(m.total_cpu_time == 0.0 for m in job.metrics.routine_metrics.values())
+    assert job.metrics.routine_metrics["sink"].items_in == 2
