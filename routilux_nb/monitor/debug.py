@@ -88,19 +88,15 @@ class DebugSession(HtmlRepr):
 
     def variables(self) -> dict[str, Any]:
         """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``,
-        ``job_data``, ``metadata``; and ``matched_items`` when a condition picked some items."""
+        ``job_data``, ``metadata``. Which items made a condition true: ``location()["matched"]``."""
         p = self._require()
         routine = self.job.worker.flow.routines.get(p.routine_id)
-        out = {
+        return {
             "payload": p.payload,
             "config": dict(routine.config) if routine is not None else {},
             "job_data": self.job.data,
             "metadata": self.job.metadata,
         }
-        matched = self._matched(p)
-        if matched is not None:
-            out["matched_items"] = [m["item"] for m in matched]
-        return out
 
     def set_variable(self, name: str, value: Any) -> None:
         """Edit the parked data before continuing: ``payload``, ``payload.key.0.sub``, ``job_data.key``."""

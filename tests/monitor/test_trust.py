@@ -288,7 +288,8 @@ def test_a_routine_breakpoint_on_a_batch_says_which_items_matched(rt):
         {"slot_name": "input", "index": 1, "item": {"value": 5}},
         {"slot_name": "input", "index": 3, "item": {"value": 7}},
     ]
-    assert session.variables()["matched_items"] == [{"value": 5}, {"value": 7}]
+    parked = session.variables()["payload"]["input"]
+    assert [parked[m["index"]] for m in where["matched"]] == [{"value": 5}, {"value": 7}]
     assert session.to_dict()["location"]["matched"][0]["index"] == 1
     session.resume()
     assert job.wait(WAIT).status == "completed" and job.data["seen"] == [1, 5, 2, 7]
