@@ -36,8 +36,20 @@ from .core import (
     policies,
     registry,
 )
+from .core.display import set_html_renderer
 from .core.expressions import ExpressionError
 from .core.runtime import default_runtime as runtime
+
+
+def _html_for(obj: object) -> str:
+    """The HTML renderer of every repr: loads the static reprs (never a widget library) once."""
+    from .notebook.reprs import html_for
+
+    set_html_renderer(html_for)
+    return html_for(obj)
+
+
+set_html_renderer(_html_for)
 
 __version__ = "0.1.0"
 
@@ -62,27 +74,33 @@ __all__ = [
     "Worker",
     "WorkerNotRunningError",
     "__version__",
-    "dashboard",
-    "debugger",
-    "flow_graph",
-    "job_progress",
     "load_flow",
     "policies",
-    "queue_gauges",
     "registry",
     "runtime",
-    "trace_table",
 ]
 
+#: live notebook views, loaded on first use (they need the notebook extra), so they are
+#: reachable as ``rx.dashboard`` and listed by ``dir(rx)`` but not part of ``import *``
 _LIVE_VIEWS = frozenset({"dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"})
 
 
 def __getattr__(name: str) -> object:
     """Load the live notebook views (``rx.dashboard`` ...) on first use; they need the notebook extra."""
     if name in _LIVE_VIEWS:
-        from .notebook import live
+        try:
+            from .notebook import live
+        except ImportError as exc:
+            raise ImportError(
+                f"routilux_nb.{name} is a live notebook view and needs the notebook extra: "
+                f"pip install 'routilux_nb[notebook]' ({exc})"
+            ) from exc
 
         value = getattr(live, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LIVE_VIEWS})

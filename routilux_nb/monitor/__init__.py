@@ -13,7 +13,8 @@ from .debug import DEBUG_ACTIONS, DebugSession
 from .metrics import ErrorRecord, ExecutionMetrics, FlowStats, RoutineMetrics
 from .output import JobOutput
 from .snapshots import SnapshotStream
-from .trace import EVENT_TYPES, ExecutionEvent, TraceBuffer
+from .trace import EVENT_TYPES, ExecutionEvent, TraceBuffer, TraceRecord
+from .types import Snapshot
 
 set_default_monitor_factory(Monitor)
 
@@ -35,7 +36,9 @@ __all__ = [
     "Monitor",
     "MonitorCollector",
     "RoutineMetrics",
+    "Snapshot",
     "SnapshotStream",
     "Subscription",
     "TraceBuffer",
+    "TraceRecord",
 ]

@@ -18,6 +18,7 @@ payload's keys plus ``data`` (the item), ``items``, ``routine_id``, ``slot_name`
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import threading
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.core.display import HtmlRepr
 from routilux_nb.core.expressions import Condition, ExpressionError, compile_condition
 
 __all__ = ["BREAKPOINT_TYPES", "Breakpoint", "BreakpointManager"]
@@ -34,7 +36,7 @@ _ids = itertools.count(1)
 
 
 @dataclass(eq=False)
-class Breakpoint:
+class Breakpoint(HtmlRepr):
     """The spec's fields plus scope (``worker_id``, ``flow_id``) and the connection target."""
 
     type: str
@@ -101,18 +103,22 @@ class Breakpoint:
                 and (self.slot_name is None or connection.target_slot == self.slot_name))
 
     def condition_holds(self, candidates: list[dict[str, Any]]) -> bool:
+        return bool(self.matching(candidates))
+
+    def matching(self, candidates: list[dict[str, Any]]) -> list[int]:
+        """Positions of the candidates (items) for which the condition is true."""
         if self._compiled is None:
-            return True
+            return list(range(len(candidates)))
         try:
-            return any(self._compiled(**names) for names in candidates)
+            return [i for i, names in enumerate(candidates) if self._compiled(**names)]
         except ExpressionError as exc:
             self.condition_errors += 1
             self.last_condition_error = str(exc)
-            return False
+            return []
         except Exception as exc:  # a Python callable raising is a condition error, not a crash
             self.condition_errors += 1
             self.last_condition_error = f"{type(exc).__name__}: {exc}"
-            return False
+            return []
 
     def to_dict(self) -> dict[str, Any]:
         cond = self.condition
@@ -133,11 +139,6 @@ class Breakpoint:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def _names(kind: str, job: Any, routine_id: str, name: str | None, payload: Any) -> list[dict[str, Any]]:
@@ -216,6 +217,12 @@ class BreakpointManager:
 
     def check(self, kind: str, job: Any, routine_id: str, name: str | None, payload: Any,
               connection_index: int | None = None) -> str | None:
+        return self.check_items(kind, job, routine_id, name, payload, connection_index)[0]
+
+    def check_items(self, kind: str, job: Any, routine_id: str, name: str | None, payload: Any,
+                    connection_index: int | None = None) -> tuple[str | None, builtins.list[dict[str, Any]] | None]:
+        """The breakpoint hit and, for a routine breakpoint with a condition, the items that
+        made it true: ``[{"slot_name", "index", "item"}]`` (``index`` within the slot)."""
         connection = None
         if kind == "connection" and connection_index is not None:
             conns = job.worker.flow.connections
@@ -224,11 +231,17 @@ class BreakpointManager:
         for bp in list(self._bps.values()):
             if not bp.enabled or not bp.matches(kind, job, routine_id, name, connection):
                 continue
+            matched = None
             if bp._compiled is not None:
                 if names is None:
                     names = _names(kind, job, routine_id, name, payload)
-                if not bp.condition_holds(names):
+                hits = bp.matching(names)
+                if not hits:
                     continue
+                if kind == "routine" and isinstance(payload, dict):
+                    where = [(slot, i, item) for slot, lst in payload.items() for i, item in enumerate(lst)]
+                    matched = [{"slot_name": where[h][0], "index": where[h][1], "item": where[h][2]}
+                               for h in hits if h < len(where)]
             bp.hit_count += 1
-            return bp.breakpoint_id
-        return None
+            return bp.breakpoint_id, matched
+        return None, None

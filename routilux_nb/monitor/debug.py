@@ -12,6 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from routilux_nb.core.display import HtmlRepr
 from routilux_nb.core.errors import JobStateError
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ __all__ = ["DEBUG_ACTIONS", "DebugSession"]
 DEBUG_ACTIONS = ("resume", "step_over", "step_into", "drop")
 
 
-class DebugSession:
+class DebugSession(HtmlRepr):
     """Debug controls of one job: where it stopped, variables, call stack, actions."""
 
     def __init__(self, job: JobContext, changed: threading.Condition) -> None:
@@ -67,11 +68,27 @@ class DebugSession:
         return p
 
     def location(self) -> dict[str, Any] | None:
+        """Where the job stopped; for a routine breakpoint with a condition, ``matched`` lists
+        the items that made it true (``slot_name``, ``index`` within the slot, ``item``)."""
         p = self.current
-        return None if p is None else {"job_id": self.job_id, **p.location()}
+        if p is None:
+            return None
+        out = {"job_id": self.job_id, **p.location()}
+        matched = self._matched(p)
+        if matched is not None:
+            from .trace import summarize
+
+            out["matched"] = [{**m, "item": summarize(m["item"], 2000)} for m in matched]
+        return out
+
+    def _matched(self, p: Parked) -> list[dict[str, Any]] | None:
+        jm = self.job.monitor
+        found = jm.matched.get(id(p.payload)) if jm is not None and jm.matched else None
+        return found[1] if found is not None and found[0] is p.payload else None
 
     def variables(self) -> dict[str, Any]:
-        """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``, ``job_data``."""
+        """``payload`` (the parked data: ``{slot: [items]}`` for an activation), ``config``,
+        ``job_data``, ``metadata``. Which items made a condition true: ``location()["matched"]``."""
         p = self._require()
         routine = self.job.worker.flow.routines.get(p.routine_id)
         return {
@@ -176,11 +193,6 @@ class DebugSession:
         p = self.current
         where = f", at={p.kind}:{p.routine_id}" if p is not None else ""
         return f"DebugSession(job_id={self.job_id!r}, status={self.job.status!r}{where})"
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def _set_path(root: Any, path: str, value: Any) -> None:

@@ -1,20 +1,33 @@
-"""Metrics: per-routine counters for jobs, workers and flows, updated once per activation."""
+"""Metrics: per-routine counters for jobs, workers and flows, updated once per activation.
+
+A job's counters are written by one activation at a time per routine (the engine never runs
+one job's routine twice at once), so they need no lock; a worker's are the sum of its finished
+jobs' (added once, when a job finishes) and of its live jobs' (added when read)."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from routilux_nb.core.clock import iso
+from routilux_nb.core.display import HtmlRepr
 
-__all__ = ["ErrorRecord", "ExecutionMetrics", "FlowStats", "RoutineMetrics"]
+__all__ = ["ErrorRecord", "ExecutionMetrics", "FlowStats", "RoutineMetrics", "unrouted_counts"]
 
 
 class RoutineMetrics:
-    """``execution_count, total/avg/min/max duration, error_count, last_execution`` of a routine."""
+    """Counters of one routine (of a job, a worker or a flow), exact whatever the ring sizes.
 
-    __slots__ = ("error_count", "execution_count", "last_execution", "max_duration", "min_duration",
-                 "routine_id", "total_duration")
+    ``execution_count, total/avg/min/max duration`` (wall seconds), ``error_count``,
+    ``last_execution``; ``total_cpu_time`` (seconds of CPU the activations' threads used) and
+    ``total_queue_wait`` (seconds inputs waited before their activation started), ``items_in``
+    (items taken from slots), ``items_out`` (payloads emitted) and ``emits`` per event name.
+    """
+
+    __slots__ = ("emits", "error_count", "events", "execution_count", "items_in", "items_out",
+                 "last_execution", "last_start", "max_duration", "min_duration", "routine_id",
+                 "running", "total_cpu_time", "total_duration", "total_queue_wait")
 
     def __init__(self, routine_id: str) -> None:
         self.routine_id = routine_id
@@ -24,6 +37,16 @@ class RoutineMetrics:
         self.max_duration: float | None = None
         self.error_count = 0
         self.last_execution: float | None = None
+        self.total_cpu_time = 0.0
+        self.total_queue_wait = 0.0
+        self.items_in = 0
+        self.items_out = 0
+        #: trace events recorded for the routine's activations (kept in a ring or not)
+        self.events = 0
+        #: payloads emitted, per event name (``None`` before the first)
+        self.emits: dict[str, int] | None = None
+        self.last_start: float | None = None
+        self.running = False
 
     def record(self, duration: float, ts: float, error: bool) -> None:
         self.execution_count += 1
@@ -37,19 +60,46 @@ class RoutineMetrics:
         self.last_execution = ts
 
     def merge(self, other: RoutineMetrics) -> None:
+        """Add ``other``'s counters to these (a job's into its worker's, workers' into a flow's)."""
         self.execution_count += other.execution_count
         self.total_duration += other.total_duration
         self.error_count += other.error_count
-        for attr, pick in (("min_duration", min), ("max_duration", max)):
-            mine, theirs = getattr(self, attr), getattr(other, attr)
-            if theirs is not None:
-                setattr(self, attr, theirs if mine is None else pick(mine, theirs))
-        if other.last_execution is not None and (self.last_execution is None or other.last_execution > self.last_execution):
-            self.last_execution = other.last_execution
+        self.total_cpu_time += other.total_cpu_time
+        self.total_queue_wait += other.total_queue_wait
+        self.items_in += other.items_in
+        self.items_out += other.items_out
+        self.events += other.events
+        if other.emits:
+            mine = self.emits
+            if mine is None:
+                mine = self.emits = {}
+            for event, n in list(other.emits.items()):
+                mine[event] = mine.get(event, 0) + n
+        low, high = other.min_duration, other.max_duration
+        if low is not None and (self.min_duration is None or low < self.min_duration):
+            self.min_duration = low
+        if high is not None and (self.max_duration is None or high > self.max_duration):
+            self.max_duration = high
+        last = other.last_execution
+        if last is not None and (self.last_execution is None or last > self.last_execution):
+            self.last_execution = last
+
+    def copy(self) -> RoutineMetrics:
+        out = RoutineMetrics(self.routine_id)
+        out.merge(self)
+        return out
 
     @property
     def avg_duration(self) -> float:
         return self.total_duration / self.execution_count if self.execution_count else 0.0
+
+    @property
+    def avg_cpu_time(self) -> float:
+        return self.total_cpu_time / self.execution_count if self.execution_count else 0.0
+
+    @property
+    def avg_queue_wait(self) -> float:
+        return self.total_queue_wait / self.execution_count if self.execution_count else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +111,12 @@ class RoutineMetrics:
             "max_duration": self.max_duration,
             "error_count": self.error_count,
             "last_execution": iso(self.last_execution),
+            "total_cpu_time": self.total_cpu_time,
+            "avg_cpu_time": self.avg_cpu_time,
+            "total_queue_wait": self.total_queue_wait,
+            "avg_queue_wait": self.avg_queue_wait,
+            "items_in": self.items_in,
+            "items_out": self.items_out,
         }
 
     def __repr__(self) -> str:
@@ -85,24 +141,46 @@ class ErrorRecord:
         }
 
 
-class ExecutionMetrics:
-    """Metrics of one job: routine metrics, counts of events, emits and slot calls, errors."""
+class ExecutionMetrics(HtmlRepr):
+    """Metrics of one job: routine metrics, counts of events, emits and slot calls, errors.
 
-    __slots__ = ("errors", "job", "routine_metrics", "total_event_emits", "total_events", "total_slot_calls")
+    A view over the job's counters (``job.metrics``), read when asked: the counts are exact
+    whatever the trace ring keeps.
+    """
 
-    def __init__(self, job: Any, max_errors: int = 100) -> None:
+    __slots__ = ("_jm", "job")
+
+    def __init__(self, job: Any, jm: Any) -> None:
         self.job = job
-        self.routine_metrics: dict[str, RoutineMetrics] = {}
-        self.total_events = 0
-        self.total_slot_calls = 0
-        self.total_event_emits = 0
-        self.errors: deque[ErrorRecord] = deque(maxlen=max_errors)
+        self._jm = jm
+
+    @property
+    def routine_metrics(self) -> dict[str, RoutineMetrics]:
+        return self._jm.routines  # type: ignore[no-any-return]
 
     def routine(self, routine_id: str) -> RoutineMetrics:
-        m = self.routine_metrics.get(routine_id)
-        if m is None:
-            m = self.routine_metrics[routine_id] = RoutineMetrics(routine_id)
-        return m
+        return self._jm.routine(routine_id)  # type: ignore[no-any-return]
+
+    @property
+    def errors(self) -> deque[ErrorRecord]:
+        return self._jm.errors  # type: ignore[no-any-return]
+
+    @property
+    def total_events(self) -> int:
+        return self._jm.trace.total  # type: ignore[no-any-return]
+
+    @property
+    def total_slot_calls(self) -> int:
+        return sum(m.items_in for m in list(self._jm.routines.values()))
+
+    @property
+    def total_event_emits(self) -> int:
+        return sum(m.items_out for m in list(self._jm.routines.values()))
+
+    @property
+    def unrouted(self) -> dict[str, int]:
+        """Payloads emitted on events that no connection takes: ``{"routine.event": count}``."""
+        return unrouted_counts(self.job.worker.flow, self._jm.routines.values())
 
     def to_dict(self) -> dict[str, Any]:
         job = self.job
@@ -116,6 +194,7 @@ class ExecutionMetrics:
             "total_events": self.total_events,
             "total_slot_calls": self.total_slot_calls,
             "total_event_emits": self.total_event_emits,
+            "unrouted_emits": self.unrouted,
             "errors": [e.to_dict() for e in list(self.errors)],
         }
 
@@ -129,10 +208,15 @@ class ExecutionMetrics:
         return (f"ExecutionMetrics(job_id={self.job.job_id!r}, routines={len(self.routine_metrics)}, "
                 f"events={self.total_events}, errors={len(self.errors)})")
 
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
 
-        return html_for(self)
+def unrouted_counts(flow: Any, metrics: Iterable[RoutineMetrics]) -> dict[str, int]:
+    """``{"routine.event": n}`` for emits on events with no outgoing connection."""
+    out: dict[str, int] = {}
+    for m in list(metrics):
+        for event, n in list((m.emits or {}).items()):
+            if n and not flow.routes(m.routine_id, event):
+                out[f"{m.routine_id}.{event}"] = out.get(f"{m.routine_id}.{event}", 0) + n
+    return out
 
 
 class FlowStats:

@@ -1,5 +1,7 @@
-"""Coalescing snapshot streams for user interfaces.
+"""Snapshots for user interfaces: the builder, and coalescing streams of them.
 
+:class:`SnapshotBuilder` makes the :class:`~routilux_nb.monitor.types.Snapshot` a live view
+shows.
 A stream calls ``callback(snapshot)`` at most ``max_rate_hz`` times a second, only when the
 snapshot changed, from one ticker thread shared by all streams of a monitor: a widget or a
 WebSocket never has to consume every event of a busy job, and the latest state always wins.
@@ -12,22 +14,34 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SnapshotStream", "Ticker"]
+from routilux_nb.core.clock import iso
+
+from .types import BreakpointView, JobView, QueueView, RoutineView, Snapshot
+
+if TYPE_CHECKING:
+    from routilux_nb.core.job import JobContext
+    from routilux_nb.core.worker import Worker
+
+    from .breakpoints import BreakpointManager
+    from .metrics import RoutineMetrics
+    from .state import WorkerMonitor
+
+__all__ = ["SnapshotBuilder", "SnapshotStream", "Ticker"]
 
 log = logging.getLogger(__name__)
 
 
 class SnapshotStream:
-    def __init__(self, ticker: Ticker, produce: Callable[[], dict[str, Any]],
-                 callback: Callable[[dict[str, Any]], None], max_rate_hz: float) -> None:
+    def __init__(self, ticker: Ticker, produce: Callable[[], Snapshot],
+                 callback: Callable[[Snapshot], None], max_rate_hz: float) -> None:
         self._ticker = ticker
         self.produce = produce
         self.callback = callback
         self.interval = 1.0 / max(0.1, max_rate_hz)
         self.next_due = 0.0
-        self.last: dict[str, Any] | None = None
+        self.last: Snapshot | None = None
         self.sent = 0
         self.closed = False
 
@@ -116,3 +130,71 @@ class Ticker:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(2)
+
+
+_BP_KEYS = ("breakpoint_id", "type", "routine_id", "slot_name", "event_name", "enabled", "hit_count", "job_id")
+_QUEUE_KEYS = ("unconsumed_count", "max_length", "usage_percentage", "pressure_level")
+
+
+class SnapshotBuilder:
+    """Builds snapshots and streams them (mixed into ``Monitor``)."""
+
+    ticker: Ticker
+    breakpoints: BreakpointManager
+
+    def _wm(self, worker_id: str) -> WorkerMonitor:
+        raise NotImplementedError
+
+    def routine_states(self, worker: Worker) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def worker_routines(self, worker: Worker) -> dict[str, RoutineMetrics]:
+        raise NotImplementedError
+
+    def snapshot(self, worker: Worker, *, job: JobContext | None = None) -> Snapshot:
+        """The state a live view shows (flow graph colours, gauges, jobs, breakpoints)."""
+        wm = self._wm(worker.worker_id)
+        states = self.routine_states(worker)
+        totals = self.worker_routines(worker)
+        parked = [p for j in ([job] if job else worker.active_jobs) for p in list(j.parked)]
+        parked_at = {p.routine_id for p in parked}
+        routines: dict[str, RoutineView] = {}
+        for rid, st in states.items():
+            m = totals.get(rid)
+            routines[rid] = {"status": "paused" if rid in parked_at else st["status"],
+                             "execution_count": st["execution_count"], "error_count": st["error_count"],
+                             "avg_duration": round(m.avg_duration, 6) if m else 0.0, "active": st["active"]}
+        queues: dict[str, dict[str, QueueView]] = {
+            rid: {q["slot_name"]: {k: q[k] for k in _QUEUE_KEYS} for q in qs}  # type: ignore[misc]
+            for rid, qs in worker.queue_status(job.job_id if job else None).items()}
+        jobs: dict[str, JobView] = {}
+        for j in [job] if job else list(wm.recent_jobs):
+            rm = j.monitor.routines if j.monitor else {}
+            jobs[j.job_id] = {"job_id": j.job_id, "status": j.status, "created_at": iso(j.created_at),
+                              "elapsed": round(j.duration or 0.0, 3),
+                              "routine_counts": {r: m.execution_count for r, m in list(rm.items())},
+                              "error": j.error}
+        if job is not None:
+            bps = [b for b in self.breakpoints.list() if b.applies_to(job)]
+        else:
+            bps = self.breakpoints.list(worker_id=worker.worker_id, flow_id=worker.flow_id)
+        views: list[BreakpointView] = [{k: d[k] for k in _BP_KEYS}  # type: ignore[misc]
+                                       for d in (b.to_dict() for b in bps)]
+        return {
+            "worker": {"worker_id": worker.worker_id, "flow_id": worker.flow_id, "status": worker.status,
+                       "jobs_processed": worker.jobs_processed, "jobs_failed": worker.jobs_failed,
+                       "active_jobs": len(worker.active_jobs)},
+            "routines": routines,
+            "queues": queues,
+            "connections": {f"conn_{i}": {"count": c} for i, c in sorted(worker.connection_counts.items())},
+            "jobs": jobs,
+            "breakpoints": views,
+            "paused": [{"job_id": p.job.job_id, "routine_id": p.routine_id, "kind": p.kind,
+                        "slot_name": p.slot_name, "event_name": p.event_name} for p in parked],
+        }
+
+    def stream(self, callback: Callable[[Snapshot], None], *, worker: Worker,
+               job: JobContext | None = None, max_rate_hz: float = 10.0) -> SnapshotStream:
+        """Call ``callback(snapshot)`` at most ``max_rate_hz`` times a second while it changes."""
+        stream = SnapshotStream(self.ticker, lambda: self.snapshot(worker, job=job), callback, max_rate_hz)
+        return self.ticker.add(stream)

@@ -1,32 +1,168 @@
-"""Execution events: one tuple per event on the hot path, objects only when read.
+"""Execution events: plain tuples on the hot path, :class:`TraceRecord` views when read.
 
-The engine records events as tuples ``(seq, ts, event_type, routine_id, job_id, detail,
-payload, duration, status)`` in bounded ring buffers; :class:`ExecutionEvent` and DataFrames
-are built from them on demand, so recording costs an append.
+The recorder appends to bounded rings either one event tuple ``(seq, ts, event_type,
+routine_id, job_id, detail, payload, duration, status)`` or, for a whole activation, one
+*activation entry* (see :func:`activation_entry`) that stands for its ``slot_call``,
+``routine_start``, ``event_emit`` and ``routine_end`` events. Readers get
+:class:`TraceRecord` named tuples (same positions, plus ``cpu_time`` and ``queue_wait`` on
+``routine_end``), :class:`ExecutionEvent` objects and DataFrames, built on demand.
+
+Seqs are global and taken right before a record enters its ring: an activation's events take
+theirs, as one contiguous block (:func:`take_seqs`), when it ends, so a reader resuming "after
+seq N" never misses a record written later with a smaller seq. Nothing on the recording path
+takes a lock: seq blocks come from one C-level call (atomic under the GIL), deque appends are
+atomic, and rings are trimmed by whichever writer gets the ring's try-lock.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from routilux_nb.core.clock import iso
+from routilux_nb.core.display import HtmlRepr
 
-__all__ = ["EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "TraceBuffer", "bus_message", "next_seq",
-           "summarize"]
+__all__ = ["ACTIVATION", "EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "Ring", "TraceBuffer",
+           "TraceRecord", "bus_message", "expand", "next_seq", "summarize", "take_seqs"]
 
 EVENT_TYPES = (
     "job_start", "job_status", "job_end", "routine_start", "routine_end", "slot_call",
     "event_emit", "routine_error", "routine_retry", "breakpoint_hit", "breakpoint_release",
     "items_discarded", "routine_skipped", "worker_status",
 )
-TRACE_COLUMNS = ["seq", "event_id", "job_id", "routine_id", "event_type", "timestamp", "detail",
-                 "data", "duration", "status"]
+#: columns of :meth:`TraceBuffer.to_pandas` (see :mod:`routilux_nb.monitor.frames`)
+TRACE_COLUMNS = ["seq", "event_id", "job_id", "routine_id", "event_type", "timestamp", "slot_name",
+                 "event_name", "error_type", "previous_status", "reason", "data", "duration",
+                 "cpu_time", "queue_wait", "status"]
+#: the ``event_type`` slot of an activation entry (never seen by readers)
+ACTIVATION = "activation"
 
-next_seq = itertools.count(1).__next__
+_seqs = itertools.count(1)
+#: one seq (atomic: a single C-level call)
+next_seq = _seqs.__next__
+
+
+def take_seqs(n: int) -> int:
+    """Take ``n`` consecutive seqs at once; returns the first. One C-level call consumes them
+    all, so no other thread's seq falls inside the block."""
+    return next(itertools.islice(_seqs, n - 1, None)) - n + 1
+
+
+class TraceRecord(NamedTuple):
+    """A read-side view of one recorded event (positions as on the hot path)."""
+
+    seq: int
+    ts: float
+    event_type: str
+    routine_id: str | None
+    job_id: str | None
+    #: slot name, event name, previous status, error type, breakpoint kind or discard reason
+    detail: Any
+    payload: Any
+    duration: float | None
+    status: str | None
+    #: CPU seconds of the activation's thread (``routine_end`` only)
+    cpu_time: float | None = None
+    #: seconds the activation's oldest input waited before it started (``routine_end`` only)
+    queue_wait: float | None = None
+
+
+def activation_entry(seq0: int, ts_start: float, rid: str, jid: str, inputs: dict[str, list[Any]],
+                     emits: list[tuple[float, str, Any]] | None, duration: float, failed: str | None,
+                     ts_end: float, cpu: float, wait: float | None, attempt: int, n: int) -> tuple[Any, ...]:
+    """One ring entry standing for ``n`` events of one activation, seqs ``seq0 .. seq0+n-1``."""
+    return (seq0, ts_start, ACTIVATION, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait,
+            attempt, n)
+
+
+def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord]:
+    """The events a ring entry stands for, oldest first."""
+    if entry[2] != ACTIVATION:
+        return [TraceRecord(*entry)]
+    seq, ts, _, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait, attempt, _n = entry
+    out: list[TraceRecord] = []
+    if not emits_only:
+        for slot, items in inputs.items():
+            out.append(TraceRecord(seq, ts, "slot_call", rid, jid, slot, items, None, None))
+            seq += 1
+        out.append(TraceRecord(seq, ts, "routine_start", rid, jid, None, None, None,
+                               f"attempt {attempt}" if attempt else None))
+        seq += 1
+    else:
+        seq += len(inputs) + 1
+    for ets, event, payload in emits or ():
+        out.append(TraceRecord(seq, ets, "event_emit", rid, jid, event, payload, None, None))
+        seq += 1
+    if not emits_only:
+        out.append(TraceRecord(seq, ts_end, "routine_end", rid, jid, None, failed, duration,
+                               "ok" if failed is None else "error", cpu, wait))
+    return out
+
+
+#: held by the one writer trimming a ring (a try-lock: nobody ever waits on it)
+_TRIMMING = threading.Lock()
+
+
+class Ring:
+    """Bounded entries that stand for a known number of events each; keeps at least the newest
+    ``size`` events. Writers never block: they append, and one of them (the one that gets the
+    try-lock) trims once about twice ``size`` events are held. Readers copy, expand and cut.
+
+    In a trace an activation entry counts all its events; in a worker's history
+    (``emits_only``) it counts its emits.
+    """
+
+    __slots__ = ("_approx", "_entries", "emits_only", "size")
+
+    def __init__(self, size: int, emits_only: bool = False) -> None:
+        self._entries: deque[tuple[Any, ...]] = deque()
+        self._approx = 0
+        self.emits_only = emits_only
+        self.size = size
+
+    def _count(self, entry: tuple[Any, ...]) -> int:
+        if entry[2] != ACTIVATION:
+            return 1
+        return len(entry[6]) if self.emits_only else entry[13]  # type: ignore[no-any-return]
+
+    def add(self, entry: tuple[Any, ...], n: int) -> None:
+        """Append an entry standing for ``n`` events."""
+        self._entries.append(entry)
+        approx = self._approx = self._approx + n  # a hint only: trim() counts exactly
+        if approx > 2 * self.size + 16:
+            self.trim()
+
+    def trim(self) -> None:
+        """Drop the oldest entries beyond the newest ``size`` events (skipped while another
+        thread trims; the next add tries again)."""
+        if not _TRIMMING.acquire(False):  # shared by all rings: a skipped trim happens next add
+            return
+        try:
+            entries = self._entries
+            held = list(entries)  # one C-level copy: appends of other threads go after it
+            kept, drop = 0, len(held)
+            while drop > 0 and kept < self.size:
+                drop -= 1
+                kept += self._count(held[drop])
+            for _ in range(drop):
+                entries.popleft()
+            self._approx = kept
+        finally:
+            _TRIMMING.release()
+
+    def records(self, emits_only: bool = False) -> list[TraceRecord]:
+        """The newest ``size`` events, by seq."""
+        rows = [r for e in list(self._entries) for r in expand(e, emits_only)]
+        rows.sort()
+        size = self.size
+        return rows[-size:] if len(rows) > size else rows if size > 0 else []
+
+    def __len__(self) -> int:
+        return min(sum(self._count(e) for e in list(self._entries)), self.size)
 
 
 def summarize(value: Any, limit: int = 200) -> Any:
@@ -52,10 +188,14 @@ def summarize(value: Any, limit: int = 200) -> Any:
 
 def bus_message(rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> dict[str, Any]:
     """A trace record as the event bus (and the WebSockets) carry it."""
-    seq, ts, etype, rid, jid, detail, payload, duration, status = rec
-    return {"seq": seq, "type": etype, "timestamp": iso(ts), "job_id": jid, "worker_id": worker_id,
-            "flow_id": flow_id, "routine_id": rid, "detail": detail, "data": summarize(payload),
-            "duration": duration, "status": status}
+    r = rec if isinstance(rec, TraceRecord) else TraceRecord(*rec)
+    msg = {"seq": r.seq, "type": r.event_type, "timestamp": iso(r.ts), "job_id": r.job_id,
+           "worker_id": worker_id, "flow_id": flow_id, "routine_id": r.routine_id, "detail": r.detail,
+           "data": summarize(r.payload), "duration": r.duration, "status": r.status}
+    if r.cpu_time is not None:
+        msg["cpu_time"] = r.cpu_time
+        msg["queue_wait"] = r.queue_wait
+    return msg
 
 
 @dataclass(frozen=True)
@@ -73,11 +213,14 @@ class ExecutionEvent:
     duration: float | None
     status: str | None
 
+    cpu_time: float | None = None
+    queue_wait: float | None = None
+
     @classmethod
     def from_record(cls, r: tuple[Any, ...]) -> ExecutionEvent:
-        seq, ts, etype, rid, jid, detail, payload, duration, status = r
-        return cls(seq, f"evt-{seq}", jid, rid, etype, iso(ts) or "", detail, summarize(payload),
-                   duration, status)
+        v = r if isinstance(r, TraceRecord) else TraceRecord(*r)
+        return cls(v.seq, f"evt-{v.seq}", v.job_id, v.routine_id, v.event_type, iso(v.ts) or "", v.detail,
+                   summarize(v.payload), v.duration, v.status, v.cpu_time, v.queue_wait)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,30 +228,44 @@ class ExecutionEvent:
             "routine_id": self.routine_id, "event_type": self.event_type,
             "timestamp": self.timestamp, "detail": self.detail, "data": self.data,
             "duration": self.duration, "status": self.status,
+            "cpu_time": self.cpu_time, "queue_wait": self.queue_wait,
         }
 
 
-class TraceBuffer:
-    """A bounded ring of event records, newest kept; ``total`` counts every event ever added."""
+class TraceBuffer(Ring, HtmlRepr):
+    """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
+    ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("_ring", "total")
+    __slots__ = ("_routines", "job_events")
 
-    def __init__(self, size: int) -> None:
-        self._ring: deque[tuple[Any, ...]] = deque(maxlen=size)
-        self.total = 0
+    def __init__(self, size: int, routines: dict[str, Any]) -> None:  # Ring's fields: hot path
+        self._entries: deque[tuple[Any, ...]] = deque()
+        self._approx = 0
+        self.emits_only = False
+        self.size = size
+        #: the job's per-routine counters (each counts its routines' trace events)
+        self._routines = routines
+        #: events of the job itself (start, status, end, breakpoints, discards)
+        self.job_events = 0
 
-    def add(self, record: tuple[Any, ...]) -> None:
-        self._ring.append(record)
-        self.total += 1
+    @property
+    def total(self) -> int:
+        """Every event recorded for the job, kept or not (exact: summed from counters)."""
+        return self.job_events + sum(m.events for m in list(self._routines.values()))
 
     @property
     def maxlen(self) -> int:
-        return self._ring.maxlen or 0
+        return self.size
 
-    def records(self, limit: int | None = None, since: int | None = None) -> list[tuple[Any, ...]]:
-        rows = sorted(self._ring)  # by seq, whatever thread appended first
+    @property
+    def truncated(self) -> bool:
+        """True once older events fell out of the ring (raise ``Monitor(trace_size=...)``)."""
+        return self.total > len(self)
+
+    def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:  # type: ignore[override]
+        rows = super().records()
         if since is not None:
-            rows = [r for r in rows if r[0] > since]
+            rows = [r for r in rows if r.seq > since]
         if limit is not None:
             rows = rows[len(rows) - limit:] if limit > 0 else []
         return rows
@@ -120,21 +277,13 @@ class TraceBuffer:
         return [e.to_dict() for e in self.events(limit)]
 
     def to_pandas(self, limit: int | None = None) -> Any:
-        """DataFrame with :data:`TRACE_COLUMNS`; ``timestamp`` is ``datetime64[ns, UTC]``."""
+        """DataFrame with :data:`TRACE_COLUMNS`; ``attrs["truncated"]`` says whether events were cut."""
         from .frames import trace_frame
 
-        return trace_frame(self.records(limit))
+        return trace_frame(self.records(limit), truncated=self.truncated, setting="trace_size")
 
-    def __len__(self) -> int:
-        return len(self._ring)
-
-    def __iter__(self) -> Iterable[ExecutionEvent]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[ExecutionEvent]:
         return iter(self.events())
 
     def __repr__(self) -> str:
-        return f"Trace(events={len(self._ring)}, total={self.total}, maxlen={self.maxlen})"
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
+        return f"Trace(events={len(self)}, total={self.total}, maxlen={self.maxlen})"

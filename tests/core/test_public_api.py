@@ -34,17 +34,14 @@ TOP_LEVEL = [
     "Worker",
     "WorkerNotRunningError",
     "__version__",
-    "dashboard",
-    "debugger",
-    "flow_graph",
-    "job_progress",
     "load_flow",
     "policies",
-    "queue_gauges",
     "registry",
     "runtime",
-    "trace_table",
 ]
+
+#: reachable as attributes and listed by dir(), but not in __all__ (they need the notebook extra)
+LIVE_VIEWS = ["dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"]
 
 CORE = [
     "ActivationContext",
@@ -109,6 +106,13 @@ def test_star_import_gives_every_name():
     namespace: dict = {}
     exec("from routilux_nb import *", namespace)
     assert set(TOP_LEVEL) <= set(namespace)
+
+
+def test_live_views_are_listed_by_dir_and_reachable_but_not_star_imported():
+    assert set(LIVE_VIEWS) <= set(dir(routilux_nb))
+    assert not set(LIVE_VIEWS) & set(routilux_nb.__all__)
+    for name in LIVE_VIEWS:
+        assert callable(getattr(routilux_nb, name)), name
 
 
 def test_top_level_names_are_the_core_objects():

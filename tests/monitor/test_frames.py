@@ -12,11 +12,14 @@ WAIT = 2.0
 UTC_NS = "datetime64[ns, UTC]"
 
 TRACE_DTYPES = {"seq": "int64", "event_id": "object", "job_id": "object", "routine_id": "object",
-                "event_type": "object", "timestamp": UTC_NS, "detail": "object", "data": "object",
-                "duration": "float64", "status": "object"}
+                "event_type": "object", "timestamp": UTC_NS, "slot_name": "object", "event_name": "object",
+                "error_type": "object", "previous_status": "object", "reason": "object", "data": "object",
+                "duration": "float64", "cpu_time": "float64", "queue_wait": "float64", "status": "object"}
 METRICS_DTYPES = {"routine_id": "object", "execution_count": "int64", "total_duration": "float64",
                   "avg_duration": "float64", "min_duration": "float64", "max_duration": "float64",
-                  "error_count": "int64", "last_execution": UTC_NS}
+                  "error_count": "int64", "last_execution": UTC_NS, "total_cpu_time": "float64",
+                  "avg_cpu_time": "float64", "total_queue_wait": "float64", "avg_queue_wait": "float64",
+                  "items_in": "int64", "items_out": "int64"}
 JOB_DTYPES = {"job_id": "object", "worker_id": "object", "flow_id": "object", "status": "object",
               "created_at": UTC_NS, "started_at": UTC_NS, "completed_at": UTC_NS, "duration": "float64",
               "error": "object"}

@@ -13,7 +13,8 @@ from routilux_nb.monitor.frames import HISTORY_COLUMNS
 WAIT = 2.0
 
 ROUTINE_METRIC_FIELDS = {"routine_id", "execution_count", "total_duration", "avg_duration", "min_duration",
-                         "max_duration", "error_count", "last_execution"}
+                         "max_duration", "error_count", "last_execution", "total_cpu_time", "avg_cpu_time",
+                         "total_queue_wait", "avg_queue_wait", "items_in", "items_out"}
 ERROR_FIELDS = {"error_id", "job_id", "routine_id", "timestamp", "error_type", "error_message", "traceback"}
 QUEUE_FIELDS = {"unconsumed_count", "total_count", "max_length", "watermark_threshold", "usage_percentage",
                 "pressure_level", "is_full", "is_near_full"}
@@ -68,7 +69,7 @@ def test_job_metrics_have_the_spec_fields(rt, chain):
     job = rt.submit(c.flow, data={"values": [1, 2, 3]}).wait(WAIT)
     m = job.metrics.to_dict()
     assert set(m) == {"job_id", "flow_id", "start_time", "end_time", "duration", "routine_metrics",
-                      "total_events", "total_slot_calls", "total_event_emits", "errors"}
+                      "total_events", "total_slot_calls", "total_event_emits", "unrouted_emits", "errors"}
     assert m["job_id"] == job.job_id
     assert m["flow_id"] == "chain"
     assert _aware(m["start_time"]) <= _aware(m["end_time"])

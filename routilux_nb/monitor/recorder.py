@@ -1,0 +1,299 @@
+"""The recorder: the monitor's hooks, called by the engine on its hot paths.
+
+Cost per activation: a small state list at its start, one ``(ts, event, payload)`` tuple per
+emit, and at its end counter updates plus one ring append (an *activation entry* standing for
+all its trace events, expanded only when read). Nothing hops threads; every buffer is bounded.
+
+Counters are exact whatever the ring sizes, and nothing here takes a lock on the way: a job's
+per-routine counters are written by one activation at a time (the engine never runs one job's
+routine twice at once); a worker's are its finished jobs' counters, added once per job (see
+:mod:`.state`).
+
+CPU time is ``time.thread_time()`` from the activation's start to its end on its thread,
+minus that of activations run inline meanwhile (a producer blocked on a full slot running the
+consumer); with a process-pool executor it is the dispatching thread's time. Queue wait is the
+time from when the activation's oldest input was emitted (or submitted) to its start: known
+exactly for the first input that reached an idle routine, and otherwise counted from the
+previous activation of the same routine in the job (when the input cannot have arrived earlier).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from time import thread_time
+from typing import TYPE_CHECKING, Any
+
+from routilux_nb.core.clock import now
+from routilux_nb.core.job import FINISHED
+
+from .metrics import ErrorRecord, FlowStats, RoutineMetrics
+from .output import _Router, install_output_router
+from .publishing import Publisher
+from .state import Changed, JobMonitor, WorkerMonitor, count_activation, count_emits
+from .trace import ACTIVATION, take_seqs
+
+if TYPE_CHECKING:
+    from routilux_nb.core.context import ActivationContext
+    from routilux_nb.core.job import JobContext, Parked
+
+    from .bus import EventBus
+
+__all__ = ["Recorder"]
+
+#: emits noted by one activation before the oldest beyond what the rings keep are dropped
+_NOTED_MAX = 4096
+# positions in the per-activation state list (``act.recorded``)
+_T0, _CPU0, _WAIT, _EMITS, _OUTER, _CHILD_CPU, _EAGER, _LAST_EVENT = range(8)
+
+
+class _ThreadState(threading.local):
+    """Per thread: the state list of the activation being recorded (to find nested ones)."""
+
+    def __init__(self) -> None:
+        self.current: list[Any] | None = None
+
+
+_thread = _ThreadState()
+
+
+class Recorder(Publisher):
+    """The hook methods of :class:`~routilux_nb.core.hooks.MonitorHooks` (mixed into ``Monitor``)."""
+
+    trace_size: int
+    history_size: int
+    output_limit: int
+    capture_output: bool
+    cpu_time: bool
+    bus: EventBus
+    workers: dict[str, WorkerMonitor]
+    flow_stats: dict[str, FlowStats]
+    changed: Changed
+    _stdout: Any
+    _noted_max: int
+    _keep: int
+    jobs_finished: int
+    #: held while a finished job's counters are added to its worker's (and while read with them)
+    _fold_lock: threading.Lock
+
+    # -- jobs ----------------------------------------------------------------------------
+    def job_created(self, job: JobContext) -> None:
+        job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
+        self._wm(job.worker_id).recent_jobs.append(job)
+        rid, meta = job.entry[0] if job.entry else None, job.metadata or None
+        self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
+
+    def job_status(self, job: JobContext, old: str) -> None:
+        status = job.status
+        if status in FINISHED:
+            duration = job.duration
+            self._write(job, now(), "job_end", None, old, job.error, duration, status)
+            self._fold(job, status, duration)
+            self.changed.notify_changed()
+            return
+        self._write(job, now(), "job_status", None, old, job.error, None, status)
+        if status == "paused":
+            self.changed.notify_changed()
+
+    # -- activations ---------------------------------------------------------------------
+    def activation_start(self, act: ActivationContext) -> None:
+        if self.capture_output and sys.stdout is not self._stdout:
+            install_output_router()
+            self._stdout = sys.stdout if isinstance(sys.stdout, _Router) else None
+        job = act.job
+        jm = job.monitor
+        rid = act.routine.routine_id
+        m = jm.routines.get(rid)
+        if m is None:
+            m = jm.routine(rid)
+        t0 = now()
+        pending = jm.pending
+        since = pending.pop(rid, None) if pending else None
+        if since is None:
+            since = m.last_execution if act.attempt else m.last_start
+            if since is None:  # the first activation of an entry routine
+                since = job.created_at
+        m.running = True
+        eager = self.bus.active
+        local = _thread
+        act.recorded = local.current = [
+            t0,
+            thread_time() if self.cpu_time else 0.0,
+            None if since is None else max(0.0, t0 - since),
+            None,
+            local.current,
+            0.0,
+            eager,
+            None,
+        ]
+        if eager:  # someone listens: every event is published as it happens
+            self._write_start(act, m, t0)
+
+    def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
+        """Note the emit on the activation (time taken now); written out at its end."""
+        st = act.recorded
+        if st is None:
+            return
+        ts = now()
+        if st[_LAST_EVENT] is not event:  # inputs it feeds start waiting now (if not already)
+            st[_LAST_EVENT] = event
+            jm = act.job.monitor
+            pending = jm.pending
+            if pending is None:
+                pending = jm.pending = {}
+            for target, _slot, _index in act.worker.flow.routes(act.routine.routine_id, event):
+                pending.setdefault(target, ts)
+        if self.bus.active:  # someone listens: published now
+            self._emit_now(act, ts, event, payload)
+            return
+        emits = st[_EMITS]
+        if emits is None:
+            emits = st[_EMITS] = []
+        emits.append((ts, event, payload))
+        if len(emits) >= self._noted_max:
+            self._drop_oldest_emits(act, emits)
+
+    def _drop_oldest_emits(
+        self, act: ActivationContext, emits: list[tuple[float, str, Any]]
+    ) -> None:
+        """Bound what one activation notes: count the oldest emits, keep what the rings can keep."""
+        cut = len(emits) - self._keep
+        job = act.job
+        rid = act.routine.routine_id
+        m = job.monitor.routines[rid]
+        dropped = emits[:cut]
+        del emits[:cut]
+        count_emits(m, dropped)
+        m.items_out += cut
+        m.events += cut
+
+    def activation_end(
+        self, act: ActivationContext, duration: float, error: BaseException | None
+    ) -> None:
+        st = act.recorded
+        if st is None:
+            return
+        act.recorded = None
+        cpu = thread_time() - st[_CPU0] if self.cpu_time else 0.0
+        outer = st[_OUTER]
+        if outer is not None:  # ran inline inside another activation: not that one's CPU
+            outer[_CHILD_CPU] += cpu
+        local = _thread
+        if local.current is st:
+            local.current = outer
+        cpu -= st[_CHILD_CPU]
+        job = act.job
+        jm = job.monitor
+        rid = act.routine.routine_id
+        m = jm.routines[rid]
+        ts = now()
+        inputs = act.inputs
+        n_in = 0
+        for items in inputs.values():
+            n_in += len(items)
+        emits = st[_EMITS]
+        n_out = len(emits) if emits else 0
+        failed = None if error is None else repr(error)
+        wait = st[_WAIT]
+        event = None
+        if n_out:
+            event = emits[0][1]
+            if n_out > 1 and any(e[1] != event for e in emits):
+                event = None  # several events: counted one by one
+            counts = m.emits
+            if counts is None:
+                counts = m.emits = {}
+            if event is None:
+                count_emits(m, emits)
+            else:
+                counts[event] = counts.get(event, 0) + n_out
+        # the job's counters (inline: this runs once per activation)
+        m.execution_count += 1
+        m.total_duration += duration
+        if m.min_duration is None or duration < m.min_duration:
+            m.min_duration = duration
+        if m.max_duration is None or duration > m.max_duration:
+            m.max_duration = duration
+        if error is not None:
+            m.error_count += 1
+        m.last_execution = ts
+        m.total_cpu_time += cpu
+        if wait is not None:
+            m.total_queue_wait += wait
+        m.items_in += n_in
+        m.items_out += n_out
+        m.running = False
+        m.last_start = st[_T0]
+        if st[_EAGER] or self.bus.active:  # someone listens: whatever is not published yet is now
+            self._end_now(act, m, st[_T0], not st[_EAGER], emits, ts, duration, failed, cpu, wait)
+        else:
+            n = len(inputs) + 2 + n_out
+            seq0 = take_seqs(n)
+            # fmt: off
+            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, inputs, emits, duration, failed, ts,
+                     cpu, wait, act.attempt, n)
+            # fmt: on
+            jm.trace.add(entry, n)
+            m.events += n
+            if n_out:
+                self.workers[job.worker_id].history.add(entry, n_out)
+        if jm.folded:  # the job already finished (e.g. cancelled while this ran)
+            late = RoutineMetrics(rid)
+            count_activation(late, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            if n_out:
+                count_emits(late, emits)
+            with self._fold_lock:
+                self._wm(job.worker_id).routine(rid).merge(late)
+
+    def _fold(self, job: JobContext, status: str, duration: float | None) -> None:
+        """Add a finished job's counters to its worker's and its flow's (once)."""
+        jm = job.monitor
+        wm = self._wm(job.worker_id)
+        with self._fold_lock:
+            if not jm.folded:
+                jm.folded = True
+                for rid, m in list(jm.routines.items()):
+                    wm.routine(rid).merge(m)
+            stats = self.flow_stats.get(job.flow_id)
+            if stats is None:
+                stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
+            stats.record(job.job_id, status, duration)
+            self.jobs_finished += 1
+
+    def routine_error(
+        self, act: ActivationContext, error: BaseException, tb: str, strategy: str
+    ) -> None:
+        job = act.job
+        rid = act.routine.routine_id
+        ts = now()
+        name = type(error).__name__
+        m = job.monitor.routines.get(rid)
+        if strategy == "skip":  # a skipped activation is recorded, not counted as an error
+            self._write(
+                job, ts, "routine_skipped", rid, name, str(error), None, strategy, counter=m
+            )
+            return
+        etype = "routine_retry" if strategy == "retry" else "routine_error"
+        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy, counter=m)
+        job.monitor.errors.append(
+            ErrorRecord(f"err-{seq}", job.job_id, rid, ts, name, str(error), tb, strategy)
+        )
+        self._wm(job.worker_id).last_error[rid] = f"{name}: {error}"
+
+    # -- breakpoints, discards, workers --------------------------------------------------
+    def parked(self, parked: Parked) -> None:
+        p = parked
+        self._write(
+            p.job, now(), "breakpoint_hit", p.routine_id, p.kind, p.payload, None, p.breakpoint_id
+        )
+        self.changed.notify_changed()
+
+    def unparked(self, parked: Parked, action: str) -> None:
+        jm = parked.job.monitor
+        if jm.matched:
+            jm.matched.pop(id(parked.payload), None)
+        p, dropped = parked, parked.payload if action == "drop" else None
+        self._write(p.job, now(), "breakpoint_release", p.routine_id, p.kind, dropped, None, action)
+
+    def discarded(self, job: JobContext, count: int, reason: str) -> None:
+        self._write(job, now(), "items_discarded", None, reason, count, None, None)

@@ -1,0 +1,172 @@
+"""What the monitor keeps per job and per worker, and the counter updates the recorder makes.
+
+A job's per-routine counters are written by one activation at a time (the engine never runs
+one job's routine twice at once), so they need no lock. A worker's counters are its finished
+jobs' counters, added once when each job finishes (under the monitor's fold lock); readers add
+the live jobs' counters to them (see :meth:`Queries.worker_routines`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from routilux_nb.core.clock import now
+
+from .metrics import ErrorRecord, ExecutionMetrics, RoutineMetrics
+from .output import JobOutput
+from .trace import Ring, TraceBuffer
+
+if TYPE_CHECKING:
+    from routilux_nb.core.job import JobContext
+
+    from .debug import DebugSession
+
+__all__ = ["Changed", "JobMonitor", "WorkerMonitor", "count_activation", "count_emits"]
+
+
+class Changed(threading.Condition):
+    """A condition notified when a job pauses or finishes; costs nothing while nobody waits."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        #: threads inside ``with changed:`` (waiters count themselves before checking)
+        self.users = 0
+
+    def __enter__(self) -> bool:
+        entered = super().__enter__()
+        self.users += 1
+        return entered
+
+    def __exit__(self, *exc: Any) -> None:
+        self.users -= 1
+        super().__exit__(*exc)
+
+    def notify_changed(self) -> None:
+        if self.users:
+            self.acquire()
+            try:
+                self.notify_all()
+            finally:
+                self.release()
+
+
+class JobMonitor:
+    """What the monitor keeps for one job (``job.monitor``)."""
+
+    __slots__ = (
+        "_errors",
+        "folded",
+        "matched",
+        "_metrics",
+        "_output",
+        "debug",
+        "job",
+        "output_limit",
+        "pending",
+        "routines",
+        "trace",
+    )
+
+    def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
+        self.job = job
+        self.routines: dict[str, RoutineMetrics] = {}
+        self.trace = TraceBuffer(trace_size, self.routines)
+        #: true once the job's counters were added to its worker's
+        self.folded = False
+        #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
+        self.pending: dict[str, float] | None = None
+        self.output_limit = output_limit
+        self._output: JobOutput | None = None
+        self._metrics: ExecutionMetrics | None = None
+        self._errors: deque[ErrorRecord] | None = None
+        self.debug: DebugSession | None = None
+        #: id(parked payload) -> (payload, items that made a routine breakpoint's condition true)
+        self.matched: dict[int, tuple[Any, list[dict[str, Any]]]] | None = None
+
+    def routine(self, rid: str) -> RoutineMetrics:
+        m = self.routines.get(rid)
+        if m is None:
+            m = self.routines[rid] = RoutineMetrics(rid)
+        return m
+
+    @property
+    def metrics(self) -> ExecutionMetrics:
+        m = self._metrics
+        if m is None:
+            m = self._metrics = ExecutionMetrics(self.job, self)
+        return m
+
+    @property
+    def errors(self) -> deque[ErrorRecord]:
+        """The job's last 100 routine errors (each with its traceback)."""
+        e = self._errors
+        if e is None:
+            e = self._errors = deque(maxlen=100)
+        return e
+
+    @property
+    def output(self) -> JobOutput:
+        out = self._output
+        if out is None:
+            out = self._output = JobOutput(self.output_limit)
+        return out
+
+
+class WorkerMonitor:
+    """What the monitor keeps for one worker: its emit history, and in ``routines`` the counters
+    of its finished jobs (readers add the live jobs': :meth:`Queries.worker_routines`)."""
+
+    __slots__ = ("history", "last_error", "recent_jobs", "routines", "status_changed_at")
+
+    def __init__(self, history_size: int) -> None:
+        self.history = Ring(history_size, emits_only=True)
+        self.routines: dict[str, RoutineMetrics] = {}
+        self.last_error: dict[str, str] = {}
+        self.recent_jobs: deque[JobContext] = deque(maxlen=50)
+        self.status_changed_at = now()
+
+    def routine(self, rid: str) -> RoutineMetrics:
+        m = self.routines.get(rid)
+        if m is None:  # setdefault: two threads never make two counters of one routine
+            m = self.routines.setdefault(rid, RoutineMetrics(rid))
+        return m
+
+
+def count_activation(
+    m: RoutineMetrics,
+    duration: float,
+    ts: float,
+    failed: bool,
+    cpu: float,
+    wait: float | None,
+    n_in: int,
+    n_out: int,
+) -> None:
+    m.execution_count += 1
+    m.total_duration += duration
+    if m.min_duration is None or duration < m.min_duration:
+        m.min_duration = duration
+    if m.max_duration is None or duration > m.max_duration:
+        m.max_duration = duration
+    if failed:
+        m.error_count += 1
+    m.last_execution = ts
+    m.total_cpu_time += cpu
+    if wait is not None:
+        m.total_queue_wait += wait
+    m.items_in += n_in
+    m.items_out += n_out
+
+
+def count_emits(m: RoutineMetrics, emits: list[tuple[float, str, Any]]) -> None:
+    counts = m.emits
+    if counts is None:
+        counts = m.emits = {}
+    if len(emits) == 1:
+        event = emits[0][1]
+        counts[event] = counts.get(event, 0) + 1
+        return
+    for _, event, _ in emits:
+        counts[event] = counts.get(event, 0) + 1
