@@ -161,6 +161,7 @@ def _bind(
     if view.comm is None:  # closed meanwhile
         binding.close()
     else:
+        binding.flush()  # the view (and its static picture) starts from the current state
         watcher_for(worker.runtime).add(binding)
     return binding
 
