@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -157,7 +158,12 @@ def test_text_repr_has_no_memory_address(objects, name):
 
 def test_flow_repr_draws_the_graph(objects):
     text = objects["flow"]._repr_html_()
-    assert "<svg" in text and text.count("<tr>") >= 4  # header + three routines
+    assert text.count("<tr>") >= 4  # header + three routines
+    # drawn as an <img> (kept by the sanitizer of untrusted notebooks), not inline <svg>
+    assert "<svg" not in text
+    [uri] = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', text)
+    svg = base64.b64decode(uri).decode()
+    assert svg.startswith("<svg") and ">source<" in svg
 
 
 def test_failed_job_shows_the_traceback_collapsed(objects):
@@ -197,7 +203,11 @@ def test_large_flow_is_summarised_and_capped():
         flow.routine(lambda input, ctx: None, routine_id=f"r{i}", slots=["input"], events=[])
     text = flow._repr_html_()
     check_html(text)
-    assert "not drawn" in text
+    drawings = [
+        base64.b64decode(uri).decode()
+        for uri in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', text)
+    ]
+    assert any("not drawn" in svg for svg in drawings)
     assert f"… {400 - MAX_ROWS} more" in text
 
 

@@ -6,7 +6,7 @@
 - no widget state is stored in the notebooks' metadata, so ``nbconvert`` and nbviewer render
   each widget output's static picture instead of widget scripts that need a CDN;
 - ``jupyter nbconvert --to html`` of every notebook, offline, shows those pictures (and the
-  flows' inline SVG) with every image embedded;
+  flows' drawings, SVG in ``<img>``) with every image embedded;
 - 03's committed debugger output shows the job paused at its breakpoint.
 """
 
@@ -45,7 +45,7 @@ def png_size(data: str) -> tuple[int, int]:
 
 
 class Pictures(HTMLParser):
-    """Collects ``<img>`` sources and counts ``<svg>`` elements and widget scripts."""
+    """Collects ``<img>`` sources and counts inline ``<svg>`` elements and widget scripts."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,13 +115,13 @@ def test_nbconvert_html_shows_the_pictures_offline(notebook):
             assert image in page, f"cell {index}: its picture is missing"
         titles = re.findall(r'margin-bottom:6px">([^<]+)</div>', data["text/html"])
         assert titles and all(title in page for title in titles), f"cell {index}: {titles}"
-    flows = sum(
-        1
+    drawings = sum(
+        output.get("data", {}).get("text/html", "").count('src="data:image/svg+xml;base64,')
         for cell in nb.cells
         for output in cell.get("outputs", [])
-        if "<svg" in output.get("data", {}).get("text/html", "")
     )
-    assert found.svgs >= flows
+    assert sum(src.startswith("data:image/svg+xml;base64,") for src in found.images) >= drawings
+    assert found.svgs == 0  # inline SVG would be stripped from an untrusted notebook
 
 
 def test_the_debugger_of_03_is_committed_paused():
