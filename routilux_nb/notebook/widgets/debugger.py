@@ -2,9 +2,9 @@
 
 The panel only talks to Python through custom messages; Python turns them into
 calls to registered handlers (the engine's resume/step/drop and variable
-edits). Messages arrive on the kernel's comm thread, so the buttons work even
-while a cell is blocked in ``job.wait()``. Handler results and failures are
-shown in the ``message`` trait; nothing is sent while the job is not paused.
+edits). The kernel handles them when it handles comm messages: while it is idle,
+or while a cell awaits (``await job.wait_async()``). Handler results and failures
+are shown in the ``message`` trait; nothing is sent while the job is not paused.
 """
 
 from __future__ import annotations
