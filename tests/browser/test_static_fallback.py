@@ -178,3 +178,43 @@ def test_restart_and_reload_shows_the_last_state_not_model_not_found(browser_pag
         ".jp-OutputArea-output .lm-TabBar-tab", has_text="Jobs"
     ).first.scroll_into_view_if_needed()
     save_screenshot(page, "static_restart_reload_01")
+
+
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "03_debugging.ipynb"])
+def test_nbconvert_html_shows_the_pictures_in_a_browser_offline(browser_page, tmp_path, name):
+    """``jupyter nbconvert --to html`` output, opened with every network request refused."""
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_filename(str(NOTEBOOKS / name))
+    page_path = tmp_path / f"{Path(name).stem}.html"
+    page_path.write_text(html, encoding="utf-8")
+    page = browser_page
+    refused: list[str] = []
+
+    def offline(route: Any) -> None:
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
+    page.goto(page_path.as_uri())
+    page.wait_for_load_state("load")
+    shown = page.evaluate(
+        """() => [...document.images].filter(i => i.complete && i.naturalWidth > 0)
+            .map(i => i.getBoundingClientRect()).filter(r => r.width >= 80 && r.height >= 30).length"""
+    )
+    expected = sum(h.count("<img ") for h in widget_html(NOTEBOOKS / name)) + html.count(
+        'src="data:image/svg+xml;base64,'
+    )
+    assert shown >= expected, (shown, expected)
+    body = page.inner_text("body")
+    assert "Dashboard(flow_id=" not in body and "Debugger(job_id=" not in body
+    if name.startswith("03"):
+        card = page.locator(".jp-OutputArea-output").filter(has_text="Debugger: job").first
+        card.scroll_into_view_if_needed()
+        assert "paused" in (card.text_content() or "")
+    else:
+        page.locator("img[alt='Flow words']").first.scroll_into_view_if_needed()
+    save_screenshot(page, f"static_nbconvert_{name[:2]}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import pathlib
 import re
 from html.parser import HTMLParser
@@ -129,3 +130,14 @@ def test_the_debugger_of_03_is_committed_paused():
     [(_, data)] = widget_outputs(nb)
     assert "status='paused'" in data["text/plain"]
     assert "paused" in data["text/html"] and "add_tax" in data["text/html"]
+
+
+def test_the_package_ships_the_save_widget_state_default():
+    """Installed with the package: JupyterLab saves widget state, so a reload draws the views."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shared = project["tool"]["hatch"]["build"]["targets"]["wheel"]["shared-data"]
+    source = "routilux_nb/notebook/lab-overrides.json"
+    assert shared[source] == "share/jupyter/lab/settings/overrides.d/routilux_nb.json"
+    settings = json.loads((ROOT / source).read_text())
+    assert settings == {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
