@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .binding import LiveBinding
 from .watcher import running_workers, watcher_for
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from routilux_nb.core.runtime import Runtime
     from routilux_nb.core.worker import Worker
 
-    Target = Worker | JobContext | Flow
+    Target: TypeAlias = "Worker | JobContext | Flow"
 
 __all__ = [
     "LiveBinding",
@@ -127,6 +127,7 @@ def _resolve(
             )
         return target, chosen, None, None, runtime
     workers = running_workers(runtime, target)
+    note: str | None
     if not workers:
         note = (
             f"No worker runs flow {target.flow_id!r} yet: this view shows the flow and follows "
