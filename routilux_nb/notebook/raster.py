@@ -20,10 +20,21 @@ from typing import Any
 
 from .palette import status_color
 
-__all__ = ["MAX_PIXELS", "Row", "data_uri", "flow_png", "rows_png", "stack_png"]
+__all__ = [
+    "MAX_PIXELS",
+    "MIN_SCALE",
+    "Row",
+    "data_uri",
+    "flow_png",
+    "legible",
+    "rows_png",
+    "stack_png",
+]
 
 #: pictures are scaled down so that neither side exceeds this many pixels
 MAX_PIXELS = 2400
+#: below this scale labels are unreadable: :func:`flow_png` draws no graph (see :func:`legible`)
+MIN_SCALE = 0.6
 _SCALE = 1.5  # output pixels per layout unit (sharp on ordinary and high-density screens)
 _SUPER = 2  # drawn at _SUPER times the output size, then reduced: smooth curves
 _TEXT = "#37474f"
@@ -64,6 +75,16 @@ def _encode(image: Any, size: tuple[int, int]) -> bytes:
         out, format="PNG", optimize=True
     )
     return out.getvalue()
+
+
+def _scale(layout: Mapping[str, Any]) -> float:
+    width, height = float(layout.get("width") or 60), float(layout.get("height") or 60)
+    return min(_SCALE, MAX_PIXELS / max(width, height))
+
+
+def legible(layout: Mapping[str, Any]) -> bool:
+    """Whether the layout fits in :data:`MAX_PIXELS` at a scale where labels can be read."""
+    return _scale(layout) >= MIN_SCALE
 
 
 def _bezier(points: Sequence[Sequence[float]], steps: int = 16) -> list[tuple[float, float]]:
@@ -107,16 +128,17 @@ def flow_png(
     """A PNG of a :func:`~.layout.layered_layout`, boxes outlined in their status colour.
 
     ``edge_counts`` (connection id -> messages) labels the edges; routines in
-    ``breakpoints`` get a red dot. ``None`` without Pillow.
+    ``breakpoints`` get a red dot. ``None`` without Pillow, or when the flow is too large
+    to be read at :data:`MAX_PIXELS` (:func:`legible`).
     """
     pil = _pil()
-    if pil is None:
+    if pil is None or not legible(layout):
         return None
     image_mod, draw_mod, _ = pil
     status = status or {}
     counts = edge_counts or {}
     width, height = float(layout.get("width") or 60), float(layout.get("height") or 60)
-    scale = min(_SCALE, MAX_PIXELS / max(width, height))
+    scale = _scale(layout)
     k = scale * _SUPER
     image = image_mod.new("RGB", (max(1, round(width * k)), max(1, round(height * k))), "white")
     draw = draw_mod.Draw(image)

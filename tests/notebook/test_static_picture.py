@@ -162,21 +162,36 @@ def test_a_failing_picture_keeps_the_widget_view(etl_flow, monkeypatch):
     graph.close()
 
 
-def test_big_flows_are_scaled_to_a_bounded_picture():
-    routines = {f"r{i}": {"slots": ["input"], "events": ["output"]} for i in range(300)}
-    connections = [
-        {
-            "source_routine": f"r{i}",
-            "source_event": "output",
-            "target_routine": f"r{i + 1}",
-            "target_slot": "input",
-        }
-        for i in range(299)
-    ]
-    width, height = png_size(
-        flow_png(layered_layout({"routines": routines, "connections": connections}))
-    )
+def chain(n: int) -> dict[str, Any]:
+    return {
+        "flow_id": f"chain{n}",
+        "routines": {f"r{i}": {"slots": ["input"], "events": ["output"]} for i in range(n)},
+        "connections": [
+            {
+                "source_routine": f"r{i}",
+                "source_event": "output",
+                "target_routine": f"r{i + 1}",
+                "target_slot": "input",
+            }
+            for i in range(n - 1)
+        ],
+    }
+
+
+def test_pictures_are_bounded_and_legible_or_summarised():
+    wide = layered_layout(chain(8))
+    width, height = png_size(flow_png(wide))
     assert max(width, height) <= 2400
+    assert width >= 0.6 * wide["width"]  # labels stay readable
+    huge = layered_layout(chain(200))
+    assert flow_png(huge) is None  # a 200-step chain cannot be read as one picture
+    graph = FlowGraph(chain(200))
+    graph.apply_snapshot({"routines": {f"r{i}": {"status": "idle"} for i in range(200)}})
+    data = formatted(graph)
+    assert "200 routines, 199 connections: too large for a static picture" in data["text/html"]
+    assert "<img" not in data["text/html"] and png_size(data["image/png"])[1] >= 40
+    assert "… 180 more" in data["text/html"]  # the status table is capped
+    graph.close()
 
 
 @pytest.mark.parametrize("rows", [[], [("a", "#000000", None), ("b", "#e53935", 0.5)]])

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..html import badge, card, escape, kv, table
 from ..palette import pressure_color, status_color
-from ..raster import Row, data_uri, flow_png, rows_png
+from ..raster import Row, data_uri, flow_png, legible, rows_png
 
 __all__ = [
     "Picture",
@@ -80,6 +80,12 @@ def graph_picture(
     breakpoints: Sequence[str],
 ) -> Picture:
     png = flow_png(layout, status, edge_counts, breakpoints)
+    summary = ""
+    if png is None and not legible(layout):  # too large to read as one picture
+        nodes = len(layout.get("nodes") or {})
+        text = f"{nodes} routines, {len(layout.get('edges') or [])} connections: too large for a static picture (the live view draws it)"
+        png = rows_png(f"Flow {flow_id}", [(text, "#78909c", None)])
+        summary = _note(text)
     rows = [
         {
             "routine": rid,
@@ -89,7 +95,7 @@ def graph_picture(
         }
         for rid, info in sorted(status.items())
     ]
-    body = _img(png, f"Flow {flow_id}", (layout.get("width") or 0) or None)
+    body = summary or _img(png, f"Flow {flow_id}", (layout.get("width") or 0) or None)
     if rows:
         body += table(rows, ["routine", "status", "runs", "errors"], _MAX_ROWS)
     if breakpoints:
