@@ -96,11 +96,37 @@ def scroll_through(page: Any) -> None:
     )
 
 
+def reveal(page: Any, selector: str) -> None:
+    """Scroll from the top until an element matching ``selector`` is drawn (cells render lazily)."""
+    found = page.evaluate(
+        """async (selector) => {
+            const nb = document.querySelector('.jp-WindowedPanel-outer') ||
+                       document.querySelector('.jp-NotebookPanel-notebook');
+            for (let y = 0; y <= nb.scrollHeight; y += 300) {
+                nb.scrollTop = y; await new Promise(r => setTimeout(r, 80));
+                const el = document.querySelector(selector);
+                if (el && el.getBoundingClientRect().height > 0) { el.scrollIntoView(); return true; }
+            }
+            return false;
+        }""",
+        selector,
+    )
+    assert found, f"nothing matches {selector}"
+
+
 def output_text(page: Any) -> str:
     return "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
 
 
-@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "03_debugging.ipynb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01_quickstart.ipynb",
+        "02_flows_and_dsl.ipynb",
+        "03_debugging.ipynb",
+        "06_backpressure_and_workers.ipynb",
+    ],
+)
 def test_first_open_of_a_committed_notebook_shows_pictures(browser_page, lab, name):
     page = browser_page
     path = NOTEBOOKS / name
@@ -123,10 +149,16 @@ def test_first_open_of_a_committed_notebook_shows_pictures(browser_page, lab, na
         shown = debugger.text_content() or ""
         assert "paused" in shown and "add_tax" in shown and "499.0" in shown
         assert debugger.bounding_box()["height"] >= 80
-    else:
+    elif name.startswith("01"):
         board = page.locator(".jp-OutputArea-output").filter(has_text="Jobs (").first
         board.scroll_into_view_if_needed()
         assert board.locator("img").first.bounding_box()["width"] >= 300
+    elif name.startswith("02"):
+        reveal(page, "img[alt='flow graph']")
+    else:
+        gauges = page.locator(".jp-OutputArea-output").filter(has_text="Queues (").first
+        gauges.scroll_into_view_if_needed()
+        assert "ingest.input" in (gauges.text_content() or "")
     save_screenshot(page, f"static_first_open_{name[:2]}")
 
 
