@@ -10,13 +10,14 @@ This module must not import anywidget or ipywidgets.
 
 from __future__ import annotations
 
+import base64
 import html as _html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .palette import status_color
 
-__all__ = ["badge", "card", "escape", "kv", "table"]
+__all__ = ["badge", "card", "escape", "kv", "svg_img", "table"]
 
 _FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:12px"
 _CELL = "padding:2px 8px;border-bottom:1px solid #8884;text-align:left;vertical-align:top"
@@ -86,3 +87,14 @@ def card(title: object, body_html: str) -> str:
         f'<div style="font-weight:600;font-size:13px;margin-bottom:6px">{escape(title)}</div>'
         f"{body_html}</div>"
     )
+
+
+def svg_img(svg: str, alt: object = "") -> str:
+    """``svg`` as an ``<img>`` with a ``data:`` URI, not inline.
+
+    JupyterLab's sanitizer strips inline ``<svg>`` from the HTML of an untrusted notebook (a
+    committed notebook opened before it is run), leaving its labels as run-on text; an
+    ``<img>`` with a ``data:`` URI is kept and drawn, and an image runs no script.
+    """
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img src="{uri}" alt="{escape(alt)}" style="max-width:100%;height:auto"/>'

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .html import badge, card, escape, kv, table
+from .html import badge, card, escape, kv, svg_img, table
 from .overview import flow_overview
 from .svg import COMPACT_OVER, flow_svg
 
@@ -95,7 +95,7 @@ def _flow(flow: Any) -> str:
     ]
     body = (
         kv({"routines": len(routines), "connections": len(described.get("connections") or [])})
-        + f'<div style="margin:6px 0;overflow:auto">{flow_svg(described)}</div>'
+        + f'<div style="margin:6px 0;overflow:auto">{svg_img(flow_svg(described), "flow graph")}</div>'
         + table(rows, ["routine", "class", "slots", "events", "policy"], MAX_ROWS)
     )
     return card(f"Flow {described.get('flow_id')}", body)

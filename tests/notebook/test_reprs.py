@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import base64
 import re
 import subprocess
 import sys
@@ -158,7 +159,12 @@ def test_text_repr_has_no_memory_address(objects, name):
 
 def test_flow_repr_draws_the_graph(objects):
     text = objects["flow"]._repr_html_()
-    assert "<svg" in text and text.count("<tr>") >= 4  # header + three routines
+    assert text.count("<tr>") >= 4  # header + three routines
+    # drawn as an <img> (kept by the sanitizer of untrusted notebooks), not inline <svg>
+    assert "<svg" not in text
+    [uri] = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', text)
+    svg = base64.b64decode(uri).decode()
+    assert svg.startswith("<svg") and ">source<" in svg
 
 
 def test_failed_job_shows_the_traceback_collapsed(objects):

@@ -10,6 +10,9 @@ Custom messages from the front end are dicts with a ``"type"`` key; they are
 routed to ``_on_msg_<type>`` methods of the subclass, on the thread of the kernel
 subshell or direct endpoint that delivered them (see :mod:`._clicks`), also while
 a cell blocks.
+
+Every widget's mimebundle also carries a static picture of its current state
+(``image/png`` and ``text/html``, see :mod:`._static`) from :meth:`LockedWidget.picture`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import anywidget
 
 from ._clicks import ClickLog, dispatch, route_by_frontend
+from ._static import Picture, add_picture
 
 __all__ = ["Callbacks", "LockedWidget", "jsonable"]
 
@@ -95,6 +99,16 @@ class LockedWidget(anywidget.AnyWidget):
                     for name in changed:
                         setattr(self, name, values[name])
             return changed
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)`` of the current state (``png`` is ``None`` without Pillow)."""
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        return add_picture(bundle, self.picture, type(self).__name__)
 
     def _dispatch_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, Mapping):

@@ -13,6 +13,8 @@ from typing import Any
 
 import ipywidgets
 
+from ..raster import stack_png
+from ._static import Picture, add_picture
 from .debugger import Debugger
 from .flow_graph import FlowGraph
 from .job_progress import JobProgress
@@ -50,6 +52,22 @@ class Dashboard(ipywidgets.VBox):
     def __repr__(self) -> str:
         graph = self.flow_graph
         return f"Dashboard(flow_id={graph.flow_id!r}, routines={len(graph.routines)})"
+
+    def picture(self) -> tuple[str, bytes | None]:
+        """The static ``(html, png)``: graph, jobs, queues and (when one is shown) the debugger."""
+        parts: list[Picture] = [self.flow_graph.picture(), self.job_progress.picture()]
+        if self.queue_gauges.queues:
+            parts.append(self.queue_gauges.picture())
+        if self.debugger.state.get("job_id"):
+            parts.append(self.debugger.picture())
+        html = "".join(h for h, _ in parts)
+        return f'<div style="max-width:100%">{html}</div>', stack_png([p for _, p in parts])
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        return add_picture(bundle, self.picture, "Dashboard")
 
     def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
         """Send a monitor snapshot to every view; returns ``"view.trait"`` names that changed."""

@@ -25,6 +25,7 @@ import traitlets
 
 from ._base import Callbacks, LockedWidget, jsonable
 from ._endpoint import direct_info
+from ._static import Picture, debugger_picture
 
 __all__ = ["ACTIONS", "Debugger"]
 
@@ -63,6 +64,10 @@ class Debugger(LockedWidget):
     def paused(self) -> bool:
         """Whether the shown job is paused (the controls are enabled)."""
         return self.state.get("status") == "paused"
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)``: the job's status, where it is paused, its variables."""
+        return debugger_picture(self.state)
 
     def set_state(self, state: Mapping[str, Any] | None) -> list[str]:
         """Show a debug state (``None`` or ``{}`` clears the panel)."""

@@ -21,6 +21,7 @@ from ..chains import collapse_chains
 from ..layout import layered_layout
 from ._base import Callbacks, LockedWidget, jsonable
 from ._snapshot import breakpoint_routines, edge_counts_of, queues_of, status_of
+from ._static import Picture, graph_picture
 
 __all__ = ["FlowGraph"]
 
@@ -69,6 +70,13 @@ class FlowGraph(LockedWidget):
 
     def __repr__(self) -> str:
         return f"FlowGraph(flow_id={self.flow_id!r}, routines={len(self.routines)})"
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)``: the graph in its current colours, counts and breakpoints."""
+        with self._lock:
+            return graph_picture(
+                self.flow_id, self.graph_layout, self.status, self.edge_counts, self.breakpoints
+            )
 
     def set_flow(self, flow_dict: Mapping[str, Any]) -> None:
         """Replace the drawn flow (recomputes the layout).

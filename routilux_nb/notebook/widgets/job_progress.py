@@ -15,6 +15,7 @@ import traitlets
 
 from ._base import LockedWidget
 from ._snapshot import jobs_of
+from ._static import Picture, jobs_picture
 
 __all__ = ["MAX_JOBS", "JobProgress"]
 
@@ -36,6 +37,10 @@ class JobProgress(LockedWidget):
 
     def __repr__(self) -> str:
         return f"JobProgress(jobs={len(self.jobs)})"
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)``: one line per shown job."""
+        return jobs_picture(self.jobs)
 
     def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
         """Merge the snapshot's job summaries; returns the names of the traits that changed."""

@@ -18,6 +18,7 @@ import traitlets
 
 from ._base import LockedWidget
 from ._snapshot import queues_of
+from ._static import Picture, queues_picture
 
 __all__ = ["HISTORY_LENGTH", "QueueGauges"]
 
@@ -51,6 +52,10 @@ class QueueGauges(LockedWidget):
 
     def __repr__(self) -> str:
         return f"QueueGauges(slots={sum(len(s) for s in self.queues.values())})"
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)``: one bar per slot queue."""
+        return queues_picture(self.queues)
 
     def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
         """Update from a monitor snapshot; returns the names of the traits that changed."""

@@ -20,6 +20,7 @@ import pandas as pd
 import traitlets
 
 from ._base import LockedWidget, jsonable
+from ._static import Picture, trace_picture
 
 __all__ = ["TRACE_COLUMNS", "TraceTable"]
 
@@ -78,6 +79,10 @@ class TraceTable(LockedWidget):
 
     def __repr__(self) -> str:
         return f"TraceTable(rows={len(self.rows)}, max_rows={self.max_rows}, follow={self.follow})"
+
+    def picture(self) -> Picture:
+        """The static ``(html, png)``: the newest events."""
+        return trace_picture(self._retained())
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add trace rows given oldest first; shown at once unless ``follow`` is off."""
