@@ -185,13 +185,23 @@ def test_pictures_are_bounded_and_legible_or_summarised():
     assert width >= 0.6 * wide["width"]  # labels stay readable
     huge = layered_layout(chain(200))
     assert flow_png(huge) is None  # a 200-step chain cannot be read as one picture
-    graph = FlowGraph(chain(200))
+    branching = chain(200)
+    branching["connections"] = [
+        {"source_routine": f"r{(i - 1) // 2}", "source_event": "output", "target_routine": f"r{i}",
+         "target_slot": "input"}
+        for i in range(1, 200)
+    ]  # a binary tree: no long one-to-one chain the live graph would fold into one box
+    graph = FlowGraph(branching)
     graph.apply_snapshot({"routines": {f"r{i}": {"status": "idle"} for i in range(200)}})
     data = formatted(graph)
     assert "200 routines, 199 connections: too large for a static picture" in data["text/html"]
     assert "<img" not in data["text/html"] and png_size(data["image/png"])[1] >= 40
     assert "… 180 more" in data["text/html"]  # the status table is capped
     graph.close()
+    folded = FlowGraph(chain(200))  # the live graph folds the chain into one summary box: drawn
+    folded.apply_snapshot({"routines": {f"r{i}": {"status": "idle"} for i in range(200)}})
+    assert "<img" in formatted(folded)["text/html"]
+    folded.close()
 
 
 @pytest.mark.parametrize("rows", [[], [("a", "#000000", None), ("b", "#e53935", 0.5)]])
