@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--strict", action="store_true", help="exit with code 1 if a flow file fails")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
+    serve.add_argument("--otel-endpoint", metavar="URL",
+                       help="export traces and metrics with OpenTelemetry OTLP/HTTP to URL "
+                       "(e.g. http://127.0.0.1:4318; needs the otel extra)")
     return parser
 
 
@@ -70,7 +73,11 @@ def _serve(args: argparse.Namespace) -> int:
     from routilux_nb.core import Runtime
     from routilux_nb.server.app import create_app
 
-    runtime = Runtime()
+    try:
+        runtime = Runtime(otel=args.otel_endpoint or None)
+    except (ImportError, ValueError) as exc:
+        print(f"error: --otel-endpoint: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.flows is not None:
             errors = load_flows(runtime, args.flows)
