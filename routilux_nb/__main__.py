@@ -8,7 +8,9 @@ reported with its name and line and skipped; with ``--strict`` it stops the comm
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -86,10 +88,18 @@ def _serve(args: argparse.Namespace) -> int:
             if errors and args.strict:
                 return 1
         app = create_app(runtime, api_key=args.api_key)
+        # uvicorn re-raises SIGTERM after its graceful shutdown: exit through ``finally`` so
+        # the runtime shuts down (exporters flush, stores persist) instead of dying there
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         runtime.shutdown(wait=False)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
