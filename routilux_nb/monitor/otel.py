@@ -28,6 +28,7 @@ The ids join pandas analysis with the tracing backend: ``job.trace_id``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,17 @@ __all__ = [
     "spans_frame",
     "with_trace_ids",
 ]
+
+
+_log = logging.getLogger(__name__)
+_reported: set[str] = set()
+
+
+def _failed(hook: str) -> None:
+    """A failure in export never breaks a job: logged once per hook."""
+    if hook not in _reported:
+        _reported.add(hook)
+        _log.exception("OpenTelemetry export failed in the %s hook; the job goes on", hook)
 
 
 class TeeMonitor:
@@ -65,43 +77,73 @@ class TeeMonitor:
 
     def attach(self, runtime: Any) -> None:
         self.inner.attach(runtime)
-        self.otel.attach(runtime)
+        try:
+            self.otel.attach(runtime)
+        except Exception:
+            _failed("attach")
 
     def job_created(self, job: Any) -> None:
         self.inner.job_created(job)
-        self.otel.job_created(job)
+        try:
+            self.otel.job_created(job)
+        except Exception:
+            _failed("job_created")
 
     def job_status(self, job: Any, old: str) -> None:
         self.inner.job_status(job, old)
-        self.otel.job_status(job, old)
+        try:
+            self.otel.job_status(job, old)
+        except Exception:
+            _failed("job_status")
 
     def activation_start(self, act: Any) -> None:
         self.inner.activation_start(act)
-        self.otel.activation_start(act)
+        try:
+            self.otel.activation_start(act)
+        except Exception:
+            _failed("activation_start")
 
     def activation_end(self, act: Any, duration: float, error: BaseException | None) -> None:
-        self.otel.activation_end(act, duration, error)
+        try:
+            self.otel.activation_end(act, duration, error)
+        except Exception:
+            _failed("activation_end")
         self.inner.activation_end(act, duration, error)
 
     def emit(self, act: Any, event: str, payload: dict[str, Any]) -> None:
         self.inner.emit(act, event, payload)
-        self.otel.emit(act, event, payload)
+        try:
+            self.otel.emit(act, event, payload)
+        except Exception:
+            _failed("emit")
 
     def routine_error(self, act: Any, error: BaseException, tb: str, strategy: str) -> None:
         self.inner.routine_error(act, error, tb, strategy)
-        self.otel.routine_error(act, error, tb, strategy)
+        try:
+            self.otel.routine_error(act, error, tb, strategy)
+        except Exception:
+            _failed("routine_error")
 
     def parked(self, parked: Any) -> None:
         self.inner.parked(parked)
-        self.otel.parked(parked)
+        try:
+            self.otel.parked(parked)
+        except Exception:
+            _failed("parked")
 
     def unparked(self, parked: Any, action: str) -> None:
         self.inner.unparked(parked, action)
-        self.otel.unparked(parked, action)
+        try:
+            self.otel.unparked(parked, action)
+        except Exception:
+            _failed("unparked")
 
     def discarded(self, job: Any, count: int, reason: str) -> None:
         self.inner.discarded(job, count, reason)
-        self.otel.discarded(job, count, reason)
+        try:
+            self.otel.discarded(job, count, reason)
+        except Exception:
+            _failed("discarded")
 
     def worker_status(self, worker: Any, old: str) -> None:
         self.inner.worker_status(worker, old)

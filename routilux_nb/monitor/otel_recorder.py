@@ -217,7 +217,8 @@ class OTelRecorder:
         self.activations.add(1, attrs)
         self.activation_duration.record(duration, attrs)
         row[11] = status
-        row[12] = span.start_time / _NS if span.start_time else None
+        start = getattr(span, "start_time", None)  # a non-recording (unsampled) span has none
+        row[12] = start / _NS if start else None
         row[13] = duration
         self.rows.append(tuple(row))
 

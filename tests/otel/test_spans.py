@@ -187,3 +187,28 @@ def test_bad_otel_values_are_refused_clearly():
         Runtime(otel=42)
     with pytest.raises(ValueError, match="must be an http"):
         Runtime(otel="localhost:4318")
+
+
+def test_unsampled_spans_and_a_failing_exporter_hook_never_break_a_job(tel, monkeypatch):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    rt = Runtime(
+        otel={
+            "tracer_provider": TracerProvider(sampler=ALWAYS_OFF),
+            "meter_provider": tel.meter_provider,
+        }
+    )
+    try:
+        assert rt.submit(_chain("unsampled"), data={"value": 1}).wait(10).data["out"] == [2]
+        rec = recorder_of(rt)
+
+        def broken(*args):
+            raise RuntimeError("exporter bug")
+
+        monkeypatch.setattr(rec, "activation_start", broken)
+        monkeypatch.setattr(rec, "emit", broken)
+        job = rt.submit(_chain("broken"), data={"value": 3}).wait(10)
+        assert job.status == "completed" and job.data["out"] == [6]
+    finally:
+        rt.shutdown()
