@@ -10,8 +10,8 @@ unless export is configured, so a runtime without it pays nothing.
 Spans: one ``routilux.job <flow_id>`` span per job (a root, or the child of the span active
 where the job was submitted, or of the ``traceparent`` of ``POST /jobs``) and one
 ``routilux.activation <routine_id>`` child per activation, with the attributes
-``routilux.job_id``, ``routilux.flow_id``, ``routilux.worker_id``, ``routilux.routine_id``,
-``routilux.activation_id``, ``routilux.seq`` (the ``seq`` of the activation's
+``routilux.job_id``, ``routilux.flow_id``, ``routilux.routine_id`` (the job span has
+``routilux.worker_id`` instead), ``routilux.activation_id``, ``routilux.seq`` (the ``seq`` of the activation's
 ``routine_start`` record in the job's trace), ``routilux.attempt``, ``routilux.items``,
 ``routilux.status`` and, on failure, the error. While a routine's logic runs locally its
 span is the current span, so spans the logic makes are its children.

@@ -64,17 +64,24 @@ class OTelRecorder:
         self.runtime: Any = None
         self._lock = threading.Lock()
         self._jobs: dict[str, Any] = {}  # open job spans
+        self._ctx: dict[str, Any] = {}  # their contexts, the parent of every activation span
         self._acts: dict[int, tuple[Any, Any, Any]] = {}  # id(act) -> (span, token, row)
         self.job_ids: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self.max_jobs = max_jobs
         self.rows: deque[tuple[Any, ...]] = deque(maxlen=max_spans)
-        self.activations = meter.create_counter(
-            "routilux.activations", "1", "routine activations run"
+        # counts are kept here (a dict increment per activation) and read at collection time
+        self._act_counts: dict[tuple[str, str, str], int] = {}
+        self._job_counts: dict[tuple[str, str], int] = {}
+        self._attrs: dict[tuple[str, ...], dict[str, str]] = {}
+        meter.create_observable_counter(
+            "routilux.activations", [self._observe_activations], "1", "routine activations run"
         )
         self.activation_duration = meter.create_histogram(
             "routilux.activation.duration", "s", "time routine logic took per activation"
         )
-        self.jobs = meter.create_counter("routilux.jobs", "1", "jobs finished, by final status")
+        meter.create_observable_counter(
+            "routilux.jobs", [self._observe_jobs], "1", "jobs finished, by final status"
+        )
         self.job_duration = meter.create_histogram("routilux.job.duration", "s", "job duration")
         self.errors = meter.create_counter(
             "routilux.routine.errors", "1", "routine errors, by strategy"
@@ -119,6 +126,7 @@ class OTelRecorder:
         job.metadata["otel.span_id"] = span_id
         with self._lock:
             self._jobs[job.job_id] = span
+            self._ctx[job.job_id] = otel_trace.set_span_in_context(span)
             ids = self.job_ids
             ids[job.job_id] = (trace_id, span_id)
             while len(ids) > self.max_jobs:
@@ -133,8 +141,13 @@ class OTelRecorder:
             return
         with self._lock:
             span = self._jobs.pop(job.job_id, None)
-        attrs = {"routilux.flow_id": job.flow_id, "routilux.status": status}
-        self.jobs.add(1, attrs)
+            self._ctx.pop(job.job_id, None)
+        key = (job.flow_id, status)
+        attrs = self._attrs.get(key)
+        if attrs is None:
+            attrs = self._attrs[key] = {"routilux.flow_id": job.flow_id, "routilux.status": status}
+        with self._lock:
+            self._job_counts[key] = self._job_counts.get(key, 0) + 1
         if job.duration is not None:
             self.job_duration.record(job.duration, attrs)
         if span is None:
@@ -152,18 +165,21 @@ class OTelRecorder:
         job = act.job
         rid = act.routine.routine_id
         job_span = self._jobs.get(job.job_id)
-        parent = otel_trace.set_span_in_context(job_span) if job_span is not None else None
+        parent = self._ctx.get(job.job_id)
+        if job_span is not None and not job_span.is_recording():
+            # an unsampled job: its activations are not sampled either (parent-based
+            # sampling), so no span is made; logic still runs inside the job's context
+            self._acts[id(act)] = (None, otel_context.attach(parent), None)
+            return
         items = sum(len(v) for v in act.inputs.values()) if isinstance(act.inputs, Mapping) else 0
         seq = _start_seq(job, rid)
         attrs = {
             "routilux.job_id": job.job_id,
             "routilux.flow_id": job.flow_id,
-            "routilux.worker_id": job.worker_id,
             "routilux.routine_id": rid,
             "routilux.activation_id": act.act_id,
             "routilux.attempt": act.attempt,
             "routilux.items": items,
-            "routilux.slots": list(act.inputs),
         }
         if seq is not None:
             attrs["routilux.seq"] = seq
@@ -172,7 +188,7 @@ class OTelRecorder:
         )
         token = otel_context.attach(otel_trace.set_span_in_context(span))
         trace_id, span_id = _hex_ids(span)
-        parent_id = _hex_ids(job_span)[1] if job_span is not None else None
+        parent_id = self.job_ids.get(job.job_id, (None, None))[1] if job_span is not None else None
         row = [
             trace_id,
             span_id,
@@ -203,21 +219,26 @@ class OTelRecorder:
         except Exception:  # pragma: no cover - a context switched under us: never break a job
             pass
         status = "ok" if error is None else "error"
+        key = (act.job.flow_id, act.routine.routine_id, status)
+        attrs = self._attrs.get(key)
+        if attrs is None:
+            attrs = self._attrs[key] = {
+                "routilux.flow_id": key[0],
+                "routilux.routine_id": key[1],
+                "routilux.status": status,
+            }
+        with self._lock:
+            self._act_counts[key] = self._act_counts.get(key, 0) + 1
+        self.activation_duration.record(duration, attrs)
+        if span is None:
+            return
         span.set_attribute("routilux.status", status)
-        span.set_attribute("routilux.duration", duration)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
             span.record_exception(error)
         span.end()
-        attrs = {
-            "routilux.flow_id": row[5],
-            "routilux.routine_id": row[6],
-            "routilux.status": status,
-        }
-        self.activations.add(1, attrs)
-        self.activation_duration.record(duration, attrs)
         row[11] = status
-        start = getattr(span, "start_time", None)  # a non-recording (unsampled) span has none
+        start = getattr(span, "start_time", None)
         row[12] = start / _NS if start else None
         row[13] = duration
         self.rows.append(tuple(row))
@@ -284,7 +305,7 @@ class OTelRecorder:
 
     def shutdown(self) -> None:
         with self._lock:
-            open_spans, self._jobs = list(self._jobs.values()), {}
+            open_spans, self._jobs, self._ctx = list(self._jobs.values()), {}, {}
         for span in open_spans:
             span.set_attribute("routilux.status", "unfinished")
             span.end()
@@ -294,6 +315,16 @@ class OTelRecorder:
                     provider.shutdown()
 
     # -- metrics callbacks and frames ----------------------------------------------------
+    def _observe_activations(self, options: Any) -> Iterable[Any]:
+        with self._lock:
+            counts = list(self._act_counts.items())
+        return [otel_metrics.Observation(n, self._attrs[key]) for key, n in counts]
+
+    def _observe_jobs(self, options: Any) -> Iterable[Any]:
+        with self._lock:
+            counts = list(self._job_counts.items())
+        return [otel_metrics.Observation(n, self._attrs[key]) for key, n in counts]
+
     def _queue_depth(self, options: Any) -> Iterable[Any]:
         rt = self.runtime
         if rt is None:
