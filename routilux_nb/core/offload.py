@@ -31,6 +31,7 @@ import io
 import pickle
 import sys
 import threading
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -42,7 +43,8 @@ try:  # pragma: no cover - depends on installed extras
 except ImportError:  # pragma: no cover
     _pickler = pickle  # type: ignore[assignment]
 
-__all__ = ["RemoteContext", "RemotePayloadError", "call_offloaded", "is_remote_executor", "run_remote"]
+__all__ = ["RemoteContext", "RemoteError", "RemotePayloadError", "RemoteTraceback", "call_offloaded",
+           "is_remote_executor", "run_remote"]
 
 #: how often a thread waiting on remote work checks whether its job has ended
 POLL_INTERVAL = 0.05
@@ -171,23 +173,48 @@ class _RemoteCall:
         self.__name__ = f"routilux-{routine_id}"
 
     def __call__(self, call: bytes, data: bytes) -> bytes:
+        """Errors of the logic come back as values (so the executor does not log them as its
+        own failures); the local side raises them with the remote traceback as their cause."""
         rid = self.routine_id
         try:
-            routine, inputs, job_id, attempt, worker_id, act_id = pickle.loads(call)
-            sent = pickle.loads(data)  # the baseline: logic mutates its own copy below
-            working = pickle.loads(data)
+            try:
+                routine, inputs, job_id, attempt, worker_id, act_id = pickle.loads(call)
+                sent = pickle.loads(data)  # the baseline: logic mutates its own copy below
+                working = pickle.loads(data)
+            except Exception as exc:
+                raise RemotePayloadError(
+                    f"routine {rid!r}: the remote side could not unpickle the routine or its "
+                    f"inputs ({type(exc).__name__}: {exc}); define its logic in a module the "
+                    "executor's processes can import, or install cloudpickle"
+                ) from None
+            result, effects, new = run_remote(routine, inputs, job_id, working, attempt, worker_id, act_id)
+            changed = {k: v for k, v in new.items() if k not in sent or not _same(sent[k], v)}
+            removed = [k for k in sent if k not in new]
+            parts = [("the returned value", result), ("ctx.data", changed),
+                     *((f"emit {e[1]!r} payload" if e[0] == "emit" else f"a {e[0]}", e[-1]) for e in effects)]
+            return _dumps(("ok", result, effects, changed, removed), rid, "the results", parts)
         except Exception as exc:
-            raise RemotePayloadError(
-                f"routine {rid!r}: the remote side could not unpickle the routine or its inputs "
-                f"({type(exc).__name__}: {exc}); define its logic in a module the executor's "
-                "processes can import, or install cloudpickle"
-            ) from None
-        result, effects, new = run_remote(routine, inputs, job_id, working, attempt, worker_id, act_id)
-        changed = {k: v for k, v in new.items() if k not in sent or not _same(sent[k], v)}
-        removed = [k for k in sent if k not in new]
-        parts = [("the returned value", result), ("the job's data", changed),
-                 *((f"the payload of emit {e[1]!r}" if e[0] == "emit" else f"a {e[0]}", e[-1]) for e in effects)]
-        return _dumps((result, effects, changed, removed), rid, "the results", parts)
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            try:
+                return _pickler.dumps(("error", exc, tb), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that does not pickle: its type and message travel
+                substitute = RemoteError(f"{type(exc).__module__}.{type(exc).__name__}: {exc}")
+                return _pickler.dumps(("error", substitute, tb), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class RemoteError(RoutiluxError):
+    """Stands for an exception raised remotely that could not be sent back as itself."""
+
+
+class RemoteTraceback(Exception):
+    """The ``__cause__`` of an exception raised remotely: its traceback there, as text."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.tb}"""'
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -249,15 +276,19 @@ def call_offloaded(executor: Executor, act: Any, routine: Any, inputs: dict[str,
     rid = routine.routine_id
     job = act.job
     call = (routine, inputs, job.job_id, act.attempt, getattr(act, "worker_id", None), act.act_id)
-    parts = [("the routine", routine), *((f"the input of slot {s!r}", v) for s, v in inputs.items())]
+    parts = [("the routine", routine), *inputs.items()]
     call_blob = _dumps(call, rid, "the call", parts)
-    data_blob = _dumps(dict(job.data), rid, "the job's data")
+    data_blob = _dumps(dict(job.data), rid, "ctx.data")
     future = executor.submit(_RemoteCall(rid), call_blob, data_blob)
     if not _wait_remote(future, act):
         job.log(rid, "remote_abandoned", reason=f"job {job.status} while its remote call ran")
         return None
-    blob = future.result()
-    result, effects, changed, removed = pickle.loads(blob)
+    outcome = pickle.loads(future.result())
+    if outcome[0] == "error":
+        _, exc, tb = outcome
+        exc.__cause__ = RemoteTraceback(tb)
+        raise exc
+    _, result, effects, changed, removed = outcome
     data = job.data
     for key in removed:
         data.pop(key, None)
