@@ -229,3 +229,30 @@ def test_a_task_that_keeps_killing_workers_follows_the_error_strategy(
         assert len(retries) == 1 and "KilledWorker" in retries[0]["details"]["error"]
     client.wait_for_workers(2, timeout=60)
     assert rt.submit(_chain("after-kills"), data={"value": 2}).wait(60).data["out"] == [36]
+
+
+def test_opentelemetry_spans_cover_activations_run_on_the_cluster(client):
+    sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from routilux_nb import Runtime
+
+    spans = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    rt = Runtime(executor=client.get_executor(), otel={"tracer_provider": provider})
+    try:
+        job = rt.submit(_chain("traced"), data={"value": 2}).wait(60)
+    finally:
+        rt.shutdown()
+    assert job.data["out"] == [36]
+    names = sorted(
+        s.name for s in spans.get_finished_spans() if s.context.trace_id == int(job.trace_id, 16)
+    )
+    assert names == [
+        "routilux.activation collect",
+        "routilux.activation square",
+        "routilux.activation triple",
+        "routilux.job traced",
+    ]
