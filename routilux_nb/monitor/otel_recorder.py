@@ -166,14 +166,14 @@ class OTelRecorder:
         rid = act.routine.routine_id
         job_span = self._jobs.get(job.job_id)
         parent = self._ctx.get(job.job_id)
-        if job_span is not None and not job_span.is_recording():
+        if job_span is not None and parent is not None and not job_span.is_recording():
             # an unsampled job: its activations are not sampled either (parent-based
             # sampling), so no span is made; logic still runs inside the job's context
             self._acts[id(act)] = (None, otel_context.attach(parent), None)
             return
         items = sum(len(v) for v in act.inputs.values()) if isinstance(act.inputs, Mapping) else 0
         seq = _start_seq(job, rid)
-        attrs = {
+        attrs: dict[str, str | int] = {
             "routilux.job_id": job.job_id,
             "routilux.flow_id": job.flow_id,
             "routilux.routine_id": rid,
