@@ -177,12 +177,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     kinds = ["thread", "process"] + ([] if args.no_dask else ["dask"])
+    runs = []
     for r in range(args.repeat):
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
             f"\n# run {r + 1}/{args.repeat}: cpu_count={os.cpu_count()} usable={affinity} loadavg={load}"
         )
-        report(run(kinds, args.items, args.ms, args.overhead_jobs), args.items, args.ms)
+        runs.append(run(kinds, args.items, args.ms, args.overhead_jobs))
+        report(runs[-1], args.items, args.ms)
+    if len(runs) > 1:
+        print(f"\n# medians of {len(runs)} runs")
+        report(
+            {k: {f: statistics.median(r[k][f] for r in runs) for f in runs[0][k]} for k in kinds},
+            args.items,
+            args.ms,
+        )
 
 
 if __name__ == "__main__":

@@ -172,6 +172,9 @@ class _RemoteCall:
         self.routine_id = routine_id
         self.__name__ = f"routilux-{routine_id}"
 
+    def __dask_tokenize__(self) -> tuple[str, str]:  # cheap, stable task keys on Dask
+        return ("routilux-remote-call", self.routine_id)
+
     def __call__(self, call: bytes, data: bytes) -> bytes:
         """Errors of the logic come back as values (so the executor does not log them as its
         own failures); the local side raises them with the remote traceback as their cause."""
