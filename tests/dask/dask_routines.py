@@ -56,6 +56,7 @@ def flaky(input, ctx):
 def wait_for_file(input, ctx):
     """Runs until the file named by the item exists (at most 60 s)."""
     stop = Path(input[0]["stop_file"])
+    Path(str(stop) + ".started").write_text("started")
     deadline = time.monotonic() + 60
     while not stop.exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -155,9 +155,11 @@ def test_cancel_and_timeout_stop_waiting_on_remote_work(rt, client, tmp_path, wa
     try:
         flow = _single(mod.wait_for_file, f"slow-{how}")
         job = rt.submit(
-            flow, data={"stop_file": str(stop)}, timeout=1.0 if how == "timeout" else None
+            flow, data={"stop_file": str(stop)}, timeout=3.0 if how == "timeout" else None
         )
-        wait_until(lambda: not _idle(client))  # the remote call is running
+        started = tmp_path / "stop.started"
+        wait_until(lambda: started.exists() or job.is_finished)
+        assert started.exists(), "the remote call never started"  # it runs now
         if how == "cancel":
             job.cancel("enough")
         job.wait(30)
