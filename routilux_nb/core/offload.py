@@ -5,8 +5,9 @@ What runs where
 A runtime given an executor that is not a thread pool sends **only the logic call** out: the
 routine (its function and config), the activation's input items and a copy of the job's
 ``data`` travel to the executor; the logic runs there with a recording ``ctx``; what it
-printed, logged (``ctx.log``), emitted and changed in ``data`` comes back as one ordered list
-and is applied here, in order, as if the logic had run locally.
+printed, logged (``ctx.log``), emitted and changed in ``data`` comes back and is applied here,
+in order, as if the logic had run locally. ``data`` comes back as a diff (keys set, keys
+removed), so activations of one job that run at once and touch different keys keep both.
 
 Scheduling, slot queues, activation policies, backpressure, error strategies, timers,
 monitoring and breakpoints stay in this process: they need the job's live state, which

@@ -83,3 +83,15 @@ def test_a_remote_error_carries_the_remote_traceback(pool):
         assert "RemoteTraceback" in job.error_traceback and "offload_routines.py" in job.error_traceback
     finally:
         rt.shutdown()
+
+
+def test_changes_to_job_data_come_back_as_a_diff(pool):
+    rt = Runtime(executor=pool)
+    try:
+        flow = Flow("edits")
+        flow.routine(mod.edit_data, slots=["input"], events=[])
+        job = rt.submit(flow, data={}, job_data={"drop": 1, "grow": [0], "keep": {"a": 1}}).wait(30)
+        assert job.status == "completed", job.error
+        assert job.data == {"grow": [0, 1], "keep": {"a": 1}, "new": "added"}
+    finally:
+        rt.shutdown()
