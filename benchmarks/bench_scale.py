@@ -2,15 +2,16 @@
 
 Prints, in one run and on the same machine state:
 
-* a CPU-bound pure-Python routine (~10 ms per item) over 200 one-item jobs: items/s on the
+* a CPU-bound pure-Python routine (~10 ms of CPU time per item) over 200 one-item jobs: items/s on the
   runtime's thread pool, on a ``ProcessPoolExecutor(2)`` and on a Dask ``LocalCluster`` with
   2 worker processes (1 thread each), and the speed-up of each over the thread pool;
 * the per-activation overhead of the remote path for a trivial routine: the median
   submit-to-completed latency of one job (one activation) at a time, and the cost per
   activation with many jobs in flight, for each executor, minus the thread pool's.
 
-The CPU count and the load average are printed first: on a shared machine, read the
-speed-ups with them in mind (``--repeat`` runs everything again and prints each run).
+The CPU count and the load average are printed first, and the machine's idle CPU share during
+each measurement after it: a speed-up needs idle cores, so on a shared, saturated machine read
+the figures with that in mind (``--repeat`` runs everything again; medians are printed last).
 
     python benchmarks/bench_scale.py [--items 200] [--ms 10] [--repeat 1] [--no-dask]
 """
@@ -37,13 +38,14 @@ def burn(loops: int) -> int:
 
 
 def calibrate(ms: float) -> int:
-    """Loop count that takes ``ms`` milliseconds here (median of a few tries)."""
+    """Loop count that takes ``ms`` milliseconds of CPU time (not wall time: other load on a
+    shared machine changes how long it takes, not how much work it is)."""
     probe = 200_000
     times = []
     for _ in range(5):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         burn(probe)
-        times.append(time.perf_counter() - t0)
+        times.append(time.thread_time() - t0)
     per_loop = statistics.median(times) / probe
     return max(1, int(ms / 1000 / per_loop))
 
@@ -100,16 +102,32 @@ def runtime(kind: str) -> Iterator[rx.Runtime]:
             cluster.close()
 
 
-def items_per_s(rt: rx.Runtime, flow: rx.Flow, n: int) -> float:
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(idle, total) jiffies of the whole machine (Linux), to tell a saturated machine."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields)
+
+
+def items_per_s(rt: rx.Runtime, flow: rx.Flow, n: int) -> tuple[float, float]:
+    """Items/s, and the share of the machine's CPU that was idle meanwhile (others' load)."""
     rt.submit(flow, data={}).wait(120)  # warm: processes started, code shipped
     rt.submit(flow, data={}).wait(120)
+    before = _cpu_ticks()
     t0 = time.perf_counter()
     jobs = [rt.submit(flow, data={"i": i}) for i in range(n)]
     for job in jobs:
         job.wait(600)
     dt = time.perf_counter() - t0
+    after = _cpu_ticks()
     assert all(j.status == "completed" for j in jobs), [j.error for j in jobs if j.error][:1]
-    return n / dt
+    idle = float("nan")
+    if before and after and after[1] > before[1]:
+        idle = (after[0] - before[0]) / (after[1] - before[1])
+    return n / dt, idle
 
 
 def latency_ms(rt: rx.Runtime, flow: rx.Flow, n: int) -> float:
@@ -137,8 +155,10 @@ def run(kinds: list[str], items: int, ms: float, overhead_n: int) -> dict[str, d
     out: dict[str, dict[str, float]] = {}
     for kind in kinds:
         with runtime(kind) as rt:
+            rate, idle = items_per_s(rt, cpu, items)
             out[kind] = {
-                "items_s": items_per_s(rt, cpu, items),
+                "items_s": rate,
+                "idle": idle,
                 "latency_ms": latency_ms(rt, trivial, overhead_n),
                 "pipelined_ms": pipelined_ms(rt, trivial, overhead_n * 2),
             }
@@ -147,10 +167,11 @@ def run(kinds: list[str], items: int, ms: float, overhead_n: int) -> dict[str, d
 
 def report(fig: dict[str, dict[str, float]], items: int, ms: float) -> None:
     base = fig["thread"]
-    print(f"CPU-bound routine (~{ms:g} ms of pure Python per item), {items} one-item jobs:")
+    print(f"CPU-bound routine (~{ms:g} ms of CPU in pure Python per item), {items} one-item jobs:")
     for kind, f in fig.items():
         print(
             f"  {kind:<8} {f['items_s']:8.1f} items/s   speed-up x{f['items_s'] / base['items_s']:.2f}"
+            f"   (machine CPU idle meanwhile: {f['idle']:.0%})"
         )
     print("Trivial routine, per activation (remote overhead = executor minus thread pool):")
     for kind, f in fig.items():
