@@ -12,6 +12,8 @@ Prints, in one run and on the same machine state:
 The CPU count and the load average are printed first, and the machine's idle CPU share during
 each measurement after it: a speed-up needs idle cores, so on a shared, saturated machine read
 the figures with that in mind (``--repeat`` runs everything again; medians are printed last).
+With Linux autogroup scheduling on (printed too), the processes of one session share one CPU
+share: on a saturated machine, more processes then gain nothing.
 
     python benchmarks/bench_scale.py [--items 200] [--ms 10] [--repeat 1] [--no-dask]
 """
@@ -196,13 +198,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args(argv)
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            autogroup = "on" if f.read().strip() == "1" else "off"
+    except OSError:
+        autogroup = "n/a"
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     kinds = ["thread", "process"] + ([] if args.no_dask else ["dask"])
     runs = []
     for r in range(args.repeat):
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
-            f"\n# run {r + 1}/{args.repeat}: cpu_count={os.cpu_count()} usable={affinity} loadavg={load}"
+            f"\n# run {r + 1}/{args.repeat}: cpu_count={os.cpu_count()} usable={affinity} loadavg={load} "
+            f"autogroup={autogroup}"
         )
         runs.append(run(kinds, args.items, args.ms, args.overhead_jobs))
         report(runs[-1], args.items, args.ms)
