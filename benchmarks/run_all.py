@@ -13,7 +13,9 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_engine", "bench_http", "bench_widgets")
+BENCHMARKS = ("bench_engine", "bench_http", "bench_widgets", "bench_scale", "bench_otel")
+QUICK = {"bench_scale": ["--items", "50", "--overhead-jobs", "50"],
+         "bench_otel": ["--items", "5000", "--jobs", "1000", "--repeat", "1"]}
 
 
 def _load(name: str) -> ModuleType:
@@ -38,6 +40,8 @@ def main() -> None:
             module.report(module.main(repeat=1 if args.quick else 3, quick=args.quick))
         elif name == "bench_widgets":
             module.main()  # prints its own figures
+        elif name in QUICK:
+            module.main(QUICK[name] if args.quick else [])  # prints its own figures
         else:
             for key, value in module.main().items():
                 print(f"  {key}: {value:,.3f}" if isinstance(value, float) else f"  {key}: {value}")

@@ -8,7 +8,9 @@ reported with its name and line and skipped; with ``--strict`` it stops the comm
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--compat", choices=["routilux"], default=None,
                        help="answer as the original Routilux server where they differ: job and worker "
                             "timestamps in Unix seconds (for routilux-overseer)")
+    serve.add_argument("--otel-endpoint", metavar="URL",
+                       help="export traces and metrics with OpenTelemetry OTLP/HTTP to URL "
+                       "(e.g. http://127.0.0.1:4318; needs the otel extra)")
     return parser
 
 
@@ -73,7 +78,11 @@ def _serve(args: argparse.Namespace) -> int:
     from routilux_nb.core import Runtime
     from routilux_nb.server.app import create_app
 
-    runtime = Runtime()
+    try:
+        runtime = Runtime(otel=args.otel_endpoint or None)
+    except (ImportError, ValueError) as exc:
+        print(f"error: --otel-endpoint: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.flows is not None:
             errors = load_flows(runtime, args.flows)
@@ -82,10 +91,18 @@ def _serve(args: argparse.Namespace) -> int:
             if errors and args.strict:
                 return 1
         app = create_app(runtime, api_key=args.api_key, compat=args.compat)
+        # uvicorn re-raises SIGTERM after its graceful shutdown: exit through ``finally`` so
+        # the runtime shuts down (exporters flush, stores persist) instead of dying there
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         runtime.shutdown(wait=False)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:

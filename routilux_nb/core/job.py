@@ -205,6 +205,11 @@ class JobContext:
         self.logs.append({"timestamp": now(), "routine_id": routine_id, "action": action, "details": details})
 
     @property
+    def trace_id(self) -> str | None:
+        """W3C trace id (32 hex digits) of the job's OpenTelemetry trace; ``None`` unless exported."""
+        return self.metadata.get("otel.trace_id")
+
+    @property
     def duration(self) -> float | None:
         end = self.completed_at or (None if self.is_finished else now())
         return None if end is None else end - self.created_at

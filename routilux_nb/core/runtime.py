@@ -34,10 +34,11 @@ from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .worker import Worker
 
-__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory"]
+__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory", "set_otel_installer"]
 
 log = logging.getLogger(__name__)
 _monitor_factory: Callable[[], Any] | None = None
+_otel_installer: Callable[[Any, Any], None] | None = None
 _default: Runtime | None = None
 _default_lock = threading.Lock()
 
@@ -46,6 +47,12 @@ def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
     """Let the monitor layer provide every new runtime's monitor (core never imports it)."""
     global _monitor_factory
     _monitor_factory = factory
+
+
+def set_otel_installer(installer: Callable[[Any, Any], None] | None) -> None:
+    """Let the monitor layer handle ``Runtime(otel=...)`` (core never imports OpenTelemetry)."""
+    global _otel_installer
+    _otel_installer = installer
 
 
 class Runtime:
@@ -60,6 +67,7 @@ class Runtime:
         max_finished_jobs: int = 10_000,
         log_size: int = 1000,
         store: Any = None,
+        otel: Any = None,
     ) -> None:
         if max_threads < 1:
             raise ValueError(f"max_threads must be >= 1, got {max_threads}")
@@ -85,6 +93,10 @@ class Runtime:
             monitor = NullMonitor()
         self.monitor = monitor
         self.monitor.attach(self)
+        if otel is not None and otel is not False:  # OpenTelemetry export (monitor.otel)
+            if _otel_installer is None:
+                raise ImportError("otel= needs routilux_nb.monitor: import routilux_nb first")
+            _otel_installer(self, otel)
         self._server: Any = None
 
     # -- executor ------------------------------------------------------------------------

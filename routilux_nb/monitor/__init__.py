@@ -4,7 +4,7 @@ makes every new :class:`~routilux_nb.core.runtime.Runtime` monitored."""
 
 from __future__ import annotations
 
-from routilux_nb.core.runtime import set_default_monitor_factory
+from routilux_nb.core.runtime import set_default_monitor_factory, set_otel_installer
 
 from .breakpoints import BREAKPOINT_TYPES, Breakpoint, BreakpointManager
 from .bus import EventBus, Subscription
@@ -17,6 +17,18 @@ from .trace import EVENT_TYPES, ExecutionEvent, TraceBuffer, TraceRecord
 from .types import Snapshot
 
 set_default_monitor_factory(Monitor)
+
+
+def _install_otel(runtime: object, otel: object) -> None:
+    """``Runtime(otel=...)``: OpenTelemetry is imported only now (the ``otel`` extra)."""
+    try:
+        from .otel import install
+    except ImportError as exc:
+        raise ImportError('OpenTelemetry export needs the otel extra: pip install "routilux_nb[otel]"') from exc
+    install(runtime, otel)
+
+
+set_otel_installer(_install_otel)
 
 __all__ = [
     "BREAKPOINT_TYPES",

@@ -29,3 +29,10 @@ def collect(input, ctx):
 
 def explode(input):
     raise ValueError("remote failure")
+
+
+def edit_data(input, ctx):
+    """Removes one key, mutates one list in place and adds one key."""
+    del ctx.data["drop"]
+    ctx.data["grow"].append(len(input))
+    ctx.data["new"] = "added"

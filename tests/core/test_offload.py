@@ -51,3 +51,47 @@ def test_remote_error_fails_the_job_with_its_message(pool):
         assert "remote failure" in job.error
     finally:
         rt.shutdown()
+
+
+def test_functions_defined_in_place_run_on_a_process_pool(pool):
+    pytest.importorskip("cloudpickle")  # ships closures and notebook functions by value
+    factor = 7
+    flow = Flow("closure")
+
+    @flow.routine(slots=["input"], events=[])
+    def scale(input, ctx):
+        print("scaling in", "another" if os.getpid() != ctx.data["parent"] else "this", "process")
+        ctx.data["out"] = [item["value"] * factor for item in input]
+
+    rt = Runtime(executor=pool)
+    try:
+        job = rt.submit(flow, data={"value": 6}, job_data={"parent": os.getpid()}).wait(30)
+        assert job.status == "completed", job.error
+        assert job.data["out"] == [42]
+        assert job.output() == "scaling in another process\n"
+    finally:
+        rt.shutdown()
+
+
+def test_a_remote_error_carries_the_remote_traceback(pool):
+    rt = Runtime(executor=pool)
+    try:
+        flow = Flow("boom-tb")
+        flow.routine(mod.explode, slots=["input"], events=[])
+        job = rt.submit(flow, data={}).wait(30)
+        assert job.error_type == "ValueError"
+        assert "RemoteTraceback" in job.error_traceback and "offload_routines.py" in job.error_traceback
+    finally:
+        rt.shutdown()
+
+
+def test_changes_to_job_data_come_back_as_a_diff(pool):
+    rt = Runtime(executor=pool)
+    try:
+        flow = Flow("edits")
+        flow.routine(mod.edit_data, slots=["input"], events=[])
+        job = rt.submit(flow, data={}, job_data={"drop": 1, "grow": [0], "keep": {"a": 1}}).wait(30)
+        assert job.status == "completed", job.error
+        assert job.data == {"grow": [0, 1], "keep": {"a": 1}, "new": "added"}
+    finally:
+        rt.shutdown()

@@ -15,6 +15,7 @@ from routilux_nb.core.clock import iso
 from routilux_nb.core.errors import JobWaitTimeout
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
+from routilux_nb.monitor.tracecontext import incoming_trace
 
 from ..deps import (
     Page,
@@ -128,7 +129,8 @@ async def list_jobs(request: Request, page: Page = Depends(paginate), worker_id:
 @router.post("/jobs", status_code=201, response_class=_R, responses={201: {"model": JobResponse}},
              summary="Submit a job")
 def submit(request: Request, body: JobSubmitRequest) -> ApiJSONResponse:
-    job = submit_job(get_runtime(request), body)
+    with incoming_trace(request.headers.get("traceparent"), request.headers.get("tracestate")):
+        job = submit_job(get_runtime(request), body)
     return respond(job_dict(api_base(request), job, include_data=False), 201)
 
 
