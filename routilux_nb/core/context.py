@@ -8,6 +8,7 @@ belong to.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def current_activation() -> ActivationContext | None:
 class ActivationContext:
     """Passed to logic that asks for a ``ctx`` parameter.
 
-    ``ctx.emit(event, **payload)`` sends a payload downstream, ``ctx.data`` is the job's shared
+    ``ctx.emit(event, payload)`` or ``ctx.emit(event, **fields)`` sends an item downstream, ``ctx.data`` is the job's shared
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
@@ -78,9 +79,17 @@ class ActivationContext:
     def config(self) -> dict[str, Any]:
         return self.routine.config
 
-    def emit(self, event: str, **payload: Any) -> None:
-        """Send ``payload`` out of ``event`` to every connected slot."""
-        self.worker._emit(self, event, payload)
+    def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Send an item out of ``event`` to every connected slot.
+
+        The item is ``payload`` (a mapping, copied) and/or the keyword ``fields``:
+        ``ctx.emit("output", row)``, ``ctx.emit("output", value=1)``. Any key is ordinary
+        data, ``event`` and ``self`` included.
+        """
+        item = dict(payload) if payload is not None else fields
+        if payload is not None and fields:
+            item.update(fields)
+        self.worker._emit(self, event, item)
 
     def log(self, message: str, **details: Any) -> None:
         """Append an entry to the job's log (``GET /jobs/{id}/logs``)."""
