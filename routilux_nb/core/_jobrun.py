@@ -85,6 +85,8 @@ class JobRun:
     user_paused: bool = False
     #: a debugger step waiting for the next activation
     step: StepMode | None = None
+    #: timers of scheduled retries (cancelled when the job ends)
+    retry_timers: list[TimerHandle] = field(default_factory=list)
     #: the job's timeout timer
     timeout_handle: TimerHandle | None = None
     #: what waits at breakpoints, oldest first

@@ -352,9 +352,10 @@ class Schedule:
         dropped = self.discard_items(job) + held
         run.parked = []
         run.held_retries = []
-        for handle in run.wake.values():
+        for handle in (*run.wake.values(), *run.retry_timers):
             handle.cancel()
         run.wake.clear()
+        run.retry_timers.clear()
         self.complete(job, status)
         if dropped:
             job.log(None, "discarded", count=dropped, reason=status)
