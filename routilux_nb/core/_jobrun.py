@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINISHED",
+    "done_event",
     "JOB_STATUSES",
     "Hop",
     "JobRun",
@@ -104,3 +105,23 @@ class JobRun:
     lent: int = 0
     #: set when the job finishes; created by the first waiter
     done: threading.Event | None = None
+
+
+_done_lock = threading.Lock()
+
+
+def done_event(run: JobRun) -> threading.Event:
+    """The event set when the job finishes (made on first use: most jobs are never awaited).
+
+    Made under a lock of its own, not the worker's, so waiters never hold up drainers. The
+    caller reads the job's status *after* this returns and sets the event if the job has
+    finished: the engine sets the status before it reads ``run.done``, so one of the two
+    always sets it.
+    """
+    done = run.done
+    if done is None:
+        with _done_lock:
+            done = run.done
+            if done is None:
+                done = run.done = threading.Event()
+    return done

@@ -40,7 +40,7 @@ class JobTable:
         self.store = store
         self.max_finished = max_finished
         self.spawn = spawn
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
         self.jobs: dict[str, JobContext] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
 
@@ -51,8 +51,14 @@ class JobTable:
         ):
             raise duplicate_job(job_id)
 
-    def add(self, jobs: list[JobContext]) -> None:
-        """Keep new jobs (one lock section for a batch); a job id in use is refused."""
+    def add(self, jobs: list[JobContext], *, generated: bool = False) -> None:
+        """Keep new jobs; a job id in use is refused. Generated ids are unique by
+        construction: those jobs go in without the lock (one dict store each)."""
+        if generated:
+            known = self.jobs
+            for job in jobs:
+                known[job.job_id] = job
+            return
         with self.lock:
             known = self.jobs
             for job in jobs:
@@ -116,8 +122,7 @@ class JobTable:
     ) -> list[JobContext]:
         """Jobs in memory, newest first, filtered."""
         statuses = {status} if isinstance(status, str) else set(status) if status else None
-        with self.lock:
-            candidates = list(reversed(self.jobs.values()))
+        candidates = list(self.jobs.values())[::-1]  # one atomic copy
         return [
             j
             for j in candidates
@@ -136,15 +141,11 @@ class JobTable:
         offset: int = 0,
     ) -> tuple[list[Any], int]:
         """One page, newest first, and the total matching; older jobs from the store follow."""
-        page: list[Any] = []
+        page: list[Any]
         if flow_id is None and worker_id is None and status is None:
-            with self.lock:
-                total = len(self.jobs)
-                for i, job in enumerate(reversed(self.jobs.values())):
-                    if i >= offset + limit:
-                        break
-                    if i >= offset:
-                        page.append(job)
+            kept = list(self.jobs.values())  # one atomic copy: jobs are added without the lock
+            total = len(kept)
+            page = kept[max(0, total - offset - limit) : max(0, total - offset)][::-1]
         else:
             matching = self.select(flow_id=flow_id, worker_id=worker_id, status=status)
             page, total = list(matching[offset : offset + limit]), len(matching)

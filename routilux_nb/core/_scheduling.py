@@ -233,6 +233,8 @@ class Schedule:
         if was_full:
             self.room.notify_all()
         run.keys[rid] = RUNNING
+        if job.status == "pending":
+            self.set_status(job, "running", started=True)
         run.last[rid] = time.monotonic()
         run.since.pop(rid, None)
         hop = next((h for h in hops if h is not None), None)
@@ -264,16 +266,6 @@ class Schedule:
             job._run.wake.pop(rid, None)
             self.poke(job, rid)
             self.release(job)
-
-    def done_event(self, job: JobContext) -> threading.Event:
-        """The event set when ``job`` finishes (made on first use: most jobs are never awaited)."""
-        with self.lock:
-            run = job._run
-            if run.done is None:
-                run.done = threading.Event()
-                if job.status in FINISHED:
-                    run.done.set()
-            return run.done
 
     # -- job activity --------------------------------------------------------------------
     def release(self, job: JobContext) -> None:

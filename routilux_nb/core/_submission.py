@@ -82,10 +82,13 @@ class Submission:
             job._run.seed_data = dict(job_data)
         return job
 
-    def start(self, batch: list[tuple[JobContext, list[FirstItem]]]) -> None:
-        """Register the jobs, then queue their first items in one lock section."""
+    def start(
+        self, batch: list[tuple[JobContext, list[FirstItem]]], *, generated: bool = False
+    ) -> None:
+        """Register the jobs (``generated``: their ids are new ones), then queue their first
+        items in one lock section."""
         rt, mon, sched = self.runtime, self.monitor, self.schedule
-        rt._add_jobs([job for job, _ in batch])
+        rt._add_jobs([job for job, _ in batch], generated=generated)
         for job, _ in batch:
             mon.job_created(job)
         started = 0

@@ -230,8 +230,8 @@ class Runtime(HtmlRepr):
     def _check_new_job_id(self, job_id: str) -> None:
         self._table.check_new(job_id)
 
-    def _add_jobs(self, jobs: list[JobContext]) -> None:
-        self._table.add(jobs)
+    def _add_jobs(self, jobs: list[JobContext], *, generated: bool = False) -> None:
+        self._table.add(jobs, generated=generated)
 
     def _job_finished(self, job: JobContext) -> None:
         self._table.finished(job)

@@ -34,7 +34,7 @@ from uuid import uuid4
 
 from ._delivery import Delivery
 from ._execution import Execution
-from ._jobrun import KeyState, WorkerStatus
+from ._jobrun import FINISHED, KeyState, WorkerStatus, done_event
 from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
@@ -127,7 +127,7 @@ class Worker(HtmlRepr):
         rid, slot = self._resolve_entry(routine_id, slot_name)
         payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
-        self._submission.start([(job, [(rid, slot, payload)])])
+        self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
         return job
 
     def submit_many(self, items: Iterable[Mapping[str, Any]], routine_id: str | None = None,
@@ -150,10 +150,10 @@ class Worker(HtmlRepr):
             batch.append((job, [(rid, slot, payload)]))
             jobs.append(job)
             if len(batch) >= BATCH:
-                self._submission.start(batch)
+                self._submission.start(batch, generated=True)
                 batch = []
         if batch:
-            self._submission.start(batch)
+            self._submission.start(batch, generated=True)
         return jobs
 
     def retry(self, job: JobContext, *, job_id: str | None = None) -> JobContext:
@@ -177,7 +177,7 @@ class Worker(HtmlRepr):
             assert job.entry is not None
             deliveries = [(*job.entry, dict(run.entry_data or {}))]
             new = self._submission.new_job(job_id, metadata, job.timeout, run.seed_data, job.entry, run.entry_data)
-        self._submission.start([(new, deliveries)])
+        self._submission.start([(new, deliveries)], generated=job_id is None)
         return new
 
     def finish_job(self, job: JobContext, status: JobStatus, *, error: str | None = None,
@@ -193,7 +193,10 @@ class Worker(HtmlRepr):
 
     def done_event(self, job: JobContext) -> threading.Event:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
-        return self._sched.done_event(job)
+        done = done_event(job._run)
+        if job.status in FINISHED:  # read after the event is published (see done_event)
+            done.set()
+        return done
 
     # -- lifecycle -----------------------------------------------------------------------
     def pause(self) -> Worker:

@@ -226,7 +226,7 @@ def test_keyboard_interrupt_cancels_only_that_job(rt, finished):
 # -- a timed-out activation does not starve other workers -----------------------------------
 
 
-def test_a_stuck_timed_out_activation_does_not_starve_another_worker(finished, caplog):
+def test_a_stuck_timed_out_activation_does_not_starve_another_worker(finished, caplog, wait_until):
     release = threading.Event()
     stuck_started = threading.Event()
     stuck = Flow("stuck", execution_timeout=0.2)
@@ -248,7 +248,7 @@ def test_a_stuck_timed_out_activation_does_not_starve_another_worker(finished, c
         job = runtime.submit(stuck, data={})
         assert stuck_started.wait(5)
         assert job.wait(5).status == "failed" and job.error_type == "JobTimeoutError"
-        assert "replacement thread" in caplog.text
+        wait_until(lambda: "replacement thread" in caplog.text, 5)
         assert finished(runtime.submit(quick, data={}), 5).data == {"done": True}
     finally:
         release.set()
