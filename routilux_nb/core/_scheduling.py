@@ -222,10 +222,11 @@ class Schedule:
             q = queues.get((rid, slot))
             if q is None or jid not in q.by_job:
                 continue
-            was_full = was_full or q.count >= q.max_length
+            if q.count >= q.max_length:
+                was_full = True
             items = q.take(jid, None if take is None else take[slot])
             inputs[slot] = [p for p, _ in items]
-            hops.extend([h for _, h in items])
+            hops += [h for _, h in items]
         if not inputs:
             run.keys[rid] = IDLE
             self.release(job)
@@ -235,9 +236,12 @@ class Schedule:
         run.keys[rid] = RUNNING
         if job.status == "pending":
             self.set_status(job, "running", started=True)
-        run.last[rid] = time.monotonic()
-        run.since.pop(rid, None)
-        hop = next((h for h in hops if h is not None), None)
+        if take is not None:  # what time-based policies decide on
+            run.last[rid] = time.monotonic()
+            run.since.pop(rid, None)
+        hop = hops[0]
+        if hop is None:
+            hop = next((h for h in hops if h is not None), None)
         return routine, inputs, hops, hop
 
     def key_done(self, job: JobContext, routine: Routine) -> None:

@@ -8,12 +8,11 @@ nothing of it is queued, running, parked or scheduled.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ._jobrun import FINISHED, JOB_STATUSES, JobRun, JobStatus, KeyState
+from ._jobrun import FINISHED, JOB_STATUSES, Done, JobRun, JobStatus, KeyState
 from .clock import iso, now
 from .display import HtmlRepr
 from .errors import JobStateError, JobWaitTimeout
@@ -154,7 +153,7 @@ class JobContext(HtmlRepr):
             await asyncio.sleep(poll)
         return self
 
-    def _done_event(self) -> threading.Event:
+    def _done_event(self) -> Done:
         return self._worker.done_event(self)
 
     def pause(self) -> JobContext:

@@ -26,7 +26,6 @@ The worker is the public handle; the engine behind it is split by role:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ from uuid import uuid4
 
 from ._delivery import Delivery
 from ._execution import Execution
-from ._jobrun import FINISHED, KeyState, WorkerStatus, done_event
+from ._jobrun import FINISHED, Done, KeyState, WorkerStatus, done_event
 from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
@@ -191,7 +190,7 @@ class Worker(HtmlRepr):
         with self._sched.lock:
             return [rid for rid, state in job._run.keys.items() if state == KeyState.RUNNING]
 
-    def done_event(self, job: JobContext) -> threading.Event:
+    def done_event(self, job: JobContext) -> Done:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
         done = done_event(job._run)
         if job.status in FINISHED:  # read after the event is published (see done_event)
