@@ -55,28 +55,28 @@ class Delivery:
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """Route one emitted payload to every connected slot at once (called from logic)."""
-        routine = act.routine
-        rid = routine.routine_id
-        routes = self.flow.routes(rid, event)
-        if not routes and event not in routine.event_specs:
-            routine.event(event)  # raises UnknownEventError naming the events
+        out = act.outs.get(event)
+        if out is None:  # first emit of this event in this activation
+            routine = act.routine
+            routes = self.flow.routes(routine.routine_id, event)
+            if not routes and event not in routine.event_specs:
+                routine.event(event)  # raises UnknownEventError naming the events
+            out = act.outs[event] = ((act.hop, act.act_id, routine.routine_id, event), routes)
+        hop, routes = out
         job = act.job
         if job.status in FINISHED:
             job._run.discarded += len(routes)
             return
         mon = self.monitor
         mon.emit(act, event, payload)
-        hop = act.hops.get(event)
-        if hop is None:
-            hop = act.hops[event] = (act.hop, act.act_id, rid, event)
         if mon.armed:
-            bp = mon.check("event", job, rid, event, payload)
+            bp = mon.check("event", job, hop[2], event, payload)
             if bp is not None:
                 self.parking.park(
                     Parked(
                         "event",
                         job,
-                        rid,
+                        hop[2],
                         payload,
                         hop,
                         event_name=event,
@@ -86,7 +86,7 @@ class Delivery:
                     )
                 )
                 return
-        if len(routes) == 1 and not mon.armed:
+        elif len(routes) == 1:  # the common case: one connection, no breakpoints
             target, slot, index = routes[0]
             counts = self.connection_counts
             counts[index] = counts.get(index, 0) + 1

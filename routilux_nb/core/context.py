@@ -33,7 +33,7 @@ class ActivationContext:
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
-    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "hops", "job", "recorded", "routine", "worker")
+    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "job", "outs", "recorded", "routine", "worker")
 
     def __init__(
         self,
@@ -52,8 +52,8 @@ class ActivationContext:
         self.hop = hop
         self.act_id = act_id
         self.attempt = attempt
-        #: the hop (call-stack link) of each event this activation emitted, made once per event
-        self.hops: dict[str, Any] = {}
+        #: per event emitted: its hop (call-stack link) and its routes, made once per event
+        self.outs: dict[str, tuple[Any, Any]] = {}
         #: what the monitor noted during the activation, written out when it ends
         self.recorded: list[Any] | None = None
         self._prev: ActivationContext | None = None
