@@ -145,3 +145,21 @@ def test_core_never_imports_notebook_or_server_even_lazily():
 def test_no_core_module_is_over_400_lines():
     long = {p.name: n for p in CORE.glob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert long == {} or set(long) <= {"expressions.py"}, long
+
+
+def test_the_finished_signal_releases_every_waiter_and_times_out_cleanly():
+    import threading
+
+    from routilux_nb.core._jobrun import Done
+
+    done = Done()
+    assert not done.is_set() and done.wait(0.01) is False
+    released: list[bool] = []
+    waiters = [threading.Thread(target=lambda: released.append(done.wait(10))) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    done.set()
+    done.set()  # setting twice is harmless
+    for t in waiters:
+        t.join(10)
+    assert released == [True, True, True] and done.is_set() and done.wait(0) is True
