@@ -158,7 +158,10 @@ class Parking:
                 sched.set_status(job, "paused")
 
     def resume_job(self, job: JobContext) -> None:
-        """Undo :meth:`pause_job` and release what is parked."""
+        """Undo :meth:`pause_job` and release what is parked; a job that is not paused is a
+        ``JobStateError`` here (``job.resume()`` only warns)."""
+        if job.status != "paused":
+            raise JobStateError(f"job {job.job_id!r} is {job.status}, not paused; nothing to resume")
         with self.schedule.lock:
             job._run.user_paused = False
         self.release(job, "resume")
