@@ -9,12 +9,11 @@ even this way: the emitter then only waits, and nothing runs until the worker re
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from ._jobrun import FINISHED, Hop
-from .context import current_activation
+from .context import activation_depth
 from .errors import BackpressureTimeout
 from .job import Parked
 
@@ -45,8 +44,6 @@ class Delivery:
         self.monitor = monitor
         #: items sent through each connection (by connection index)
         self.connection_counts: dict[int, int] = {}
-        #: per thread: how many activations run inline on it (caller-runs nesting)
-        self.inline = threading.local()
         self.parking: Parking
         self.execution: Execution
 
@@ -183,8 +180,8 @@ class Delivery:
         """A ready key of ``rid`` this emitter may run inline (never while the worker is paused)."""
         if self.schedule.status != "running":
             return None
-        depth = getattr(self.inline, "depth", 0)
-        if depth >= MAX_INLINE_DEPTH or current_activation() is None:
+        depth = activation_depth()
+        if depth == 0 or depth >= MAX_INLINE_DEPTH:
             return None
         ready = self.schedule.ready
         for i, (job, krid) in enumerate(ready):

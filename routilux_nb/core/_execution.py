@@ -55,6 +55,8 @@ class Execution:
         self.delivery = delivery
         self.flow = schedule.flow
         self.monitor = monitor
+        #: the executor routine logic is sent to when it leaves this process (see core.offload)
+        self.offload = runtime._offload
         self.parking: Parking
 
     def bind(self, parking: Parking) -> None:
@@ -150,13 +152,11 @@ class Execution:
                 if job.status == "pending":
                     self.schedule.set_status(job, "running", started=True)
         mon.activation_start(act)
-        inline = self.delivery.inline
-        inline.depth = getattr(inline, "depth", 0) + 1
         error: BaseException | None = None
         t0 = time.perf_counter()
         try:
             with act:
-                offload = self.runtime._offload
+                offload = self.offload
                 if offload is None:
                     result = routine._invoke(act, inputs)
                 else:
@@ -166,7 +166,6 @@ class Execution:
         except BaseException as exc:  # whatever a routine raises concerns its job only
             error = exc
         finally:
-            inline.depth -= 1
             if job._run.lent:
                 self._repay(job)
         if error is None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .routine import Routine
     from .worker import Worker
 
-__all__ = ["ActivationContext", "current_activation"]
+__all__ = ["ActivationContext", "activation_depth", "current_activation"]
 
 _local = threading.local()
 
@@ -24,6 +24,16 @@ _local = threading.local()
 def current_activation() -> ActivationContext | None:
     """The activation running on this thread, if any."""
     return getattr(_local, "act", None)
+
+
+def activation_depth() -> int:
+    """How many activations are nested on this thread (an emitter making room runs the
+    consumer inside its own activation); 0 outside any."""
+    act, depth = current_activation(), 0
+    while act is not None:
+        depth += 1
+        act = act._prev
+    return depth
 
 
 class ActivationContext:
