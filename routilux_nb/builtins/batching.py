@@ -162,7 +162,7 @@ class Aggregator(ConfiguredRoutine):
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         if input:
-            ctx.emit("output", **self.aggregate(input))
+            ctx.emit("output", self.aggregate(input))
 
 
 @registry.register("debouncer", "Debouncer")
@@ -189,4 +189,4 @@ class Debouncer(ConfiguredRoutine):
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         if input:
-            ctx.emit("output", **input[-1])
+            ctx.emit("output", input[-1])

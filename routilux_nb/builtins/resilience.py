@@ -55,11 +55,11 @@ class RetryHandler(ConfiguredRoutine):
         fn = self.fn
         if fn is None:
             for item in input:
-                ctx.emit("output", **item)
+                ctx.emit("output", item)
             return
         # compute every result first: a retry re-runs the whole activation, so nothing
         # may have been emitted by an attempt that fails
         results = [as_payload(fn(dict(item))) for item in input]
         for out in results:
             if out is not None:
-                ctx.emit("output", **out)
+                ctx.emit("output", out)

@@ -86,7 +86,7 @@ class ConditionalRouter(ConfiguredRoutine):
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         for item in input:
             for event in self.targets(item):
-                ctx.emit(event, **item)
+                ctx.emit(event, item)
 
 
 @registry.register("splitter", "Splitter")
@@ -125,4 +125,4 @@ class Splitter(ConfiguredRoutine):
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         for item in input:
             for out in self.split(item):
-                ctx.emit("output", **out)
+                ctx.emit("output", out)

@@ -41,7 +41,7 @@ class DataSource(ConfiguredRoutine):
     def logic(self, trigger: list[Payload], ctx: ActivationContext) -> None:
         for payload in trigger:
             if self.items is None:
-                ctx.emit("output", **payload)
+                ctx.emit("output", payload)
             else:
                 for item in self.items:
-                    ctx.emit("output", **item)
+                    ctx.emit("output", item)

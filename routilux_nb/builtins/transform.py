@@ -99,7 +99,7 @@ class Mapper(ConfiguredRoutine):
         for item in input:
             out = self.transform(item)
             if out is not None:
-                ctx.emit("output", **out)
+                ctx.emit("output", out)
 
 
 @registry.register("filter", "data_filter", "DataFilter")
@@ -131,4 +131,4 @@ class Filter(ConfiguredRoutine):
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         for item in input:
-            ctx.emit("output" if self.passes(item) else "rejected", **item)
+            ctx.emit("output" if self.passes(item) else "rejected", item)

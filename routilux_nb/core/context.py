@@ -8,6 +8,7 @@ belong to.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from .routine import Routine
     from .worker import Worker
 
-__all__ = ["ActivationContext", "current_activation"]
+__all__ = ["ActivationContext", "activation_depth", "current_activation"]
 
 _local = threading.local()
 
@@ -25,14 +26,24 @@ def current_activation() -> ActivationContext | None:
     return getattr(_local, "act", None)
 
 
+def activation_depth() -> int:
+    """How many activations are nested on this thread (an emitter making room runs the
+    consumer inside its own activation); 0 outside any."""
+    act, depth = current_activation(), 0
+    while act is not None:
+        depth += 1
+        act = act._prev
+    return depth
+
+
 class ActivationContext:
     """Passed to logic that asks for a ``ctx`` parameter.
 
-    ``ctx.emit(event, **payload)`` sends a payload downstream, ``ctx.data`` is the job's shared
+    ``ctx.emit(event, payload)`` or ``ctx.emit(event, **fields)`` sends an item downstream, ``ctx.data`` is the job's shared
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
-    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "hops", "job", "recorded", "routine", "worker")
+    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "job", "outs", "recorded", "routine", "worker")
 
     def __init__(
         self,
@@ -51,8 +62,8 @@ class ActivationContext:
         self.hop = hop
         self.act_id = act_id
         self.attempt = attempt
-        #: the hop (call-stack link) of each event this activation emitted, made once per event
-        self.hops: dict[str, Any] = {}
+        #: per event emitted: its hop (call-stack link) and its routes, made once per event
+        self.outs: dict[str, tuple[Any, Any]] = {}
         #: what the monitor noted during the activation, written out when it ends
         self.recorded: list[Any] | None = None
         self._prev: ActivationContext | None = None
@@ -78,9 +89,17 @@ class ActivationContext:
     def config(self) -> dict[str, Any]:
         return self.routine.config
 
-    def emit(self, event: str, **payload: Any) -> None:
-        """Send ``payload`` out of ``event`` to every connected slot."""
-        self.worker._emit(self, event, payload)
+    def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Send an item out of ``event`` to every connected slot.
+
+        The item is ``payload`` (a mapping, copied) and/or the keyword ``fields``:
+        ``ctx.emit("output", row)``, ``ctx.emit("output", value=1)``. Any key is ordinary
+        data, ``event`` and ``self`` included.
+        """
+        item = dict(payload) if payload is not None else fields
+        if payload is not None and fields:
+            item.update(fields)
+        self.worker._emit(self, event, item)
 
     def log(self, message: str, **details: Any) -> None:
         """Append an entry to the job's log (``GET /jobs/{id}/logs``)."""

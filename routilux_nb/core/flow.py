@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
+from .display import HtmlRepr
 from .error_handling import ErrorHandler
 from .errors import FlowError, UnknownEventError, UnknownRoutineError, UnknownSlotError
 from .event import Event
@@ -56,7 +57,7 @@ class ValidationReport:
         return f"ValidationReport(valid={self.valid}, errors={self.errors}, warnings={self.warnings})"
 
 
-class Flow:
+class Flow(HtmlRepr):
     """A graph of routines. Routines and connections may change while workers run it."""
 
     def __init__(
@@ -285,7 +286,7 @@ class Flow:
         from .runtime import default_runtime
 
         rt = runtime or default_runtime()
-        return rt.monitor.flow_metrics(self.flow_id)
+        return rt.monitor.flow_metrics(self.flow_id)  # type: ignore[no-any-return]
 
     # -- DSL -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -327,11 +328,6 @@ class Flow:
             f"Flow(flow_id={self.flow_id!r}, routines={list(self.routines)}, "
             f"connections={len(self.connections)})"
         )
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def _topological_order(routines: Mapping[str, Routine], connections: list[Connection]) -> dict[str, int]:

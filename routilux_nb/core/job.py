@@ -8,20 +8,19 @@ nothing of it is queued, running, parked or scheduled.
 
 from __future__ import annotations
 
-import threading
+import warnings
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ._jobrun import FINISHED, JOB_STATUSES, Done, JobRun, JobStatus, KeyState
 from .clock import iso, now
+from .display import HtmlRepr
 from .errors import JobStateError, JobWaitTimeout
 
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "Parked", "job_fields"]
-
-JOB_STATUSES = ("pending", "running", "paused", "completed", "failed", "cancelled")
-FINISHED = frozenset({"completed", "failed", "cancelled"})
+__all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "JobStatus", "Parked", "job_fields"]
 
 
 class Parked:
@@ -63,7 +62,7 @@ class Parked:
         return f"Parked(kind={self.kind!r}, routine_id={self.routine_id!r}, at={where!r})"
 
 
-class JobContext:
+class JobContext(HtmlRepr):
     """State and handle of one job (see module docstring)."""
 
     def __init__(self, job_id: str, worker: Worker, *, metadata: dict[str, Any] | None = None,
@@ -72,12 +71,12 @@ class JobContext:
         self.job_id = job_id
         self.worker_id = worker.worker_id
         self.flow_id = worker.flow.flow_id
-        self.status = "pending"
+        self.status: JobStatus = "pending"
         self.created_at = now()
         self.started_at: float | None = None
         self.completed_at: float | None = None
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.data: dict[str, Any] = dict(data or {})
+        self.metadata: dict[str, Any] = metadata if metadata is not None else {}
+        self.data: dict[str, Any] = data if data is not None else {}
         self.error: str | None = None
         self.error_type: str | None = None
         self.error_traceback: str | None = None
@@ -86,27 +85,33 @@ class JobContext:
         self.timeout = timeout
         self.entry = entry
         self.logs: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self.discarded = 0
         self._worker = worker
-        self._done: threading.Event | None = None  # created by the first waiter
-        # engine bookkeeping, guarded by the worker's lock
-        self._active = 0
-        self._keys: dict[str, int] = {}
-        self._since: dict[str, float] = {}
-        self._last: dict[str, float] = {}
-        self._wake: dict[str, Any] = {}
-        self._flush: set[str] = set()
-        self._deferred: set[str] = set()
-        self._user_paused = False
-        self._step: tuple[str, int | None] | None = None
-        self._timeout_handle: Any = None
-        self.parked: list[Parked] = []
-        self._held_retries: list[Any] = []
-        self._failed_step: tuple[str, dict[str, list[Any]]] | None = None
-        self._entry_data: dict[str, Any] | None = None
-        self._seed_data: dict[str, Any] = {}
+        #: the engine's state of this job (see :mod:`routilux_nb.core._jobrun`)
+        self._run = JobRun()
         #: filled by the monitor (trace ring, metrics, output); ``None`` without monitoring
         self.monitor: Any = None
+
+    @property
+    def parked(self) -> list[Parked]:
+        """What of this job waits at breakpoints, oldest first."""
+        return self._run.parked
+
+    @property
+    def discarded(self) -> int:
+        """Items discarded: by cancelling, dropped at a breakpoint, or never consumed."""
+        return self._run.discarded
+
+    def routine_running(self, routine_id: str) -> bool:
+        """True while an activation of ``routine_id`` runs for this job."""
+        return self._run.keys.get(routine_id) == KeyState.RUNNING
+
+    @property
+    def _keys(self) -> dict[str, KeyState]:  # read-only view kept for older monitor code
+        return self._run.keys
+
+    @property
+    def _user_paused(self) -> bool:  # read-only view kept for older monitor code
+        return self._run.user_paused
 
     # -- user API ------------------------------------------------------------------------
     @property
@@ -157,29 +162,39 @@ class JobContext:
             await asyncio.sleep(poll)
         return self
 
-    def _done_event(self) -> threading.Event:
-        with self._worker._lock:
-            if self._done is None:
-                self._done = threading.Event()
-                if self.status in FINISHED:
-                    self._done.set()
-            return self._done
+    def _done_event(self) -> Done:
+        return self._worker.done_event(self)
 
     def pause(self) -> JobContext:
-        """Stop starting new activations of this job (running ones finish); nothing is lost."""
-        self._worker._pause_job(self)
+        """Stop starting new activations of this job (running ones finish); nothing is lost.
+
+        A finished job cannot pause: that warns (``UserWarning``) and returns the job.
+        """
+        if self.is_finished:
+            warnings.warn(f"job {self.job_id!r} is {self.status}, not running: nothing to pause",
+                          UserWarning, stacklevel=2)
+            return self
+        self._worker.parking.pause_job(self)
         return self
 
     def resume(self) -> JobContext:
-        """Continue a paused job, releasing everything parked at breakpoints."""
-        self._worker._resume_job(self)
+        """Continue a paused job, releasing everything parked at breakpoints.
+
+        A job that is not paused has nothing to resume: that warns (``UserWarning``) and
+        returns the job, so re-running a notebook cell is harmless.
+        """
+        if self.status != "paused":
+            warnings.warn(f"job {self.job_id!r} is {self.status}, not paused: nothing to resume",
+                          UserWarning, stacklevel=2)
+            return self
+        self._worker.parking.resume_job(self)
         return self
 
     def cancel(self, reason: str | None = None) -> JobContext:
         """Cancel the job: queued items are discarded (and counted), status ``cancelled``."""
         if self.is_finished:
             raise JobStateError(f"job {self.job_id!r} is already {self.status}; only unfinished jobs can be cancelled")
-        self._worker._finish_job(self, "cancelled", reason=reason or "cancelled by user")
+        self._worker.finish_job(self, "cancelled", reason=reason or "cancelled by user")
         return self
 
     def retry(self, *, job_id: str | None = None) -> JobContext:
@@ -190,14 +205,14 @@ class JobContext:
         """Mark the job completed now (``POST /jobs/{id}/complete``); pending work is discarded."""
         if self.is_finished:
             raise JobStateError(f"job {self.job_id!r} is already {self.status}")
-        self._worker._finish_job(self, "completed")
+        self._worker.finish_job(self, "completed")
         return self
 
     def fail(self, error: str) -> JobContext:
         """Mark the job failed with ``error`` (``POST /jobs/{id}/fail``)."""
         if self.is_finished:
             raise JobStateError(f"job {self.job_id!r} is already {self.status}")
-        self._worker._finish_job(self, "failed", error=error, error_type="JobFailed")
+        self._worker.finish_job(self, "failed", error=error, error_type="JobFailed")
         return self
 
     def log(self, routine_id: str | None, action: str, **details: Any) -> None:
@@ -231,7 +246,7 @@ class JobContext:
 
     def output(self, incremental: bool = False) -> str:
         """What routines printed for this job; ``incremental`` returns only what is new."""
-        return self._monitored("job.output()").output.read(incremental)
+        return str(self._monitored("job.output()").output.read(incremental))
 
     @property
     def debug(self) -> Any:
@@ -251,11 +266,6 @@ class JobContext:
     def __repr__(self) -> str:
         extra = f", error={self.error!r}" if self.error else ""
         return f"JobContext(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r}{extra})"
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:

@@ -83,7 +83,9 @@ class _Immediate(ActivationPolicy):
     description = "Activate immediately when any slot receives data"
     is_immediate = True
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         if any(counts.values()):
             return Decision(take={s: None for s, c in counts.items() if c})
         return WAIT
@@ -116,8 +118,10 @@ class _BatchSize(ActivationPolicy):
             text += f"; after {self.timeout:g} s take whatever is waiting"
         return text
 
-    def decide(self, counts, *, now, last, since):
-        full = {s: self.n for s, c in counts.items() if c >= self.n}
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
+        full: dict[str, int | None] = {s: self.n for s, c in counts.items() if c >= self.n}
         if full:
             return Decision(take=full)
         if self.timeout is not None and any(counts.values()) and since is not None:
@@ -131,9 +135,11 @@ class _AllSlotsReady(ActivationPolicy):
     type = "all_slots_ready"
     description = "Activate when every slot has at least one item, taking one item from each"
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         if counts and all(counts.values()):
-            return Decision(take=dict.fromkeys(counts, 1))
+            return Decision(take={s: 1 for s in counts})
         return WAIT
 
 
@@ -154,7 +160,9 @@ class _TimeInterval(ActivationPolicy):
     def description(self) -> str:  # type: ignore[override]
         return f"Activate at most once every {self.seconds:g} s, taking everything waiting"
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         if not any(counts.values()):
             return WAIT
         if last is None or now - last >= self.seconds:
@@ -175,7 +183,9 @@ class _Custom(ActivationPolicy):
     def description(self) -> str:  # type: ignore[override]
         return f"Activate when {self.config['check']}(counts) is true, taking everything waiting"
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         if any(counts.values()) and self.check(dict(counts)):
             return Decision(take={s: None for s, c in counts.items() if c})
         return WAIT

@@ -162,6 +162,18 @@ class Registry:
     def create(self, name: str, routine_id: str | None = None, **kwargs: Any) -> Routine:
         return self.get(name)(routine_id=routine_id, **kwargs)
 
+    def snapshot(self) -> tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]:
+        """The registered names, to put back later with :meth:`restore` (tests use this)."""
+        with self._lock:
+            return dict(self._factories), dict(self._canonical)
+
+    def restore(self, state: tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]) -> None:
+        """Put back what :meth:`snapshot` returned: names registered since are forgotten."""
+        factories, canonical = state
+        with self._lock:
+            self._factories = dict(factories)
+            self._canonical = dict(canonical)
+
     def names(self) -> list[str]:
         return sorted(self._factories)
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from .context import ActivationContext, current_activation
+from .display import HtmlRepr
 from .error_handling import ErrorHandler
 from .errors import UnknownEventError, UnknownSlotError
 from .event import Event
@@ -49,7 +50,7 @@ def _as_event(spec: str | Event) -> Event:
     return spec if isinstance(spec, Event) else Event(str(spec))
 
 
-class Routine:
+class Routine(HtmlRepr):
     """Base class of every routine. Subclasses declare ``slots``, ``events`` and ``logic``."""
 
     slots: ClassVar[Iterable[str | Slot]] = ()
@@ -165,22 +166,26 @@ class Routine:
         wants_ctx, by_name, order = plan
         fn = self._logic_callable()
         if by_name:
-            kwargs = {s: inputs.get(s, []) for s in order}
+            kwargs: dict[str, Any] = {s: inputs.get(s, []) for s in order}
             if wants_ctx:
                 kwargs["ctx"] = ctx
             return fn(**kwargs)
         args = [inputs.get(s, []) for s in order]
         return fn(*args, ctx=ctx) if wants_ctx else fn(*args)
 
-    def emit(self, event: str, **payload: Any) -> None:
-        """Send ``payload`` out of ``event``; only while this routine's logic is running."""
+    def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """Send an item (``payload`` and/or ``fields``) out of ``event``; only while this
+        routine's logic is running. Any key is ordinary data, ``event`` and ``self`` included."""
+        item = dict(payload) if payload is not None else fields
+        if payload is not None and fields:
+            item.update(fields)
         act = current_activation()
         if act is None or act.routine is not self:
             raise RuntimeError(
                 f"{self.class_name}.emit({event!r}) called outside its logic: emit only while "
                 "the routine runs (inside logic), or use ctx.emit"
             )
-        act.worker._emit(act, event, payload)
+        act.worker._emit(act, event, item)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for remote executors: logic and config travel; policies and handlers stay."""
@@ -218,11 +223,6 @@ class Routine:
             f"{self.class_name}(routine_id={self.routine_id!r}, slots={list(self._slots)}, "
             f"events={list(self._events)})"
         )
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 class FunctionRoutine(Routine):

@@ -21,14 +21,18 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
-from .errors import JobStateError, RoutiluxError, StateError
+from ._jobtable import JobTable
+from ._pool import ThreadPool
+from .display import HtmlRepr
+from .errors import RoutiluxError, StateError
+from .extensions import SERVER_EXTRA_HINT, JobStore, ServerHandle, server_factory
 from .flow import Flow
 from .hooks import NullMonitor
+from .ids import check_id
 from .job import FINISHED, JobContext
 from .offload import is_remote_executor
 from .scheduler import Scheduler
@@ -55,8 +59,14 @@ def set_otel_installer(installer: Callable[[Any, Any], None] | None) -> None:
     _otel_installer = installer
 
 
-class Runtime:
-    """Owns the thread pool, the timer thread, flows, workers, jobs and the monitor."""
+class Runtime(HtmlRepr):
+    """Owns the thread pool, the timer thread, flows, workers, jobs and the monitor.
+
+    A job whose timeout passes fails at once; if a routine of it still runs, that thread
+    cannot be stopped, so the runtime's own pool starts a replacement thread (at most
+    ``max_threads`` such at a time, with a logged warning) and the other workers keep their
+    share of the pool. A pool passed as ``executor=`` is not grown.
+    """
 
     def __init__(
         self,
@@ -66,7 +76,7 @@ class Runtime:
         monitor: Any = True,
         max_finished_jobs: int = 10_000,
         log_size: int = 1000,
-        store: Any = None,
+        store: JobStore | None = None,
         otel: Any = None,
     ) -> None:
         if max_threads < 1:
@@ -83,8 +93,8 @@ class Runtime:
         self.scheduler = Scheduler()
         self.flows: dict[str, Flow] = {}
         self.workers: dict[str, Worker] = {}
-        self._jobs: dict[str, JobContext] = {}
-        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._table = JobTable(store, max_finished_jobs, self._spawn)
+        self._jobs = self._table.jobs
         self._lock = threading.RLock()
         self._closed = False
         if monitor is True:
@@ -97,7 +107,7 @@ class Runtime:
             if _otel_installer is None:
                 raise ImportError("otel= needs routilux_nb.monitor: import routilux_nb first")
             _otel_installer(self, otel)
-        self._server: Any = None
+        self._server: ServerHandle | None = None
 
     # -- executor ------------------------------------------------------------------------
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -107,9 +117,22 @@ class Runtime:
                 if self._closed:
                     raise StateError("the runtime is shut down")
                 if self._executor is None:
-                    self._executor = ThreadPoolExecutor(self.max_threads, thread_name_prefix="routilux")
+                    self._executor = ThreadPool(self.max_threads, "routilux")
                 ex = self._executor
-        ex.submit(fn, *args)
+        if type(ex) is ThreadPool:
+            ex.spawn(fn, *args)
+        else:
+            ex.submit(fn, *args)
+
+    def _lend_threads(self, count: int) -> int:
+        """Let the runtime's pool start ``count`` threads beyond its size, for now (see class doc)."""
+        pool = self._executor
+        return pool.lend(count) if isinstance(pool, ThreadPool) else 0
+
+    def _repay_threads(self, count: int) -> None:
+        pool = self._executor
+        if isinstance(pool, ThreadPool):
+            pool.repay(count)
 
     # -- flows ---------------------------------------------------------------------------
     def register_flow(self, flow: Flow, *, replace: bool = False) -> Flow:
@@ -151,16 +174,32 @@ class Runtime:
     # -- workers -------------------------------------------------------------------------
     def start(self, flow: Flow | str, worker_id: str | None = None, *,
               max_concurrency: int | None = None) -> Worker:
-        """Start a worker running ``flow``; errors in the flow's wiring are raised here."""
+        """Start a worker running ``flow``; errors in the flow's wiring are raised here.
+
+        Safe to run again (a re-run notebook cell): when worker ``worker_id`` already runs
+        a flow with the same ``flow_id``, that worker is returned; a stopped one is replaced.
+        """
         if self._closed:
             raise StateError("the runtime is shut down; create a new Runtime")
+        if worker_id is not None:
+            check_id(worker_id, "worker id")
+            existing = self.workers.get(worker_id)
+            if existing is not None and existing.status != "stopped":
+                flow_id = flow.flow_id if isinstance(flow, Flow) else flow
+                if existing.flow_id == flow_id:
+                    return existing
+                raise StateError(
+                    f"worker {worker_id!r} already runs flow {existing.flow_id!r}, not {flow_id!r}: "
+                    f"choose another worker_id, or stop it first with rt.get_worker({worker_id!r}).stop()"
+                )
         flow = self._flow(flow)
         report = flow.validate()
         if not report.valid:
             raise RoutiluxError(f"flow {flow.flow_id!r} is not valid: " + "; ".join(report.errors))
         with self._lock:
-            if worker_id is not None and worker_id in self.workers:
-                raise StateError(f"a worker {worker_id!r} already exists")
+            existing = self.workers.get(worker_id) if worker_id is not None else None
+            if existing is not None and existing.status != "stopped":
+                raise StateError(f"a worker {worker_id!r} was started meanwhile; use rt.get_worker({worker_id!r})")
             worker = Worker(self, flow, worker_id, max_concurrency)
             self.workers[worker.worker_id] = worker
         self.monitor.worker_status(worker, "created")
@@ -182,11 +221,15 @@ class Runtime:
         return self.start(flow)
 
     # -- jobs ----------------------------------------------------------------------------
-    def submit(self, flow: Flow | str, routine_id: str | None = None, slot_name: str | None = None,
-               data: Mapping[str, Any] | None = None, *, worker_id: str | None = None,
-               job_id: str | None = None, metadata: Mapping[str, Any] | None = None,
-               timeout: float | None = None, job_data: Mapping[str, Any] | None = None) -> JobContext:
-        """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker."""
+    def submit(self, flow: Flow | str, routine_id: str | Mapping[str, Any] | None = None,
+               slot_name: str | None = None, data: Mapping[str, Any] | None = None, *,
+               worker_id: str | None = None, job_id: str | None = None,
+               metadata: Mapping[str, Any] | None = None, timeout: float | None = None,
+               job_data: Mapping[str, Any] | None = None) -> JobContext:
+        """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker.
+
+        The data may follow the flow directly: ``rt.submit(flow, {"name": "x"})``.
+        """
         if worker_id is not None:
             worker = self.get_worker(worker_id)
             if isinstance(flow, Flow) and worker.flow is not flow or isinstance(flow, str) and worker.flow_id != flow:
@@ -197,96 +240,31 @@ class Runtime:
                              timeout=timeout, job_data=job_data)
 
     def _check_new_job_id(self, job_id: str) -> None:
-        if job_id in self._jobs or (self.store is not None and self.store.get_job(job_id) is not None):
-            raise JobStateError(f"a job {job_id!r} already exists; job ids must be unique")
+        self._table.check_new(job_id)
 
-    def _add_job(self, job: JobContext) -> None:
-        with self._lock:
-            if job.job_id in self._jobs:
-                raise JobStateError(f"a job {job.job_id!r} already exists; job ids must be unique")
-            self._jobs[job.job_id] = job
+    def _add_jobs(self, jobs: list[JobContext], *, generated: bool = False) -> None:
+        self._table.add(jobs, generated=generated)
 
     def _job_finished(self, job: JobContext) -> None:
-        """Called with the job's worker lock held: eviction beyond ``max_finished_jobs`` is
-        cheap here; persisting to the store happens on the pool, outside every lock."""
-        with self._lock:
-            self._finished[job.job_id] = None
-            if len(self._finished) <= self.max_finished_jobs:
-                return
-            evicted = []
-            while len(self._finished) > self.max_finished_jobs:
-                old_id, _ = self._finished.popitem(last=False)
-                evicted.append(old_id)
-            if self.store is None:
-                for old_id in evicted:
-                    self._jobs.pop(old_id, None)
-                return
-        self._spawn(self._persist, evicted)
-
-    def _persist(self, job_ids: list[str]) -> None:
-        """Save evicted jobs to the store, then forget them (visible in one place throughout)."""
-        for job_id in job_ids:
-            job = self._jobs.get(job_id)
-            if job is None:
-                continue
-            try:
-                self.store.save_job(job)
-            except Exception:  # keep it in memory rather than lose it
-                log.exception("could not save job %s to %r; it stays in memory", job_id, self.store)
-                continue
-            with self._lock:
-                self._jobs.pop(job_id, None)
+        self._table.finished(job)
 
     def get_job(self, job_id: str) -> JobContext:
-        job = self._jobs.get(job_id)
-        if job is None and self.store is not None:
-            job = self.store.get_job(job_id)
-        if job is None:
-            raise KeyError(f"no job {job_id!r}")
-        return job
+        """A job in memory, or (read-only) from the store; ``KeyError`` naming it otherwise."""
+        return self._table.get(job_id)
 
     def jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
              status: str | Iterable[str] | None = None) -> list[JobContext]:
         """Jobs in memory, newest first, filtered."""
-        statuses = {status} if isinstance(status, str) else set(status) if status else None
-        with self._lock:
-            candidates = list(reversed(self._jobs.values()))
-        return [
-            j for j in candidates
-            if (flow_id is None or j.flow_id == flow_id)
-            and (worker_id is None or j.worker_id == worker_id)
-            and (statuses is None or j.status in statuses)
-        ]
+        return self._table.select(flow_id=flow_id, worker_id=worker_id, status=status)
 
     def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
                   status: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[JobContext], int]:
         """One page of jobs, newest first, and the total matching: what ``GET /jobs`` serves.
 
-        Without filters a page costs O(offset + limit), however many jobs are kept.
+        Jobs kept in memory come first, then older ones from the store. Without filters a
+        page costs O(offset + limit), however many jobs are kept.
         """
-        if flow_id is None and worker_id is None and status is None:
-            with self._lock:
-                total = len(self._jobs)
-                it = reversed(self._jobs.values())
-                page = []
-                for i, job in enumerate(it):
-                    if i >= offset + limit:
-                        break
-                    if i >= offset:
-                        page.append(job)
-        else:
-            matching = self.jobs(flow_id=flow_id, worker_id=worker_id, status=status)
-            page, total = matching[offset:offset + limit], len(matching)
-        if self.store is None:
-            return page, total
-        # older jobs live in the store: they follow the ones in memory
-        room = limit - len(page)
-        stored_offset = max(0, offset - total)
-        stored, stored_total = self.store.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status,
-                                                    limit=max(room, 1), offset=stored_offset)
-        in_memory = {j.job_id for j in page}
-        page = page + [j for j in stored if j.job_id not in in_memory][:room]
-        return page, total + stored_total
+        return self._table.page(flow_id=flow_id, worker_id=worker_id, status=status, limit=limit, offset=offset)
 
     def wait_all(self, timeout: float | None = 60.0) -> None:
         """Wait until every unfinished job has finished."""
@@ -295,15 +273,33 @@ class Runtime:
                 job.wait(timeout)
 
     # -- server --------------------------------------------------------------------------
-    def serve(self, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None, **kwargs: Any) -> Any:
-        """Serve the HTTP API of this runtime from a background thread (needs the ``server`` extra)."""
-        try:
-            from routilux_nb.server.embedded import serve_runtime
-        except ImportError as exc:  # pragma: no cover - depends on installed extras
-            raise ImportError(
-                'the HTTP API needs the server extra: pip install "routilux_nb[server]"'
-            ) from exc
-        return serve_runtime(self, port=port, host=host, api_key=api_key, **kwargs)
+    def serve(self, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None,
+              **kwargs: Any) -> ServerHandle:
+        """Serve the HTTP API of this runtime from a background thread (needs the ``server`` extra).
+
+        Running it again returns the server that runs; ``handle.stop()`` stops it.
+        """
+        current = self._server
+        if current is not None and current.running:
+            return current
+        factory = server_factory()
+        if factory is None:
+            raise ImportError(SERVER_EXTRA_HINT)
+        handle = factory(self, port=port, host=host, api_key=api_key, **kwargs)
+        self._server = handle
+        return handle
+
+    @property
+    def server(self) -> ServerHandle | None:
+        """The HTTP server of this runtime (see :meth:`serve`; check ``.running``), or ``None``.
+
+        Set by the server layer when it starts or stops serving this runtime.
+        """
+        return self._server
+
+    @server.setter
+    def server(self, handle: ServerHandle | None) -> None:
+        self._server = handle
 
     # -- lifecycle -----------------------------------------------------------------------
     def shutdown(self, *, wait: bool = True, timeout: float = 10.0) -> None:
@@ -320,7 +316,7 @@ class Runtime:
         with self._lock:
             self._closed = True
         if self.store is not None:  # finished jobs still in memory are kept too
-            self._persist([jid for jid in list(self._finished) if jid in self._jobs])
+            self._table.persist(self._table.finished_in_memory())
             self.store.close()
         self.scheduler.shutdown(timeout)
         self.monitor.shutdown()
@@ -342,11 +338,6 @@ class Runtime:
         active = sum(1 for j in list(self._jobs.values()) if j.status not in FINISHED)
         return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
                 f"jobs_kept={len(self._jobs)})")
-
-    def _repr_html_(self) -> str:
-        from routilux_nb.notebook.reprs import html_for
-
-        return html_for(self)
 
 
 def default_runtime() -> Runtime:

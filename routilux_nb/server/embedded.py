@@ -117,8 +117,8 @@ class ServerHandle:
             self._server.force_exit = True
             self._thread.join(timeout)
         self._sock.close()
-        if self._runtime is not None and getattr(self._runtime, "_server", None) is self:
-            self._runtime._server = None
+        if self._runtime is not None and self._runtime.server is self:
+            self._runtime.server = None
 
     def __enter__(self) -> ServerHandle:
         return self
@@ -153,7 +153,7 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
     A host other than loopback needs ``allow_remote=True`` (and warns without ``api_key``).
     ``app`` replaces the default ``create_app(runtime, ...)``; ``app_options`` go to it.
     """
-    current = getattr(runtime, "_server", None)
+    current = runtime.server
     if current is not None and current.running:
         return current
     if not _is_loopback(host):
@@ -188,5 +188,5 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
                                  "(see the log of 'uvicorn.error'); try another port")
         time.sleep(0.01)
     handle = ServerHandle(server, thread, sock, host, bound_port, runtime, prefix)
-    runtime._server = handle
+    runtime.server = handle
     return handle

@@ -252,19 +252,20 @@ def test_retry_in_the_entry_routine(rt, finished):
     assert job.data["payload"] == [{"k": 1}]
 
 
-def test_cancelled_job_is_not_retried(rt):
+def test_cancelled_job_is_not_retried(rt, wait_until):
     calls = []
 
     def always(v, ctx):
         calls.append(ctx.attempt)
         raise OSError("down")
 
-    flow = _flow_with(always, handler={"strategy": "retry", "max_retries": 5, "retry_delay": 0.2})
+    flow = _flow_with(always, handler={"strategy": "retry", "max_retries": 5, "retry_delay": 30})
     job = rt.submit(flow, "fan", data={"values": [1]})
-    time.sleep(0.05)
+    wait_until(lambda: any(e["action"] == "retry_scheduled" for e in list(job.logs)), 5)
+    assert rt.scheduler.pending() == 1, "the retry waits on the timer"
     job.cancel("stop retrying")
-    time.sleep(0.35)
     assert job.status == "cancelled"
+    assert rt.scheduler.pending() == 0, "cancelling the job cancelled its retry"
     assert calls == [0]
 
 

@@ -132,13 +132,18 @@ def test_pause_and_resume_a_running_job(rt, finished):
     assert finished(job).data["out"] == [0, 1, 2, 3, 4]
 
 
-def test_resume_requires_paused(rt):
+def test_resume_of_a_job_that_is_not_paused_warns_and_returns_it(rt):
     gate = threading.Event()
     job = rt.submit(_gated_flow("resume_req", gate, threading.Event(), items=1), "source", data={})
-    with pytest.raises(JobStateError, match="not paused; nothing to resume"):
-        job.resume()
+    with pytest.warns(UserWarning, match=r"job '.+' is (pending|running), not paused: nothing to resume"):
+        assert job.resume() is job
     gate.set()
     job.wait(2)
+    with pytest.warns(UserWarning, match=f"job '{job.job_id}' is completed, not paused: nothing to resume"):
+        assert job.resume() is job
+    with pytest.warns(UserWarning, match=f"job '{job.job_id}' is completed, not running: nothing to pause"):
+        assert job.pause() is job
+    assert job.status == "completed"
 
 
 def test_cancel_discards_queued_items_and_records_reason(rt):
@@ -190,7 +195,7 @@ def test_fail_with_message(rt):
     assert job.worker.jobs_failed == 1
 
 
-@pytest.mark.parametrize("op", ["cancel", "complete", "fail", "pause", "resume"])
+@pytest.mark.parametrize("op", ["cancel", "complete", "fail"])
 def test_operations_on_finished_jobs_raise(rt, op, finished):
     flow = Flow(f"finished_{op}")
 

@@ -1,0 +1,158 @@
+"""The engine's per-job state, and the names of the states it moves through.
+
+A :class:`~routilux_nb.core.job.JobContext` is what a user holds; the engine's bookkeeping
+for that job lives in one :class:`JobRun` that the job refers to and only the engine writes
+(always with the worker's lock held). Keeping it apart keeps the user-facing object small
+and makes every write to engine state visible in the engine's own modules.
+
+A *key* is one routine of one job. Its :class:`KeyState` says whether it waits for items
+(``IDLE``), is queued for a drainer (``READY``) or runs (``RUNNING``); a key is never ready
+or running twice, which is what keeps one job's items in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, Literal, Optional
+
+if TYPE_CHECKING:
+    from .context import ActivationContext
+    from .job import Parked
+    from .scheduler import TimerHandle
+
+__all__ = [
+    "FINISHED",
+    "Done",
+    "done_event",
+    "JOB_STATUSES",
+    "Hop",
+    "JobRun",
+    "JobStatus",
+    "KeyState",
+    "StepMode",
+    "WorkerStatus",
+]
+
+#: the status of a job, as the spec names it
+JobStatus = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+JOB_STATUSES: tuple[JobStatus, ...] = (
+    "pending",
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "cancelled",
+)
+#: the status of a worker; drainers run only while it is "running"
+WorkerStatus = Literal["running", "paused", "stopped"]
+#: statuses a job never leaves
+FINISHED: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+#: one link of the call stack that produced an item: (parent hop, activation id, routine id, event)
+Hop = tuple[Optional["Hop"], int, str, str]  # recursive: "Hop" | None cannot run on 3.10
+#: a pending step of the debugger: ("over", None) or ("into", activation id of the source)
+StepMode = tuple[str, int | None]
+
+
+class KeyState(IntEnum):
+    """Where one routine of one job stands."""
+
+    IDLE = 0
+    READY = 1
+    RUNNING = 2
+
+
+@dataclass(slots=True, eq=False)
+class JobRun:
+    """The engine's state of one job. Guarded by the worker's lock; written only by the engine."""
+
+    #: units of activity: ready or running keys, pending timers, parked items, deliveries
+    #: under way. The job is idle when this falls to zero.
+    active: int = 0
+    #: the state of each routine of the job that has been touched
+    keys: dict[str, KeyState] = field(default_factory=dict)
+    #: when items started waiting for a routine (monotonic), for time-based policies
+    since: dict[str, float] = field(default_factory=dict)
+    #: when each routine last ran (monotonic)
+    last: dict[str, float] = field(default_factory=dict)
+    #: a policy's timer per routine
+    wake: dict[str, TimerHandle] = field(default_factory=dict)
+    #: routines whose leftovers are being flushed because the job was idle
+    flush: set[str] = field(default_factory=set)
+    #: routines that became ready while the job was paused; poked again on resume
+    deferred: set[str] = field(default_factory=set)
+    #: paused by the user (``job.pause()``), not only by a breakpoint
+    user_paused: bool = False
+    #: a debugger step waiting for the next activation
+    step: StepMode | None = None
+    #: timers of scheduled retries (cancelled when the job ends)
+    retry_timers: list[TimerHandle] = field(default_factory=list)
+    #: the job's timeout timer
+    timeout_handle: TimerHandle | None = None
+    #: what waits at breakpoints, oldest first
+    parked: list[Parked] = field(default_factory=list)
+    #: retries that came due while the job or worker was paused
+    held_retries: list[ActivationContext] = field(default_factory=list)
+    #: the routine and inputs of the activation that failed the job (for ``retry``)
+    failed_step: tuple[str, dict[str, list[Any]]] | None = None
+    #: the first delivery and the job data it started with (for ``retry``)
+    entry_data: dict[str, Any] | None = None
+    seed_data: dict[str, Any] = field(default_factory=dict)
+    #: items discarded (cancelled, dropped at a breakpoint, left unconsumed)
+    discarded: int = 0
+    #: pool threads lent because activations of this job outlived its timeout
+    lent: int = 0
+    #: set when the job finishes; created by the first waiter
+    done: Done | None = None
+
+
+class Done:
+    """A one-shot "finished" signal, cheaper than ``threading.Event``: one raw lock, held
+    until :meth:`set` releases it for good. ``wait``, ``set``, ``is_set`` as on an event."""
+
+    __slots__ = ("_flag", "_lock")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        self._flag = True
+        try:
+            self._lock.release()
+        except RuntimeError:  # set twice: already released
+            pass
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._flag:
+            return True
+        if self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            self._lock.release()  # let the next waiter through
+            return True
+        return self._flag
+
+
+_done_lock = threading.Lock()
+
+
+def done_event(run: JobRun) -> Done:
+    """The event set when the job finishes (made on first use: most jobs are never awaited).
+
+    Made under a lock of its own, not the worker's, so waiters never hold up drainers. The
+    caller reads the job's status *after* this returns and sets the event if the job has
+    finished: the engine sets the status before it reads ``run.done``, so one of the two
+    always sets it.
+    """
+    done = run.done
+    if done is None:
+        with _done_lock:
+            done = run.done
+            if done is None:
+                done = run.done = Done()
+    return done

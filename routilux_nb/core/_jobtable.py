@@ -1,0 +1,164 @@
+"""The jobs a runtime keeps: every unfinished job, and finished ones up to a bound.
+
+Finished jobs beyond ``max_finished`` are evicted oldest first: forgotten, or saved to the
+runtime's :class:`~routilux_nb.core.extensions.JobStore` and read back from it (read-only)
+when asked for. Saving happens on the thread pool, outside every lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import JobStateError
+
+if TYPE_CHECKING:
+    from .extensions import JobStore
+    from .job import JobContext
+
+__all__ = ["JobTable", "duplicate_job"]
+
+log = logging.getLogger("routilux_nb.core.runtime")
+
+
+def duplicate_job(job_id: str) -> JobStateError:
+    return JobStateError(
+        f"a job {job_id!r} already exists: omit job_id to get a generated one, or use another id; "
+        f"read the existing job with rt.get_job({job_id!r})"
+    )
+
+
+class JobTable:
+    """Jobs by id, newest last (see module docstring)."""
+
+    def __init__(
+        self, store: JobStore | None, max_finished: int, spawn: Callable[..., None]
+    ) -> None:
+        self.store = store
+        self.max_finished = max_finished
+        self.spawn = spawn
+        self.lock = threading.Lock()
+        self.jobs: dict[str, JobContext] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+
+    def check_new(self, job_id: str) -> None:
+        """Refuse an id already used by a job in memory or in the store."""
+        if job_id in self.jobs or (
+            self.store is not None and self.store.get_job(job_id) is not None
+        ):
+            raise duplicate_job(job_id)
+
+    def add(self, jobs: list[JobContext], *, generated: bool = False) -> None:
+        """Keep new jobs; a job id in use is refused. Generated ids are unique by
+        construction: those jobs go in without the lock (one dict store each)."""
+        if generated:
+            known = self.jobs
+            for job in jobs:
+                known[job.job_id] = job
+            return
+        with self.lock:
+            known = self.jobs
+            for job in jobs:
+                if job.job_id in known:
+                    raise duplicate_job(job.job_id)
+            for job in jobs:
+                known[job.job_id] = job
+
+    def finished(self, job: JobContext) -> None:
+        """Called with the job's worker lock held: eviction is cheap here; saving is not."""
+        with self.lock:
+            self._finished[job.job_id] = None
+            if len(self._finished) <= self.max_finished:
+                return
+            evicted = []
+            while len(self._finished) > self.max_finished:
+                old_id, _ = self._finished.popitem(last=False)
+                evicted.append(old_id)
+            if self.store is None:
+                for old_id in evicted:
+                    self.jobs.pop(old_id, None)
+                return
+        self.spawn(self.persist, evicted)
+
+    def finished_in_memory(self) -> list[str]:
+        with self.lock:
+            return [jid for jid in self._finished if jid in self.jobs]
+
+    def persist(self, job_ids: list[str]) -> None:
+        """Save jobs to the store, then forget them (visible in one place throughout)."""
+        store = self.store
+        if store is None:
+            return
+        for job_id in job_ids:
+            job = self.jobs.get(job_id)
+            if job is None:
+                continue
+            try:
+                store.save_job(job)
+            except Exception:  # keep it in memory rather than lose it
+                log.exception("could not save job %s to %r; it stays in memory", job_id, store)
+                continue
+            with self.lock:
+                self.jobs.pop(job_id, None)
+
+    def get(self, job_id: str) -> JobContext:
+        """The job, or a stored read-only job shaped like one."""
+        job: Any = self.jobs.get(job_id)
+        if job is None and self.store is not None:
+            job = self.store.get_job(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id!r}")
+        return cast("JobContext", job)
+
+    def select(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+    ) -> list[JobContext]:
+        """Jobs in memory, newest first, filtered."""
+        statuses = {status} if isinstance(status, str) else set(status) if status else None
+        candidates = list(self.jobs.values())[::-1]  # one atomic copy
+        return [
+            j
+            for j in candidates
+            if (flow_id is None or j.flow_id == flow_id)
+            and (worker_id is None or j.worker_id == worker_id)
+            and (statuses is None or j.status in statuses)
+        ]
+
+    def page(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Any], int]:
+        """One page, newest first, and the total matching; older jobs from the store follow."""
+        page: list[Any]
+        if flow_id is None and worker_id is None and status is None:
+            kept = list(self.jobs.values())  # one atomic copy: jobs are added without the lock
+            total = len(kept)
+            page = kept[max(0, total - offset - limit) : max(0, total - offset)][::-1]
+        else:
+            matching = self.select(flow_id=flow_id, worker_id=worker_id, status=status)
+            page, total = list(matching[offset : offset + limit]), len(matching)
+        if self.store is None:
+            return page, total
+        room = limit - len(page)
+        stored, stored_total = self.store.list_jobs(
+            flow_id=flow_id,
+            worker_id=worker_id,
+            status=status,
+            limit=max(room, 1),
+            offset=max(0, offset - total),
+        )
+        in_memory = {j.job_id for j in page}
+        page = page + [j for j in stored if j.job_id not in in_memory][:room]
+        return page, total + stored_total

@@ -1,0 +1,394 @@
+"""The scheduling state machine of one worker: which keys are ready, and when a job ends.
+
+Every method here runs with :attr:`Schedule.lock` held (the one exception, a timer
+callback, takes it itself) and does no I/O of its own: it moves items between queues,
+turns keys ``IDLE -> READY -> RUNNING -> IDLE``, counts each job's activity and finishes
+jobs. What it needs from outside comes in as two callables, ``spawn`` (start one drainer)
+and ``call_at`` (a timer), so it can be driven step by step without threads.
+
+A job is *active* while it has ready or running keys, pending timers or parked items
+(``JobRun.active``). When that falls to zero the job is idle: policies that flush on idle
+(batches) take what is left; otherwise the job completes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._jobrun import FINISHED, Hop, JobStatus, KeyState, WorkerStatus
+from .clock import now
+from .policies import Decision
+from .slot import SlotQueue
+
+if TYPE_CHECKING:
+    from .flow import Flow
+    from .job import JobContext
+    from .routine import Routine
+    from .scheduler import TimerHandle
+
+__all__ = ["Prepared", "Schedule"]
+
+IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
+#: what a drainer runs: the routine, its inputs by slot, the hops of the items, the first hop
+Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
+
+
+class Schedule:
+    """Queues, ready keys and job activity of one worker (see module docstring)."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        monitor: Any,
+        *,
+        spawn: Callable[[], None],
+        call_at: Callable[..., TimerHandle],
+        on_finished: Callable[[JobContext], None],
+        max_concurrency: int,
+    ) -> None:
+        self.flow = flow
+        self.monitor = monitor
+        self.spawn = spawn
+        self.call_at = call_at
+        self.on_finished = on_finished
+        self.max_concurrency = max_concurrency
+        self.lock = threading.Lock()
+        #: notified when a full slot gets room (and when the worker stops)
+        self.room = threading.Condition(self.lock)
+        self.queues: dict[tuple[str, str], SlotQueue] = {}
+        self.ready: deque[tuple[JobContext, str]] = deque()
+        self.jobs: dict[str, JobContext] = {}
+        #: drainers started and not yet returned; those of them running an activation
+        self.drainers = 0
+        self.busy = 0
+        #: "running", "paused" or "stopped"; drainers run only while "running"
+        self.status: WorkerStatus = "running"
+        self.jobs_processed = 0
+        self.jobs_failed = 0
+
+    # -- queues --------------------------------------------------------------------------
+    def queue(self, rid: str, slot: str) -> SlotQueue:
+        q = self.queues.get((rid, slot))
+        if q is None:
+            q = self.queues[(rid, slot)] = SlotQueue(rid, self.flow.get_routine(rid).slot(slot))
+        return q
+
+    def put(
+        self,
+        job: JobContext,
+        q: SlotQueue,
+        payload: dict[str, Any],
+        hop: Hop | None,
+        front: bool = False,
+    ) -> None:
+        """Queue one item for ``job`` and poke its routine."""
+        if job.status in FINISHED:
+            job._run.discarded += 1
+            return
+        items = q.by_job.get(job.job_id)
+        if items is None:
+            items = q.by_job[job.job_id] = deque()
+        if front:
+            items.appendleft((payload, hop))
+        else:
+            items.append((payload, hop))
+        q.count += 1
+        q.total_count += 1
+        if job._run.keys.get(q.routine_id, IDLE) == IDLE:
+            self.poke(job, q.routine_id)
+
+    def has_items(self, job: JobContext, routine: Routine) -> bool:
+        jid = job.job_id
+        rid = routine.routine_id
+        for s in routine.slot_specs:
+            q = self.queues.get((rid, s))
+            if q is not None and jid in q.by_job:
+                return True
+        return False
+
+    def _counts(self, job: JobContext, routine: Routine) -> dict[str, int]:
+        rid, jid = routine.routine_id, job.job_id
+        return {s: self.queue(rid, s).job_count(jid) for s in routine.slot_specs}
+
+    # -- keys ----------------------------------------------------------------------------
+    def poke(self, job: JobContext, rid: str) -> None:
+        """Items arrived or a timer fired for ``(job, rid)``: make it ready if its policy agrees."""
+        run = job._run
+        if run.keys.get(rid, IDLE) != IDLE or job.status in FINISHED:
+            return
+        routine = self.flow.routines.get(rid)
+        if routine is None:
+            return
+        if not routine.activation_policy.is_immediate:
+            counts = self._counts(job, routine)
+            mono = time.monotonic()
+            if any(counts.values()):
+                run.since.setdefault(rid, mono)
+            decision = self.decide(job, routine, counts, mono)
+            if decision is None or not decision.take:
+                if decision is not None and decision.wake_at is not None:
+                    self.wake_later(job, rid, decision.wake_at)
+                return
+        self.make_ready(job, rid)
+
+    def make_ready(self, job: JobContext, rid: str) -> None:
+        job._run.keys[rid] = READY
+        job._run.active += 1
+        self.ready.append((job, rid))
+        if self.drainers - self.busy < len(self.ready) and self.drainers < self.max_concurrency:
+            self.spawn_drainers()
+
+    def decide(
+        self,
+        job: JobContext,
+        routine: Routine,
+        counts: dict[str, int],
+        mono: float,
+        flush: bool = False,
+    ) -> Decision | None:
+        """Ask the routine's policy; a policy that raises fails the job (``None``)."""
+        policy = routine.activation_policy
+        rid = routine.routine_id
+        try:
+            if flush:
+                return policy.flush(counts)
+            return policy.decide(
+                counts, now=mono, last=job._run.last.get(rid), since=job._run.since.get(rid)
+            )
+        except Exception as exc:
+            tb = traceback.format_exc()
+            self.finish(
+                job,
+                "failed",
+                error=f"activation policy of routine {rid!r} raised {type(exc).__name__}: {exc}",
+                error_type=type(exc).__name__,
+                tb=tb,
+            )
+            return None
+
+    def spawn_drainers(self) -> None:
+        """Start drainers until every ready key has an idle one (up to ``max_concurrency``)."""
+        if self.status != "running":
+            return
+        while self.drainers - self.busy < len(self.ready) and self.drainers < self.max_concurrency:
+            self.drainers += 1
+            self.spawn()
+
+    def prepare(self, job: JobContext, rid: str) -> Prepared | None:
+        """Take the items of a ready key; ``None`` if there is nothing to run."""
+        run = job._run
+        routine = self.flow.routines.get(rid)
+        if job.status in FINISHED or routine is None:
+            run.keys[rid] = IDLE
+            self.release(job)
+            return None
+        if run.user_paused or run.parked or self.status != "running":
+            run.keys[rid] = IDLE
+            run.deferred.add(rid)
+            run.active -= 1
+            return None
+        policy = routine.activation_policy
+        take: dict[str, int | None] | None
+        if policy.is_immediate and rid not in run.flush:
+            take = None  # everything queued
+        else:
+            flush = rid in run.flush
+            run.flush.discard(rid)
+            decision = self.decide(
+                job, routine, self._counts(job, routine), time.monotonic(), flush
+            )
+            if decision is None:  # the policy raised: the job has failed
+                run.keys[rid] = IDLE
+                run.active -= 1
+                return None
+            take = decision.take
+            if not take:
+                if decision.wake_at is not None:
+                    self.wake_later(job, rid, decision.wake_at)
+                run.keys[rid] = IDLE
+                self.release(job)
+                return None
+        inputs: dict[str, list[Any]] = {}
+        hops: list[Any] = []
+        was_full = False
+        queues = self.queues
+        jid = job.job_id
+        for slot in routine.slot_specs if take is None else take:
+            q = queues.get((rid, slot))
+            if q is None or jid not in q.by_job:
+                continue
+            if q.count >= q.max_length:
+                was_full = True
+            items = q.take(jid, None if take is None else take[slot])
+            inputs[slot] = [p for p, _ in items]
+            hops += [h for _, h in items]
+        if not inputs:
+            run.keys[rid] = IDLE
+            self.release(job)
+            return None
+        if was_full:
+            self.room.notify_all()
+        run.keys[rid] = RUNNING
+        if job.status == "pending":
+            self.set_status(job, "running", started=True)
+        if take is not None:  # what time-based policies decide on
+            run.last[rid] = time.monotonic()
+            run.since.pop(rid, None)
+        hop = hops[0]
+        if hop is None:
+            hop = next((h for h in hops if h is not None), None)
+        return routine, inputs, hops, hop
+
+    def key_done(self, job: JobContext, routine: Routine) -> None:
+        """An activation of ``(job, routine)`` ended: make it ready again, or release it."""
+        rid = routine.routine_id
+        job._run.keys[rid] = IDLE
+        if self.has_items(job, routine):
+            self.poke(job, rid)
+        self.release(job)
+
+    # -- timers --------------------------------------------------------------------------
+    def wake_later(self, job: JobContext, rid: str, when: float) -> None:
+        run = job._run
+        old = run.wake.get(rid)
+        if old is not None and not old.cancelled and old.when <= when:
+            return
+        if old is not None:
+            old.cancel()
+            run.active -= 1
+        run.active += 1
+        run.wake[rid] = self.call_at(when, self.timer_fired, job, rid)
+
+    def timer_fired(self, job: JobContext, rid: str) -> None:
+        """A policy's timer came due (on the timer thread: takes the lock itself)."""
+        with self.lock:
+            job._run.wake.pop(rid, None)
+            self.poke(job, rid)
+            self.release(job)
+
+    # -- job activity --------------------------------------------------------------------
+    def release(self, job: JobContext) -> None:
+        """One unit of a job's activity ended."""
+        run = job._run
+        run.active -= 1
+        if run.active <= 0:
+            self.settle(job)
+
+    def settle(self, job: JobContext) -> None:
+        """The job is idle: flush what may be flushed, else complete it."""
+        run = job._run
+        if job.status in FINISHED or run.user_paused or run.parked:
+            return
+        jid = job.job_id
+        leftovers: dict[str, dict[str, int]] = {}
+        for (rid, slot), q in self.queues.items():
+            if jid in q.by_job:
+                leftovers.setdefault(rid, {})[slot] = q.job_count(jid)
+        if not leftovers:
+            self.complete(job, "completed")
+            return
+        order = self.flow.order()
+        for rid in sorted(leftovers, key=lambda r: order.get(r, len(order))):
+            routine = self.flow.routines.get(rid)
+            if routine is None:
+                continue
+            decision = self.decide(job, routine, leftovers[rid], time.monotonic(), flush=True)
+            if job.status in FINISHED:
+                return
+            if decision is not None and decision.take:
+                run.flush.add(rid)
+                if run.keys.get(rid, IDLE) == IDLE:
+                    self.make_ready(job, rid)
+                return  # flush upstream first: what it emits may feed the next flush
+        total = sum(sum(c.values()) for c in leftovers.values())
+        job.log(
+            None,
+            "unconsumed",
+            count=total,
+            where=leftovers,
+            message="items left in slots whose activation policy never fired; discarded at completion",
+        )
+        self.discard_items(job)
+        self.monitor.discarded(job, total, "activation policy never fired")
+        self.complete(job, "completed")
+
+    def set_status(self, job: JobContext, status: JobStatus, *, started: bool = False) -> None:
+        old = job.status
+        job.status = status
+        if started and job.started_at is None:
+            job.started_at = now()
+        self.monitor.job_status(job, old)
+
+    def finish(
+        self,
+        job: JobContext,
+        status: JobStatus,
+        *,
+        error: str | None = None,
+        error_type: str | None = None,
+        tb: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """End a job now: queued, parked and held work is discarded and counted."""
+        if job.status in FINISHED:
+            return
+        run = job._run
+        if error is not None:
+            job.error, job.error_type, job.error_traceback = error, error_type, tb
+        if status == "cancelled":
+            job.cancelled_at = now()
+            job.cancel_reason = reason
+        held = len(run.parked) + len(run.held_retries)
+        run.discarded += held
+        dropped = self.discard_items(job) + held
+        run.parked = []
+        run.held_retries = []
+        for handle in (*run.wake.values(), *run.retry_timers):
+            handle.cancel()
+        run.wake.clear()
+        run.retry_timers.clear()
+        self.complete(job, status)
+        if dropped:
+            job.log(None, "discarded", count=dropped, reason=status)
+            self.monitor.discarded(job, dropped, status)
+
+    def discard_items(self, job: JobContext) -> int:
+        dropped = 0
+        jid = job.job_id
+        for q in self.queues.values():
+            items = q.by_job.pop(jid, None)
+            if items:
+                dropped += len(items)
+                q.count -= len(items)
+        if dropped:
+            job._run.discarded += dropped
+            self.room.notify_all()
+        if self.ready:
+            kept = [k for k in self.ready if k[0] is not job]
+            if len(kept) != len(self.ready):
+                self.ready.clear()
+                self.ready.extend(kept)
+                keys = job._run.keys
+                for rid, state in list(keys.items()):
+                    if state == READY:
+                        keys[rid] = IDLE
+        return dropped
+
+    def complete(self, job: JobContext, status: JobStatus) -> None:
+        run = job._run
+        job.completed_at = now()
+        if run.timeout_handle is not None:
+            run.timeout_handle.cancel()
+        self.jobs_processed += 1
+        if status == "failed":
+            self.jobs_failed += 1
+        self.jobs.pop(job.job_id, None)
+        self.set_status(job, status)
+        if run.done is not None:
+            run.done.set()
+        self.on_finished(job)

@@ -1,0 +1,171 @@
+"""Creating jobs and queueing their first items, one job or a batch at a time.
+
+Submitting is the hot path of many small jobs, so a batch is registered with the runtime in
+one lock section and its first items are queued in one section of the worker's lock. A
+job's timeout is armed here; when it passes the job fails at once, and the runtime's pool
+replaces the threads its still-running activations hold (see ``core/_pool.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
+
+from ._jobrun import KeyState
+from .ids import check_id
+from .job import JobContext
+
+if TYPE_CHECKING:
+    from ._delivery import Delivery
+    from ._scheduling import Schedule
+    from .runtime import Runtime
+    from .worker import Worker
+
+__all__ = ["BATCH", "FirstItem", "Submission", "payload_of"]
+
+log = logging.getLogger("routilux_nb.core.worker")
+#: how many jobs of a batch are created before their items are queued in one lock section
+BATCH = 256
+#: a first item of a job: (routine id, slot name, payload)
+FirstItem = tuple[str, str, dict[str, Any]]
+_job_prefix = uuid4().hex[:8]
+_job_counter = itertools.count(1)
+
+
+def _new_job_id() -> str:
+    """Unique job ids without a system call per job: a random per-process prefix and a counter."""
+    return f"job-{_job_prefix}{next(_job_counter):08x}"
+
+
+class Submission:
+    """Job creation and start for one worker."""
+
+    def __init__(
+        self, worker: Worker, runtime: Runtime, schedule: Schedule, delivery: Delivery, monitor: Any
+    ) -> None:
+        self.worker = worker
+        self.runtime = runtime
+        self.schedule = schedule
+        self.delivery = delivery
+        self.monitor = monitor
+
+    def new_job(
+        self,
+        job_id: str | None,
+        metadata: Mapping[str, Any] | None,
+        timeout: float | None,
+        job_data: Mapping[str, Any] | None,
+        entry: tuple[str, str] | None,
+        entry_data: dict[str, Any] | None,
+    ) -> JobContext:
+        self.worker._require_alive()
+        if job_id is None:
+            job_id = _new_job_id()
+        else:
+            check_id(job_id, "job id")
+            self.runtime._check_new_job_id(job_id)
+        job = JobContext(
+            job_id,
+            self.worker,
+            metadata=dict(metadata) if metadata else {},
+            data=dict(job_data) if job_data else {},
+            timeout=timeout if timeout is not None else self.worker.flow.execution_timeout,
+            log_size=self.runtime.log_size,
+            entry=entry,
+        )
+        job._run.entry_data = entry_data
+        if job_data:
+            job._run.seed_data = dict(job_data)
+        return job
+
+    def start(
+        self, batch: list[tuple[JobContext, list[FirstItem]]], *, generated: bool = False
+    ) -> None:
+        """Register the jobs (``generated``: their ids are new ones), then queue their first
+        items in one lock section."""
+        rt, mon, sched = self.runtime, self.monitor, self.schedule
+        rt._add_jobs([job for job, _ in batch], generated=generated)
+        for job, _ in batch:
+            mon.job_created(job)
+        started = 0
+        try:
+            if mon.armed:  # slot breakpoints may park first items: one delivery at a time
+                for job, deliveries in batch:
+                    self._start_one(job)
+                    started += 1
+                    for rid, slot, payload in deliveries:
+                        self.delivery.deliver(job, rid, slot, payload, None)
+                    with sched.lock:
+                        sched.release(job)
+                return
+            wait_for_room = self.delivery.wait_for_room
+            with sched.lock:
+                for job, deliveries in batch:
+                    self._start_one(job)
+                    started += 1
+                    for rid, slot, payload in deliveries:
+                        q = sched.queues.get((rid, slot)) or sched.queue(rid, slot)
+                        if q.count >= q.max_length:
+                            wait_for_room(q, job)
+                        sched.put(job, q, payload, None)
+                    sched.release(job)
+        except (
+            BaseException
+        ) as exc:  # refused (e.g. backpressure): the job is failed, never "completed"
+            tb = traceback.format_exc()
+            with sched.lock:
+                for job, _ in batch[max(0, started - 1) :]:
+                    sched.jobs[job.job_id] = job
+                    sched.finish(
+                        job,
+                        "failed",
+                        error=f"submission refused: {type(exc).__name__}: {exc}",
+                        error_type=type(exc).__name__,
+                        tb=tb,
+                    )
+            raise
+
+    def _start_one(self, job: JobContext) -> None:
+        """Count the job as active while its first items are queued; arm its timeout."""
+        self.schedule.jobs[job.job_id] = job
+        job._run.active += 1
+        if job.timeout:
+            job._run.timeout_handle = self.runtime.scheduler.call_later(
+                job.timeout, self.timed_out, job
+            )
+
+    def timed_out(self, job: JobContext) -> None:
+        """The job's timeout passed: fail it, and have the pool replace threads it still holds."""
+        with self.schedule.lock:
+            if job.is_finished:
+                return
+            stuck = [rid for rid, state in job._run.keys.items() if state == KeyState.RUNNING]
+            self.schedule.finish(
+                job,
+                "failed",
+                error=f"job {job.job_id!r} exceeded its timeout of {job.timeout} s",
+                error_type="JobTimeoutError",
+            )
+            if not stuck:
+                return
+            job._run.lent = self.runtime._lend_threads(len(stuck))
+        if job._run.lent:
+            log.warning(
+                "job %s timed out while %s still ran; the pool starts %d replacement thread(s) "
+                "until they return",
+                job.job_id,
+                ", ".join(stuck),
+                job._run.lent,
+            )
+
+
+def payload_of(data: object) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise TypeError(f"job data must be a mapping (dict), got {type(data).__name__}")
+    return dict(data)
