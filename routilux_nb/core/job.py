@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso, now
@@ -89,6 +90,7 @@ class JobContext:
         self.discarded = 0
         self._worker = worker
         self._done: threading.Event | None = None  # created by the first waiter
+        self._callbacks: list[Callable[[JobContext], None]] = []
         # engine bookkeeping, guarded by the worker's lock
         self._active = 0
         self._keys: dict[str, int] = {}
@@ -155,6 +157,19 @@ class JobContext:
                 if self.status in FINISHED:
                     self._done.set()
             return self._done
+
+    def add_done_callback(self, fn: Callable[[JobContext], None]) -> None:
+        """Call ``fn(job)`` once the job has finished (at once if it already has).
+
+        ``fn`` runs in the thread that finished the job, with the engine's lock held: keep it
+        to signalling (set an event, release a semaphore); it must not wait, submit or touch
+        the job's worker. An exception in ``fn`` is logged and ignored.
+        """
+        with self._worker._lock:
+            if self.status not in FINISHED:
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
     def pause(self) -> JobContext:
         """Stop starting new activations of this job (running ones finish); nothing is lost."""

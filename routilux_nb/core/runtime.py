@@ -30,6 +30,7 @@ from .errors import JobStateError, RoutiluxError, StateError
 from .flow import Flow
 from .hooks import NullMonitor
 from .job import FINISHED, JobContext
+from .mapping import MapRun
 from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .worker import Worker
@@ -183,6 +184,11 @@ class Runtime:
             worker = self.worker_for(flow)
         return worker.submit(routine_id, slot_name, data, job_id=job_id, metadata=metadata,
                              timeout=timeout, job_data=job_data)
+
+    def map(self, flow: Flow | str, params: Any, *, worker_id: str | None = None, **options: Any) -> MapRun:
+        """``worker.map(params, **options)`` on ``worker_id`` or the flow's running worker (see :class:`MapRun`)."""
+        worker = self.get_worker(worker_id) if worker_id is not None else self.worker_for(flow)
+        return worker.map(params, **options)
 
     def _check_new_job_id(self, job_id: str) -> None:
         if job_id in self._jobs or (self.store is not None and self.store.get_job(job_id) is not None):

@@ -46,6 +46,7 @@ from .errors import (
     WorkerNotRunningError,
 )
 from .job import FINISHED, JobContext, Parked
+from .mapping import DEFAULT_MAX_IN_FLIGHT, MapRun
 from .offload import call_offloaded
 from .slot import SlotQueue
 
@@ -122,6 +123,20 @@ class Worker:
         payload = dict(data or {})
         return self._start_job([(rid, slot, payload)], job_id=job_id, metadata=metadata, timeout=timeout,
                                job_data=job_data, entry=(rid, slot), entry_data=payload)
+
+    def map(self, params: Any, *, max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+            routine_id: str | None = None, slot_name: str | None = None,
+            timeout: float | None = None, metadata: Mapping[str, Any] | None = None) -> MapRun:
+        """Submit one job per item of ``params`` (dicts, or a DataFrame's rows); see :class:`MapRun`.
+
+        At most ``max_in_flight`` jobs (default 32; ``None``: no limit) are unfinished at
+        once. Each item is the entry payload, as in ``submit(data=item)``.
+
+        >>> run = worker.map(df, max_in_flight=8)        # doctest: +SKIP
+        >>> run.wait().to_pandas()                        # doctest: +SKIP
+        """
+        return MapRun(self, params, max_in_flight=max_in_flight, routine_id=routine_id,
+                      slot_name=slot_name, timeout=timeout, metadata=metadata)
 
     def retry(self, job: JobContext, *, job_id: str | None = None) -> JobContext:
         """A new job that retries a failed or cancelled one from the step that failed.
@@ -896,6 +911,12 @@ class Worker:
         self._set_status(job, status)
         if job._done is not None:
             job._done.set()
+        for callback in job._callbacks:
+            try:
+                callback(job)
+            except Exception:
+                log.exception("done callback %r of job %s failed", callback, job.job_id)
+        job._callbacks.clear()
         self.runtime._job_finished(job)
 
     def _repr_html_(self) -> str:
