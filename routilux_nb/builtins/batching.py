@@ -89,23 +89,26 @@ class Batcher(ConfiguredRoutine):
 
     Config:
         ``batch_size`` (int, default 10): items per batch.
-        ``timeout`` (seconds, default 1.0; ``null`` for none): a partial batch is emitted
-        that long after its first item arrived, even if no more data comes. Whatever is
-        left when the job has nothing else to do is emitted too.
+        ``timeout`` (seconds, default ``None``): when set, a partial batch is emitted that
+        long after its first item arrived, even if no more data comes (for streams that
+        never go idle). Whatever is left when the job has nothing else to do is always
+        emitted, so a finite job needs no timeout and never waits for one.
 
     Uses the activation policy ``policies.batch_size(batch_size, timeout)``.
 
     >>> Batcher(batch_size=3, timeout=0.5).activation_policy.config
     {'batch_size': 3, 'timeout': 0.5}
+    >>> Batcher().activation_policy.config
+    {'batch_size': 10}
     """
 
     slots = ["input"]
     events = ["output"]
-    policy = policies.batch_size(10, 1.0)
+    policy = policies.batch_size(10)
 
     def setup(self) -> None:
         size = positive_number("Batcher", "batch_size", self.config.get("batch_size", 10), integer=True)
-        timeout = positive_number("Batcher", "timeout", self.config.get("timeout", 1.0), allow_none=True)
+        timeout = positive_number("Batcher", "timeout", self.config.get("timeout"), allow_none=True)
         self._derive_policy(policies.batch_size(size, timeout))
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
