@@ -18,8 +18,9 @@ import argparse
 import statistics
 import time
 
-import routilux_nb as rx
 from bench_engine import build_flow
+
+import routilux_nb as rx
 
 
 def _loop(worker: rx.Worker, params: list[dict[str, int]]) -> float:
@@ -44,7 +45,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     params = [{"n": 1} for _ in range(args.jobs)]
-    results: dict[str, list[float]] = {"submit loop": [], "map (no limit)": [], "map (max_in_flight=64)": []}
+    results: dict[str, list[float]] = {
+        "submit loop": [],
+        "map (no limit)": [],
+        "map (max_in_flight=64)": [],
+    }
     for i in range(args.repeat):
         rt = rx.Runtime(max_finished_jobs=args.jobs * 4)
         worker = rt.start(build_flow(f"map-bench-{i}"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import builtins as builtins  # registers the built-in routines
 from . import monitor as monitor  # every runtime is monitored
+from . import store as store  # Runtime(store="jobs.db") opens SQLite files
 from .core import (
     BackpressureTimeout,
     DSLError,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
+import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -31,16 +33,52 @@ from .flow import Flow
 from .hooks import NullMonitor
 from .job import FINISHED, JobContext
 from .mapping import MapRun
+from .observers import JobTee
 from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .worker import Worker
 
-__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory"]
+__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory", "set_store_opener"]
 
 log = logging.getLogger(__name__)
 _monitor_factory: Callable[[], Any] | None = None
+_store_opener: Callable[[str], Any] | None = None
 _default: Runtime | None = None
 _default_lock = threading.Lock()
+
+
+def set_store_opener(opener: Callable[[str], Any] | None) -> None:
+    """Let the store layer open ``Runtime(store="jobs.db")`` specs (core never imports it)."""
+    global _store_opener
+    _store_opener = opener
+
+
+def _open_store(spec: Any) -> Any:
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec
+    if _store_opener is None:
+        raise ValueError(
+            f"store={spec!r} needs routilux_nb.store: import routilux_nb (not only routilux_nb.core)"
+        )
+    return _store_opener(os.fspath(spec))
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the process that wrote a job (``host:pid``) may still be running it."""
+    host, _, pid = (owner or "").rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # written before owners were recorded, or by no one we can ask
+    if host != socket.gethostname():
+        return True  # another machine's process: we cannot tell, so we do not touch its jobs
+    if int(pid) == os.getpid():
+        return False  # this process: a runtime reopening its own store is not running them
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
@@ -67,7 +105,15 @@ class Runtime:
         self.max_threads = max_threads
         self.max_finished_jobs = max_finished_jobs
         self.log_size = log_size
-        self.store = store
+        self.store = store = _open_store(store)
+        #: the store's write-through writer: every job transition reaches the store within
+        #: its interval (stores without one receive finished jobs as they are evicted)
+        self.store_writer: Any = None
+        #: ids of the jobs a previous process left unfinished, marked failed ("interrupted")
+        self.interrupted_jobs: list[str] = []
+        if store is not None and hasattr(store, "start_writer"):
+            self.interrupted_jobs = store.mark_interrupted(_owner_alive)
+            self.store_writer = store.start_writer()
         #: an executor outside this process runs only routine logic (see core.offload);
         #: scheduling then uses the runtime's own thread pool
         self._offload: Executor | None = executor if is_remote_executor(executor) else None
@@ -84,8 +130,8 @@ class Runtime:
             monitor = _monitor_factory() if _monitor_factory is not None else NullMonitor()
         elif monitor is False or monitor is None:
             monitor = NullMonitor()
-        self.monitor = monitor
-        self.monitor.attach(self)
+        self.monitor = monitor if self.store_writer is None else JobTee(monitor, [self.store_writer])
+        monitor.attach(self)
         self._server: Any = None
 
     # -- executor ------------------------------------------------------------------------
@@ -202,7 +248,8 @@ class Runtime:
 
     def _job_finished(self, job: JobContext) -> None:
         """Called with the job's worker lock held: eviction beyond ``max_finished_jobs`` is
-        cheap here; persisting to the store happens on the pool, outside every lock."""
+        cheap here; persisting to the store happens on the pool, outside every lock. With a
+        write-through writer a job leaves memory only once its final state is written."""
         with self._lock:
             self._finished[job.job_id] = None
             if len(self._finished) <= self.max_finished_jobs:
@@ -215,7 +262,15 @@ class Runtime:
                 for old_id in evicted:
                     self._jobs.pop(old_id, None)
                 return
+        if self.store_writer is not None:
+            for old_id in evicted:
+                self.store_writer.evict_after_write(old_id, self._forget_job)
+            return
         self._spawn(self._persist, evicted)
+
+    def _forget_job(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
 
     def _persist(self, job_ids: list[str]) -> None:
         """Save evicted jobs to the store, then forget them (visible in one place throughout)."""
@@ -253,11 +308,27 @@ class Runtime:
         ]
 
     def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-                  status: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[JobContext], int]:
-        """One page of jobs, newest first, and the total matching: what ``GET /jobs`` serves.
+                  status: str | Iterable[str] | None = None, limit: int = 100, offset: int = 0,
+                  created_after: float | None = None, created_before: float | None = None,
+                  sort_by: str = "created_at", order: str = "desc") -> tuple[list[Any], int]:
+        """One page of jobs and the total matching: what ``GET /jobs`` serves.
 
-        Without filters a page costs O(offset + limit), however many jobs are kept.
+        Newest first by default; ``sort_by`` is ``created_at``, ``completed_at`` (unfinished
+        last) or ``status``, ``order`` ``asc`` or ``desc``; ``created_after``/``created_before``
+        are epoch seconds. With a write-through store the store is the index (every job is
+        there once pending writes are flushed) and jobs still in memory are returned live, so a
+        job moving from memory to the store is listed once, never twice or not at all. Without
+        filters a page of the memory-only listing costs O(offset + limit).
         """
+        if self.store_writer is not None:
+            self.store_writer.flush()
+            page, total = self.store.list_jobs(
+                flow_id=flow_id, worker_id=worker_id, status=status, limit=limit, offset=offset,
+                created_after=created_after, created_before=created_before, sort_by=sort_by, order=order)
+            return [self._jobs.get(j.job_id, j) for j in page], total
+        if created_after is not None or created_before is not None or sort_by != "created_at" or order != "desc":
+            return self._list_sorted(flow_id, worker_id, status, limit, offset, created_after,
+                                     created_before, sort_by, order)
         if flow_id is None and worker_id is None and status is None:
             with self._lock:
                 total = len(self._jobs)
@@ -281,6 +352,59 @@ class Runtime:
         in_memory = {j.job_id for j in page}
         page = page + [j for j in stored if j.job_id not in in_memory][:room]
         return page, total + stored_total
+
+    def _list_sorted(self, flow_id: str | None, worker_id: str | None, status: Any, limit: int, offset: int,
+                     created_after: float | None, created_before: float | None, sort_by: str,
+                     order: str) -> tuple[list[Any], int]:
+        """Filtered and sorted listing of the jobs in memory (and of a store's, merged)."""
+        if sort_by not in ("created_at", "completed_at", "status") or order not in ("asc", "desc"):
+            raise ValueError(f"sort_by must be created_at, completed_at or status and order asc or desc; "
+                             f"got sort_by={sort_by!r}, order={order!r}")
+        jobs: dict[str, Any] = {}
+        if self.store is not None:
+            stored, _ = self.store.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status,
+                                             limit=offset + limit, created_after=created_after,
+                                             created_before=created_before, sort_by=sort_by, order=order)
+            jobs.update((j.job_id, j) for j in stored)
+        jobs.update((j.job_id, j) for j in self.jobs(flow_id=flow_id, worker_id=worker_id, status=status)
+                    if (created_after is None or j.created_at > created_after)
+                    and (created_before is None or j.created_at < created_before))
+        desc = order == "desc"
+        rows = list(jobs.values())
+        if sort_by == "created_at":
+            rows.sort(key=lambda j: j.created_at, reverse=desc)
+        elif sort_by == "status":
+            rows.sort(key=lambda j: (j.status, j.created_at), reverse=desc)
+        else:
+            done = sorted((j for j in rows if j.completed_at is not None), key=lambda j: j.completed_at,
+                          reverse=desc)
+            rows = done + sorted((j for j in rows if j.completed_at is None), key=lambda j: j.created_at,
+                                 reverse=desc)
+        total = len(rows) if self.store is None else max(len(rows), self.store.list_jobs(
+            flow_id=flow_id, worker_id=worker_id, status=status, limit=0, created_after=created_after,
+            created_before=created_before)[1])
+        return rows[offset:offset + limit], total
+
+    def retry_job(self, job_id: str, *, new_job_id: str | None = None) -> JobContext:
+        """Retry a failed or cancelled job, live or stored (e.g. one a dead process left
+        ``interrupted``): a live job from its failed step (``job.retry()``), a stored one from
+        its entry with the payload it was submitted with, on the flow's running worker."""
+        job = self.get_job(job_id)
+        if isinstance(job, JobContext):
+            return job.retry(job_id=new_job_id)
+        if job.status not in ("failed", "cancelled"):
+            raise JobStateError(f"job {job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
+        if not job.entry or job.entry_data is None:
+            raise JobStateError(f"job {job_id!r} was stored without its entry payload, so it cannot be retried")
+        if job.flow_id not in self.flows:
+            raise JobStateError(
+                f"job {job_id!r} ran flow {job.flow_id!r}, which this runtime does not know; "
+                "register it first (runtime.register_flow(flow) or load its DSL)"
+            )
+        worker = self.worker_for(job.flow_id)
+        routine_id, slot_name = job.entry
+        return worker.submit(routine_id, slot_name, dict(job.entry_data), job_id=new_job_id,
+                             metadata={**job.metadata, "retry_of": job_id})
 
     def wait_all(self, timeout: float | None = 60.0) -> None:
         """Wait until every unfinished job has finished."""
@@ -313,7 +437,10 @@ class Runtime:
             w.stop()
         with self._lock:
             self._closed = True
-        if self.store is not None:  # finished jobs still in memory are kept too
+        if self.store_writer is not None:  # everything noted so far is written, then the store closes
+            self.store_writer.close()
+            self.store.close()
+        elif self.store is not None:  # finished jobs still in memory are kept too
             self._persist([jid for jid in list(self._finished) if jid in self._jobs])
             self.store.close()
         self.scheduler.shutdown(timeout)
@@ -343,11 +470,33 @@ class Runtime:
         return html_for(self)
 
 
-def default_runtime() -> Runtime:
-    """The process's default runtime, created on first use and shut down at exit."""
+def default_runtime(*, store: Any = None) -> Runtime:
+    """The process's default runtime, created on first use and shut down at exit.
+
+    ``rx.runtime(store="jobs.db")`` makes it keep every job in that SQLite file (write-through,
+    see :mod:`routilux_nb.store`); after a kernel restart the same call lists yesterday's jobs.
+    Calling it again with the same store (a re-run cell) returns the same runtime.
+    """
     global _default
     with _default_lock:
-        if _default is None or _default.closed:
-            _default = Runtime()
-            atexit.register(_default.shutdown, wait=False)
+        if _default is not None and not _default.closed:
+            if store is not None and _store_spec(store) != _store_spec(_default.store):
+                raise StateError(
+                    f"the default runtime is already running with store={_store_spec(_default.store)!r}; "
+                    f"to use {_store_spec(store)!r}, call rx.runtime().shutdown() first (or restart the "
+                    "kernel), or make a separate Runtime(store=...)"
+                )
+            return _default
+        _default = Runtime(store=store)
+        atexit.register(_default.shutdown, wait=False)
         return _default
+
+
+def _store_spec(store: Any) -> Any:
+    """What identifies a store: a file's absolute path, else the spec or the object itself."""
+    if store is None:
+        return None
+    path = os.fspath(store) if isinstance(store, (str, os.PathLike)) else getattr(store, "path", None)
+    if isinstance(path, str) and path not in ("memory", ":memory:"):
+        return os.path.abspath(path)
+    return store if path is None or not isinstance(store, (str, os.PathLike)) else path

@@ -10,8 +10,24 @@ evicts from memory and asks it for jobs it no longer holds:
 
 from __future__ import annotations
 
+from typing import Any
+
+from routilux_nb.core.runtime import set_store_opener
+
 from .base import JobStore, StoredJob
 from .memory import MemoryJobStore
 from .sqlite import SQLiteJobStore
+from .writer import JobWriter
 
-__all__ = ["JobStore", "MemoryJobStore", "SQLiteJobStore", "StoredJob"]
+__all__ = ["JobStore", "JobWriter", "MemoryJobStore", "SQLiteJobStore", "StoredJob", "open_store"]
+
+
+def open_store(spec: str) -> Any:
+    """The store a spec names: ``"memory"`` (in this process only), ``":memory:"`` (a private
+    SQLite database) or the path of a SQLite file (created if missing)."""
+    if spec == "memory":
+        return MemoryJobStore()
+    return SQLiteJobStore(spec)
+
+
+set_store_opener(open_store)

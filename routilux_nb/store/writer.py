@@ -1,0 +1,195 @@
+"""Write-through of job transitions to a store, from one background thread, in batches.
+
+The engine tells the writer of every job transition through two of the monitor hooks
+(``job_created`` and ``job_status``); each costs a dict assignment under a lock on the engine's
+thread. The writer thread wakes on the first transition after a write, waits ``interval``
+seconds so that transitions batch up (a job's transitions inside one window coalesce into
+its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
+most the transitions of the last ``interval`` seconds, plus one write, are missing.
+
+A job's data, logs count and error are written with its final transition; unfinished jobs
+are written with their status and times only (their data is still changing).
+
+>>> from routilux_nb.store import SQLiteJobStore
+>>> writer = JobWriter(SQLiteJobStore(":memory:"), interval=0.01)
+>>> writer.stats()["written"]
+0
+>>> writer.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .base import StoredJob
+
+__all__ = ["DEFAULT_INTERVAL", "JobWriter", "process_owner"]
+
+log = logging.getLogger(__name__)
+
+#: seconds a transition may wait before it is written (the crash-loss bound)
+DEFAULT_INTERVAL = 0.1
+_FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+def process_owner() -> str:
+    """``host:pid`` of this process: stored on the jobs it writes, so that a later process can
+    tell jobs whose writer died (interrupted) from jobs another live process is running."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class JobWriter:
+    """Batches job transitions into ``store.save_records`` from a daemon thread."""
+
+    def __init__(
+        self, store: Any, *, interval: float = DEFAULT_INTERVAL, owner: str | None = None
+    ) -> None:
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0 seconds, got {interval}")
+        self.store = store
+        self.interval = interval
+        self.owner = owner or process_owner()
+        self._lock = threading.Lock()
+        self._written = threading.Condition(self._lock)
+        self._pending: dict[str, Any] = {}
+        self._evict: list[tuple[str, Callable[[str], None]]] = []
+        self._wake = threading.Event()
+        self._closing = False
+        self._generation = 0  # bumped by every write; flush() waits for the next one
+        self._oldest_pending: float | None = None
+        self.written = 0
+        self.batches = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_lag = 0.0
+        self._thread = threading.Thread(target=self._run, name="routilux-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- hooks called by the engine (cheap) ----------------------------------------------
+    def job_created(self, job: Any) -> None:
+        self.note(job)
+
+    def job_status(self, job: Any, old: str | None = None) -> None:
+        self.note(job)
+
+    def note(self, job: Any) -> None:
+        """Remember that ``job`` changed; it is written within ``interval`` seconds."""
+        with self._lock:
+            if not self._pending:
+                self._oldest_pending = time.monotonic()
+                self._wake.set()
+            self._pending[job.job_id] = job
+
+    def evict_after_write(self, job_id: str, forget: Callable[[str], None]) -> None:
+        """Call ``forget(job_id)`` once the job's latest state is in the store (never before)."""
+        with self._lock:
+            self._evict.append((job_id, forget))
+            if len(self._evict) == 1:
+                self._wake.set()
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if not self._closing and self.interval:
+                time.sleep(self.interval)  # let transitions batch up
+            with self._lock:
+                self._wake.clear()
+                pending, self._pending = self._pending, {}
+                evict, self._evict = self._evict, []
+                oldest, self._oldest_pending = self._oldest_pending, None
+                closing = self._closing
+            if pending or evict:
+                self._write(list(pending.values()), evict, oldest)
+            if closing:
+                with self._lock:
+                    if not self._pending and not self._evict:
+                        self._generation += 1
+                        self._written.notify_all()
+                        return
+
+    def _write(
+        self, jobs: list[Any], evict: list[tuple[str, Callable[[str], None]]], oldest: float | None
+    ) -> None:
+        ok = True
+        if jobs:
+            try:
+                self.store.save_records([self._record(job) for job in jobs], owner=self.owner)
+            except Exception as exc:  # keep them pending: a later write retries them
+                ok = False
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("could not write %d job transitions to %r", len(jobs), self.store)
+                with self._lock:
+                    for job in jobs:
+                        self._pending.setdefault(job.job_id, job)
+                    self._evict[:0] = evict
+                    self._wake.set()
+                time.sleep(min(1.0, max(self.interval, 0.05)))
+        if ok:
+            self.written += len(jobs)
+            self.batches += 1
+            if oldest is not None:
+                self.last_lag = time.monotonic() - oldest
+            for job_id, forget in evict:
+                try:
+                    forget(job_id)
+                except Exception:
+                    log.exception("evicting job %s after writing it failed", job_id)
+        with self._lock:
+            self._generation += 1
+            self._written.notify_all()
+
+    @staticmethod
+    def _record(job: Any) -> StoredJob:
+        if job.status in _FINISHED:
+            return StoredJob.from_job(job)
+        return StoredJob.from_job(job, with_data=False)
+
+    # -- control -------------------------------------------------------------------------
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write what is pending now and wait for it; False if that took over ``timeout`` s."""
+        with self._lock:
+            if not self._pending and not self._evict:
+                return True
+            target = self._generation + 1
+            self._wake.set()
+            deadline = time.monotonic() + timeout
+            while self._generation < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._written.wait(left)
+            return True
+
+    def stats(self) -> dict[str, Any]:
+        """What ``/health/database`` reports about writing: counts, errors and lag."""
+        with self._lock:
+            pending = len(self._pending)
+            age = 0.0 if self._oldest_pending is None else time.monotonic() - self._oldest_pending
+        return {
+            "written": self.written,
+            "batches": self.batches,
+            "pending": pending,
+            "pending_age_seconds": round(age, 4),
+            "last_lag_seconds": round(self.last_lag, 4),
+            "interval_seconds": self.interval,
+            "errors": self.errors,
+            "last_error": self.last_error,
+        }
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything pending, then stop the thread (idempotent)."""
+        with self._lock:
+            self._closing = True
+            self._wake.set()
+        self._thread.join(timeout)
+
+    def __repr__(self) -> str:
+        return f"JobWriter(store={self.store!r}, interval={self.interval})"
