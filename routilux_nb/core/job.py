@@ -241,6 +241,20 @@ class JobContext:
         return self._worker.runtime.monitor.debug_session(self)
 
     @property
+    def artifacts(self) -> list[Any]:
+        """What the job's routines attached with ``ctx.artifact`` (oldest first); ``.load()``
+        on the runtime's ``artifacts`` store gives each back as its Python type."""
+        return self._worker.runtime.artifacts.for_job(self.job_id)
+
+    def artifact(self, name: str) -> Any:
+        """The newest artifact named ``name``, loaded back as its Python type."""
+        found = [a for a in self.artifacts if a.name == name]
+        if not found:
+            names = sorted({a.name for a in self.artifacts})
+            raise KeyError(f"job {self.job_id!r} has no artifact {name!r}; it has: {names or 'none'}")
+        return self._worker.runtime.artifacts.load(found[-1].artifact_id)
+
+    @property
     def trace_log(self) -> list[dict[str, Any]]:
         """The job's recorded execution events, oldest first (bounded)."""
         return self.monitor.trace.to_list() if self.monitor is not None else []

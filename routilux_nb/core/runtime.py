@@ -38,11 +38,18 @@ from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .worker import Worker
 
-__all__ = ["Runtime", "default_runtime", "set_default_monitor_factory", "set_store_opener"]
+__all__ = [
+    "Runtime",
+    "default_runtime",
+    "set_artifact_store_factory",
+    "set_default_monitor_factory",
+    "set_store_opener",
+]
 
 log = logging.getLogger(__name__)
 _monitor_factory: Callable[[], Any] | None = None
 _store_opener: Callable[[str], Any] | None = None
+_artifact_factory: Callable[[Runtime], Any] | None = None
 _default: Runtime | None = None
 _default_lock = threading.Lock()
 
@@ -51,6 +58,12 @@ def set_store_opener(opener: Callable[[str], Any] | None) -> None:
     """Let the store layer open ``Runtime(store="jobs.db")`` specs (core never imports it)."""
     global _store_opener
     _store_opener = opener
+
+
+def set_artifact_store_factory(factory: Callable[[Runtime], Any] | None) -> None:
+    """Let the store layer make a runtime's artifact store on first use (core never imports it)."""
+    global _artifact_factory
+    _artifact_factory = factory
 
 
 def _open_store(spec: Any) -> Any:
@@ -131,8 +144,22 @@ class Runtime:
         elif monitor is False or monitor is None:
             monitor = NullMonitor()
         self.monitor = monitor if self.store_writer is None else JobTee(monitor, [self.store_writer])
+        self._artifacts: Any = None
         monitor.attach(self)
         self._server: Any = None
+
+    @property
+    def artifacts(self) -> Any:
+        """Where ``ctx.artifact(name, obj)`` keeps job results: an
+        :class:`~routilux_nb.store.artifacts.ArtifactStore` beside the job store's file (or a
+        temporary folder, removed at shutdown, when there is no store file)."""
+        if self._artifacts is None:
+            with self._lock:
+                if self._artifacts is None:
+                    if _artifact_factory is None:
+                        raise StateError("artifacts need routilux_nb.store: import routilux_nb")
+                    self._artifacts = _artifact_factory(self)
+        return self._artifacts
 
     # -- executor ------------------------------------------------------------------------
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -437,6 +464,8 @@ class Runtime:
             w.stop()
         with self._lock:
             self._closed = True
+        if self._artifacts is not None:
+            self._artifacts.close()
         if self.store_writer is not None:  # everything noted so far is written, then the store closes
             self.store_writer.close()
             self.store.close()
