@@ -73,6 +73,8 @@ class JobContext:
         self.job_id = job_id
         self.worker_id = worker.worker_id
         self.flow_id = worker.flow.flow_id
+        #: the version of the flow the job runs (see ``Runtime.flow_versions``)
+        self.flow_version: int | None = worker.flow_version
         self.status = "pending"
         self.created_at = now()
         self.started_at: float | None = None
@@ -286,6 +288,9 @@ def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:
         "metadata": job.metadata,
         "error": job.error,
     }
+    version = getattr(job, "flow_version", None)
+    if version is not None:
+        d["flow_version"] = version
     if include_data:
         d["data"] = job.data
     if job.error_traceback:

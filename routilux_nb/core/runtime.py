@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -36,6 +37,7 @@ from .mapping import MapRun
 from .observers import JobTee
 from .offload import is_remote_executor
 from .scheduler import Scheduler
+from .versions import FlowVersions
 from .worker import Worker
 
 __all__ = [
@@ -134,6 +136,13 @@ class Runtime:
         self._executor: Executor | None = None if self._offload is not None else executor
         self.scheduler = Scheduler()
         self.flows: dict[str, Flow] = {}
+        #: every version of every flow (kept in the store when it keeps versions)
+        self.flow_versions = FlowVersions(store)
+        #: flows of older versions built for ``submit(..., version=N)``: not the registered ones
+        self._pinned: weakref.WeakKeyDictionary[Flow, int] = weakref.WeakKeyDictionary()
+        self._version_flows: dict[tuple[str, int], Flow] = {}
+        #: flows of a previous process that could not be rebuilt here, with the reason
+        self.unavailable_flows: dict[str, str] = {}
         self.workers: dict[str, Worker] = {}
         self._jobs: dict[str, JobContext] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -145,6 +154,8 @@ class Runtime:
             monitor = NullMonitor()
         self.monitor = monitor if self.store_writer is None else JobTee(monitor, [self.store_writer])
         self._artifacts: Any = None
+        if store is not None:
+            self._restore_flows()
         monitor.attach(self)
         self._server: Any = None
 
@@ -185,6 +196,49 @@ class Runtime:
                         "stop them or pass replace=True"
                     )
             self.flows[flow.flow_id] = flow
+        version = self.flow_versions.record(flow)
+        with self._lock:
+            self._version_flows[(flow.flow_id, version.version)] = flow
+        return flow
+
+    def _restore_flows(self) -> None:
+        """Register the latest version of each flow the store knows (from its DSL)."""
+        for flow_id in self.flow_versions.flow_ids():
+            latest = self.flow_versions.latest(flow_id)
+            if latest is None or flow_id in self.flows:
+                continue
+            try:
+                flow = Flow.from_dict(latest.definition)
+            except Exception as exc:
+                self.unavailable_flows[flow_id] = f"{type(exc).__name__}: {exc}"
+                continue
+            with self._lock:
+                self.flows[flow_id] = flow
+                self._version_flows[(flow_id, latest.version)] = flow
+
+    def version_of(self, flow: Flow) -> int | None:
+        """The version number ``flow`` (a registered or pinned flow object) runs as."""
+        pinned = self._pinned.get(flow)
+        if pinned is not None:
+            return pinned
+        latest = self.flow_versions.latest(flow.flow_id)
+        return None if latest is None or self.flows.get(flow.flow_id) is not flow else latest.version
+
+    def flow_version(self, flow_id: str, version: int) -> Flow:
+        """The flow as it was at ``version`` (rebuilt from its DSL when it is not the current one).
+
+        Raises ``KeyError`` for an unknown version and :class:`DSLError` when its function
+        routines are not registered here.
+        """
+        with self._lock:
+            flow = self._version_flows.get((flow_id, version))
+        if flow is None:
+            built = Flow.from_dict(self.flow_versions.get(flow_id, version).definition)
+            with self._lock:
+                flow = self._version_flows.setdefault((flow_id, version), built)
+        with self._lock:
+            if self.flows.get(flow_id) is not flow:
+                self._pinned[flow] = version
         return flow
 
     def get_flow(self, flow_id: str) -> Flow:
@@ -205,7 +259,7 @@ class Runtime:
     def _flow(self, flow: Flow | str) -> Flow:
         if isinstance(flow, Flow):
             known = self.flows.get(flow.flow_id)
-            if known is not flow:
+            if known is not flow and flow not in self._pinned:
                 self.register_flow(flow, replace=True)
             return flow
         return self.get_flow(flow)
@@ -247,8 +301,15 @@ class Runtime:
     def submit(self, flow: Flow | str, routine_id: str | None = None, slot_name: str | None = None,
                data: Mapping[str, Any] | None = None, *, worker_id: str | None = None,
                job_id: str | None = None, metadata: Mapping[str, Any] | None = None,
-               timeout: float | None = None, job_data: Mapping[str, Any] | None = None) -> JobContext:
-        """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker."""
+               timeout: float | None = None, job_data: Mapping[str, Any] | None = None,
+               version: int | None = None) -> JobContext:
+        """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker.
+
+        ``version=N`` runs version ``N`` of the flow (see :attr:`flow_versions`) on a worker of
+        its own; ``job.flow_version`` says which version ran.
+        """
+        if version is not None:
+            flow = self.flow_version(flow if isinstance(flow, str) else flow.flow_id, version)
         if worker_id is not None:
             worker = self.get_worker(worker_id)
             if isinstance(flow, Flow) and worker.flow is not flow or isinstance(flow, str) and worker.flow_id != flow:

@@ -87,6 +87,8 @@ class Worker:
         self.error: str | None = None
         self.error_traceback: str | None = None
         self.max_concurrency = max_concurrency or runtime.max_threads
+        #: the version of the flow this worker runs (recorded on every job it starts)
+        self.flow_version = runtime.version_of(flow)
         self.connection_counts: dict[int, int] = {}
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)

@@ -30,7 +30,7 @@ __all__ = [
 
 _FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
            "metadata", "data", "error", "error_type", "error_traceback", "cancelled_at", "cancel_reason",
-           "logs", "entry", "entry_data")
+           "logs", "entry", "entry_data", "flow_version")
 #: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
 SORT_KEYS = ("created_at", "completed_at", "status")
 UNFINISHED = ("pending", "running", "paused")
@@ -94,6 +94,7 @@ class StoredJob:
     #: ``[routine_id, slot_name]`` the job was submitted to, and the payload put there
     entry: list[str] | None = None
     entry_data: dict[str, Any] | None = None
+    flow_version: int | None = None
 
     #: no monitoring data survives storage
     monitor = None

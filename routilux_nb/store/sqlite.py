@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from routilux_nb.core.errors import StateError
+from routilux_nb.core.versions import FlowVersion
 
 from .base import (
     UNFINISHED,
@@ -70,6 +71,10 @@ _COUNTS = (
         UPDATE job_counts SET n = n - 1 WHERE flow_id = COALESCE(OLD.flow_id, '') AND status = OLD.status;
     END""",
 )
+_VERSIONS = """CREATE TABLE IF NOT EXISTS flow_versions (
+    flow_id TEXT NOT NULL, version INTEGER NOT NULL, created_at REAL NOT NULL,
+    digest TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (flow_id, version)
+)"""
 #: columns added after the first release: added to older databases when they are opened
 _ADDED_COLUMNS = {"owner": "TEXT"}
 
@@ -108,7 +113,7 @@ class SQLiteJobStore:
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-            for statement in _SCHEMA[1:]:
+            for statement in (*_SCHEMA[1:], _VERSIONS):
                 conn.execute(statement)
             if conn.execute("SELECT name FROM sqlite_master WHERE name = 'job_counts'").fetchone() is None:
                 for statement in _COUNTS:
@@ -159,6 +164,21 @@ class SQLiteJobStore:
     def start_writer(self, interval: float = DEFAULT_INTERVAL) -> JobWriter:
         """A write-through writer into this store (a :class:`~.writer.JobWriter`)."""
         return JobWriter(self, interval=interval)
+
+    def save_flow_version(self, version: FlowVersion) -> None:
+        """Keep one version of a flow (its DSL definition)."""
+        row = (version.flow_id, version.version, version.created_at, version.digest,
+               json.dumps(version.definition, default=repr))
+        with self._lock:
+            self._db().execute("INSERT OR REPLACE INTO flow_versions VALUES (?, ?, ?, ?, ?)", row)
+
+    def load_flow_versions(self) -> list[FlowVersion]:
+        """Every kept version of every flow, oldest first."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT flow_id, version, created_at, digest, definition FROM flow_versions "
+                "ORDER BY flow_id, version").fetchall()
+        return [FlowVersion(f, v, c, d, json.loads(text)) for f, v, c, d, text in rows]
 
     def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:
