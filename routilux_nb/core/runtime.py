@@ -140,6 +140,8 @@ class Runtime:
         self.flow_versions = FlowVersions(store)
         #: flows of older versions built for ``submit(..., version=N)``: not the registered ones
         self._pinned: weakref.WeakKeyDictionary[Flow, int] = weakref.WeakKeyDictionary()
+        #: the version number of every flow object registered or built here
+        self._numbers: weakref.WeakKeyDictionary[Flow, int] = weakref.WeakKeyDictionary()
         self._version_flows: dict[tuple[str, int], Flow] = {}
         #: flows of a previous process that could not be rebuilt here, with the reason
         self.unavailable_flows: dict[str, str] = {}
@@ -199,6 +201,7 @@ class Runtime:
         version = self.flow_versions.record(flow)
         with self._lock:
             self._version_flows[(flow.flow_id, version.version)] = flow
+            self._numbers[flow] = version.version
         return flow
 
     def _restore_flows(self) -> None:
@@ -215,14 +218,11 @@ class Runtime:
             with self._lock:
                 self.flows[flow_id] = flow
                 self._version_flows[(flow_id, latest.version)] = flow
+                self._numbers[flow] = latest.version
 
     def version_of(self, flow: Flow) -> int | None:
         """The version number ``flow`` (a registered or pinned flow object) runs as."""
-        pinned = self._pinned.get(flow)
-        if pinned is not None:
-            return pinned
-        latest = self.flow_versions.latest(flow.flow_id)
-        return None if latest is None or self.flows.get(flow.flow_id) is not flow else latest.version
+        return self._numbers.get(flow)
 
     def flow_version(self, flow_id: str, version: int) -> Flow:
         """The flow as it was at ``version`` (rebuilt from its DSL when it is not the current one).
@@ -237,6 +237,7 @@ class Runtime:
             with self._lock:
                 flow = self._version_flows.setdefault((flow_id, version), built)
         with self._lock:
+            self._numbers[flow] = version
             if self.flows.get(flow_id) is not flow:
                 self._pinned[flow] = version
         return flow

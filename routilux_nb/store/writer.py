@@ -55,13 +55,12 @@ class JobWriter:
         self.store = store
         self.interval = interval
         self.owner = owner or process_owner()
-        self._lock = threading.Lock()
-        self._written = threading.Condition(self._lock)
+        self._lock = threading.Lock()  # guards the pending state; held only briefly
+        self._write_lock = threading.Lock()  # one batch written at a time, in order
         self._pending: dict[str, Any] = {}
         self._evict: list[tuple[str, Callable[[str], None]]] = []
         self._wake = threading.Event()
         self._closing = False
-        self._generation = 0  # bumped by every write; flush() waits for the next one
         self._oldest_pending: float | None = None
         self.written = 0
         self.batches = 0
@@ -99,52 +98,49 @@ class JobWriter:
             self._wake.wait()
             if not self._closing and self.interval:
                 time.sleep(self.interval)  # let transitions batch up
+            self._write_pending()
+            if self._closing:
+                with self._lock:
+                    if not self._pending and not self._evict:
+                        return
+
+    def _write_pending(self) -> None:
+        """Swap out what is pending and write it; batches are written in the order they were taken."""
+        with self._write_lock:
             with self._lock:
                 self._wake.clear()
                 pending, self._pending = self._pending, {}
                 evict, self._evict = self._evict, []
                 oldest, self._oldest_pending = self._oldest_pending, None
-                closing = self._closing
             if pending or evict:
                 self._write(list(pending.values()), evict, oldest)
-            if closing:
-                with self._lock:
-                    if not self._pending and not self._evict:
-                        self._generation += 1
-                        self._written.notify_all()
-                        return
 
     def _write(
         self, jobs: list[Any], evict: list[tuple[str, Callable[[str], None]]], oldest: float | None
     ) -> None:
-        ok = True
-        if jobs:
-            try:
+        try:
+            if jobs:
                 self.store.save_records([self._record(job) for job in jobs], owner=self.owner)
-            except Exception as exc:  # keep them pending: a later write retries them
-                ok = False
-                self.errors += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("could not write %d job transitions to %r", len(jobs), self.store)
-                with self._lock:
-                    for job in jobs:
-                        self._pending.setdefault(job.job_id, job)
-                    self._evict[:0] = evict
-                    self._wake.set()
-                time.sleep(min(1.0, max(self.interval, 0.05)))
-        if ok:
-            self.written += len(jobs)
-            self.batches += 1
-            if oldest is not None:
-                self.last_lag = time.monotonic() - oldest
-            for job_id, forget in evict:
-                try:
-                    forget(job_id)
-                except Exception:
-                    log.exception("evicting job %s after writing it failed", job_id)
-        with self._lock:
-            self._generation += 1
-            self._written.notify_all()
+        except Exception as exc:  # keep them pending: a later write retries them
+            self.errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("could not write %d job transitions to %r", len(jobs), self.store)
+            with self._lock:
+                for job in jobs:
+                    self._pending.setdefault(job.job_id, job)
+                self._evict[:0] = evict
+                self._wake.set()
+            time.sleep(min(1.0, max(self.interval, 0.05)))
+            return
+        self.written += len(jobs)
+        self.batches += 1
+        if oldest is not None:
+            self.last_lag = time.monotonic() - oldest
+        for job_id, forget in evict:
+            try:
+                forget(job_id)
+            except Exception:
+                log.exception("evicting job %s after writing it failed", job_id)
 
     @staticmethod
     def _record(job: Any) -> StoredJob:
@@ -153,20 +149,9 @@ class JobWriter:
         return StoredJob.from_job(job, with_data=False)
 
     # -- control -------------------------------------------------------------------------
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Write what is pending now and wait for it; False if that took over ``timeout`` s."""
-        with self._lock:
-            if not self._pending and not self._evict:
-                return True
-            target = self._generation + 1
-            self._wake.set()
-            deadline = time.monotonic() + timeout
-            while self._generation < target:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
-                    return False
-                self._written.wait(left)
-            return True
+    def flush(self) -> None:
+        """Write what is pending now, in the calling thread (a reader's way to see every job)."""
+        self._write_pending()
 
     def stats(self) -> dict[str, Any]:
         """What ``/health/database`` reports about writing: counts, errors and lag."""

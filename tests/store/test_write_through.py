@@ -49,7 +49,7 @@ def test_every_transition_reaches_the_store_while_the_job_runs(tmp_path: Path) -
         assert isinstance(rt.store, SQLiteJobStore) and rt.store_writer is not None
         job = rt.submit(gated_flow(gate), data={"n": 7})
         wait_until(lambda: job.status == "running")
-        assert rt.store_writer.flush()
+        rt.store_writer.flush()
         stored = rt.store.get_job(job.job_id)
         assert stored is not None and stored.status == "running" and stored.started_at is not None
         assert (
@@ -59,7 +59,7 @@ def test_every_transition_reaches_the_store_while_the_job_runs(tmp_path: Path) -
         )
         gate.set()
         job.wait(10)
-        assert rt.store_writer.flush()
+        rt.store_writer.flush()
         final = rt.store.get_job(job.job_id)
         assert final.status == "completed" and final.data == {"n": 7}
         assert final.completed_at == pytest.approx(job.completed_at)
