@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from routilux_nb.core import Flow, Runtime
+
+from ._apps import free_port
 
 DSL = {
     "flow_id": "tagger",
@@ -123,7 +127,9 @@ def test_job_filters_and_sorting_over_http(store_rt: Runtime, store_client: Test
         jobs.append(store_rt.submit(flow, data={"fail": i in (1, 3)}).wait(10))
         time.sleep(0.002)
     # between two creations: ISO 8601 carries microseconds, the engine's clock finer ones
-    cut = datetime.fromtimestamp((jobs[1].created_at + jobs[2].created_at) / 2, tz=timezone.utc).isoformat()
+    cut = datetime.fromtimestamp(
+        (jobs[1].created_at + jobs[2].created_at) / 2, tz=timezone.utc
+    ).isoformat()
     r = store_client.get("/api/v1/jobs", params={"created_after": cut, "order": "asc"})
     assert r.status_code == 200, r.text
     assert [j["job_id"] for j in r.json()["jobs"]] == [j.job_id for j in jobs[2:]]
@@ -133,3 +139,80 @@ def test_job_filters_and_sorting_over_http(store_rt: Runtime, store_client: Test
     assert [j["status"] for j in r.json()["jobs"]] == ["completed"] * 3 + ["failed"] * 2
     bad = store_client.get("/api/v1/jobs", params={"sort_by": "duration"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_database_and_metrics_health(
+    store_rt: Runtime, store_client: TestClient, client: TestClient
+) -> None:
+    db = store_client.get("/health/database").json()
+    assert db["status"] == "healthy" and db["store"]["kind"] == "SQLiteJobStore"
+    assert db["store"]["wal_mode"] is True and db["store"]["writer"]["errors"] == 0
+    assert set(db["store"]["writer"]) >= {
+        "written",
+        "pending",
+        "last_lag_seconds",
+        "interval_seconds",
+    }
+    assert store_client.get("/api/v1/health/database").status_code == 200
+    plain = client.get("/health/database").json()
+    assert plain["store"]["kind"] == "none"
+    m = store_client.get("/health/metrics").json()
+    assert m["system"]["cpu_count"] >= 1 and m["process"]["threads"] >= 1
+
+
+def _up(proc: subprocess.Popen[str], base: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, proc.communicate()[1]
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not come up"
+        time.sleep(0.1)
+
+
+def test_serve_store_option_keeps_jobs_and_flows_across_restarts(tmp_path: Path) -> None:
+    from .test_cli import GOOD, run_cli
+
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "good.yaml").write_text(GOOD)
+    db = str(tmp_path / "served.db")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = run_cli(
+        "--port",
+        str(port),
+        "--store",
+        db,
+        "--flows",
+        str(tmp_path / "flows"),
+        "--log-level",
+        "warning",
+    )
+    try:
+        _up(proc, base)
+        created = httpx.post(
+            f"{base}/api/v1/jobs",
+            timeout=5,
+            json={"flow_id": "greet", "routine_id": "source", "data": {}},
+        )
+        job_id = created.json()["job_id"]
+        waited = httpx.post(f"{base}/api/v1/jobs/{job_id}/wait", params={"timeout": 10}, timeout=15)
+        assert waited.status_code == 200, waited.text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = run_cli("--port", str(port), "--store", db, "--log-level", "warning")
+    try:
+        _up(proc, base)
+        job = httpx.get(f"{base}/api/v1/jobs/{job_id}", timeout=5).json()
+        assert job["status"] == "completed" and job["data"]["collected"] == [{"n": 1}, {"n": 2}]
+        assert "greet" in httpx.get(f"{base}/api/v1/flows", timeout=5).text
+        assert httpx.get(f"{base}/api/v1/jobs", timeout=5).json()["total"] == 1
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
