@@ -403,7 +403,7 @@ class Runtime:
         """One page of jobs and the total matching: what ``GET /jobs`` serves.
 
         Newest first by default; ``sort_by`` is ``created_at``, ``completed_at`` (unfinished
-        last) or ``status``, ``order`` ``asc`` or ``desc``; ``created_after``/``created_before``
+        jobs first in ``asc`` order, last in ``desc``) or ``status``, ``order`` ``asc`` or ``desc``; ``created_after``/``created_before``
         are epoch seconds. With a write-through store the store is the index (every job is
         there once pending writes are flushed) and jobs still in memory are returned live, so a
         job moving from memory to the store is listed once, never twice or not at all. Without
@@ -464,11 +464,8 @@ class Runtime:
             rows.sort(key=lambda j: j.created_at, reverse=desc)
         elif sort_by == "status":
             rows.sort(key=lambda j: (j.status, j.created_at), reverse=desc)
-        else:
-            done = sorted((j for j in rows if j.completed_at is not None), key=lambda j: j.completed_at,
-                          reverse=desc)
-            rows = done + sorted((j for j in rows if j.completed_at is None), key=lambda j: j.created_at,
-                                 reverse=desc)
+        else:  # unfinished jobs first in asc order, last in desc (as the stores sort them)
+            rows.sort(key=lambda j: (j.completed_at is not None, j.completed_at or 0.0, j.created_at), reverse=desc)
         total = len(rows) if self.store is None else max(len(rows), self.store.list_jobs(
             flow_id=flow_id, worker_id=worker_id, status=status, limit=0, created_after=created_after,
             created_before=created_before)[1])

@@ -16,6 +16,7 @@ from routilux_nb.core.errors import JobStateError
 from routilux_nb.core.job import job_fields
 
 __all__ = [
+    "JOB_FIELDS",
     "SORT_KEYS",
     "UNFINISHED",
     "JobStore",
@@ -28,7 +29,8 @@ __all__ = [
     "status_set",
 ]
 
-_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
+#: the fields a stored job keeps (its JSON document's keys)
+JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
            "metadata", "data", "error", "error_type", "error_traceback", "cancelled_at", "cancel_reason",
            "logs", "entry", "entry_data", "flow_version")
 #: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
@@ -105,7 +107,7 @@ class StoredJob:
 
         ``with_data=False`` leaves out what changes while a job runs (data and logs).
         """
-        values: dict[str, Any] = {name: getattr(job, name, None) for name in _FIELDS}
+        values: dict[str, Any] = {name: getattr(job, name, None) for name in JOB_FIELDS}
         values["metadata"] = jsonable(dict(values["metadata"] or {}))
         values["data"] = jsonable(dict(values["data"] or {})) if with_data else {}
         values["logs"] = jsonable(list(values["logs"] or ())) if with_data else []
@@ -120,12 +122,12 @@ class StoredJob:
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StoredJob:
         """The record a stored document describes (unknown keys are ignored)."""
-        values: dict[str, Any] = {name: doc[name] for name in _FIELDS if name in doc}
+        values: dict[str, Any] = {name: doc[name] for name in JOB_FIELDS if name in doc}
         return cls(**values)
 
     def to_doc(self) -> dict[str, Any]:
         """Every field, timestamps as epoch floats (what a store writes)."""
-        return {name: getattr(self, name) for name in _FIELDS}
+        return {name: getattr(self, name) for name in JOB_FIELDS}
 
     @property
     def is_finished(self) -> bool:

@@ -47,7 +47,7 @@ class MemoryJobStore:
             self._put(record, doc)
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
-        """Store several records (the write-through writer's call)."""
+        """Store several records."""
         docs = [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records]
         with self._lock:
             for record, doc in docs:
@@ -129,10 +129,8 @@ class MemoryJobStore:
             rows.sort(key=lambda e: e.key, reverse=desc)
         elif sort_by == "status":
             rows.sort(key=lambda e: (e.status, e.key), reverse=desc)
-        else:  # completed_at, unfinished last whatever the order
-            done = sorted((e for e in rows if e.completed_at is not None),
-                          key=lambda e: (e.completed_at, e.key), reverse=desc)
-            rows = done + sorted((e for e in rows if e.completed_at is None), key=lambda e: e.key, reverse=desc)
+        else:  # completed_at: unfinished jobs first in asc order, last in desc (as SQLite sorts NULL)
+            rows.sort(key=lambda e: (e.completed_at is not None, e.completed_at or 0.0, e.key), reverse=desc)
         return [decode_job(e.doc) for e in rows[offset:offset + limit]], len(rows)
 
     def count(self) -> int:

@@ -47,9 +47,8 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS jobs_flow_created ON jobs (flow_id, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_worker_created ON jobs (worker_id, created_at)",
-    # sort_by=completed_at lists unfinished jobs last in both orders: one index per order
-    "CREATE INDEX IF NOT EXISTS jobs_completed_asc ON jobs (completed_at IS NULL, completed_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_completed_desc ON jobs (completed_at IS NULL, completed_at DESC)",
+    # sort_by=completed_at: unfinished jobs (no completed_at) first in asc order, last in desc
+    "CREATE INDEX IF NOT EXISTS jobs_completed ON jobs (completed_at)",
 )
 #: job counts per (flow, status), kept by triggers, so a listing filtered by flow and/or status
 #: gets its total without counting rows (what keeps a page as fast at 1,000,000 jobs as at 1,000)
@@ -87,7 +86,7 @@ _UPSERT = (
 )
 _ORDER = {
     "created_at": "created_at {o}, rowid {o}",
-    "completed_at": "completed_at IS NULL, completed_at {o}, rowid {o}",
+    "completed_at": "completed_at {o}, rowid {o}",
     "status": "status {o}, created_at {o}, rowid {o}",
 }
 
@@ -137,8 +136,14 @@ class SQLiteJobStore:
             self._db().execute(_UPSERT, _row(record, doc, None))
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
-        """Upsert several records in one transaction (what the write-through writer calls)."""
-        rows = [_row(r, json.dumps(r.to_doc(), separators=(",", ":")), owner) for r in records]
+        """Upsert several records in one transaction."""
+        self.save_encoded([(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner)
+
+    def save_encoded(self, encoded: Iterable[tuple[Any, str]], *, owner: str | None = None) -> None:
+        """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
+        is anything with the indexed fields (``job_id, flow_id, worker_id, status, created_at,
+        completed_at``)."""
+        rows = [_row(r, doc, owner) for r, doc in encoded]
         with self._lock:
             db = self._db()
             db.execute("BEGIN")
@@ -193,7 +198,8 @@ class SQLiteJobStore:
         """One page and the total matching; the page is cut in SQL on an index.
 
         ``created_after``/``created_before`` are epoch seconds (exclusive); ``sort_by`` is one
-        of ``created_at`` (default), ``completed_at`` (unfinished last) or ``status``.
+        of ``created_at`` (default), ``completed_at`` (unfinished jobs count as not completed yet:
+        first in ``asc`` order, last in ``desc``) or ``status``.
         """
         check_listing(limit, offset, sort_by, order)
         where, params = _where(flow_id, worker_id, status_set(status), created_after, created_before)
@@ -258,7 +264,7 @@ def _total(db: sqlite3.Connection, where: str, params: tuple[Any, ...], flow_id:
     return int(row[0])
 
 
-def _row(record: StoredJob, doc: str, owner: str | None) -> tuple[Any, ...]:
+def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:
     return (record.job_id, record.flow_id, record.worker_id, record.status, record.created_at,
             record.completed_at, doc, owner)
 

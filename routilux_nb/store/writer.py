@@ -19,6 +19,7 @@ are written with their status and times only (their data is still changing).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .base import StoredJob
+from .base import JOB_FIELDS, StoredJob
 
 __all__ = ["DEFAULT_INTERVAL", "JobWriter", "process_owner"]
 
@@ -42,6 +43,25 @@ def process_owner() -> str:
     """``host:pid`` of this process: stored on the jobs it writes, so that a later process can
     tell jobs whose writer died (interrupted) from jobs another live process is running."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def encode_transition(job: Any) -> tuple[Any, str]:
+    """``(job, JSON document)`` of a job's current state: all of it once finished, else without the
+    data and logs that are still changing. Plain data is encoded in one ``json.dumps``; anything
+    JSON cannot hold goes through :meth:`StoredJob.from_job`'s sanitizing."""
+    finished = job.status in _FINISHED
+    doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
+    entry_data = getattr(job, "entry_data", None)
+    doc["entry_data"] = entry_data if entry_data is not None else getattr(job, "_entry_data", None)
+    if finished:
+        doc["logs"] = list(doc["logs"] or ())
+    else:
+        doc["data"], doc["logs"] = {}, []
+    try:
+        return job, json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        record = StoredJob.from_job(job, with_data=finished)
+        return record, json.dumps(record.to_doc(), separators=(",", ":"))
 
 
 class JobWriter:
@@ -120,7 +140,7 @@ class JobWriter:
     ) -> None:
         try:
             if jobs:
-                self.store.save_records([self._record(job) for job in jobs], owner=self.owner)
+                self.store.save_encoded([encode_transition(job) for job in jobs], owner=self.owner)
         except Exception as exc:  # keep them pending: a later write retries them
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -141,12 +161,6 @@ class JobWriter:
                 forget(job_id)
             except Exception:
                 log.exception("evicting job %s after writing it failed", job_id)
-
-    @staticmethod
-    def _record(job: Any) -> StoredJob:
-        if job.status in _FINISHED:
-            return StoredJob.from_job(job)
-        return StoredJob.from_job(job, with_data=False)
 
     # -- control -------------------------------------------------------------------------
     def flush(self) -> None:
