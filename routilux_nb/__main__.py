@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
     serve.add_argument("--store", metavar="PATH",
                        help="keep every job in this SQLite file (write-through; 'memory' for none, the default)")
+    serve.add_argument("--compat", choices=["routilux"], default=None,
+                       help="answer as the original Routilux server where they differ: job and worker "
+                            "timestamps in Unix seconds (for routilux-overseer)")
     return parser
 
 
@@ -82,7 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"error: {line}", file=sys.stderr)
             if errors and args.strict:
                 return 1
-        app = create_app(runtime, api_key=args.api_key)
+        app = create_app(runtime, api_key=args.api_key, compat=args.compat)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         runtime.shutdown(wait=False)

@@ -368,3 +368,141 @@ def test_original_format_error_handler_keys() -> None:
     )
     handler = load_yaml(text).routines["transformer"].error_handler
     assert handler is not None and handler.backoff == 2.0
+
+
+# -- export then import: the same code, or a clear refusal ---------------------------------
+
+def test_flow_id_is_optional_and_generated_from_the_document(rt: Runtime) -> None:
+    text = "routines:\n  source: {class: data_source}\n  sink: {class: collector}\n" \
+           "connections:\n  - {from: source.output, to: sink.input}\n"
+    flow = load_yaml(text)
+    assert flow.flow_id.startswith("flow_") and len(flow.flow_id) == len("flow_") + 12
+    assert load_yaml(text).flow_id == flow.flow_id
+    assert load_yaml(text.replace("collector", "Collector")).flow_id != flow.flow_id
+    assert load_json(json.dumps(yaml.safe_load(text))).flow_id == flow.flow_id
+    job = rt.submit(flow, "source", None, {"v": 1}).wait(5)
+    assert job.status == "completed" and job.data["collected"] == [{"v": 1}]
+    with pytest.raises(DSLError, match="'flow_id' must be a non-empty string"):
+        load_yaml("flow_id: 3\nroutines: {}\n")
+
+
+def test_function_routine_named_like_a_builtin_comes_back_as_the_function(rt: Runtime) -> None:
+    flow = Flow("dsl_fn_sink")
+    flow.add_routine(DataSource(), "source")
+
+    @flow.routine(slots=["input"], events=[])
+    def sink(input, ctx):
+        ctx.data["mine"] = [i["v"] * 100 for i in input]
+
+    flow.connect("source.output", "sink.input")
+    doc = flow_to_dict(flow)
+    assert doc["routines"]["sink"] == {"class": "function:dsl_fn_sink/sink"}
+    again = load(dump_yaml(flow))
+    assert type(again.routines["sink"]) is type(flow.routines["sink"])
+    assert again.routines["sink"].fn is flow.routines["sink"].fn  # type: ignore[attr-defined]
+    job = rt.submit(again, "source", None, {"v": 2}).wait(5)
+    assert job.status == "completed" and job.data == {"mine": [200]}
+    assert isinstance(load_yaml("flow_id: b\nroutines:\n  s: {class: sink}\n").routines["s"], Collector)
+
+
+def test_two_flows_defining_the_same_function_name_keep_their_own_code(rt: Runtime) -> None:
+    docs = {}
+    for factor in (2, 3):
+        flow = Flow(f"dsl_proc_{factor}")
+
+        @flow.routine(slots=["input"], events=[])
+        def process(input, ctx, factor=factor):
+            ctx.data["out"] = [i["v"] * factor for i in input]
+
+        docs[factor] = flow.to_yaml()
+    for factor, text in docs.items():
+        job = rt.submit(load_yaml(text), "process", None, {"v": 5}).wait(5)
+        assert job.status == "completed" and job.data["out"] == [5 * factor]
+    with pytest.raises(DSLError, match="functions named 'process' exist in several flows; name one: "
+                                       "'function:dsl_proc_2/process', 'function:dsl_proc_3/process'"):
+        load_yaml("flow_id: c\nroutines:\n  p: {class: process}\n")
+
+
+def test_function_added_without_the_decorator_is_registered_by_the_export(rt: Runtime) -> None:
+    from routilux_nb.core import FunctionRoutine
+
+    def tripled(input):
+        return [{"v": i["v"] * 3} for i in input]
+
+    flow = Flow("dsl_fn_plain")
+    flow.add_routine(FunctionRoutine(tripled, routine_id="t"))
+    flow.add_routine(Collector(), "sink")
+    flow.connect("t.output", "sink.input")
+    again = load_json(dump_json(flow))
+    assert again.routines["t"].fn is tripled  # type: ignore[attr-defined]
+    assert rt.submit(again, "t", None, {"v": 1}).wait(5).data["collected"] == [{"v": 3}]
+
+
+def test_unregistered_function_reference_names_what_to_register() -> None:
+    text = "flow_id: x\nroutines:\n  p:\n    class: function:elsewhere/process\n"
+    with pytest.raises(DSLError) as info:
+        load_yaml(text)
+    message = str(info.value)
+    assert info.value.line == 3
+    assert "the function routine 'process' of flow 'elsewhere'" in message
+    assert "@flow.routine on Flow('elsewhere')" in message and "registry.add_function('elsewhere', 'process'" in message
+
+
+def _at_least_two(counts: dict[str, int]) -> bool:
+    return sum(counts.values()) >= 2
+
+
+def test_custom_policy_round_trips_by_registered_name(rt: Runtime) -> None:
+    from routilux_nb.core import registry
+
+    registry.add_check("dsl_test_at_least_two", _at_least_two)
+    flow = Flow("dsl_custom_named")
+    flow.add_routine(DataSource(items=[1, 2, 3, 4]), "source")
+    flow.add_routine(Collector(key="batches"), "sink")
+    flow.routines["sink"].set_activation_policy(policies.custom(_at_least_two))
+    flow.connect("source.output", "sink.input")
+    doc = flow_to_dict(flow)
+    assert doc["routines"]["sink"]["activation_policy"] == {"type": "custom",
+                                                            "config": {"check": "dsl_test_at_least_two"}}
+    again = load(dump_yaml(flow))
+    policy = again.routines["sink"].activation_policy
+    assert policy.type == "custom" and policy.check is _at_least_two  # type: ignore[attr-defined]
+    same_flow(flow, again)
+    job = rt.submit(again, "source", None, {}).wait(5)
+    assert job.status == "completed" and len(job.data["batches"]) == 4
+
+
+def test_unnamed_custom_policy_is_registered_under_flow_and_routine(rt: Runtime) -> None:
+    def every_three(counts):
+        return sum(counts.values()) >= 3
+
+    flow = Flow("dsl_custom_unnamed")
+    flow.add_routine(Collector(), "sink")
+    flow.routines["sink"].set_activation_policy(policies.custom(every_three))
+    doc = flow_to_dict(flow)
+    assert doc["routines"]["sink"]["activation_policy"]["config"] == {"check": "dsl_custom_unnamed/sink"}
+    assert load(dump_yaml(flow)).routines["sink"].activation_policy.check is every_three  # type: ignore[attr-defined]
+
+
+def test_unregistered_custom_policy_is_an_error_not_immediate() -> None:
+    text = ("flow_id: x\nroutines:\n  s:\n    class: collector\n    activation_policy:\n"
+            "      type: custom\n      config: {check: nobody_registered_this}\n")
+    with pytest.raises(DSLError, match=r"line 3: routine 's': no custom activation policy check registered as "
+                                       r"'nobody_registered_this': register it with "
+                                       r"registry.add_check\('nobody_registered_this', fn\)"):
+        load_yaml(text)
+    with pytest.raises(DSLError, match="needs config.check"):
+        load_yaml("flow_id: x\nroutines:\n  s: {class: collector, activation_policy: {type: custom}}\n")
+
+
+def test_a_callable_in_config_is_refused_on_reload_with_the_key_named() -> None:
+    flow = Flow("dsl_callable_config")
+    flow.add_routine(Filter(condition=lambda item: True), "keep")
+    flow.add_routine(ConditionalRouter(routes={"hot": lambda t: t > 3}), "route")
+    text = flow.to_yaml()
+    with pytest.raises(DSLError, match=r"routine 'keep': config 'condition' was a Python callable "
+                                       r"\(<callable <lambda>>\) when the flow was exported"):
+        load_yaml(text)
+    del flow.routines["keep"]
+    with pytest.raises(DSLError, match=r"config 'routes.hot' was a Python callable"):
+        load_yaml(flow.to_yaml())

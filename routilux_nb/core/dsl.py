@@ -16,11 +16,23 @@
 
 Class names resolve through the :data:`~routilux_nb.core.registry.registry` only: loading a
 flow never imports a module and never evaluates code. ``dump(load(text))`` gives back the same
-document (keys in canonical order); ``load(dump(flow))`` gives an equal flow.
+document (keys in canonical order); ``load(dump(flow))`` gives an equal flow, or refuses.
+
+* ``flow_id`` is optional: without it the id is ``flow_`` followed by the first 12 hex digits
+  of the SHA-256 of the document (canonical JSON), so loading the same document twice gives
+  the same id.
+* A function routine is written as ``class: "function:<flow_id>/<routine_id>"`` and loads
+  only the function registered under exactly that reference (``@flow.routine`` registers
+  it); it never resolves to a built-in or to another flow's function of the same name.
+* A custom activation policy is written as ``{type: custom, config: {check: <name>}}``, the
+  name its check is registered under (:meth:`Registry.add_check`); an unnamed check is
+  registered as ``<flow_id>/<routine_id>`` by the export. Loading a name nobody registered
+  is an error naming what to register, never a silent ``immediate``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -30,10 +42,12 @@ import yaml
 from .error_handling import ErrorHandler
 from .errors import DSLError, FlowError, RegistryError
 from .flow import Flow
+from .policies import ActivationPolicy, custom
 from .registry import registry
 from .routine import FunctionRoutine, Routine
 
-__all__ = ["dump_json", "dump_yaml", "flow_from_dict", "flow_to_dict", "load", "load_json", "load_yaml"]
+__all__ = ["dump_json", "dump_yaml", "flow_from_dict", "flow_to_dict", "generated_flow_id", "load", "load_json",
+           "load_yaml"]
 
 _ROUTINE_KEYS = {"class", "config", "error_handler", "activation_policy"}
 _TOP_KEYS = ("flow_id", "routines", "connections", "execution", "error_handler")
@@ -89,8 +103,11 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     if not isinstance(spec, Mapping):
         raise DSLError(f"a flow definition must be a mapping with flow_id, routines, connections; got {type(spec).__name__}")
     flow_id = spec.get("flow_id")
-    if not flow_id or not isinstance(flow_id, str):
-        raise DSLError("flow definition needs a string 'flow_id'", 1 if lines else None)
+    if flow_id is None:
+        flow_id = generated_flow_id(spec)
+    elif not flow_id or not isinstance(flow_id, str):
+        raise DSLError(f"'flow_id' must be a non-empty string (or left out to generate one), got {flow_id!r}",
+                       1 if lines else None)
     execution = spec.get("execution") or {}
     if not isinstance(execution, Mapping):
         raise DSLError("'execution' must be a mapping (e.g. {timeout: 60})")
@@ -119,6 +136,23 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     return flow
 
 
+def generated_flow_id(spec: Mapping[str, Any]) -> str:
+    """The id of a flow document without ``flow_id``: ``flow_`` + 12 hex digits of its hash."""
+    canonical = json.dumps({k: v for k, v in spec.items() if k != "flow_id"}, sort_keys=True, default=repr)
+    return "flow_" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _policy(spec: Any) -> ActivationPolicy | Any:
+    """A custom policy's check comes from the registry, by name; other specs pass through."""
+    if isinstance(spec, Mapping) and spec.get("type") == "custom":
+        name = (spec.get("config") or {}).get("check") if isinstance(spec.get("config"), Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise ValueError("a custom activation policy needs config.check: the name its check is "
+                             "registered under (registry.add_check(name, fn))")
+        return custom(registry.get_check(name))
+    return spec
+
+
 def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
     if not isinstance(rspec, Mapping) or "class" not in rspec:
         raise DSLError(f"routine {rid!r} must be a mapping with a 'class'", line)
@@ -128,13 +162,20 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
     config = rspec.get("config") or {}
     if not isinstance(config, Mapping):
         raise DSLError(f"routine {rid!r}: 'config' must be a mapping", line)
+    exported = _exported_callable(config)
+    if exported is not None:
+        key, shown = exported
+        raise DSLError(
+            f"routine {rid!r}: config {key!r} was a Python callable ({shown}) when the flow was exported; "
+            "a flow document cannot carry code: set it from Python after loading, or register a routine "
+            "class (or a function routine) with that behaviour and name it in 'class'", line)
     try:
         factory = registry.get(str(rspec["class"]))
         routine = factory(routine_id=rid, config=dict(config))
         if rspec.get("error_handler") is not None:
             routine.set_error_handler(rspec["error_handler"])
         if rspec.get("activation_policy") is not None:
-            routine.set_activation_policy(rspec["activation_policy"])
+            routine.set_activation_policy(_policy(rspec["activation_policy"]))
     except RegistryError as exc:
         raise DSLError(f"routine {rid!r}: {exc}", line) from None
     except (ValueError, TypeError) as exc:
@@ -142,10 +183,37 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
     return routine
 
 
-def _class_name(routine: Routine) -> str:
+def _exported_callable(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The config key holding what the export writes for a callable (``<callable name>``)."""
+    if isinstance(value, str):
+        return (path, value) if value.startswith("<callable ") and value.endswith(">") else None
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _exported_callable(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _class_name(routine: Routine, flow_id: str) -> str:
     if isinstance(routine, FunctionRoutine):
-        return routine.class_name
+        ref = registry.function_ref_of(flow_id, routine)
+        if ref is None:  # added without @flow.routine: make this exact function loadable here
+            ref = registry.add_function(flow_id, routine.routine_id, routine.fn,
+                                        slots=routine.slot_specs.values(), events=routine.event_specs.values())
+        return ref
     return registry.name_of(type(routine)) or type(routine).__name__
+
+
+def _policy_dict(policy: ActivationPolicy, flow_id: str, rid: str) -> dict[str, Any]:
+    if policy.type != "custom":
+        return {"type": policy.type, "config": policy.config}
+    check = policy.check  # type: ignore[attr-defined]
+    name = registry.check_name_of(check)
+    if name is None:
+        name = f"{flow_id}/{rid}"
+        registry.add_check(name, check)
+    return {"type": "custom", "config": {"check": name}}
 
 
 def _fresh(routine: Routine, config: dict[str, Any]) -> Routine | None:
@@ -153,7 +221,8 @@ def _fresh(routine: Routine, config: dict[str, Any]) -> Routine | None:
     try:
         if isinstance(routine, FunctionRoutine):
             return None
-        return registry.get(_class_name(routine))(routine_id=routine.routine_id, config=dict(config))
+        name = registry.name_of(type(routine)) or type(routine).__name__
+        return registry.get(name)(routine_id=routine.routine_id, config=dict(config))
     except Exception:  # not rebuildable from its name: write everything explicitly
         return None
 
@@ -165,7 +234,7 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
 
     routines: dict[str, Any] = {}
     for rid, r in flow.routines.items():
-        entry: dict[str, Any] = {"class": _class_name(r)}
+        entry: dict[str, Any] = {"class": _class_name(r, flow.flow_id)}
         config = {k: v for k, v in r.config.items() if r.default_config.get(k, _MISSING) != v}
         if config:
             entry["config"] = _jsonable(config)
@@ -175,8 +244,8 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
             entry["error_handler"] = _handler_dict(r.error_handler)
         policy = r.activation_policy
         default_policy = fresh.activation_policy if fresh is not None else immediate()
-        if policy.type != "custom" and policy != default_policy:
-            entry["activation_policy"] = {"type": policy.type, "config": policy.config}
+        if policy != default_policy:
+            entry["activation_policy"] = _policy_dict(policy, flow.flow_id, rid)
         routines[rid] = entry
     out: dict[str, Any] = {"flow_id": flow.flow_id, "routines": routines}
     out["connections"] = [{"from": c.source, "to": c.target} for c in flow.connections]

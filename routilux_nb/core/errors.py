@@ -89,9 +89,9 @@ class DSLError(FlowError):
 
 
 class RegistryError(RoutiluxError, KeyError):
-    def __init__(self, name: str, existing: Iterable[str]) -> None:
+    def __init__(self, name: str, existing: Iterable[str], hint: str | None = None) -> None:
         self.name = name
-        super().__init__(f"no routine class registered as {name!r}; registered: {_choices(existing)}")
+        super().__init__(hint or f"no routine class registered as {name!r}; registered: {_choices(existing)}")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -114,7 +114,7 @@ class Flow:
                 if old is not None:
                     self.connections = [c for c in self.connections if self._still_valid(c)]
                 self._changed()
-            _register_function(f, tuple(slots), tuple(events))
+            _register_function(self.flow_id, rid, f, tuple(slots), tuple(events))
             return r
 
         return deco(fn) if fn is not None else deco
@@ -353,18 +353,8 @@ def _topological_order(routines: Mapping[str, Routine], connections: list[Connec
     return order
 
 
-def _register_function(fn: Callable[..., Any], slots: tuple[Any, ...], events: tuple[Any, ...]) -> None:
-    """Make a decorated function loadable by name from the DSL in this process, if the name is free."""
-    name = fn.__name__
-
-    def factory(routine_id: str | None = None, **kwargs: Any) -> FunctionRoutine:
-        return FunctionRoutine(fn, slots=slots, events=events, routine_id=routine_id, **kwargs)
-
-    factory.__name__ = name
-    factory._routilux_function = True  # type: ignore[attr-defined]
-    try:
-        existing = registry.get(name)
-    except KeyError:
-        existing = None
-    if existing is None or getattr(existing, "_routilux_function", False):
-        registry.add(factory, name)
+def _register_function(flow_id: str, routine_id: str, fn: Callable[..., Any], slots: tuple[Any, ...],
+                       events: tuple[Any, ...]) -> None:
+    """Make a decorated function loadable from the DSL in this process, as
+    ``function:<flow_id>/<routine_id>`` (see :mod:`routilux_nb.core.registry`)."""
+    registry.add_function(flow_id, routine_id, fn, slots=slots, events=events)

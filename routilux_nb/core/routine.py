@@ -205,6 +205,7 @@ class Routine:
         return {
             "routine_id": self.routine_id,
             "routine_type": self.class_name,
+            "class_name": self.class_name,
             "activation_policy": self.activation_policy.describe(),
             "config": _jsonable(self.config),
             "slots": list(self._slots),

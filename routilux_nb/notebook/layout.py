@@ -8,7 +8,9 @@ the barycenter of their neighbours over a few down/up sweeps, which removes most
 crossings at a cost linear in the number of edges per sweep.
 
 The result is plain JSON-able data shared by the static SVG renderer and the
-``FlowGraph`` widget, so both draw the same picture.
+``FlowGraph`` widget, so both draw the same picture. ``compact=True`` gives
+name-only boxes packed closer together (the static overview of a large flow):
+edges then join the middles of the boxes' sides instead of their ports.
 
 Edge ``points`` are cubic Bezier control points: the start point followed by
 ``(control1, control2, end)`` for each segment (forward edges have one segment,
@@ -36,6 +38,9 @@ NODE_GAP = 24
 MARGIN = 30
 SWEEPS = 4
 BACK_EDGE_SPACING = 8
+# Compact (name-only) boxes: about 7 px per character of 11 px bold type.
+COMPACT = {"char": 7.0, "min_w": 36.0, "max_w": 160.0, "h": 20.0, "layer_gap": 34.0, "gap": 7.0}
+COMPACT_MARGIN = 10
 
 
 def port_y(index: int) -> float:
@@ -49,8 +54,15 @@ def _node_size(rid: str, routine: Mapping[str, Any]) -> tuple[float, float]:
     label = max(len(rid), len(str(routine.get("class_name") or "")))
     ports = max([len(str(s)) for s in slots] or [0]) + max([len(str(e)) for e in events] or [0])
     width = max(NODE_MIN_WIDTH, CHAR_WIDTH * label + 40, CHAR_WIDTH * ports + 50)
+    if routine.get("members"):  # a summary box: room for "first…last" in large type
+        width = max(width, NODE_MAX_WIDTH - 40)
     height = HEADER_HEIGHT + PORT_SPACING * max(len(slots), len(events), 1) + 6
     return float(min(width, NODE_MAX_WIDTH)), float(height)
+
+
+def _compact_size(rid: str) -> tuple[float, float]:
+    width = min(max(COMPACT["char"] * len(rid) + 16, COMPACT["min_w"]), COMPACT["max_w"])
+    return float(round(width)), COMPACT["h"]
 
 
 def _back_edges(graph: nx.DiGraph) -> set[tuple[str, str]]:
@@ -112,25 +124,27 @@ def _edge_points(
     ty: float,
     backward: bool,
     bottom: float,
+    reach: float = 30.0,
 ) -> list[list[float]]:
     sx = source["x"] + source["w"]
     tx = target["x"]
     if not backward:
-        dx = max(30.0, (tx - sx) / 2)
+        dx = max(reach, (tx - sx) / 2)
         return [[sx, sy], [sx + dx, sy], [tx - dx, ty], [tx, ty]]
     mid_x = (sx + tx) / 2
+    loop = reach * 4 / 3
     return [
         [sx, sy],
-        [sx + 40, sy],
-        [sx + 40, bottom],
+        [sx + loop, sy],
+        [sx + loop, bottom],
         [mid_x, bottom],
-        [tx - 40, bottom],
-        [tx - 40, ty],
+        [tx - loop, bottom],
+        [tx - loop, ty],
         [tx, ty],
     ]
 
 
-def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
+def layered_layout(flow_dict: Mapping[str, Any], compact: bool = False) -> dict[str, Any]:
     """Compute box positions and edge routes for a flow description.
 
     >>> flow = {"routines": {"a": {"slots": [], "events": ["out"]},
@@ -162,13 +176,18 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
         columns[layer[node]].append(node)
     _order_layers(dag, columns)
 
-    sizes = {rid: _node_size(rid, r) for rid, r in routines.items()}
-    col_heights = [sum(sizes[n][1] for n in col) + NODE_GAP * (len(col) - 1) for col in columns]
+    if compact:
+        sizes = {rid: _compact_size(rid) for rid in routines}
+        margin, node_gap, layer_gap = COMPACT_MARGIN, COMPACT["gap"], COMPACT["layer_gap"]
+    else:
+        sizes = {rid: _node_size(rid, r) for rid, r in routines.items()}
+        margin, node_gap, layer_gap = MARGIN, NODE_GAP, LAYER_GAP
+    col_heights = [sum(sizes[n][1] for n in col) + node_gap * (len(col) - 1) for col in columns]
     total_height = max(col_heights, default=0.0)
     nodes: dict[str, dict[str, Any]] = {}
-    x = float(MARGIN)
+    x = float(margin)
     for col, col_height in zip(columns, col_heights, strict=True):
-        y = MARGIN + (total_height - col_height) / 2
+        y = margin + (total_height - col_height) / 2
         for rid in col:
             w, h = sizes[rid]
             routine = routines[rid]
@@ -182,17 +201,22 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
                 "class_name": str(routine.get("class_name") or ""),
                 "layer": layer[rid],
             }
-            y += h + NODE_GAP
-        x += max((sizes[n][0] for n in col), default=0.0) + LAYER_GAP
+            if routine.get("members"):  # a summary of collapsed routines (see .chains)
+                nodes[rid]["members"] = [str(m) for m in routine["members"]]
+            y += h + node_gap
+        x += max((sizes[n][0] for n in col), default=0.0) + layer_gap
 
-    bottom = MARGIN + total_height + NODE_GAP
+    bottom = margin + total_height + node_gap
     edges: list[dict[str, Any]] = []
     back_count = 0
     for i, conn in enumerate(connections):
         src, dst = nodes[conn["source_routine"]], nodes[conn["target_routine"]]
         event, slot = str(conn.get("source_event", "")), str(conn.get("target_slot", ""))
-        sy = src["y"] + port_y(src["events"].index(event) if event in src["events"] else 0)
-        ty = dst["y"] + port_y(dst["slots"].index(slot) if slot in dst["slots"] else 0)
+        if compact:
+            sy, ty = src["y"] + src["h"] / 2, dst["y"] + dst["h"] / 2
+        else:
+            sy = src["y"] + port_y(src["events"].index(event) if event in src["events"] else 0)
+            ty = dst["y"] + port_y(dst["slots"].index(slot) if slot in dst["slots"] else 0)
         backward = (conn["source_routine"], conn["target_routine"]) in back
         lane = bottom + BACK_EDGE_SPACING * back_count
         back_count += backward
@@ -204,10 +228,10 @@ def layered_layout(flow_dict: Mapping[str, Any]) -> dict[str, Any]:
                 "target": conn["target_routine"],
                 "target_slot": slot,
                 "back": backward,
-                "points": _edge_points(src, sy, dst, ty, backward, lane),
+                "points": _edge_points(src, sy, dst, ty, backward, lane, 12.0 if compact else 30.0),
             }
         )
-    width = max(x - LAYER_GAP + MARGIN, 2.0 * MARGIN)
-    lanes = BACK_EDGE_SPACING * back_count if back_count else -NODE_GAP
-    height = bottom + lanes + MARGIN
-    return {"nodes": nodes, "edges": edges, "width": width, "height": max(height, 2.0 * MARGIN)}
+    width = max(x - layer_gap + margin, 2.0 * margin)
+    lanes = BACK_EDGE_SPACING * back_count if back_count else -node_gap
+    height = bottom + lanes + margin
+    return {"nodes": nodes, "edges": edges, "width": width, "height": max(height, 2.0 * margin)}

@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .html import badge, card, escape, kv, table
-from .svg import flow_svg
+from .overview import flow_overview
+from .svg import COMPACT_OVER, flow_svg
 
 __all__ = ["MAX_HTML", "MAX_ROWS", "html_for"]
 
@@ -80,6 +81,8 @@ def _names(values: Sequence[Any]) -> str:
 def _flow(flow: Any) -> str:
     described = flow.describe()
     routines = described.get("routines") or {}
+    if len(routines) > COMPACT_OVER:
+        return card(f"Flow {described.get('flow_id')}", flow_overview(described))
     rows = [
         {
             "routine": rid,

@@ -6,6 +6,12 @@ arrowheads are drawn as small triangles). It renders on GitHub, nbviewer and
 after a kernel restart. The geometry comes from :func:`.layout.layered_layout`,
 the same one the ``FlowGraph`` widget draws.
 
+A flow of more than :data:`COMPACT_OVER` routines is drawn as an overview
+instead: name-only boxes from the compact layout, at 100 % scale (11 px names;
+``max-width:none`` keeps frontends from squeezing it: it is meant to sit in a
+box that scrolls) and with shared presentation
+attributes on a few groups, so 200 routines take about 30 KB.
+
 This module must not import anywidget or ipywidgets.
 """
 
@@ -18,13 +24,15 @@ from .html import escape
 from .layout import layered_layout, port_y
 from .palette import status_color
 
-__all__ = ["edge_path", "flow_svg"]
+__all__ = ["COMPACT_OVER", "MAX_DRAWN", "compact_svg", "edge_path", "flow_svg"]
 
 _FONT = 'font-family="system-ui,-apple-system,Segoe UI,sans-serif"'
 _TEXT = "#37474f"
 _MUTED = "#78909c"
 _EDGE = "#90a4ae"
 _BOX = "#ffffff"
+COMPACT_OVER = 30
+MAX_DRAWN = 300
 
 
 def _num(value: float) -> str:
@@ -105,6 +113,46 @@ def _edge_svg(edge: Mapping[str, Any]) -> str:
     )
 
 
+def compact_svg(
+    flow_id: str, layout: Mapping[str, Any], status: Mapping[str, Any] | None = None
+) -> str:
+    """Name-only boxes of a ``layered_layout(..., compact=True)``; edges, arrowheads, boxes
+    and names each share one group's presentation attributes."""
+    width, height = layout["width"], layout["height"]
+    lines: list[str] = []
+    dashed: list[str] = []
+    arrows: list[str] = []
+    for edge in layout["edges"]:
+        (dashed if edge.get("back") else lines).append(edge_path(edge["points"]))
+        tx, ty = edge["points"][-1]
+        arrows.append(f"M{_num(tx)},{_num(ty)}l-6,-3v6z")
+    boxes: list[str] = []
+    names: list[str] = []
+    for rid, n in layout["nodes"].items():
+        x, y, w, h = n["x"], n["y"], n["w"], n["h"]
+        state = _status_of(status, rid)
+        colour = f' stroke="{status_color(state)}" stroke-width="2"' if state else ""
+        rect = f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}"{colour}'
+        name = _clip(rid, w - 10, 7.0)
+        # A tooltip only where the name had to be shortened: it costs bytes on every box.
+        boxes.append(f"{rect}><title>{escape(rid)}</title></rect>" if name != rid else f"{rect}/>")
+        names.append(
+            f'<text x="{_num(x + w / 2)}" y="{_num(y + h / 2 + 4)}">{escape(name)}</text>'
+        )
+    edge_style = f'fill="none" stroke="{_EDGE}" stroke-width="1.2"'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '
+        f'viewBox="0 0 {_num(width)} {_num(height)}" {_FONT} style="max-width:none">'
+        f"<title>{escape(f'Flow {flow_id}')}</title>"
+        f'<path d="{" ".join(lines)}" {edge_style}/>'
+        + (f'<path d="{" ".join(dashed)}" {edge_style} stroke-dasharray="5,3"/>' if dashed else "")
+        + f'<path d="{"".join(arrows)}" fill="{_EDGE}"/>'
+        f'<g fill="{_BOX}" stroke="{_MUTED}" stroke-width="1">{"".join(boxes)}</g>'
+        f'<g font-size="11" font-weight="600" fill="{_TEXT}" text-anchor="middle">'
+        f"{''.join(names)}</g></svg>"
+    )
+
+
 def _too_big_svg(flow_id: str, count: int, max_routines: int) -> str:
     text = f"Flow {flow_id!r}: {count} routines (more than {max_routines}, not drawn)"
     return (
@@ -118,19 +166,26 @@ def _too_big_svg(flow_id: str, count: int, max_routines: int) -> str:
 def flow_svg(
     flow_dict: Mapping[str, Any],
     status: Mapping[str, Any] | None = None,
-    max_routines: int = 300,
+    max_routines: int = MAX_DRAWN,
+    compact: bool | None = None,
 ) -> str:
     """Render ``flow_dict`` as a standalone SVG string.
 
     ``status`` maps routine ids to a status string (or to a dict with a
     ``"status"`` key, as in a monitor snapshot); boxes are outlined in the
-    status colour. Flows with more than ``max_routines`` routines get a
+    status colour. ``compact`` draws name-only boxes at full scale (by default
+    for flows of more than :data:`COMPACT_OVER` routines; embed it in a box
+    that scrolls). Flows with more than ``max_routines`` routines get a
     one-line placeholder instead of a drawing.
     """
     routines = flow_dict.get("routines") or {}
     flow_id = str(flow_dict.get("flow_id") or "")
     if len(routines) > max_routines:
         return _too_big_svg(flow_id, len(routines), max_routines)
+    if compact is None:
+        compact = len(routines) > COMPACT_OVER
+    if compact:
+        return compact_svg(flow_id, layered_layout(flow_dict, compact=True), status)
     layout = layered_layout(flow_dict)
     width, height = layout["width"], layout["height"]
     body = [_edge_svg(e) for e in layout["edges"]]

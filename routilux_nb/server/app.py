@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routilux_nb import __version__
 
+from .compat import install_compat
 from .errors import ApiJSONResponse, install_error_handlers
 from .routes import api_router
 
@@ -84,12 +85,15 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: str = "",
-               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] = ()) -> FastAPI:
+               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] = (),
+               compat: str | None = None) -> FastAPI:
     """The app serving ``runtime`` (default: ``routilux_nb.runtime()``, the kernel's runtime).
 
     ``root_path`` is the prefix a proxy serves the app under (e.g. JupyterHub's
     ``/user/name/proxy/8000``); ``api_key`` requires ``X-API-Key`` on every route but health
-    and docs; bodies above ``max_body_bytes`` are refused with 413.
+    and docs; bodies above ``max_body_bytes`` are refused with 413. ``compat="routilux"``
+    answers job and worker timestamps in Unix seconds for the original's clients (see
+    :mod:`routilux_nb.server.compat`).
     """
     from .health import router as health_router
     from .prometheus import router as metrics_router
@@ -111,6 +115,7 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_compat(app, compat, API_PREFIXES)  # first: its /health/ready adds the original's fields
     for i, prefix in enumerate(API_PREFIXES):
         app.include_router(api_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BreakpointCreateRequest", "BreakpointListResponse", "BreakpointResponse", "BreakpointUpdateRequest",
@@ -186,13 +186,19 @@ class FlowExecuteRequest(_Request):
 
 # -- breakpoints and debugging ----------------------------------------------------------
 class BreakpointCreateRequest(_Request):
-    type: BreakpointType
+    type: BreakpointType | None = Field(None, description="default: 'slot' when slot_name is given, else 'routine'")
     routine_id: str | None = Field(None, max_length=256)
     slot_name: str | None = Field(None, max_length=256)
     event_name: str | None = Field(None, max_length=256)
     target_routine: str | None = Field(None, max_length=256)
     condition: str | None = Field(None, max_length=1000, description="safe expression, never evaluated as Python")
     enabled: bool = True
+
+    @model_validator(mode="after")
+    def _default_type(self) -> BreakpointCreateRequest:
+        if self.type is None:
+            self.type = "slot" if self.slot_name is not None else "routine"
+        return self
 
 
 class GlobalBreakpointCreateRequest(BreakpointCreateRequest):

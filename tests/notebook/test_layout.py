@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import time
 
-from nb_flows import random_flow
+from nb_flows import chain_flow, random_flow
 
 from routilux_nb.notebook.layout import layered_layout
 
@@ -111,3 +111,20 @@ def test_200_routines_fast_and_json_safe():
 def test_layout_is_deterministic():
     flow = random_flow(60, seed=3, back_edges=2)
     assert layered_layout(flow) == layered_layout(flow)
+
+
+def test_compact_layout_packs_name_only_boxes():
+    flow = chain_flow(200)
+    full, compact = layered_layout(flow), layered_layout(flow, compact=True)
+    assert compact["width"] < full["width"] / 2 and compact["height"] < full["height"] / 2
+    nodes = compact["nodes"]
+    assert {n["layer"] for n in nodes.values()} == {n["layer"] for n in full["nodes"].values()}
+    # No two boxes overlap, and edges join the middles of the boxes' sides.
+    boxes = sorted((n["x"], n["y"], n["w"], n["h"]) for n in nodes.values())
+    for i, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1 : i + 30]:
+            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+    for edge in compact["edges"]:
+        src, dst = nodes[edge["source"]], nodes[edge["target"]]
+        assert edge["points"][0] == [src["x"] + src["w"], src["y"] + src["h"] / 2]
+        assert edge["points"][-1] == [dst["x"], dst["y"] + dst["h"] / 2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -198,7 +199,28 @@ def test_large_flow_is_summarised_and_capped():
     text = flow._repr_html_()
     check_html(text)
     assert "not drawn" in text
-    assert f"… {400 - MAX_ROWS} more" in text
+    # Every routine is listed, folded away under the picture.
+    folded = text[text.index("<details") :]
+    assert "All 400 routines" in folded and ">r399<" in folded
+
+
+def test_200_routine_flow_repr_is_an_overview_under_60_kb():
+    rng = random.Random(7)
+    flow = rx.Flow("big")
+    for i in range(200):
+        flow.routine(lambda input, ctx: None, routine_id=f"r{i}", slots=["input"], events=["output"])
+    for i in range(1, 200):
+        flow.connect(f"r{rng.randint(max(0, i - 12), i - 1)}.output", f"r{i}.input")
+    text = flow._repr_html_()
+    check_html(text)
+    assert len(text.encode()) < 60_000
+    picture = text[text.index("<svg") : text.index("</svg>")]
+    assert picture.count("<rect") == 200 and 'font-size="11"' in picture
+    assert "overflow:auto" in text[: text.index("<svg")]  # the picture scrolls, it is not squeezed
+    assert "sources" in text and ">r0<" in text
+    assert "scroll the picture sideways" in text and ">layers<" in text
+    folded = text[text.index("<details") :]
+    assert "All 200 routines" in folded and folded.count("<tr>") == 201
 
 
 def test_oversized_html_falls_back_to_the_text_repr(monkeypatch, objects):

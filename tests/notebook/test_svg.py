@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from nb_flows import random_flow
+from nb_flows import chain_flow, random_flow
 
 from routilux_nb.notebook.svg import edge_path, flow_svg
 
@@ -58,7 +58,36 @@ def test_large_flow_gets_placeholder():
 
 def test_200_routines_render():
     root = ET.fromstring(flow_svg(random_flow(200, back_edges=3)))
-    assert len([g for g in root.iter(f"{SVG}g")]) >= 200
+    assert len(list(root.iter(f"{SVG}rect"))) == 200
+
+
+def test_small_flows_keep_the_detailed_picture(etl_flow):
+    svg = flow_svg(etl_flow)
+    assert "max-width:100%" in svg  # shrinks to the output's width
+    assert flow_svg(etl_flow, compact=True) != svg
+    assert "max-width:none" in flow_svg(etl_flow, compact=True)
+
+
+def test_large_flow_overview_is_legible_and_small():
+    flow = chain_flow(200)
+    svg = flow_svg(flow, status={"r5": "running", "r7": {"status": "error"}})
+    assert len(svg.encode()) < 40_000
+    root = ET.fromstring(svg)
+    assert not any("class" in el.attrib or "id" in el.attrib for el in root.iter())
+    assert "max-width:none" in svg  # drawn at full scale, in a box that scrolls
+    width = float(root.get("width"))
+    assert width == float(root.get("viewBox").split()[2])
+    # One box and one name per routine, in 11 px type (at 100 % zoom, 11 screen px).
+    assert len(list(root.iter(f"{SVG}rect"))) == 200
+    names = [el.text for el in root.iter(f"{SVG}text")]
+    assert sorted(names) == sorted(flow["routines"])
+    sizes = {g.get("font-size") for g in root.iter(f"{SVG}g") if g.get("font-size")}
+    assert sizes == {"11"}
+    # Status outlines and one arrowhead per connection.
+    strokes = [r.get("stroke") for r in root.iter(f"{SVG}rect") if r.get("stroke")]
+    assert sorted(strokes) == sorted(["#1e88e5", "#e53935"])
+    arrows = "".join(p.get("d") for p in root.iter(f"{SVG}path") if p.get("d", "").endswith("z"))
+    assert arrows.count("z") == len(flow["connections"])
 
 
 def test_edge_path_chains_cubic_segments():

@@ -17,6 +17,7 @@ from typing import Any
 
 import traitlets
 
+from ..chains import collapse_chains
 from ..layout import layered_layout
 from ._base import Callbacks, LockedWidget, jsonable
 from ._snapshot import breakpoint_routines, edge_counts_of, queues_of, status_of
@@ -61,6 +62,8 @@ class FlowGraph(LockedWidget):
     def __init__(self, flow_dict: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._toggle_callbacks = Callbacks()
+        self._flow: Mapping[str, Any] = {}
+        self._expanded: set[str] = set()
         if flow_dict is not None:
             self.set_flow(flow_dict)
 
@@ -68,13 +71,22 @@ class FlowGraph(LockedWidget):
         return f"FlowGraph(flow_id={self.flow_id!r}, routines={len(self.routines)})"
 
     def set_flow(self, flow_dict: Mapping[str, Any]) -> None:
-        """Replace the drawn flow (recomputes the layout)."""
+        """Replace the drawn flow (recomputes the layout).
+
+        In a large flow, long chains are drawn as summary boxes that expand on click.
+        """
         with self._lock:
+            self._flow = flow_dict
             self._update(
                 flow_id=str(flow_dict.get("flow_id") or ""),
                 routines=_routine_info(flow_dict),
-                graph_layout=jsonable(layered_layout(flow_dict)),
+                graph_layout=jsonable(layered_layout(collapse_chains(flow_dict, self._expanded))),
             )
+
+    def _on_msg_expand(self, content: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._expanded.add(str(content.get("group") or ""))
+            self.set_flow(self._flow)
 
     def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
         """Update from a monitor snapshot; returns the names of the traits that changed.
