@@ -14,6 +14,7 @@ from __future__ import annotations
 from . import _server_hook as _server_hook  # Runtime.serve() finds the HTTP server through it
 from . import builtins as builtins  # registers the built-in routines
 from . import monitor as monitor  # every runtime is monitored
+from . import store as store  # Runtime(store="jobs.db") opens SQLite files
 from .core import (
     BackpressureTimeout,
     DSLError,

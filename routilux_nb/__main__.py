@@ -1,5 +1,7 @@
 """Command line: ``python -m routilux_nb serve`` (or ``routilux-nb serve``) runs the HTTP API.
 
+``--store PATH`` keeps every job in a SQLite file (write-through), so a restarted server lists
+what ran before; without it (or with ``--store memory``) jobs live in memory only.
 ``--flows DIR`` loads every ``*.yaml``, ``*.yml`` and ``*.json`` file of DIR (not its
 subfolders), registers each flow and starts a worker for it. A file that cannot be loaded is
 reported with its name and line and skipped; with ``--strict`` it stops the command (exit 1).
@@ -31,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--strict", action="store_true", help="exit with code 1 if a flow file fails")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
+    serve.add_argument("--store", metavar="PATH",
+                       help="keep every job in this SQLite file (write-through; 'memory' for none, the default)")
     serve.add_argument("--compat", choices=["routilux"], default=None,
                        help="answer as the original Routilux server where they differ: job and worker "
                             "timestamps in Unix seconds (for routilux-overseer)")
@@ -79,7 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
     from routilux_nb.server.app import create_app
 
     try:
-        runtime = Runtime(otel=args.otel_endpoint or None)
+        runtime = Runtime(otel=args.otel_endpoint or None,
+                          store=None if args.store in (None, "memory") else args.store)
     except (ImportError, ValueError) as exc:
         print(f"error: --otel-endpoint: {exc}", file=sys.stderr)
         return 2

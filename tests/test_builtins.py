@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -468,19 +469,22 @@ connections:
 
 def test_batcher_default_config(rt: Runtime) -> None:
     batcher = Batcher()
-    assert batcher.activation_policy.config == {"batch_size": 10, "timeout": 1.0}
+    assert batcher.activation_policy.config == {"batch_size": 10}
     flow = pipeline("batch-default", ("source", DataSource(items=list(range(12)))), ("batch", batcher))
-    assert [b["count"] for b in collected(run(rt, flow))] == [10, 2]
+    job = run(rt, flow)
+    assert [b["count"] for b in collected(job)] == [10, 2]
+    # the leftover batch goes out when the job is idle, not after a timer: no second added
+    assert job.duration < 0.9
 
 
 def test_batcher_set_config_rederives_policy_and_rejects_bad_values() -> None:
     batcher = Batcher(batch_size=3)
     batcher.set_config(batch_size=4)
-    assert batcher.activation_policy.config == {"batch_size": 4, "timeout": 1.0}
+    assert batcher.activation_policy.config == {"batch_size": 4}
     with pytest.raises(ValueError, match="positive integer"):
         batcher.set_config(batch_size=0)
     assert batcher.config["batch_size"] == 4
-    assert batcher.activation_policy.config == {"batch_size": 4, "timeout": 1.0}
+    assert batcher.activation_policy.config == {"batch_size": 4}
 
 
 def test_batcher_keeps_an_explicit_policy() -> None:
@@ -729,3 +733,37 @@ def test_aggregator_after_a_flushing_batch_routine_emits_one_aggregate(rt: Runti
         ("agg", Aggregator()),
     )
     assert [a["count"] for a in collected(run(rt, flow))] == [5]
+
+
+# -- config keys: typos refused, the original's keys accepted -----------------------------------
+@pytest.mark.parametrize(
+    ("cls", "config", "message"),
+    [
+        (Batcher, {"batchsize": 3}, "unknown config key 'batchsize'; did you mean 'batch_size'?"),
+        (Collector, {"kee": "out"}, "unknown config key 'kee'; did you mean 'key'?"),
+        (Filter, {"conditon": "x > 1"}, "did you mean 'condition'?"),
+        (DataSource, {"zzz": 1}, "DataSource: unknown config key 'zzz'; DataSource reads items"),
+    ],
+)
+def test_config_typos_are_refused_with_a_suggestion(cls: Any, config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cls(**config)
+
+
+def test_set_config_typo_is_refused_and_leaves_config_unchanged() -> None:
+    batcher = Batcher(batch_size=3)
+    with pytest.raises(ValueError, match="did you mean 'batch_size'"):
+        batcher.set_config(batch_siz=4)
+    assert batcher.config == {"batch_size": 3} and batcher.activation_policy.config == {"batch_size": 3}
+
+
+def test_the_originals_config_keys_load_aliases_act_and_the_rest_warn(rt: Runtime) -> None:
+    assert Batcher(batch_size=2, batch_timeout=0.5).activation_policy.config == {"batch_size": 2, "timeout": 0.5}
+    assert Debouncer(wait=0.3).activation_policy.config == {"interval": 0.3}
+    assert RetryHandler(base_delay=0.2).error_handler.retry_delay == 0.2
+    with pytest.warns(UserWarning, match="'merge_strategy' .* has no effect here"):
+        Aggregator(merge_strategy="append")
+    DataSource(items=[1], name="Source", description="shown in the original's UI")  # common keys
+    flow = pipeline("inverted", ("source", DataSource(items=[{"v": 1}, {"v": 5}])),
+                    ("keep", Filter(condition="v > 2", invert=True)))
+    assert [p["v"] for p in collected(run(rt, flow))] == [1]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import difflib
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from routilux_nb.core.error_handling import ErrorHandler
 from routilux_nb.core.expressions import ExpressionError, compile_condition
@@ -102,17 +104,51 @@ def item_condition(owner: str, condition: Any) -> Callable[[Mapping[str, Any]], 
     return check
 
 
+#: config keys every built-in accepts: a display name and a description (the original's DSL
+#: files carry them)
+COMMON_KEYS = frozenset({"name", "description"})
+
+
 class ConfiguredRoutine(Routine):
     """Base of the built-ins: ``setup()`` reads ``self.config``; ``set_config`` re-runs it.
 
     A policy or error handler derived from config replaces only the class default or one
     derived earlier, never one given explicitly (``policy=``/``error_handler=`` or the DSL).
+
+    ``config_keys`` lists the keys a built-in reads: any other key is refused with a
+    did-you-mean (``batchsize`` is a typo, not a silent default). ``legacy_keys`` are keys the
+    original Routilux's routine of that name read and this one does not: they are accepted, so
+    the original's flow files load, with a warning that they have no effect.
     """
 
+    config_keys: ClassVar[frozenset[str] | None] = None
+    legacy_keys: ClassVar[frozenset[str]] = frozenset()
     _config_policy: ActivationPolicy | None = None
     _config_handler: ErrorHandler | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._check_config_keys(self.config)
+
+    def _check_config_keys(self, keys: Iterable[str]) -> None:
+        allowed = type(self).config_keys
+        if allowed is None:
+            return
+        owner, legacy = type(self).__name__, type(self).legacy_keys
+        for key in keys:
+            if key in allowed or key in COMMON_KEYS:
+                continue
+            if key in legacy:
+                warnings.warn(f"{owner}: config key {key!r} (from the original Routilux) has no effect here; "
+                              f"{owner} reads {', '.join(sorted(allowed))}", UserWarning, stacklevel=4)
+                continue
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{owner}: unknown config key {key!r}; {hint}{owner} reads "
+                             f"{', '.join(sorted(allowed))}")
+
     def set_config(self, **config: Any) -> None:
+        self._check_config_keys(config)
         old = dict(self.config)
         self.config.update(config)
         try:

@@ -89,23 +89,29 @@ class Batcher(ConfiguredRoutine):
 
     Config:
         ``batch_size`` (int, default 10): items per batch.
-        ``timeout`` (seconds, default 1.0; ``null`` for none): a partial batch is emitted
-        that long after its first item arrived, even if no more data comes. Whatever is
-        left when the job has nothing else to do is emitted too.
+        ``timeout`` (seconds, default ``None``; the original's ``batch_timeout`` too): when set, a partial batch is emitted that
+        long after its first item arrived, even if no more data comes (for streams that
+        never go idle). Whatever is left when the job has nothing else to do is always
+        emitted, so a finite job needs no timeout and never waits for one.
 
     Uses the activation policy ``policies.batch_size(batch_size, timeout)``.
 
     >>> Batcher(batch_size=3, timeout=0.5).activation_policy.config
     {'batch_size': 3, 'timeout': 0.5}
+    >>> Batcher().activation_policy.config
+    {'batch_size': 10}
     """
+
+    config_keys = frozenset({'batch_size', 'batch_timeout', 'timeout'})
+    legacy_keys = frozenset({'emit_empty', 'max_batch_size'})
 
     slots = ["input"]
     events = ["output"]
-    policy = policies.batch_size(10, 1.0)
+    policy = policies.batch_size(10)
 
     def setup(self) -> None:
         size = positive_number("Batcher", "batch_size", self.config.get("batch_size", 10), integer=True)
-        timeout = positive_number("Batcher", "timeout", self.config.get("timeout", 1.0), allow_none=True)
+        timeout = positive_number("Batcher", "timeout", self.config.get("timeout", self.config.get("batch_timeout")), allow_none=True)
         self._derive_policy(policies.batch_size(size, timeout))
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
@@ -129,6 +135,9 @@ class Aggregator(ConfiguredRoutine):
     >>> Aggregator(field="v").aggregate([{"v": 1}, {"v": 3}])["mean"]
     2.0
     """
+
+    config_keys = frozenset({'expected', 'field'})
+    legacy_keys = frozenset({'max_pending_items', 'merge_strategy', 'mode', 'slots', 'threshold', 'timeout'})
 
     slots = ["input"]
     events = ["output"]
@@ -173,18 +182,21 @@ class Debouncer(ConfiguredRoutine):
     also at least ``interval`` apart, so each later window is one burst as well.
 
     Config:
-        ``interval`` (seconds, default 0.1).
+        ``interval`` (seconds, default 0.1; the original's ``wait`` too).
 
     >>> Debouncer(interval=0.5).activation_policy.config
     {'interval': 0.5}
     """
+
+    config_keys = frozenset({'interval', 'wait'})
+    legacy_keys = frozenset({'leading', 'max_wait'})
 
     slots = ["input"]
     events = ["output"]
     policy = debounce(0.1)
 
     def setup(self) -> None:
-        interval = positive_number("Debouncer", "interval", self.config.get("interval", 0.1))
+        interval = positive_number("Debouncer", "interval", self.config.get("interval", self.config.get("wait", 0.1)))
         self._derive_policy(debounce(interval))
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:

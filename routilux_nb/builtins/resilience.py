@@ -25,12 +25,16 @@ class RetryHandler(ConfiguredRoutine):
     Config:
         ``fn``: a Python callable ``item -> item`` (a non-dict result is emitted as
         ``{"value": result}``; ``None`` emits nothing).
-        ``max_retries`` (int, default 3), ``retry_delay`` (seconds, default 0.1),
+        ``max_retries`` (int, default 3), ``retry_delay`` (seconds, default 0.1; the original's
+        ``base_delay`` too),
         ``backoff`` (multiplier >= 1, default 2.0).
 
     >>> RetryHandler(fn=lambda item: item, max_retries=2).error_handler.max_retries
     2
     """
+
+    config_keys = frozenset({'backoff', 'base_delay', 'fn', 'max_retries', 'retry_delay'})
+    legacy_keys = frozenset({'max_attempts', 'max_delay', 'max_errors_kept', 'max_items', 'on_exhausted', 'on_retry', 'retryable_exceptions'})
 
     slots = ["input"]
     events = ["output"]
@@ -43,7 +47,7 @@ class RetryHandler(ConfiguredRoutine):
         max_retries = cfg.get("max_retries", 3)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"RetryHandler: config 'max_retries' must be an integer >= 0, got {max_retries!r}")
-        delay, backoff = cfg.get("retry_delay", 0.1), cfg.get("backoff", 2.0)
+        delay, backoff = cfg.get("retry_delay", cfg.get("base_delay", 0.1)), cfg.get("backoff", 2.0)
         for key, value, low in (("retry_delay", delay, 0), ("backoff", backoff, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
                 raise ValueError(f"RetryHandler: config {key!r} must be a number >= {low}, got {value!r}")

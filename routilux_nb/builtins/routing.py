@@ -49,6 +49,9 @@ class ConditionalRouter(ConfiguredRoutine):
     ['high']
     """
 
+    config_keys = frozenset({'mode', 'routes'})
+    legacy_keys = frozenset({'default_route', 'route_priority', 'threshold'})
+
     slots = ["input"]
     events = ["default"]
 
@@ -101,6 +104,9 @@ class Splitter(ConfiguredRoutine):
     >>> Splitter().split({"items": [{"a": 1}, 7]})
     [{'a': 1}, {'value': 7, 'index': 1}]
     """
+
+    config_keys = frozenset({'field'})
+    legacy_keys = frozenset({'dict_mode', 'include_count', 'include_index', 'split_strings'})
 
     slots = ["input"]
     events = ["output"]

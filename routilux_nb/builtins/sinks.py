@@ -25,6 +25,8 @@ class Collector(ConfiguredRoutine):
     After ``job = runtime.submit(...)``, ``job.wait().data["out"]`` is the list of payloads.
     """
 
+    config_keys = frozenset({'key'})
+
     slots = ["input"]
     events = ()
 

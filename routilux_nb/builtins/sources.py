@@ -25,6 +25,8 @@ class DataSource(ConfiguredRoutine):
     [{'value': 1}, {'name': 'a'}]
     """
 
+    config_keys = frozenset({'items'})
+
     slots = ["trigger"]
     events = ["output"]
 

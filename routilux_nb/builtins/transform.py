@@ -46,6 +46,9 @@ class Mapper(ConfiguredRoutine):
     {'name': 'ADA', 'id': 'x'}
     """
 
+    config_keys = frozenset({'field', 'fn', 'rename', 'set', 'transformation'})
+    legacy_keys = frozenset({'default_value', 'drop_missing', 'jsonpath_enabled', 'keep_unmapped', 'mappings', 'max_cache_size', 'transformation_map', 'transformations'})
+
     slots = ["input"]
     events = ["output"]
 
@@ -112,10 +115,15 @@ class Filter(ConfiguredRoutine):
         (``item``/``data`` also name the whole payload), compiled by
         :func:`~routilux_nb.core.expressions.compile_condition`, never evaluated as code.
         Without a condition everything passes.
+        ``invert`` (bool, default false): send passing payloads to ``rejected`` and the others
+        to ``output``.
 
     >>> Filter(condition="value > 2").passes({"value": 3})
     True
     """
+
+    config_keys = frozenset({'condition', 'invert'})
+    legacy_keys = frozenset({'include_reason'})
 
     slots = ["input"]
     events = ["output", "rejected"]
@@ -125,9 +133,13 @@ class Filter(ConfiguredRoutine):
     def setup(self) -> None:
         cond = self.config.get("condition")
         self.check = None if cond is None else item_condition("Filter", cond)
+        invert = self.config.get("invert", False)
+        if not isinstance(invert, bool):
+            raise ValueError(f"Filter: config 'invert' must be true or false, got {invert!r}")
+        self.invert = invert
 
     def passes(self, item: Mapping[str, Any]) -> bool:
-        return self.check is None or self.check(item)
+        return (self.check is None or bool(self.check(item))) != self.invert
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
         for item in input:

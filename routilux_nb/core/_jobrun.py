@@ -13,6 +13,7 @@ or running twice, which is what keeps one job's items in order.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Literal, Optional
@@ -106,6 +107,8 @@ class JobRun:
     lent: int = 0
     #: set when the job finishes; created by the first waiter
     done: Done | None = None
+    #: called once the job finishes (``JobContext.add_done_callback``)
+    callbacks: list[Callable[[Any], None]] = field(default_factory=list)
 
 
 class Done:

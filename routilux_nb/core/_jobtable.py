@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from .extensions import JobStore
     from .job import JobContext
 
-__all__ = ["JobTable", "duplicate_job"]
+__all__ = ["SORT_KEYS", "JobTable", "duplicate_job"]
+
+#: what a listing may be sorted by
+SORT_KEYS = ("created_at", "completed_at", "status")
 
 log = logging.getLogger("routilux_nb.core.runtime")
 
@@ -35,11 +38,14 @@ class JobTable:
     """Jobs by id, newest last (see module docstring)."""
 
     def __init__(
-        self, store: JobStore | None, max_finished: int, spawn: Callable[..., None]
+        self, store: JobStore | None, max_finished: int, spawn: Callable[..., None], *,
+        writer: Any = None,
     ) -> None:
         self.store = store
         self.max_finished = max_finished
         self.spawn = spawn
+        #: the store's write-through writer: a job leaves memory once its final state is written
+        self.writer = writer
         self.lock = threading.Lock()
         self.jobs: dict[str, JobContext] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -81,7 +87,16 @@ class JobTable:
                 for old_id in evicted:
                     self.jobs.pop(old_id, None)
                 return
+        if self.writer is not None:
+            for old_id in evicted:
+                self.writer.evict_after_write(old_id, self.forget)
+            return
         self.spawn(self.persist, evicted)
+
+    def forget(self, job_id: str) -> None:
+        """Drop a job from memory (its final state is in the store)."""
+        with self.lock:
+            self.jobs.pop(job_id, None)
 
     def finished_in_memory(self) -> list[str]:
         with self.lock:
@@ -136,11 +151,32 @@ class JobTable:
         *,
         flow_id: str | None = None,
         worker_id: str | None = None,
-        status: str | None = None,
+        status: str | Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        sort_by: str = "created_at",
+        order: str = "desc",
     ) -> tuple[list[Any], int]:
-        """One page, newest first, and the total matching; older jobs from the store follow."""
+        """One page and the total matching (see ``Runtime.list_jobs``)."""
+        if sort_by not in SORT_KEYS or order not in ("asc", "desc"):
+            raise ValueError(
+                f"sort_by must be one of {', '.join(SORT_KEYS)} and order asc or desc; "
+                f"got sort_by={sort_by!r}, order={order!r}"
+            )
+        if self.writer is not None and self.store is not None:  # the store holds every job
+            self.writer.flush()
+            stored, total = self.store.list_jobs(
+                flow_id=flow_id, worker_id=worker_id, status=status, limit=limit, offset=offset,
+                created_after=created_after, created_before=created_before, sort_by=sort_by,
+                order=order,
+            )
+            return [self.jobs.get(j.job_id, j) for j in stored], total
+        plain = created_after is None and created_before is None and sort_by == "created_at" and order == "desc"
+        if not plain:
+            return self._sorted_page(flow_id, worker_id, status, limit, offset, created_after,
+                                     created_before, sort_by, order)
         page: list[Any]
         if flow_id is None and worker_id is None and status is None:
             kept = list(self.jobs.values())  # one atomic copy: jobs are added without the lock
@@ -162,3 +198,33 @@ class JobTable:
         in_memory = {j.job_id for j in page}
         page = page + [j for j in stored if j.job_id not in in_memory][:room]
         return page, total + stored_total
+
+    def _sorted_page(self, flow_id: str | None, worker_id: str | None, status: Any, limit: int,
+                     offset: int, created_after: float | None, created_before: float | None,
+                     sort_by: str, order: str) -> tuple[list[Any], int]:
+        """Filtered and sorted: the jobs in memory merged with the store's first pages."""
+        jobs: dict[str, Any] = {}
+        stored_total = 0
+        if self.store is not None:
+            stored, stored_total = self.store.list_jobs(
+                flow_id=flow_id, worker_id=worker_id, status=status, limit=offset + limit,
+                created_after=created_after, created_before=created_before, sort_by=sort_by,
+                order=order,
+            )
+            jobs.update((j.job_id, j) for j in stored)
+        jobs.update(
+            (j.job_id, j)
+            for j in self.select(flow_id=flow_id, worker_id=worker_id, status=status)
+            if (created_after is None or j.created_at > created_after)
+            and (created_before is None or j.created_at < created_before)
+        )
+        rows = list(jobs.values())
+        desc = order == "desc"
+        if sort_by == "created_at":
+            rows.sort(key=lambda j: j.created_at, reverse=desc)
+        elif sort_by == "status":
+            rows.sort(key=lambda j: (j.status, j.created_at), reverse=desc)
+        else:  # unfinished jobs first in asc order, last in desc (as the stores sort them)
+            rows.sort(key=lambda j: (j.completed_at is not None, j.completed_at or 0.0, j.created_at),
+                      reverse=desc)
+        return rows[offset : offset + limit], max(len(rows), stored_total)

@@ -13,6 +13,7 @@ A job is *active* while it has ready or running keys, pending timers or parked i
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .routine import Routine
     from .scheduler import TimerHandle
 
+log = logging.getLogger(__name__)
 __all__ = ["Prepared", "Schedule"]
 
 IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
@@ -391,4 +393,19 @@ class Schedule:
         self.set_status(job, status)
         if run.done is not None:
             run.done.set()
+        if run.callbacks:
+            callbacks, run.callbacks = run.callbacks, []
+            for callback in callbacks:
+                try:
+                    callback(job)
+                except Exception:
+                    log.exception("done callback %r of job %s failed", callback, job.job_id)
         self.on_finished(job)
+
+    def add_done_callback(self, job: JobContext, fn: Callable[[JobContext], None]) -> bool:
+        """Keep ``fn`` for when ``job`` finishes; False (and ``fn`` kept nowhere) if it has."""
+        with self.lock:
+            if job.status in FINISHED:
+                return False
+            job._run.callbacks.append(fn)
+            return True

@@ -89,6 +89,19 @@ class ActivationContext:
     def config(self) -> dict[str, Any]:
         return self.routine.config
 
+    def artifact(self, name: str, obj: Any) -> Any:
+        """Attach a result to the job: text, bytes, a file (``pathlib.Path``), a DataFrame, a
+        matplotlib figure or a JSON dict/list (see :mod:`routilux_nb.store.artifacts`).
+        Returns its :class:`~routilux_nb.store.artifacts.Artifact` description; ``job.artifacts``
+        lists them and ``GET /jobs/{id}/artifacts`` serves them.
+
+        >>> ctx.artifact("summary", df.describe())        # doctest: +SKIP
+        """
+        runtime = self.worker.runtime
+        art = runtime.artifacts.save(self.job.job_id, name, obj, routine_id=self.routine_id)
+        self.job.log(self.routine_id, "artifact", name=name, artifact_id=art.artifact_id, kind=art.kind)
+        return art
+
     def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """Send an item out of ``event`` to every connected slot.
 

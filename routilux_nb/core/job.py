@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._jobrun import FINISHED, JOB_STATUSES, Done, JobRun, JobStatus, KeyState
@@ -71,6 +72,8 @@ class JobContext(HtmlRepr):
         self.job_id = job_id
         self.worker_id = worker.worker_id
         self.flow_id = worker.flow.flow_id
+        #: the version of the flow the job runs (see ``Runtime.flow_versions``)
+        self.flow_version: int | None = worker.flow_version
         self.status: JobStatus = "pending"
         self.created_at = now()
         self.started_at: float | None = None
@@ -165,6 +168,16 @@ class JobContext(HtmlRepr):
     def _done_event(self) -> Done:
         return self._worker.done_event(self)
 
+    def add_done_callback(self, fn: Callable[[JobContext], None]) -> None:
+        """Call ``fn(job)`` once the job has finished (at once if it already has).
+
+        ``fn`` runs in the thread that finished the job, with the engine's lock held: keep it
+        to signalling (set an event, release a semaphore); it must not wait, submit or touch
+        the job's worker. An exception in ``fn`` is logged and ignored.
+        """
+        if not self._worker.add_done_callback(self, fn):
+            fn(self)
+
     def pause(self) -> JobContext:
         """Stop starting new activations of this job (running ones finish); nothing is lost.
 
@@ -255,6 +268,20 @@ class JobContext(HtmlRepr):
         return self._worker.runtime.monitor.debug_session(self)
 
     @property
+    def artifacts(self) -> list[Any]:
+        """What the job's routines attached with ``ctx.artifact`` (oldest first); ``.load()``
+        on the runtime's ``artifacts`` store gives each back as its Python type."""
+        return self._worker.runtime.artifacts.for_job(self.job_id)
+
+    def artifact(self, name: str) -> Any:
+        """The newest artifact named ``name``, loaded back as its Python type."""
+        found = [a for a in self.artifacts if a.name == name]
+        if not found:
+            names = sorted({a.name for a in self.artifacts})
+            raise KeyError(f"job {self.job_id!r} has no artifact {name!r}; it has: {names or 'none'}")
+        return self._worker.runtime.artifacts.load(found[-1].artifact_id)
+
+    @property
     def trace_log(self) -> list[dict[str, Any]]:
         """The job's recorded execution events, oldest first (bounded)."""
         return self.monitor.trace.to_list() if self.monitor is not None else []
@@ -281,6 +308,9 @@ def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:
         "metadata": job.metadata,
         "error": job.error,
     }
+    version = getattr(job, "flow_version", None)
+    if version is not None:
+        d["flow_version"] = version
     if include_data:
         d["data"] = job.data
     if job.error_traceback:

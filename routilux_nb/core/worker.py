@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
@@ -42,6 +42,7 @@ from .display import HtmlRepr
 from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunningError
 from .ids import check_id
 from .job import JobContext, JobStatus
+from .mapping import DEFAULT_MAX_IN_FLIGHT, MapRun
 
 if TYPE_CHECKING:
     from .flow import Flow
@@ -66,6 +67,8 @@ class Worker(HtmlRepr):
         self.error: str | None = None
         self.error_traceback: str | None = None
         self.max_concurrency = max_concurrency or runtime.max_threads
+        #: the version of the flow this worker runs (recorded on every job it starts)
+        self.flow_version = runtime.version_of(flow)
         mon = self._mon = runtime.monitor
         self._sched = Schedule(flow, mon, spawn=self._spawn_drainer, call_at=runtime.scheduler.call_at,
                                on_finished=runtime._job_finished, max_concurrency=self.max_concurrency)
@@ -155,6 +158,20 @@ class Worker(HtmlRepr):
             self._submission.start(batch, generated=True)
         return jobs
 
+    def map(self, params: Any, *, max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+            routine_id: str | None = None, slot_name: str | None = None,
+            timeout: float | None = None, metadata: Mapping[str, Any] | None = None) -> MapRun:
+        """Submit one job per item of ``params`` (dicts, or a DataFrame's rows); see :class:`MapRun`.
+
+        At most ``max_in_flight`` jobs (default 32; ``None``: no limit) are unfinished at
+        once. Each item is the entry payload, as in ``submit(data=item)``.
+
+        >>> run = worker.map(df, max_in_flight=8)        # doctest: +SKIP
+        >>> run.wait().to_pandas()                        # doctest: +SKIP
+        """
+        return MapRun(self, params, max_in_flight=max_in_flight, routine_id=routine_id,
+                      slot_name=slot_name, timeout=timeout, metadata=metadata)
+
     def retry(self, job: JobContext, *, job_id: str | None = None) -> JobContext:
         """A new job that retries a failed or cancelled one from the step that failed.
 
@@ -196,6 +213,10 @@ class Worker(HtmlRepr):
         if job.status in FINISHED:  # read after the event is published (see done_event)
             done.set()
         return done
+
+    def add_done_callback(self, job: JobContext, fn: Callable[[JobContext], None]) -> bool:
+        """Keep ``fn`` for when ``job`` finishes (``job.add_done_callback``); False if it has."""
+        return self._sched.add_done_callback(job, fn)
 
     # -- lifecycle -----------------------------------------------------------------------
     def pause(self) -> Worker:

@@ -177,3 +177,42 @@ def status(request: Request) -> dict[str, Any]:
                        "bus_subscribers": bus.subscriber_count if bus is not None else 0,
                        "bus_published": bus.published if bus is not None else 0},
     }
+
+
+def database_status(rt: Any) -> dict[str, Any]:
+    """The job store: kind, file, size, WAL state, jobs stored, the write-through writer's lag."""
+    store = rt.store
+    out: dict[str, Any] = {"status": "healthy", "timestamp": iso(now())}
+    if store is None:
+        out["store"] = {"kind": "none", "message": "jobs are kept in memory only (no store configured)",
+                        "jobs_in_memory": len(rt.jobs())}
+        return out
+    info: dict[str, Any] = {"kind": type(store).__name__}
+    try:
+        info.update(store.stats())
+    except Exception as exc:  # the probe answers whatever broke
+        out["status"] = "unhealthy"
+        info["error"] = f"{type(exc).__name__}: {exc}"
+    writer = getattr(rt, "store_writer", None)
+    if writer is not None:
+        info["writer"] = writer.stats()
+        if info["writer"]["errors"]:
+            out["status"] = "degraded"
+    out["store"] = info
+    return out
+
+
+@router.get("/health/database", summary="Job store status")
+def database(request: Request) -> dict[str, Any]:
+    """Store kind, path, size, WAL mode, jobs stored and the writer's lag and errors."""
+    return database_status(request.app.state.runtime)
+
+
+@router.get("/health/metrics", summary="System metrics")
+def metrics(request: Request) -> dict[str, Any]:
+    """CPU, memory and disk figures of this process and machine, with the process's threads."""
+    import threading
+
+    rt = request.app.state.runtime
+    return {"timestamp": iso(now()), "uptime_seconds": _uptime(rt), "system": system_status(),
+            "process": {"pid": os.getpid(), "threads": threading.active_count()}}

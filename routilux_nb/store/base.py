@@ -6,18 +6,40 @@ values JSON cannot hold are kept as their ``repr``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from routilux_nb.core.errors import JobStateError
 from routilux_nb.core.job import job_fields
 
-__all__ = ["JobStore", "StoredJob", "decode_job", "encode_job", "jsonable", "status_set"]
+__all__ = [
+    "JOB_FIELDS",
+    "SORT_KEYS",
+    "UNFINISHED",
+    "JobStore",
+    "StoredJob",
+    "check_listing",
+    "decode_job",
+    "encode_job",
+    "interrupted",
+    "jsonable",
+    "status_set",
+]
 
-_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-           "metadata", "data", "error", "error_type", "error_traceback", "cancelled_at", "cancel_reason")
+#: the fields a stored job keeps (its JSON document's keys)
+JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
+           "metadata", "data", "error", "error_type", "error_traceback", "cancelled_at", "cancel_reason",
+           "logs", "entry", "entry_data", "flow_version")
+#: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
+SORT_KEYS = ("created_at", "completed_at", "status")
+UNFINISHED = ("pending", "running", "paused")
+INTERRUPTED_ERROR = (
+    "interrupted: the runtime stopped while the job was {status} (its process ended without "
+    "finishing it); retry it with runtime.retry_job(job_id)"
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -47,11 +69,12 @@ def _jsonable(value: Any, active: set[int]) -> Any:
 
 @dataclass(frozen=True)
 class StoredJob:
-    """A finished job read back from a store: its fields, ``to_dict()`` and ``wait()``.
+    """A job read back from a store: its fields, ``to_dict()`` and ``wait()``.
 
-    It answers like a finished :class:`~routilux_nb.core.job.JobContext` (so
-    ``Runtime.get_job`` can return it); it has no worker, trace or logs, and cannot be
-    paused, resumed, cancelled, completed or failed.
+    It answers like a :class:`~routilux_nb.core.job.JobContext` (so ``Runtime.get_job`` can
+    return it); it has no worker or trace, and cannot be paused, resumed, cancelled,
+    completed or failed. Stores hold finished jobs, and, with write-through, jobs still
+    running (their status and times; data and logs come with the final state).
     """
 
     job_id: str
@@ -68,39 +91,51 @@ class StoredJob:
     error_traceback: str | None = None
     cancelled_at: float | None = None
     cancel_reason: str | None = None
+    #: the job's log entries (written when it finishes)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    #: ``[routine_id, slot_name]`` the job was submitted to, and the payload put there
+    entry: list[str] | None = None
+    entry_data: dict[str, Any] | None = None
+    flow_version: int | None = None
 
     #: no monitoring data survives storage
     monitor = None
 
     @classmethod
-    def from_job(cls, job: Any) -> StoredJob:
-        """A record of ``job`` (a JobContext or anything with its fields), data made JSON-safe."""
-        values: dict[str, Any] = {name: getattr(job, name, None) for name in _FIELDS}
+    def from_job(cls, job: Any, *, with_data: bool = True) -> StoredJob:
+        """A record of ``job`` (a JobContext or anything with its fields), made JSON-safe.
+
+        ``with_data=False`` leaves out what changes while a job runs (data and logs).
+        """
+        values: dict[str, Any] = {name: getattr(job, name, None) for name in JOB_FIELDS}
         values["metadata"] = jsonable(dict(values["metadata"] or {}))
-        values["data"] = jsonable(dict(values["data"] or {}))
+        values["data"] = jsonable(dict(values["data"] or {})) if with_data else {}
+        values["logs"] = jsonable(list(values["logs"] or ())) if with_data else []
+        entry = values["entry"]
+        values["entry"] = None if entry is None else [str(part) for part in entry]
+        entry_data = getattr(job, "entry_data", None)
+        if entry_data is None:
+            entry_data = getattr(job, "_entry_data", None)
+        values["entry_data"] = None if entry_data is None else jsonable(dict(entry_data))
         return cls(**values)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> StoredJob:
         """The record a stored document describes (unknown keys are ignored)."""
-        values: dict[str, Any] = {name: doc[name] for name in _FIELDS if name in doc}
+        values: dict[str, Any] = {name: doc[name] for name in JOB_FIELDS if name in doc}
         return cls(**values)
 
     def to_doc(self) -> dict[str, Any]:
         """Every field, timestamps as epoch floats (what a store writes)."""
-        return {name: getattr(self, name) for name in _FIELDS}
+        return {name: getattr(self, name) for name in JOB_FIELDS}
 
     @property
     def is_finished(self) -> bool:
-        return True
+        return self.status in ("completed", "failed", "cancelled")
 
     @property
     def duration(self) -> float | None:
         return None if self.completed_at is None else self.completed_at - self.created_at
-
-    @property
-    def logs(self) -> tuple[dict[str, Any], ...]:
-        return ()
 
     @property
     def trace_log(self) -> list[dict[str, Any]]:
@@ -139,6 +174,24 @@ def decode_job(doc: str) -> StoredJob:
     return StoredJob.from_doc(json.loads(doc))
 
 
+def check_listing(limit: int, offset: int, sort_by: str, order: str) -> None:
+    """Raise ``ValueError`` naming what is allowed when a listing's parameters are not."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be >= 0, got limit={limit}, offset={offset}")
+    if sort_by not in SORT_KEYS:
+        raise ValueError(f"sort_by must be one of {', '.join(SORT_KEYS)}; got {sort_by!r}")
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
+
+
+def interrupted(record: StoredJob, at: float) -> StoredJob:
+    """``record`` (an unfinished job whose process died) as a failed, interrupted job."""
+    return dataclasses.replace(
+        record, status="failed", completed_at=at, error=INTERRUPTED_ERROR.format(status=record.status),
+        error_type="Interrupted",
+    )
+
+
 def status_set(status: str | Iterable[str] | None) -> tuple[str, ...] | None:
     """A status filter as a tuple (``None``: no filter)."""
     if status is None:
@@ -156,10 +209,18 @@ class JobStore(Protocol):
     def get_job(self, job_id: str) -> StoredJob | None:
         """The stored job, or ``None``."""
 
+    def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
+        """Store several records at once (one transaction where the store has them)."""
+
     def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
                   status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[list[StoredJob], int]:
-        """One page of stored jobs, newest (``created_at``) first, and the total matching."""
+                  offset: int = 0, created_after: float | None = None,
+                  created_before: float | None = None, sort_by: str = "created_at",
+                  order: str = "desc") -> tuple[list[StoredJob], int]:
+        """One page of stored jobs and the total matching; newest (``created_at``) first by default."""
+
+    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+        """Mark unfinished jobs whose writing process is gone as failed (interrupted); their ids."""
 
     def count(self) -> int:
         """How many jobs are stored."""

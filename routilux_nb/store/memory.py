@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .base import StoredJob, decode_job, encode_job, status_set
+from .base import StoredJob, check_listing, decode_job, encode_job, status_set
 
 __all__ = ["MemoryJobStore"]
 
@@ -18,6 +19,7 @@ class _Entry(NamedTuple):
     worker_id: str | None
     status: str
     doc: str
+    completed_at: float | None
 
 
 class MemoryJobStore:
@@ -42,18 +44,34 @@ class MemoryJobStore:
     def save_job(self, job: Any) -> None:
         record, doc = encode_job(job)
         with self._lock:
-            old = self._entries.pop(record.job_id, None)
-            if old is not None:
-                self._forget(old.key)
-            self._seq += 1
-            key = (record.created_at, self._seq)
-            bisect.insort(self._order, key)
-            self._ids[key] = record.job_id
-            self._entries[record.job_id] = _Entry(key, record.flow_id, record.worker_id, record.status, doc)
-            while len(self._order) > self.max_jobs:
-                oldest = self._order.pop(0)
-                del self._entries[self._ids.pop(oldest)]
-                self.dropped += 1
+            self._put(record, doc)
+
+    def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
+        """Store several records."""
+        docs = [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records]
+        with self._lock:
+            for record, doc in docs:
+                self._put(record, doc)
+
+    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+        """Nothing to do: what this store holds was written by this process, which is alive."""
+        return []
+
+    def _put(self, record: StoredJob, doc: str) -> None:
+        """Insert or replace one record (lock held)."""
+        old = self._entries.pop(record.job_id, None)
+        if old is not None:
+            self._forget(old.key)
+        self._seq += 1
+        key = (record.created_at, self._seq)
+        bisect.insort(self._order, key)
+        self._ids[key] = record.job_id
+        self._entries[record.job_id] = _Entry(key, record.flow_id, record.worker_id, record.status, doc,
+                                              record.completed_at)
+        while len(self._order) > self.max_jobs:
+            oldest = self._order.pop(0)
+            del self._entries[self._ids.pop(oldest)]
+            self.dropped += 1
 
     def _forget(self, key: tuple[float, int]) -> None:
         i = bisect.bisect_left(self._order, key)
@@ -67,11 +85,16 @@ class MemoryJobStore:
 
     def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
                   status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[list[StoredJob], int]:
-        """One page, newest first, and the total matching (unfiltered: O(offset + limit))."""
-        if limit < 0 or offset < 0:
-            raise ValueError(f"limit and offset must be >= 0, got limit={limit}, offset={offset}")
+                  offset: int = 0, created_after: float | None = None,
+                  created_before: float | None = None, sort_by: str = "created_at",
+                  order: str = "desc") -> tuple[list[StoredJob], int]:
+        """One page and the total matching (newest first and unfiltered: O(offset + limit))."""
+        check_listing(limit, offset, sort_by, order)
         statuses = status_set(status)
+        if (created_after is not None or created_before is not None or sort_by != "created_at"
+                or order != "desc"):
+            return self._scan(flow_id, worker_id, statuses, limit, offset, created_after,
+                              created_before, sort_by, order)
         with self._lock:
             if flow_id is None and worker_id is None and statuses is None:
                 total = len(self._order)
@@ -88,6 +111,27 @@ class MemoryJobStore:
                             docs.append(e.doc)
                         total += 1
         return [decode_job(d) for d in docs], total
+
+    def _scan(self, flow_id: str | None, worker_id: str | None, statuses: tuple[str, ...] | None,
+              limit: int, offset: int, created_after: float | None, created_before: float | None,
+              sort_by: str, order: str) -> tuple[list[StoredJob], int]:
+        with self._lock:
+            rows = [
+                e for e in self._entries.values()
+                if (flow_id is None or e.flow_id == flow_id)
+                and (worker_id is None or e.worker_id == worker_id)
+                and (statuses is None or e.status in statuses)
+                and (created_after is None or e.key[0] > created_after)
+                and (created_before is None or e.key[0] < created_before)
+            ]
+        desc = order == "desc"
+        if sort_by == "created_at":
+            rows.sort(key=lambda e: e.key, reverse=desc)
+        elif sort_by == "status":
+            rows.sort(key=lambda e: (e.status, e.key), reverse=desc)
+        else:  # completed_at: unfinished jobs first in asc order, last in desc (as SQLite sorts NULL)
+            rows.sort(key=lambda e: (e.completed_at is not None, e.completed_at or 0.0, e.key), reverse=desc)
+        return [decode_job(e.doc) for e in rows[offset:offset + limit]], len(rows)
 
     def count(self) -> int:
         with self._lock:

@@ -8,15 +8,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from routilux_nb.core.errors import StateError
+from routilux_nb.core.versions import FlowVersion
 
-from .base import StoredJob, decode_job, encode_job, status_set
+from .base import (
+    UNFINISHED,
+    StoredJob,
+    check_listing,
+    decode_job,
+    encode_job,
+    interrupted,
+    status_set,
+)
+from .writer import DEFAULT_INTERVAL, JobWriter
 
 __all__ = ["SQLiteJobStore"]
 
@@ -28,20 +40,55 @@ _SCHEMA = (
         status TEXT NOT NULL,
         created_at REAL NOT NULL,
         completed_at REAL,
-        doc TEXT NOT NULL
+        doc TEXT NOT NULL,
+        owner TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_flow_created ON jobs (flow_id, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_worker_created ON jobs (worker_id, created_at)",
+    # sort_by=completed_at: unfinished jobs (no completed_at) first in asc order, last in desc
+    "CREATE INDEX IF NOT EXISTS jobs_completed ON jobs (completed_at)",
 )
+#: job counts per (flow, status), kept by triggers, so a listing filtered by flow and/or status
+#: gets its total without counting rows (what keeps a page as fast at 1,000,000 jobs as at 1,000)
+_COUNTS = (
+    """CREATE TABLE IF NOT EXISTS job_counts (
+        flow_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (flow_id, status)
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS job_counts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_counts VALUES (COALESCE(NEW.flow_id, ''), NEW.status, 1)
+            ON CONFLICT(flow_id, status) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS job_counts_update AFTER UPDATE OF flow_id, status ON jobs BEGIN
+        UPDATE job_counts SET n = n - 1 WHERE flow_id = COALESCE(OLD.flow_id, '') AND status = OLD.status;
+        INSERT INTO job_counts VALUES (COALESCE(NEW.flow_id, ''), NEW.status, 1)
+            ON CONFLICT(flow_id, status) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS job_counts_delete AFTER DELETE ON jobs BEGIN
+        UPDATE job_counts SET n = n - 1 WHERE flow_id = COALESCE(OLD.flow_id, '') AND status = OLD.status;
+    END""",
+)
+_VERSIONS = """CREATE TABLE IF NOT EXISTS flow_versions (
+    flow_id TEXT NOT NULL, version INTEGER NOT NULL, created_at REAL NOT NULL,
+    digest TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (flow_id, version)
+)"""
+#: columns added after the first release: added to older databases when they are opened
+_ADDED_COLUMNS = {"owner": "TEXT"}
 
 _UPSERT = (
-    "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
+    "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc, owner) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
     "flow_id = excluded.flow_id, worker_id = excluded.worker_id, status = excluded.status, "
-    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc"
+    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
+    "owner = COALESCE(excluded.owner, jobs.owner)"
 )
+_ORDER = {
+    "created_at": "created_at {o}, rowid {o}",
+    "completed_at": "completed_at {o}, rowid {o}",
+    "status": "status {o}, created_at {o}, rowid {o}",
+}
 
 
 class SQLiteJobStore:
@@ -60,8 +107,18 @@ class SQLiteJobStore:
             self.journal_mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN")
-            for statement in _SCHEMA:
+            conn.execute(_SCHEMA[0])
+            have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+            for statement in (*_SCHEMA[1:], _VERSIONS):
                 conn.execute(statement)
+            if conn.execute("SELECT name FROM sqlite_master WHERE name = 'job_counts'").fetchone() is None:
+                for statement in _COUNTS:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO job_counts SELECT COALESCE(flow_id, ''), status, COUNT(*) "
+                             "FROM jobs GROUP BY 1, 2")
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -75,10 +132,58 @@ class SQLiteJobStore:
 
     def save_job(self, job: Any) -> None:
         record, doc = encode_job(job)
-        params = (record.job_id, record.flow_id, record.worker_id, record.status,
-                  record.created_at, record.completed_at, doc)
         with self._lock:
-            self._db().execute(_UPSERT, params)
+            self._db().execute(_UPSERT, _row(record, doc, None))
+
+    def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
+        """Upsert several records in one transaction."""
+        self.save_encoded([(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner)
+
+    def save_encoded(self, encoded: Iterable[tuple[Any, str]], *, owner: str | None = None) -> None:
+        """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
+        is anything with the indexed fields (``job_id, flow_id, worker_id, status, created_at,
+        completed_at``)."""
+        rows = [_row(r, doc, owner) for r, doc in encoded]
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN")
+            try:
+                db.executemany(_UPSERT, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+        """Fail the unfinished jobs whose writing process is gone (see :func:`.base.interrupted`)."""
+        marks = ", ".join("?" * len(UNFINISHED))
+        with self._lock:
+            rows = self._db().execute(
+                f"SELECT doc, owner FROM jobs WHERE status IN ({marks})", UNFINISHED).fetchall()
+        now = time.time()
+        changed = [interrupted(decode_job(doc), now) for doc, owner in rows if not owner_alive(owner)]
+        if changed:
+            self.save_records(changed)
+        return [r.job_id for r in changed]
+
+    def start_writer(self, interval: float = DEFAULT_INTERVAL) -> JobWriter:
+        """A write-through writer into this store (a :class:`~.writer.JobWriter`)."""
+        return JobWriter(self, interval=interval)
+
+    def save_flow_version(self, version: FlowVersion) -> None:
+        """Keep one version of a flow (its DSL definition)."""
+        row = (version.flow_id, version.version, version.created_at, version.digest,
+               json.dumps(version.definition, default=repr))
+        with self._lock:
+            self._db().execute("INSERT OR REPLACE INTO flow_versions VALUES (?, ?, ?, ?, ?)", row)
+
+    def load_flow_versions(self) -> list[FlowVersion]:
+        """Every kept version of every flow, oldest first."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT flow_id, version, created_at, digest, definition FROM flow_versions "
+                "ORDER BY flow_id, version").fetchall()
+        return [FlowVersion(f, v, c, d, json.loads(text)) for f, v, c, d, text in rows]
 
     def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:
@@ -87,18 +192,24 @@ class SQLiteJobStore:
 
     def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
                   status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[list[StoredJob], int]:
-        """One page, newest first, and the total matching; the page is cut in SQL on an index."""
-        if limit < 0 or offset < 0:
-            raise ValueError(f"limit and offset must be >= 0, got limit={limit}, offset={offset}")
-        where, params = _where(flow_id, worker_id, status_set(status))
+                  offset: int = 0, created_after: float | None = None,
+                  created_before: float | None = None, sort_by: str = "created_at",
+                  order: str = "desc") -> tuple[list[StoredJob], int]:
+        """One page and the total matching; the page is cut in SQL on an index.
+
+        ``created_after``/``created_before`` are epoch seconds (exclusive); ``sort_by`` is one
+        of ``created_at`` (default), ``completed_at`` (unfinished jobs count as not completed yet:
+        first in ``asc`` order, last in ``desc``) or ``status``.
+        """
+        check_listing(limit, offset, sort_by, order)
+        where, params = _where(flow_id, worker_id, status_set(status), created_after, created_before)
+        by = _ORDER[sort_by].format(o=order.upper())
         # the inner query walks an index only; documents are read for the page's rows alone
         page_sql = (f"SELECT doc FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
-                    "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?) "
-                    "ORDER BY created_at DESC, rowid DESC")
+                    f"ORDER BY {by} LIMIT ? OFFSET ?) ORDER BY {by}")
         with self._lock:
             db = self._db()
-            total = db.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0]
+            total = _total(db, where, params, flow_id, worker_id, status, created_after, created_before)
             rows = db.execute(page_sql, (*params, limit, offset)).fetchall() if limit else []
         return [decode_job(r[0]) for r in rows], int(total)
 
@@ -142,11 +253,34 @@ class SQLiteJobStore:
         return f"SQLiteJobStore(path={self.path!r})"
 
 
-def _where(flow_id: str | None, worker_id: str | None,
-           statuses: tuple[str, ...] | None) -> tuple[str, tuple[Any, ...]]:
+def _total(db: sqlite3.Connection, where: str, params: tuple[Any, ...], flow_id: str | None,
+           worker_id: str | None, status: Any, created_after: float | None,
+           created_before: float | None) -> int:
+    """How many jobs match: from the per-(flow, status) counts when only those filter, else counted."""
+    if worker_id is not None or created_after is not None or created_before is not None:
+        return int(db.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0])
+    counts_where, counts_params = _where(None if flow_id is None else flow_id, None, status_set(status))
+    row = db.execute(f"SELECT COALESCE(SUM(n), 0) FROM job_counts{counts_where}", counts_params).fetchone()
+    return int(row[0])
+
+
+def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:
+    return (record.job_id, record.flow_id, record.worker_id, record.status, record.created_at,
+            record.completed_at, doc, owner)
+
+
+def _where(flow_id: str | None, worker_id: str | None, statuses: tuple[str, ...] | None,
+           created_after: float | None = None,
+           created_before: float | None = None) -> tuple[str, tuple[Any, ...]]:
     """A ``WHERE`` clause over fixed column names with ``?`` placeholders, and its values."""
     clauses: list[str] = []
     params: list[Any] = []
+    if created_after is not None:
+        clauses.append("created_at > ?")
+        params.append(float(created_after))
+    if created_before is not None:
+        clauses.append("created_at < ?")
+        params.append(float(created_before))
     if flow_id is not None:
         clauses.append("flow_id = ?")
         params.append(flow_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -109,14 +110,27 @@ async def wait_for(job: JobContext, timeout: float) -> bool:
     return True
 
 
+def _epoch(when: datetime | None) -> float | None:
+    if when is None:
+        return None
+    return (when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
 @router.get("/jobs", response_class=_R, responses={200: {"model": JobListResponse}}, summary="List jobs")
 async def list_jobs(request: Request, page: Page = Depends(paginate), worker_id: str | None = None,
-                    flow_id: str | None = None, status: JobStatus | None = None,
+                    flow_id: str | None = None,
+                    status: list[JobStatus] | None = Query(None, description="one or more statuses (repeat the parameter)"),
+                    created_after: datetime | None = Query(None, description="ISO 8601; jobs created after it"),
+                    created_before: datetime | None = Query(None, description="ISO 8601; jobs created before it"),
+                    sort_by: Literal["created_at", "completed_at", "status"] = "created_at",
+                    order: Literal["asc", "desc"] = "desc",
                     fields: str | None = FIELDS) -> ApiJSONResponse:
-    """Newest first; without filters a page costs the same however many jobs are kept."""
+    """Newest first by default; ``sort_by=completed_at`` lists unfinished jobs last. Without
+    filters, and with a store for any filter, a page costs the same however many jobs are kept."""
     rt = get_runtime(request)
-    jobs, total = rt.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status,
-                               limit=page.limit, offset=page.offset)
+    jobs, total = rt.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status or None,
+                               limit=page.limit, offset=page.offset, created_after=_epoch(created_after),
+                               created_before=_epoch(created_before), sort_by=sort_by, order=order)
     base = api_base(request)
     items = []
     for job in jobs:

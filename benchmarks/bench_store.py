@@ -1,0 +1,140 @@
+"""Job store benchmark: the write-through store's cost, its crash-loss bound, and listing speed.
+
+Prints, measured in this run:
+
+* the 3-routine chain's throughput with a SQLite write-through store and without one: items/s
+  for one job of 20,000 items and jobs/s for one-item jobs (medians of ``--repeat``), and the
+  ratio;
+* the worst crash gap: a child process completes jobs non-stop with a store and is killed
+  with SIGKILL at a random moment, ``--trials`` times; per trial, the age at the kill of the
+  oldest completion it reported that the store lacks (0 when nothing was lost);
+* ``GET /jobs``-style listing (100 per page) with 1,000 and with 1,000,000 stored jobs, for
+  the default order, a status filter, ``created_after``, and ``sort_by=completed_at``.
+
+    python benchmarks/bench_store.py [--repeat 3] [--trials 20] [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_engine import build_flow
+
+import routilux_nb as rx
+from routilux_nb.store import SQLiteJobStore, StoredJob
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
+from test_write_through import kill_gaps
+
+
+def throughput(store: Path | None, items: int, jobs: int) -> tuple[float, float]:
+    rt = rx.Runtime(store=store, max_finished_jobs=jobs * 2)
+    try:
+        worker = rt.start(build_flow("store-bench"))
+        start = time.perf_counter()
+        worker.submit(data={"n": items}).wait(120)
+        items_per_s = items / (time.perf_counter() - start)
+        start = time.perf_counter()
+        handles = [worker.submit(data={"n": 1}) for _ in range(jobs)]
+        for job in handles:
+            job.wait(120)
+        return items_per_s, jobs / (time.perf_counter() - start)
+    finally:
+        rt.shutdown()
+
+
+def fill(store: SQLiteJobStore, rows: int) -> None:
+    base = time.time() - rows
+    statuses = ("completed", "completed", "completed", "failed", "cancelled")
+    batch = []
+    for i in range(rows):
+        created = base + i
+        batch.append(
+            StoredJob(
+                job_id=f"job-{i:09d}",
+                worker_id="w",
+                flow_id=f"flow-{i % 7}",
+                status=statuses[i % 5],
+                created_at=created,
+                started_at=created,
+                completed_at=created + 0.5,
+                data={"i": i},
+            )
+        )
+        if len(batch) == 20_000:
+            store.save_records(batch)
+            batch = []
+    if batch:
+        store.save_records(batch)
+
+
+def list_latency(store: SQLiteJobStore, samples: int = 30) -> dict[str, float]:
+    middle = store.list_jobs(limit=1, offset=store.count() // 2)[0][0].created_at
+    cases = {
+        "newest first": {},
+        "status=failed": {"status": "failed"},
+        "created_after (half)": {"created_after": middle},
+        "sort_by=completed_at asc": {"sort_by": "completed_at", "order": "asc"},
+    }
+    out = {}
+    for name, filters in cases.items():
+        times = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            page, _ = store.list_jobs(limit=100, offset=0, **filters)
+            times.append(time.perf_counter() - start)
+            assert len(page) == 100
+        out[name] = statistics.median(times) * 1000
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--jobs", type=int, default=5_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        off, on = [], []
+        for i in range(args.repeat):
+            off.append(throughput(None, args.items, args.jobs))
+            on.append(throughput(folder / f"bench-{i}.db", args.items, args.jobs))
+        print(f"engine with a write-through SQLite store vs none (medians of {args.repeat})")
+        for k, label in ((0, "items/s (one job)"), (1, "jobs/s (one-item jobs)")):
+            a, b = statistics.median(r[k] for r in off), statistics.median(r[k] for r in on)
+            print(f"  {label:<24} off {a:>10,.0f}   on {b:>10,.0f}   on/off {b / a:.2f}")
+
+        gaps = kill_gaps(folder / "kill.db", args.trials, random.Random(1))
+        lost = sum(1 for g in gaps if g > 0)
+        print(
+            f"kill -9 at random moments, {args.trials} trials: worst gap {max(gaps) * 1000:.0f} ms, "
+            f"median {statistics.median(gaps) * 1000:.0f} ms, trials losing anything: {lost}"
+        )
+
+        small, large = SQLiteJobStore(folder / "small.db"), SQLiteJobStore(folder / "large.db")
+        fill(small, 1_000)
+        start = time.perf_counter()
+        fill(large, args.rows)
+        print(
+            f"listing 100 jobs (filled {args.rows:,} rows in {time.perf_counter() - start:.1f} s), median ms"
+        )
+        a, b = list_latency(small), list_latency(large)
+        for name in a:
+            print(
+                f"  {name:<26} 1,000: {a[name]:6.3f}   {args.rows:,}: {b[name]:6.3f}   ratio {b[name] / a[name]:.2f}"
+            )
+        small.close()
+        large.close()
+
+
+if __name__ == "__main__":
+    main()

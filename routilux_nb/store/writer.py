@@ -1,0 +1,194 @@
+"""Write-through of job transitions to a store, from one background thread, in batches.
+
+The engine tells the writer of every job transition through two of the monitor hooks
+(``job_created`` and ``job_status``); each costs a dict assignment under a lock on the engine's
+thread. The writer thread wakes on the first transition after a write, waits ``interval``
+seconds so that transitions batch up (a job's transitions inside one window coalesce into
+its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
+most the transitions of the last ``interval`` seconds, plus one write, are missing.
+
+A job's data, logs count and error are written with its final transition; unfinished jobs
+are written with their status and times only (their data is still changing).
+
+>>> from routilux_nb.store import SQLiteJobStore
+>>> writer = JobWriter(SQLiteJobStore(":memory:"), interval=0.01)
+>>> writer.stats()["written"]
+0
+>>> writer.close()
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .base import JOB_FIELDS, StoredJob
+
+__all__ = ["DEFAULT_INTERVAL", "JobWriter", "process_owner"]
+
+log = logging.getLogger(__name__)
+
+#: seconds a transition may wait before it is written (the crash-loss bound)
+DEFAULT_INTERVAL = 0.1
+_FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+
+def process_owner() -> str:
+    """``host:pid`` of this process: stored on the jobs it writes, so that a later process can
+    tell jobs whose writer died (interrupted) from jobs another live process is running."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def encode_transition(job: Any) -> tuple[Any, str]:
+    """``(job, JSON document)`` of a job's current state: all of it once finished, else without the
+    data and logs that are still changing. Plain data is encoded in one ``json.dumps``; anything
+    JSON cannot hold goes through :meth:`StoredJob.from_job`'s sanitizing."""
+    finished = job.status in _FINISHED
+    doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
+    entry_data = getattr(job, "entry_data", None)
+    doc["entry_data"] = entry_data if entry_data is not None else getattr(job, "_entry_data", None)
+    if finished:
+        doc["logs"] = list(doc["logs"] or ())
+    else:
+        doc["data"], doc["logs"] = {}, []
+    try:
+        return job, json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        record = StoredJob.from_job(job, with_data=finished)
+        return record, json.dumps(record.to_doc(), separators=(",", ":"))
+
+
+class JobWriter:
+    """Batches job transitions into ``store.save_records`` from a daemon thread."""
+
+    def __init__(
+        self, store: Any, *, interval: float = DEFAULT_INTERVAL, owner: str | None = None
+    ) -> None:
+        if interval < 0:
+            raise ValueError(f"interval must be >= 0 seconds, got {interval}")
+        self.store = store
+        self.interval = interval
+        self.owner = owner or process_owner()
+        self._lock = threading.Lock()  # guards the pending state; held only briefly
+        self._write_lock = threading.Lock()  # one batch written at a time, in order
+        self._pending: dict[str, Any] = {}
+        self._evict: list[tuple[str, Callable[[str], None]]] = []
+        self._wake = threading.Event()
+        self._closing = False
+        self._oldest_pending: float | None = None
+        self.written = 0
+        self.batches = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_lag = 0.0
+        self._thread = threading.Thread(target=self._run, name="routilux-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- hooks called by the engine (cheap) ----------------------------------------------
+    def job_created(self, job: Any) -> None:
+        self.note(job)
+
+    def job_status(self, job: Any, old: str | None = None) -> None:
+        self.note(job)
+
+    def note(self, job: Any) -> None:
+        """Remember that ``job`` changed; it is written within ``interval`` seconds."""
+        with self._lock:
+            if not self._pending:
+                self._oldest_pending = time.monotonic()
+                self._wake.set()
+            self._pending[job.job_id] = job
+
+    def evict_after_write(self, job_id: str, forget: Callable[[str], None]) -> None:
+        """Call ``forget(job_id)`` once the job's latest state is in the store (never before)."""
+        with self._lock:
+            self._evict.append((job_id, forget))
+            if len(self._evict) == 1:
+                self._wake.set()
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if not self._closing and self.interval:
+                time.sleep(self.interval)  # let transitions batch up
+            self._write_pending()
+            if self._closing:
+                with self._lock:
+                    if not self._pending and not self._evict:
+                        return
+
+    def _write_pending(self) -> None:
+        """Swap out what is pending and write it; batches are written in the order they were taken."""
+        with self._write_lock:
+            with self._lock:
+                self._wake.clear()
+                pending, self._pending = self._pending, {}
+                evict, self._evict = self._evict, []
+                oldest, self._oldest_pending = self._oldest_pending, None
+            if pending or evict:
+                self._write(list(pending.values()), evict, oldest)
+
+    def _write(
+        self, jobs: list[Any], evict: list[tuple[str, Callable[[str], None]]], oldest: float | None
+    ) -> None:
+        try:
+            if jobs:
+                self.store.save_encoded([encode_transition(job) for job in jobs], owner=self.owner)
+        except Exception as exc:  # keep them pending: a later write retries them
+            self.errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("could not write %d job transitions to %r", len(jobs), self.store)
+            with self._lock:
+                for job in jobs:
+                    self._pending.setdefault(job.job_id, job)
+                self._evict[:0] = evict
+                self._wake.set()
+            time.sleep(min(1.0, max(self.interval, 0.05)))
+            return
+        self.written += len(jobs)
+        self.batches += 1
+        if oldest is not None:
+            self.last_lag = time.monotonic() - oldest
+        for job_id, forget in evict:
+            try:
+                forget(job_id)
+            except Exception:
+                log.exception("evicting job %s after writing it failed", job_id)
+
+    # -- control -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write what is pending now, in the calling thread (a reader's way to see every job)."""
+        self._write_pending()
+
+    def stats(self) -> dict[str, Any]:
+        """What ``/health/database`` reports about writing: counts, errors and lag."""
+        with self._lock:
+            pending = len(self._pending)
+            age = 0.0 if self._oldest_pending is None else time.monotonic() - self._oldest_pending
+        return {
+            "written": self.written,
+            "batches": self.batches,
+            "pending": pending,
+            "pending_age_seconds": round(age, 4),
+            "last_lag_seconds": round(self.last_lag, 4),
+            "interval_seconds": self.interval,
+            "errors": self.errors,
+            "last_error": self.last_error,
+        }
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything pending, then stop the thread (idempotent)."""
+        with self._lock:
+            self._closing = True
+            self._wake.set()
+        self._thread.join(timeout)
+
+    def __repr__(self) -> str:
+        return f"JobWriter(store={self.store!r}, interval={self.interval})"
