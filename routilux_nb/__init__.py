@@ -38,9 +38,9 @@ from .core import (
     policies,
     registry,
 )
+from .core.default import default_runtime as runtime
 from .core.display import set_html_renderer
 from .core.expressions import ExpressionError
-from .core.runtime import default_runtime as runtime
 
 
 def _html_for(obj: object) -> str:

@@ -12,6 +12,7 @@ or running twice, which is what keeps one job's items in order.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINISHED",
+    "call_done_callbacks",
     "Done",
     "done_event",
     "JOB_STATUSES",
@@ -159,3 +161,15 @@ def done_event(run: JobRun) -> Done:
             if done is None:
                 done = run.done = Done()
     return done
+
+
+def call_done_callbacks(job: Any, run: JobRun) -> None:
+    """Run (once) what ``job.add_done_callback`` registered; a failing callback is logged."""
+    callbacks, run.callbacks = run.callbacks, []
+    for callback in callbacks:
+        try:
+            callback(job)
+        except Exception:
+            logging.getLogger("routilux_nb.core.worker").exception(
+                "done callback %r of job %s failed", callback, job.job_id
+            )

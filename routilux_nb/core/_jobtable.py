@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import JobStateError
@@ -37,15 +37,17 @@ def duplicate_job(job_id: str) -> JobStateError:
 class JobTable:
     """Jobs by id, newest last (see module docstring)."""
 
-    def __init__(
-        self, store: JobStore | None, max_finished: int, spawn: Callable[..., None], *,
-        writer: Any = None,
-    ) -> None:
+    def __init__(self, store: JobStore | None, max_finished: int, spawn: Callable[..., None]) -> None:
         self.store = store
         self.max_finished = max_finished
         self.spawn = spawn
         #: the store's write-through writer: a job leaves memory once its final state is written
-        self.writer = writer
+        self.writer: Any = None
+        #: ids of jobs a previous process left unfinished, marked failed ("interrupted") at open
+        self.interrupted: list[str] = []
+        if store is not None and hasattr(store, "start_writer"):
+            self.interrupted = store.mark_interrupted()
+            self.writer = store.start_writer()
         self.lock = threading.Lock()
         self.jobs: dict[str, JobContext] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -93,6 +95,15 @@ class JobTable:
             return
         self.spawn(self.persist, evicted)
 
+    def close(self) -> None:
+        """Write what is pending (or save the finished jobs still in memory), close the store."""
+        if self.writer is not None:
+            self.writer.close()
+        elif self.store is not None:
+            self.persist(self.finished_in_memory())
+        if self.store is not None:
+            self.store.close()
+
     def forget(self, job_id: str) -> None:
         """Drop a job from memory (its final state is in the store)."""
         with self.lock:
@@ -118,6 +129,20 @@ class JobTable:
                 continue
             with self.lock:
                 self.jobs.pop(job_id, None)
+
+    def stored_entry(self, job: Any, *, known_flows: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+        """``(routine_id, slot_name, data)`` a stored job was submitted with, to retry it."""
+        if job.status not in ("failed", "cancelled"):
+            raise JobStateError(f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
+        if not job.entry or job.entry_data is None:
+            raise JobStateError(f"job {job.job_id!r} was stored without its entry payload, so it cannot be retried")
+        if job.flow_id not in known_flows:
+            raise JobStateError(
+                f"job {job.job_id!r} ran flow {job.flow_id!r}, which this runtime does not know; "
+                "register it first (runtime.register_flow(flow) or load its DSL)"
+            )
+        routine_id, slot_name = job.entry
+        return routine_id, slot_name, dict(job.entry_data)
 
     def get(self, job_id: str) -> JobContext:
         """The job, or a stored read-only job shaped like one."""

@@ -13,7 +13,6 @@ A job is *active* while it has ready or running keys, pending timers or parked i
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import traceback
@@ -21,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._jobrun import FINISHED, Hop, JobStatus, KeyState, WorkerStatus
+from ._jobrun import FINISHED, Hop, JobStatus, KeyState, WorkerStatus, call_done_callbacks
 from .clock import now
 from .policies import Decision
 from .slot import SlotQueue
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
     from .routine import Routine
     from .scheduler import TimerHandle
 
-log = logging.getLogger(__name__)
 __all__ = ["Prepared", "Schedule"]
 
 IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
@@ -394,18 +392,5 @@ class Schedule:
         if run.done is not None:
             run.done.set()
         if run.callbacks:
-            callbacks, run.callbacks = run.callbacks, []
-            for callback in callbacks:
-                try:
-                    callback(job)
-                except Exception:
-                    log.exception("done callback %r of job %s failed", callback, job.job_id)
+            call_done_callbacks(job, run)
         self.on_finished(job)
-
-    def add_done_callback(self, job: JobContext, fn: Callable[[JobContext], None]) -> bool:
-        """Keep ``fn`` for when ``job`` finishes; False (and ``fn`` kept nowhere) if it has."""
-        with self.lock:
-            if job.status in FINISHED:
-                return False
-            job._run.callbacks.append(fn)
-            return True

@@ -4,7 +4,10 @@ The engine never imports the notebook or the server layer, not even lazily. What
 from them is registered here by those layers (or by the top-level package):
 
 * the HTTP server: :func:`register_server_factory` gives :meth:`Runtime.serve` its server;
-* stores: anything following :class:`JobStore` can keep a runtime's finished jobs.
+* stores: anything following :class:`JobStore` can keep a runtime's finished jobs;
+  :func:`set_store_opener` lets ``Runtime(store="jobs.db")`` open a file and
+  :func:`set_artifact_store_factory` gives a runtime its artifact folder (the store layer
+  registers both).
 
 >>> register_server_factory(None)
 >>> server_factory() is None
@@ -13,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,8 +25,17 @@ __all__ = [
     "JobStore",
     "ServerFactory",
     "ServerHandle",
+    "make_artifact_store",
+    "monitor_factory",
+    "otel_installer",
+    "open_store",
     "register_server_factory",
     "server_factory",
+    "set_artifact_store_factory",
+    "set_default_monitor_factory",
+    "set_otel_installer",
+    "set_store_opener",
+    "store_identity",
 ]
 
 SERVER_EXTRA_HINT = "the HTTP API needs the server extra: pip install 'routilux_nb[server]'"
@@ -92,3 +105,62 @@ class JobStore(Protocol):
 
     def close(self) -> None:
         """Release the store's resources (idempotent)."""
+
+
+_store_opener: Callable[[str], Any] | None = None
+_artifact_factory: Callable[[Any], Any] | None = None
+
+
+def set_store_opener(opener: Callable[[str], Any] | None) -> None:
+    """Let the store layer open ``Runtime(store="jobs.db")`` specs (core never imports it)."""
+    global _store_opener
+    _store_opener = opener
+
+
+def set_artifact_store_factory(factory: Callable[[Any], Any] | None) -> None:
+    """Let the store layer make a runtime's artifact store on first use."""
+    global _artifact_factory
+    _artifact_factory = factory
+
+
+def open_store(spec: Any) -> Any:
+    """``spec`` itself, or the store a path or ``"memory"`` names (through the store layer)."""
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec
+    if _store_opener is None:
+        raise ValueError(f"store={spec!r} needs routilux_nb.store: import routilux_nb (not only routilux_nb.core)")
+    return _store_opener(os.fspath(spec))
+
+
+def make_artifact_store(runtime: Any) -> Any:
+    if _artifact_factory is None:
+        raise ImportError("artifacts need routilux_nb.store: import routilux_nb (not only routilux_nb.core)")
+    return _artifact_factory(runtime)
+
+
+def store_identity(store: Any) -> Any:
+    """What identifies a store: a file's absolute path, else the spec or the object itself."""
+    if store is None:
+        return None
+    path = os.fspath(store) if isinstance(store, (str, os.PathLike)) else getattr(store, "path", None)
+    if isinstance(path, str) and path not in ("memory", ":memory:"):
+        return os.path.abspath(path)
+    return store if path is None or not isinstance(store, (str, os.PathLike)) else path
+
+
+#: makes every new runtime's monitor (the monitor layer registers it); read by ``Runtime``
+monitor_factory: Callable[[], Any] | None = None
+#: handles ``Runtime(otel=...)`` (the monitor layer registers it; core never imports OpenTelemetry)
+otel_installer: Callable[[Any, Any], None] | None = None
+
+
+def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
+    """Let the monitor layer provide every new runtime's monitor (core never imports it)."""
+    global monitor_factory
+    monitor_factory = factory
+
+
+def set_otel_installer(installer: Callable[[Any, Any], None] | None) -> None:
+    """Let the monitor layer handle ``Runtime(otel=...)``."""
+    global otel_installer
+    otel_installer = installer

@@ -283,7 +283,7 @@ class Flow(HtmlRepr):
     def metrics(self, runtime: Any = None) -> dict[str, Any]:
         """Job counts, success rate, durations and routine metrics of this flow on ``runtime``
         (default: the kernel's runtime)."""
-        from .runtime import default_runtime
+        from .default import default_runtime
 
         rt = runtime or default_runtime()
         return rt.monitor.flow_metrics(self.flow_id)  # type: ignore[no-any-return]

@@ -168,6 +168,11 @@ class JobContext(HtmlRepr):
     def _done_event(self) -> Done:
         return self._worker.done_event(self)
 
+    @property
+    def entry_data(self) -> dict[str, Any] | None:
+        """The payload the job was submitted with (kept to retry it from its entry)."""
+        return self._run.entry_data
+
     def add_done_callback(self, fn: Callable[[JobContext], None]) -> None:
         """Call ``fn(job)`` once the job has finished (at once if it already has).
 

@@ -9,7 +9,8 @@
 {'seen': [1]}
 >>> rt.shutdown()
 
-``routilux_nb.runtime()`` returns the kernel's default runtime; make others for tests.
+``routilux_nb.runtime()`` returns the kernel's default runtime (:mod:`.default`); make
+others for tests.
 Routine logic runs on an executor following ``concurrent.futures.Executor`` (by default a
 bounded thread pool owned by the runtime; pass ``executor=`` to bring your own thread pool).
 Finished jobs are kept up to ``max_finished_jobs`` (oldest evicted first, to the store if
@@ -18,21 +19,26 @@ one is configured), so memory stays bounded however many jobs run.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import socket
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
+from . import extensions
+from ._flows import FlowCatalog
 from ._jobtable import JobTable
 from ._pool import ThreadPool
 from .display import HtmlRepr
-from .errors import JobStateError, RoutiluxError, StateError
-from .extensions import SERVER_EXTRA_HINT, JobStore, ServerHandle, server_factory
+from .errors import RoutiluxError, StateError
+from .extensions import (
+    SERVER_EXTRA_HINT,
+    JobStore,
+    ServerHandle,
+    make_artifact_store,
+    open_store,
+    server_factory,
+)
 from .flow import Flow
 from .hooks import NullMonitor
 from .ids import check_id
@@ -44,74 +50,9 @@ from .scheduler import Scheduler
 from .versions import FlowVersions
 from .worker import Worker
 
-__all__ = [
-    "Runtime",
-    "default_runtime",
-    "set_artifact_store_factory",
-    "set_default_monitor_factory",
-    "set_otel_installer",
-    "set_store_opener",
-]
+__all__ = ["Runtime"]
 
 log = logging.getLogger(__name__)
-_monitor_factory: Callable[[], Any] | None = None
-_otel_installer: Callable[[Any, Any], None] | None = None
-_store_opener: Callable[[str], Any] | None = None
-_artifact_factory: Callable[[Runtime], Any] | None = None
-_default: Runtime | None = None
-_default_lock = threading.Lock()
-
-
-def set_store_opener(opener: Callable[[str], Any] | None) -> None:
-    """Let the store layer open ``Runtime(store="jobs.db")`` specs (core never imports it)."""
-    global _store_opener
-    _store_opener = opener
-
-
-def set_artifact_store_factory(factory: Callable[[Runtime], Any] | None) -> None:
-    """Let the store layer make a runtime's artifact store on first use (core never imports it)."""
-    global _artifact_factory
-    _artifact_factory = factory
-
-
-def _open_store(spec: Any) -> Any:
-    if not isinstance(spec, (str, os.PathLike)):
-        return spec
-    if _store_opener is None:
-        raise ValueError(
-            f"store={spec!r} needs routilux_nb.store: import routilux_nb (not only routilux_nb.core)"
-        )
-    return _store_opener(os.fspath(spec))
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """Whether the process that wrote a job (``host:pid``) may still be running it."""
-    host, _, pid = (owner or "").rpartition(":")
-    if not host or not pid.isdigit():
-        return False  # written before owners were recorded, or by no one we can ask
-    if host != socket.gethostname():
-        return True  # another machine's process: we cannot tell, so we do not touch its jobs
-    if int(pid) == os.getpid():
-        return False  # this process: a runtime reopening its own store is not running them
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def set_default_monitor_factory(factory: Callable[[], Any] | None) -> None:
-    """Let the monitor layer provide every new runtime's monitor (core never imports it)."""
-    global _monitor_factory
-    _monitor_factory = factory
-
-
-def set_otel_installer(installer: Callable[[Any, Any], None] | None) -> None:
-    """Let the monitor layer handle ``Runtime(otel=...)`` (core never imports OpenTelemetry)."""
-    global _otel_installer
-    _otel_installer = installer
 
 
 class Runtime(HtmlRepr):
@@ -139,49 +80,37 @@ class Runtime(HtmlRepr):
         self.max_threads = max_threads
         self.max_finished_jobs = max_finished_jobs
         self.log_size = log_size
-        self.store = store = _open_store(store)
-        #: the store's write-through writer: every job transition reaches the store within
-        #: its interval (stores without one receive finished jobs as they are evicted)
-        self.store_writer: Any = None
+        self.store = store = open_store(store)
+        self._table = JobTable(store, max_finished_jobs, self._spawn)
+        self._jobs = self._table.jobs
+        #: the store's write-through writer (see :mod:`routilux_nb.store.writer`), or None
+        self.store_writer = self._table.writer
         #: ids of the jobs a previous process left unfinished, marked failed ("interrupted")
-        self.interrupted_jobs: list[str] = []
-        if store is not None and hasattr(store, "start_writer"):
-            self.interrupted_jobs = store.mark_interrupted(_owner_alive)
-            self.store_writer = store.start_writer()
+        self.interrupted_jobs = self._table.interrupted
         #: an executor outside this process runs only routine logic (see core.offload);
         #: scheduling then uses the runtime's own thread pool
         self._offload: Executor | None = executor if is_remote_executor(executor) else None
         self._own_executor = executor is None or self._offload is not None
         self._executor: Executor | None = None if self._offload is not None else executor
         self.scheduler = Scheduler()
-        self.flows: dict[str, Flow] = {}
-        #: every version of every flow (kept in the store when it keeps versions)
-        self.flow_versions = FlowVersions(store)
-        #: flows of older versions built for ``submit(..., version=N)``: not the registered ones
-        self._pinned: weakref.WeakKeyDictionary[Flow, int] = weakref.WeakKeyDictionary()
-        #: the version number of every flow object registered or built here
-        self._numbers: weakref.WeakKeyDictionary[Flow, int] = weakref.WeakKeyDictionary()
-        self._version_flows: dict[tuple[str, int], Flow] = {}
-        #: flows of a previous process that could not be rebuilt here, with the reason
-        self.unavailable_flows: dict[str, str] = {}
+        self._catalog = FlowCatalog(store)
         self.workers: dict[str, Worker] = {}
-        self._table = JobTable(store, max_finished_jobs, self._spawn, writer=self.store_writer)
-        self._jobs = self._table.jobs
         self._lock = threading.RLock()
         self._closed = False
         if monitor is True:
-            monitor = _monitor_factory() if _monitor_factory is not None else NullMonitor()
+            factory = extensions.monitor_factory
+            monitor = factory() if factory is not None else NullMonitor()
         elif monitor is False or monitor is None:
             monitor = NullMonitor()
         self.monitor = monitor if self.store_writer is None else JobTee(monitor, [self.store_writer])
         self._artifacts: Any = None
         if store is not None:
-            self._restore_flows()
+            self._catalog.restore()
         monitor.attach(self)
         if otel is not None and otel is not False:  # OpenTelemetry export (monitor.otel)
-            if _otel_installer is None:
+            if extensions.otel_installer is None:
                 raise ImportError("otel= needs routilux_nb.monitor: import routilux_nb first")
-            _otel_installer(self, otel)
+            extensions.otel_installer(self, otel)
         self._server: ServerHandle | None = None
 
     @property
@@ -192,9 +121,7 @@ class Runtime(HtmlRepr):
         if self._artifacts is None:
             with self._lock:
                 if self._artifacts is None:
-                    if _artifact_factory is None:
-                        raise StateError("artifacts need routilux_nb.store: import routilux_nb")
-                    self._artifacts = _artifact_factory(self)
+                    self._artifacts = make_artifact_store(self)
         return self._artifacts
 
     # -- executor ------------------------------------------------------------------------
@@ -223,66 +150,40 @@ class Runtime(HtmlRepr):
             pool.repay(count)
 
     # -- flows ---------------------------------------------------------------------------
-    def register_flow(self, flow: Flow, *, replace: bool = False) -> Flow:
-        """Make a flow known by its ``flow_id`` (``GET /flows`` lists these)."""
-        with self._lock:
-            old = self.flows.get(flow.flow_id)
-            if old is not None and old is not flow and not replace:
-                if any(w.flow is old and w.status != "stopped" for w in self.workers.values()):
-                    raise StateError(
-                        f"flow {flow.flow_id!r} is already registered and has running workers; "
-                        "stop them or pass replace=True"
-                    )
-            self.flows[flow.flow_id] = flow
-        version = self.flow_versions.record(flow)
-        with self._lock:
-            self._version_flows[(flow.flow_id, version.version)] = flow
-            self._numbers[flow] = version.version
-        return flow
+    @property
+    def flows(self) -> dict[str, Flow]:
+        """The registered flows by id (``GET /flows`` lists these)."""
+        return self._catalog.flows
 
-    def _restore_flows(self) -> None:
-        """Register the latest version of each flow the store knows (from its DSL)."""
-        for flow_id in self.flow_versions.flow_ids():
-            latest = self.flow_versions.latest(flow_id)
-            if latest is None or flow_id in self.flows:
-                continue
-            try:
-                flow = Flow.from_dict(latest.definition)
-            except Exception as exc:
-                self.unavailable_flows[flow_id] = f"{type(exc).__name__}: {exc}"
-                continue
-            with self._lock:
-                self.flows[flow_id] = flow
-                self._version_flows[(flow_id, latest.version)] = flow
-                self._numbers[flow] = latest.version
+    @property
+    def flow_versions(self) -> FlowVersions:
+        """Every version of every flow (``flow_versions.list(flow_id)``, newest first)."""
+        return self._catalog.versions
+
+    @property
+    def unavailable_flows(self) -> dict[str, str]:
+        """Flows of a previous process (in the store) that could not be rebuilt here, with why."""
+        return self._catalog.unavailable
+
+    def register_flow(self, flow: Flow, *, replace: bool = False) -> Flow:
+        """Make a flow known by its ``flow_id``; a changed definition under a known id is a new
+        version (see :mod:`routilux_nb.core.versions`)."""
+
+        def in_use(old: Flow) -> bool:
+            return any(w.flow is old and w.status != "stopped" for w in list(self.workers.values()))
+
+        return self._catalog.register(flow, replace=replace, in_use=in_use)
 
     def version_of(self, flow: Flow) -> int | None:
         """The version number ``flow`` (a registered or pinned flow object) runs as."""
-        return self._numbers.get(flow)
+        return self._catalog.version_of(flow)
 
     def flow_version(self, flow_id: str, version: int) -> Flow:
-        """The flow as it was at ``version`` (rebuilt from its DSL when it is not the current one).
-
-        Raises ``KeyError`` for an unknown version and :class:`DSLError` when its function
-        routines are not registered here.
-        """
-        with self._lock:
-            flow = self._version_flows.get((flow_id, version))
-        if flow is None:
-            built = Flow.from_dict(self.flow_versions.get(flow_id, version).definition)
-            with self._lock:
-                flow = self._version_flows.setdefault((flow_id, version), built)
-        with self._lock:
-            self._numbers[flow] = version
-            if self.flows.get(flow_id) is not flow:
-                self._pinned[flow] = version
-        return flow
+        """The flow as it was at ``version`` (see :meth:`FlowCatalog.at_version`)."""
+        return self._catalog.at_version(flow_id, version)
 
     def get_flow(self, flow_id: str) -> Flow:
-        try:
-            return self.flows[flow_id]
-        except KeyError:
-            raise KeyError(f"no flow {flow_id!r}; known flows: {sorted(self.flows) or 'none'}") from None
+        return self._catalog.get(flow_id)
 
     def remove_flow(self, flow_id: str) -> None:
         """Forget a flow; its workers are stopped."""
@@ -290,13 +191,11 @@ class Runtime(HtmlRepr):
         for w in list(self.workers.values()):
             if w.flow is flow:
                 w.stop()
-        with self._lock:
-            self.flows.pop(flow_id, None)
+        self._catalog.forget(flow_id)
 
     def _flow(self, flow: Flow | str) -> Flow:
         if isinstance(flow, Flow):
-            known = self.flows.get(flow.flow_id)
-            if known is not flow and flow not in self._pinned:
+            if self._catalog.needs_registering(flow):
                 self.register_flow(flow, replace=True)
             return flow
         return self.get_flow(flow)
@@ -400,15 +299,8 @@ class Runtime(HtmlRepr):
                   status: str | Iterable[str] | None = None, limit: int = 100, offset: int = 0,
                   created_after: float | None = None, created_before: float | None = None,
                   sort_by: str = "created_at", order: str = "desc") -> tuple[list[Any], int]:
-        """One page of jobs and the total matching: what ``GET /jobs`` serves.
-
-        Newest first by default; ``sort_by`` is ``created_at``, ``completed_at`` (unfinished
-        jobs first in ``asc`` order, last in ``desc``) or ``status``, ``order`` ``asc`` or
-        ``desc``; ``created_after``/``created_before`` are epoch seconds. With a write-through
-        store the store is the index and jobs still in memory are returned live, so a job moving
-        from memory to the store is listed once, never twice or not at all. Without a store and
-        without filters a page costs O(offset + limit), however many jobs are kept.
-        """
+        """One page of jobs and the total matching: what ``GET /jobs`` serves (see
+        :meth:`JobTable.page <routilux_nb.core._jobtable.JobTable.page>`)."""
         return self._table.page(flow_id=flow_id, worker_id=worker_id, status=status, limit=limit,
                                 offset=offset, created_after=created_after,
                                 created_before=created_before, sort_by=sort_by, order=order)
@@ -420,19 +312,9 @@ class Runtime(HtmlRepr):
         job = self.get_job(job_id)
         if isinstance(job, JobContext):
             return job.retry(job_id=new_job_id)
-        if job.status not in ("failed", "cancelled"):
-            raise JobStateError(f"job {job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
-        if not job.entry or job.entry_data is None:
-            raise JobStateError(f"job {job_id!r} was stored without its entry payload, so it cannot be retried")
-        if job.flow_id not in self.flows:
-            raise JobStateError(
-                f"job {job_id!r} ran flow {job.flow_id!r}, which this runtime does not know; "
-                "register it first (runtime.register_flow(flow) or load its DSL)"
-            )
-        worker = self.worker_for(job.flow_id)
-        routine_id, slot_name = job.entry
-        return worker.submit(routine_id, slot_name, dict(job.entry_data), job_id=new_job_id,
-                             metadata={**job.metadata, "retry_of": job_id})
+        routine_id, slot_name, data = self._table.stored_entry(job, known_flows=self.flows)
+        return self.worker_for(job.flow_id).submit(routine_id, slot_name, data, job_id=new_job_id,
+                                                   metadata={**job.metadata, "retry_of": job_id})
 
     def wait_all(self, timeout: float | None = 60.0) -> None:
         """Wait until every unfinished job has finished."""
@@ -459,10 +341,7 @@ class Runtime(HtmlRepr):
 
     @property
     def server(self) -> ServerHandle | None:
-        """The HTTP server of this runtime (see :meth:`serve`; check ``.running``), or ``None``.
-
-        Set by the server layer when it starts or stops serving this runtime.
-        """
+        """The HTTP server of this runtime (see :meth:`serve`), set by the server layer; or None."""
         return self._server
 
     @server.setter
@@ -485,12 +364,7 @@ class Runtime(HtmlRepr):
             self._closed = True
         if self._artifacts is not None:
             self._artifacts.close()
-        if self.store_writer is not None:  # everything noted so far is written, then the store closes
-            self.store_writer.close()
-            self.store.close()
-        elif self.store is not None:  # finished jobs still in memory are kept too
-            self._table.persist(self._table.finished_in_memory())
-            self.store.close()
+        self._table.close()
         self.scheduler.shutdown(timeout)
         self.monitor.shutdown()
         if self._executor is not None and self._own_executor:
@@ -499,6 +373,14 @@ class Runtime(HtmlRepr):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def metrics_frame(self, *, per: str = "job", flow_id: str | None = None, worker_id: str | None = None) -> Any:
+        """Metrics of every job (``per="job"``) or every routine (``per="routine"``) as one DataFrame."""
+        return self.monitor.metrics_frame(per=per, flow_id=flow_id, worker_id=worker_id)
+
+    def trace_frame(self, *, flow_id: str | None = None, worker_id: str | None = None) -> Any:
+        """The recorded events of every job kept, as one DataFrame (``frame.attrs["truncated"]``)."""
+        return self.monitor.trace_frame(flow_id=flow_id, worker_id=worker_id)
 
     def __enter__(self) -> Runtime:
         return self
@@ -511,35 +393,3 @@ class Runtime(HtmlRepr):
         active = sum(1 for j in list(self._jobs.values()) if j.status not in FINISHED)
         return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
                 f"jobs_kept={len(self._jobs)})")
-
-
-def default_runtime(*, store: Any = None) -> Runtime:
-    """The process's default runtime, created on first use and shut down at exit.
-
-    ``rx.runtime(store="jobs.db")`` makes it keep every job in that SQLite file (write-through,
-    see :mod:`routilux_nb.store`); after a kernel restart the same call lists yesterday's jobs.
-    Calling it again with the same store (a re-run cell) returns the same runtime.
-    """
-    global _default
-    with _default_lock:
-        if _default is not None and not _default.closed:
-            if store is not None and _store_spec(store) != _store_spec(_default.store):
-                raise StateError(
-                    f"the default runtime is already running with store={_store_spec(_default.store)!r}; "
-                    f"to use {_store_spec(store)!r}, call rx.runtime().shutdown() first (or restart the "
-                    "kernel), or make a separate Runtime(store=...)"
-                )
-            return _default
-        _default = Runtime(store=store)
-        atexit.register(_default.shutdown, wait=False)
-        return _default
-
-
-def _store_spec(store: Any) -> Any:
-    """What identifies a store: a file's absolute path, else the spec or the object itself."""
-    if store is None:
-        return None
-    path = os.fspath(store) if isinstance(store, (str, os.PathLike)) else getattr(store, "path", None)
-    if isinstance(path, str) and path not in ("memory", ":memory:"):
-        return os.path.abspath(path)
-    return store if path is None or not isinstance(store, (str, os.PathLike)) else path

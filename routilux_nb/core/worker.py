@@ -216,7 +216,11 @@ class Worker(HtmlRepr):
 
     def add_done_callback(self, job: JobContext, fn: Callable[[JobContext], None]) -> bool:
         """Keep ``fn`` for when ``job`` finishes (``job.add_done_callback``); False if it has."""
-        return self._sched.add_done_callback(job, fn)
+        with self._sched.lock:
+            if job.status in FINISHED:
+                return False
+            job._run.callbacks.append(fn)
+            return True
 
     # -- lifecycle -----------------------------------------------------------------------
     def pause(self) -> Worker:

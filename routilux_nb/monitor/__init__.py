@@ -4,7 +4,7 @@ makes every new :class:`~routilux_nb.core.runtime.Runtime` monitored."""
 
 from __future__ import annotations
 
-from routilux_nb.core.runtime import set_default_monitor_factory, set_otel_installer
+from routilux_nb.core.extensions import set_default_monitor_factory, set_otel_installer
 
 from .breakpoints import BREAKPOINT_TYPES, Breakpoint, BreakpointManager
 from .bus import EventBus, Subscription

@@ -115,7 +115,7 @@ def _resolve(
     if not isinstance(target, Flow):
         raise TypeError(f"expected a Worker, a JobContext or a Flow, not {type(target).__name__}")
     if runtime is None:
-        from routilux_nb.core.runtime import default_runtime
+        from routilux_nb.core.default import default_runtime
 
         runtime = default_runtime()
     if worker is not None:

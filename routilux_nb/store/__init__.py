@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from routilux_nb.core.runtime import set_artifact_store_factory, set_store_opener
+from routilux_nb.core.extensions import set_artifact_store_factory, set_store_opener
 
 from .artifacts import Artifact, ArtifactError, ArtifactStore
 from .base import JobStore, StoredJob

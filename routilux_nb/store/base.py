@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -113,9 +113,7 @@ class StoredJob:
         values["logs"] = jsonable(list(values["logs"] or ())) if with_data else []
         entry = values["entry"]
         values["entry"] = None if entry is None else [str(part) for part in entry]
-        entry_data = getattr(job, "entry_data", None)
-        if entry_data is None:
-            entry_data = getattr(job, "_entry_data", None)
+        entry_data = values["entry_data"]
         values["entry_data"] = None if entry_data is None else jsonable(dict(entry_data))
         return cls(**values)
 
@@ -219,7 +217,7 @@ class JobStore(Protocol):
                   order: str = "desc") -> tuple[list[StoredJob], int]:
         """One page of stored jobs and the total matching; newest (``created_at``) first by default."""
 
-    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+    def mark_interrupted(self) -> list[str]:
         """Mark unfinished jobs whose writing process is gone as failed (interrupted); their ids."""
 
     def count(self) -> int:

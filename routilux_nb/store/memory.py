@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from .base import StoredJob, check_listing, decode_job, encode_job, status_set
@@ -53,7 +53,7 @@ class MemoryJobStore:
             for record, doc in docs:
                 self._put(record, doc)
 
-    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+    def mark_interrupted(self) -> list[str]:
         """Nothing to do: what this store holds was written by this process, which is alive."""
         return []
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from routilux_nb.core.errors import StateError
@@ -28,7 +28,7 @@ from .base import (
     interrupted,
     status_set,
 )
-from .writer import DEFAULT_INTERVAL, JobWriter
+from .writer import DEFAULT_INTERVAL, JobWriter, owner_alive
 
 __all__ = ["SQLiteJobStore"]
 
@@ -154,7 +154,7 @@ class SQLiteJobStore:
                 raise
             db.execute("COMMIT")
 
-    def mark_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
+    def mark_interrupted(self) -> list[str]:
         """Fail the unfinished jobs whose writing process is gone (see :func:`.base.interrupted`)."""
         marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:

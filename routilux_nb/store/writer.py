@@ -30,7 +30,7 @@ from typing import Any
 
 from .base import JOB_FIELDS, StoredJob
 
-__all__ = ["DEFAULT_INTERVAL", "JobWriter", "process_owner"]
+__all__ = ["DEFAULT_INTERVAL", "JobWriter", "owner_alive", "process_owner"]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ def encode_transition(job: Any) -> tuple[Any, str]:
     JSON cannot hold goes through :meth:`StoredJob.from_job`'s sanitizing."""
     finished = job.status in _FINISHED
     doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
-    entry_data = getattr(job, "entry_data", None)
-    doc["entry_data"] = entry_data if entry_data is not None else getattr(job, "_entry_data", None)
     if finished:
         doc["logs"] = list(doc["logs"] or ())
     else:
@@ -62,6 +60,24 @@ def encode_transition(job: Any) -> tuple[Any, str]:
     except (TypeError, ValueError, RecursionError):
         record = StoredJob.from_job(job, with_data=finished)
         return record, json.dumps(record.to_doc(), separators=(",", ":"))
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that wrote a job (``host:pid``) may still be running it."""
+    host, _, pid = (owner or "").rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # written before owners were recorded, or by no one we can ask
+    if host != socket.gethostname():
+        return True  # another machine's process: we cannot tell, so we do not touch its jobs
+    if int(pid) == os.getpid():
+        return False  # this process: a runtime reopening its own store is not running them
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 class JobWriter:

@@ -118,7 +118,7 @@ def test_live_views_are_listed_by_dir_and_reachable_but_not_star_imported():
 def test_top_level_names_are_the_core_objects():
     for name in set(TOP_LEVEL) & set(CORE):
         assert getattr(routilux_nb, name) is getattr(routilux_nb.core, name), name
-    assert routilux_nb.runtime is importlib.import_module("routilux_nb.core.runtime").default_runtime
+    assert routilux_nb.runtime is importlib.import_module("routilux_nb.core.default").default_runtime
     assert isinstance(routilux_nb.__version__, str) and routilux_nb.__version__
 
 
