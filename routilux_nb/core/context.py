@@ -100,6 +100,7 @@ class ActivationContext:
         runtime = self.worker.runtime
         art = runtime.artifacts.save(self.job.job_id, name, obj, routine_id=self.routine_id)
         self.job.log(self.routine_id, "artifact", name=name, artifact_id=art.artifact_id, kind=art.kind)
+        runtime.monitor.note(self.job, "artifact_created", self.routine_id, name, art.to_dict())
         return art
 
     def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:

@@ -62,6 +62,11 @@ class MonitorHooks(Protocol):
     def discarded(self, job: JobContext, count: int, reason: str) -> None:
         """``count`` items of the job were thrown away (``reason`` says why)."""
 
+    def note(self, job: JobContext, event_type: str, routine_id: str | None, detail: Any = None,
+             payload: Any = None) -> None:
+        """Something happened to the job that the engine's own hooks do not cover (e.g.
+        ``artifact_created``): recorded in its trace and published like any event."""
+
     def worker_status(self, worker: Worker, old: str) -> None:
         """``worker.status`` changed from ``old``."""
 
@@ -88,6 +93,8 @@ class NullMonitor:
     def parked(self, parked: Parked) -> None: ...
     def unparked(self, parked: Parked, action: str) -> None: ...
     def discarded(self, job: JobContext, count: int, reason: str) -> None: ...
+    def note(self, job: JobContext, event_type: str, routine_id: str | None, detail: Any = None,
+             payload: Any = None) -> None: ...
     def worker_status(self, worker: Worker, old: str) -> None: ...
 
     def check(self, kind: str, job: JobContext, routine_id: str, name: str | None,

@@ -124,6 +124,11 @@ class Runtime(HtmlRepr):
                     self._artifacts = make_artifact_store(self)
         return self._artifacts
 
+    @property
+    def artifacts_if_open(self) -> Any:
+        """The artifact store if an artifact was stored or read here, else None (never makes one)."""
+        return self._artifacts
+
     # -- executor ------------------------------------------------------------------------
     def _spawn(self, fn: Callable[..., Any], *args: Any) -> None:
         ex = self._executor

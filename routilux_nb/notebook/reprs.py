@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .artifacts_html import artifacts_section
 from .html import badge, card, escape, kv, svg_img, table
 from .overview import flow_overview
 from .svg import COMPACT_OVER, flow_svg
@@ -187,6 +188,7 @@ def _job(job: Any) -> str:
             body += _section(
                 "routines", table(rows, ["routine", "runs", "errors", "avg", "total"], MAX_ROWS)
             )
+    body += artifacts_section(job)
     if job.error:
         body += _section("error", _pre(job.error))
         if job.error_traceback:

@@ -142,3 +142,33 @@ def test_a_failing_attachment_fails_the_job_with_the_reason(tmp_path: Path) -> N
         assert job.status == "failed" and "cannot store a object" in job.error
     finally:
         rt.shutdown()
+
+
+def test_artifacts_show_in_the_job_repr_and_are_published_on_the_bus(tmp_path: Path) -> None:
+    import routilux_nb as rx  # the HTML renderer is installed by the top-level package
+
+    rt = rx.Runtime(store=tmp_path / "jobs.db")
+    try:
+        flow = reporting_flow(tmp_path)
+        quiet = Flow("no-artifacts")
+
+        @quiet.routine(slots=["input"], events=[])
+        def nothing(input, ctx):
+            ctx.data["ok"] = True
+
+        plain = rt.submit(quiet, data={})
+        sub = rt.monitor.subscribe(event_types=["artifact_created"])
+        job = rt.submit(flow, data={}).wait(30)
+        seen = []
+        while (msg := sub.get(timeout=1)) is not None:
+            seen.append(msg)
+        assert [m["detail"] for m in seen][:3] == ["table", "plot", "notes"]
+        assert all(m["job_id"] == job.job_id and m["routine_id"] == "report" for m in seen)
+        html = job._repr_html_()
+        assert ">artifacts<" in html and "data:image/png;base64," in html  # the plot, as an image
+        assert "3 rows × 2 columns" in html  # the table's head
+        assert "all good" in html
+        assert "artifacts" not in plain.wait(10)._repr_html_()
+        assert "artifact_created" in set(job.trace.to_pandas()["event_type"])
+    finally:
+        rt.shutdown()

@@ -1,0 +1,59 @@
+"""The artifacts of a job in its HTML repr: a table of them, a DataFrame's head as a table, a
+figure as its image (inline ``data:`` PNG, which untrusted notebooks show too), text clipped.
+
+Nothing here creates an artifact store: a runtime that never stored an artifact shows none.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from .html import escape, table
+
+__all__ = ["artifacts_section"]
+
+#: artifacts shown with their content, figures and tables first (the rest are only listed)
+MAX_SHOWN = 4
+_MAX_IMAGE = 400_000
+_MAX_TEXT = 2_000
+_HEAD_ROWS = 5
+
+
+def _preview(store: Any, art: Any) -> str:
+    try:
+        if art.kind == "figure" and art.size <= _MAX_IMAGE:
+            _, data = store.read_bytes(art.artifact_id)
+            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            return f'<img src="{uri}" alt="{escape(art.name)}" style="max-width:100%;height:auto"/>'
+        if art.kind == "dataframe":
+            frame = store.load(art.artifact_id)
+            head = frame.head(_HEAD_ROWS).reset_index()
+            rows = [{str(k): v for k, v in row.items()} for row in head.to_dict("records")]
+            note = f'<div style="opacity:0.7">{frame.shape[0]} rows × {frame.shape[1]} columns</div>'
+            return note + table(rows, [str(c) for c in head.columns], _HEAD_ROWS)
+        if art.kind in ("text", "json"):
+            text = store.read_bytes(art.artifact_id)[1].decode("utf-8", "replace")
+            clipped = text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+            return f'<pre style="margin:4px 0;white-space:pre-wrap;font-size:11px">{escape(clipped)}</pre>'
+    except Exception as exc:  # a repr never fails because an artifact cannot be read
+        return f'<div style="opacity:0.7">cannot show it: {escape(type(exc).__name__)}</div>'
+    return ""
+
+
+def artifacts_section(job: Any) -> str:
+    """HTML of the job's artifacts, or ``""`` when it has none (or its runtime has no store)."""
+    runtime = getattr(getattr(job, "worker", None), "runtime", None) if hasattr(job, "_run") else None
+    store = None if runtime is None else runtime.artifacts_if_open
+    arts = [] if store is None else store.for_job(job.job_id)
+    if not arts:
+        return ""
+    rows = [{"name": a.name, "kind": a.kind, "size": f"{a.size:,} B", "routine": a.routine_id} for a in arts]
+    body = table(rows, ["name", "kind", "size", "routine"], 50)
+    # pictures and tables first, then the newest of the rest; shown in the order attached
+    chosen = sorted(arts, key=lambda a: (a.kind not in ("figure", "dataframe"), -a.created_at))[:MAX_SHOWN]
+    for art in [a for a in arts if a in chosen]:
+        preview = _preview(store, art)
+        if preview:
+            body += f'<div style="margin-top:6px"><code>{escape(art.name)}</code>{preview}</div>'
+    return f'<div style="margin-top:8px"><div style="font-weight:600">artifacts</div>{body}</div>'
