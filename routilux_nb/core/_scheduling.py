@@ -78,6 +78,12 @@ class Schedule:
             q = self.queues[(rid, slot)] = SlotQueue(rid, self.flow.get_routine(rid).slot(slot))
         return q
 
+    def is_full(self, rid: str, slot: str) -> bool:
+        """Whether ``rid.slot`` holds ``max_length`` items (all jobs together), so a delivery
+        into it would wait for room. Read without the lock: a hint for observers."""
+        q = self.queues.get((rid, slot))
+        return q is not None and q.count >= q.max_length
+
     def put(
         self,
         job: JobContext,
