@@ -79,8 +79,7 @@ class Schedule:
         return q
 
     def is_full(self, rid: str, slot: str) -> bool:
-        """Whether ``rid.slot`` holds ``max_length`` items (all jobs together), so a delivery
-        into it would wait for room. Read without the lock: a hint for observers."""
+        """Whether a delivery into ``rid.slot`` would wait for room (a lock-free hint)."""
         q = self.queues.get((rid, slot))
         return q is not None and q.count >= q.max_length
 
