@@ -78,6 +78,11 @@ class Schedule:
             q = self.queues[(rid, slot)] = SlotQueue(rid, self.flow.get_routine(rid).slot(slot))
         return q
 
+    def is_full(self, rid: str, slot: str) -> bool:
+        """Whether a delivery into ``rid.slot`` would wait for room (a lock-free hint)."""
+        q = self.queues.get((rid, slot))
+        return q is not None and q.count >= q.max_length
+
     def put(
         self,
         job: JobContext,

@@ -33,6 +33,7 @@ import pickle
 import sys
 import threading
 import traceback
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -97,12 +98,22 @@ class RemoteContext:
     def config(self) -> dict[str, Any]:
         return self.routine.config
 
-    def emit(self, event: str, **payload: Any) -> None:
+    def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
+        """As :meth:`ActivationContext.emit`: the item is ``payload`` (a mapping, copied)
+        and/or the keyword ``fields``; routed when the result is back in the runtime."""
         self.routine.event(event)  # unknown events fail on the remote side, with their name
-        self.effects.append(("emit", event, payload))
+        if payload is not None and not isinstance(payload, Mapping):
+            raise TypeError(
+                f"emit({event!r}, payload): payload must be a mapping such as {{'value': 1}} "
+                f"(or pass keyword fields), got {type(payload).__name__}"
+            )
+        item = dict(payload) if payload is not None else fields
+        if payload is not None and fields:
+            item.update(fields)
+        self.effects.append(("emit", event, item))
 
     def _emit(self, act: Any, event: str, payload: dict[str, Any]) -> None:
-        self.emit(event, **payload)
+        self.emit(event, payload)
 
     def log(self, message: str, **details: Any) -> None:
         self.effects.append(("log", message, details))

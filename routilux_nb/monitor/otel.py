@@ -104,11 +104,14 @@ class TeeMonitor:
             _failed("activation_start")
 
     def activation_end(self, act: Any, duration: float, error: BaseException | None) -> None:
+        # the monitor first: it writes the activation's trace records, whose seq the span takes
         try:
-            self.otel.activation_end(act, duration, error)
-        except Exception:
-            _failed("activation_end")
-        self.inner.activation_end(act, duration, error)
+            self.inner.activation_end(act, duration, error)
+        finally:
+            try:
+                self.otel.activation_end(act, duration, error)
+            except Exception:
+                _failed("activation_end")
 
     def emit(self, act: Any, event: str, payload: dict[str, Any]) -> None:
         self.inner.emit(act, event, payload)
@@ -230,9 +233,18 @@ def instrument(
     recorder.attach(runtime)
     runtime.monitor = tee
     for worker in list(runtime.workers.values()):  # workers started before this keep up
-        if getattr(worker, "_mon", None) is old:
-            worker._mon = tee
+        _retarget(worker, old, tee)
     return recorder
+
+
+def _retarget(worker: Any, old: Any, tee: TeeMonitor) -> None:
+    """Make a running worker call ``tee`` where it called ``old``: the worker and each part of
+    its engine (scheduling, delivery, execution, parking, submission) hold the monitor."""
+    if getattr(worker, "_mon", None) is old:
+        worker._mon = tee
+    for part in list(vars(worker).values()):
+        if getattr(part, "monitor", None) is old and not isinstance(part, type):
+            part.monitor = tee
 
 
 def install(runtime: Any, otel: Any) -> None:

@@ -172,7 +172,6 @@ class OTelRecorder:
             self._acts[id(act)] = (None, otel_context.attach(parent), None)
             return
         items = sum(len(v) for v in act.inputs.values()) if isinstance(act.inputs, Mapping) else 0
-        seq = _start_seq(job, rid)
         attrs: dict[str, str | int] = {
             "routilux.job_id": job.job_id,
             "routilux.flow_id": job.flow_id,
@@ -181,8 +180,6 @@ class OTelRecorder:
             "routilux.attempt": act.attempt,
             "routilux.items": items,
         }
-        if seq is not None:
-            attrs["routilux.seq"] = seq
         span = self.tracer.start_span(
             f"routilux.activation {rid}", context=parent, attributes=attrs
         )
@@ -198,7 +195,7 @@ class OTelRecorder:
             job.flow_id,
             rid,
             act.act_id,
-            seq,
+            None,  # seq: known once the monitor wrote the activation (its end)
             act.attempt,
             items,
             None,
@@ -232,6 +229,10 @@ class OTelRecorder:
         self.activation_duration.record(duration, attrs)
         if span is None:
             return
+        seq = _start_seq(act.job, act.routine.routine_id)
+        if seq is not None:
+            span.set_attribute("routilux.seq", seq)
+            row[8] = seq
         span.set_attribute("routilux.status", status)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
@@ -245,14 +246,9 @@ class OTelRecorder:
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         worker = act.worker
-        try:
-            routes = worker.flow.routes(act.routine.routine_id, event)
-            queues = worker._queues
-        except AttributeError:
-            return
-        for target, slot, _ in routes:
-            q = queues.get((target, slot))
-            if q is not None and q.count >= q.max_length:
+        schedule = worker.parking.schedule  # the worker's queues
+        for target, slot, _ in worker.flow.routes(act.routine.routine_id, event):
+            if schedule.is_full(target, slot):
                 self.backpressure_waits.add(
                     1,
                     {
@@ -356,13 +352,10 @@ class OTelRecorder:
 
 
 def _start_seq(job: Any, rid: str) -> int | None:
-    """The seq of the ``routine_start`` record the monitor just wrote for ``rid``."""
-    try:
-        ring = job.monitor.trace._ring
-        for i in range(len(ring) - 1, max(len(ring) - 17, -1), -1):
-            rec = ring[i]
-            if rec[2] == "routine_start" and rec[3] == rid:
-                return int(rec[0])
-    except (AttributeError, IndexError, TypeError):
-        pass
-    return None
+    """The seq of the ``routine_start`` record the monitor wrote for the activation of ``rid``
+    that just ended (the monitor's ``activation_end`` runs first, see :class:`TeeMonitor`)."""
+    trace = getattr(getattr(job, "monitor", None), "trace", None)
+    last_start_seq = getattr(trace, "last_start_seq", None)
+    if last_start_seq is None:  # a runtime without monitoring: no trace to point into
+        return None
+    return last_start_seq(rid)  # type: ignore[no-any-return]

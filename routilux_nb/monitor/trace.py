@@ -273,6 +273,26 @@ class TraceBuffer(Ring, HtmlRepr):
     def events(self, limit: int | None = None, since: int | None = None) -> list[ExecutionEvent]:
         return [ExecutionEvent.from_record(r) for r in self.records(limit, since)]
 
+    def last_start_seq(self, routine_id: str) -> int | None:
+        """The seq of the newest ``routine_start`` of ``routine_id`` still held, or ``None``.
+
+        Cheap right after that activation ended (its entry is among the newest); exporters use
+        it to label the activation with its place in the trace.
+        """
+        entries = self._entries
+        for i in range(1, len(entries) + 1):
+            try:
+                e = entries[-i]
+            except IndexError:  # trimmed meanwhile
+                return None
+            if e[3] != routine_id:
+                continue
+            if e[2] == ACTIVATION:
+                return int(e[0]) + len(e[5])  # its slot_calls come first
+            if e[2] == "routine_start":
+                return int(e[0])
+        return None
+
     def to_list(self, limit: int | None = None) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.events(limit)]
 

@@ -36,3 +36,13 @@ def edit_data(input, ctx):
     del ctx.data["drop"]
     ctx.data["grow"].append(len(input))
     ctx.data["new"] = "added"
+
+
+def label(input, ctx):
+    """Emits in the mapping form, with extra keyword fields."""
+    for item in input:
+        ctx.emit("output", item, pid=os.getpid())
+
+
+def collect_items(input, ctx):
+    ctx.data.setdefault("items", []).extend(input)

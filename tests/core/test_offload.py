@@ -95,3 +95,23 @@ def test_changes_to_job_data_come_back_as_a_diff(pool):
         assert job.data == {"grow": [0, 1], "keep": {"a": 1}, "new": "added"}
     finally:
         rt.shutdown()
+
+
+def test_builtins_and_the_mapping_form_of_emit_run_on_a_process_pool(pool):
+    from routilux_nb.builtins import Mapper
+
+    flow = Flow("builtin-remote")
+    flow.add_routine(Mapper(transformation="uppercase", field="name", set={"seen": True}), "upper")
+    flow.routine(mod.label, slots=["input"], events=["output"])
+    flow.routine(mod.collect_items, slots=["input"], events=[])
+    flow.connect("upper.output", "label.input")
+    flow.connect("label.output", "collect_items.input")
+    rt = Runtime(executor=pool)
+    try:
+        job = rt.submit(flow, data={"name": "ada", "n": 1}).wait(30)
+        assert job.status == "completed", job.error
+        [item] = job.data["items"]
+        assert item["pid"] != os.getpid()  # emitted in another process
+        assert {k: v for k, v in item.items() if k != "pid"} == {"name": "ADA", "n": 1, "seen": True}
+    finally:
+        rt.shutdown()

@@ -70,6 +70,17 @@ def test_one_root_span_per_job_and_one_child_per_activation(rt, tel):
         assert act.status.status_code is not StatusCode.ERROR
 
 
+def test_seq_points_at_routine_start_while_events_are_published_live(rt, tel):
+    # with a subscriber every record is written (and takes its seq) as it happens
+    with rt.monitor.subscribe():
+        job = rt.submit(_chain("live"), data={"value": 3}).wait(10)
+    assert job.status == "completed"
+    starts = {e.routine_id: e.seq for e in job.trace.events() if e.event_type == "routine_start"}
+    spans = _by_name(tel.finished())
+    for rid in ("double", "keep"):
+        assert spans[f"routilux.activation {rid}"].attributes["routilux.seq"] == starts[rid]
+
+
 def test_failures_and_retries_are_recorded_per_attempt(rt, tel):
     flow = Flow("flaky")
 
@@ -156,8 +167,18 @@ def test_instrument_after_a_worker_started_reaches_that_worker(tel):
         flow = _chain("late")
         rt.start(flow)
         instrument(rt, tracer_provider=tel.tracer_provider, meter_provider=tel.meter_provider)
-        rt.submit(flow, data={"value": 1}).wait(10)
-        assert "routilux.job late" in _by_name(tel.finished())
+        job = rt.submit(flow, data={"value": 1}).wait(10)
+        spans = _by_name(tel.finished())
+        assert {
+            "routilux.job late",
+            "routilux.activation double",
+            "routilux.activation keep",
+        } <= set(spans)
+        assert (
+            spans["routilux.activation keep"].parent.span_id
+            == spans["routilux.job late"].context.span_id
+        )
+        assert job.trace_id == format(spans["routilux.job late"].context.trace_id, "032x")
     finally:
         rt.shutdown()
 
