@@ -168,7 +168,7 @@ def test_artifacts_show_in_the_job_repr_and_are_published_on_the_bus(tmp_path: P
         assert ">artifacts<" in html and "data:image/png;base64," in html  # the plot, as an image
         assert "3 rows × 2 columns" in html  # the table's head
         assert "not a path" in html  # the newest text artifact, escaped
-        assert "artifacts" not in plain.wait(10)._repr_html_()
+        assert ">artifacts<" not in plain.wait(10)._repr_html_()
         assert "artifact_created" in set(job.trace.to_pandas()["event_type"])
     finally:
         rt.shutdown()
