@@ -27,9 +27,11 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .error_handling import ErrorHandler
 from .errors import DSLError, FlowError, RegistryError
 from .flow import Flow
+from .ids import InvalidIdError, check_id
 from .registry import registry
 from .routine import FunctionRoutine, Routine
 
@@ -61,7 +63,9 @@ def _routine_lines(text: str) -> dict[str, int]:
 def load_yaml(text: str) -> Flow:
     """Parse a YAML flow definition; syntax errors name the line and the reason."""
     try:
-        spec = yaml.safe_load(text)
+        spec = limits.load_yaml(text)
+    except limits.DocumentLimitError as exc:
+        raise DSLError(exc.reason, exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -72,7 +76,9 @@ def load_yaml(text: str) -> Flow:
 def load_json(text: str) -> Flow:
     """Parse a JSON flow definition; syntax errors name the line and the reason."""
     try:
-        spec = json.loads(text)
+        spec = limits.load_json(text)
+    except limits.DocumentLimitError as exc:
+        raise DSLError(exc.reason) from None
     except json.JSONDecodeError as exc:
         raise DSLError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     return flow_from_dict(spec)
@@ -91,6 +97,16 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     flow_id = spec.get("flow_id")
     if not flow_id or not isinstance(flow_id, str):
         raise DSLError("flow definition needs a string 'flow_id'", 1 if lines else None)
+    try:
+        check_id(flow_id, "flow_id")
+    except InvalidIdError as exc:
+        raise DSLError(str(exc), 1 if lines else None) from None
+    if isinstance(spec.get("routines"), Mapping):
+        for rid in spec["routines"]:
+            try:
+                check_id(str(rid), "routine id")
+            except InvalidIdError as exc:
+                raise DSLError(str(exc), lines.get(f"routine:{rid}")) from None
     execution = spec.get("execution") or {}
     if not isinstance(execution, Mapping):
         raise DSLError("'execution' must be a mapping (e.g. {timeout: 60})")
