@@ -2,7 +2,10 @@
 
 Source is parsed once, every node is checked against a whitelist, and the tree is compiled
 into closures. Run time and memory are bounded by caps on integer size, exponents, shifts
-and sequence repetition/concatenation.
+and sequence repetition/concatenation, and by the size of the tree (at most ``MAX_NODES``
+nodes, each producing at most ``MAX_SIZE`` items), so one evaluation costs at most
+``MAX_NODES * MAX_SIZE`` steps beyond reading its inputs. What can only fail is refused when
+compiled: literals over the caps, and constant parts that fail (``9**9**9``, ``1/0``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ MAX_DEPTH = 100  # syntax tree nesting
 MAX_INT_BITS = 4096  # size of integers produced by arithmetic
 MAX_SIZE = 100_000  # characters/items produced by `*` and `+` on sequences
 MAX_ROUND_DIGITS = 100
+MAX_NODES = 2000  # nodes of the syntax tree
+MAX_LITERAL = 1000  # characters of one string literal
 
 _Eval = Callable[[dict[str, Any]], Any]
 _MISSING = object()
@@ -173,6 +178,10 @@ def _problem(node: ast.AST) -> tuple[str, str] | None:
             return f"attribute .{attr}", "private and interpreter-internal attributes are blocked"
         case ast.Constant(value=value) if not isinstance(value, _CONSTANT_TYPES):
             return f"constant {value!r}", "unsupported literal"
+        case ast.Constant(value=str() | bytes() as text) if len(text) > MAX_LITERAL:
+            return f"literal of {len(text)} characters", f"literals are limited to {MAX_LITERAL}"
+        case ast.Constant(value=int() as number) if number.bit_length() > MAX_INT_BITS:
+            return "integer literal", f"larger than {MAX_INT_BITS} bits"
         case ast.Dict(keys=keys) if None in keys:
             return "'**' unpacking", "not allowed in conditions"
         case ast.keyword(arg=None):
@@ -194,9 +203,12 @@ def _validate(tree: ast.AST) -> None:
     Refused calls are reported only if nothing inside them is refused, so that the
     message names the innermost offending construct (``lambda``, ``__import__``...).
     """
-    stack, refused_call = [(tree, 0)], None
+    stack, refused_call, count = [(tree, 0)], None, 0
     while stack:
         node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise _refuse("expression", f"more than {MAX_NODES} syntax nodes", node)
         if depth > MAX_DEPTH:
             raise _refuse("expression", f"nested deeper than {MAX_DEPTH} levels", node)
         if problem := _problem(node):
@@ -380,7 +392,31 @@ def _compile_source(source: str) -> Condition:
     except ValueError as exc:  # e.g. null bytes
         raise ExpressionError(f"invalid condition: {exc}") from None
     _validate(tree)
+    _fold_constants(tree.body)
     return Condition(source, _compile(tree.body))
+
+
+_CONST_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.List,
+                ast.Tuple, ast.Set, ast.Dict, *_BINOPS, *_UNARY, *_CMPOPS, ast.And, ast.Or, ast.Load)
+
+
+def _fold_constants(root: ast.AST) -> None:
+    """Evaluate every operation whose operands are all literals; refuse one that fails, since
+    it would fail at every evaluation (``9**9**9``, ``1/0``, ``"a" - 1``)."""
+    constant: dict[int, bool] = {}
+    for node in reversed(list(ast.walk(root))):  # children before parents
+        constant[id(node)] = isinstance(node, _CONST_NODES) and all(
+            constant[id(child)] for child in ast.iter_child_nodes(node))
+    for node in ast.walk(root):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)) and constant[id(node)]:
+            try:
+                _compile(node)({})
+            except ExpressionError as exc:
+                raise ExpressionError(f"{exc} (constant part at column {node.col_offset + 1} "
+                                      "can only fail)") from None
+            except Exception as exc:
+                raise ExpressionError(f"refused constant expression at column {node.col_offset + 1}: "
+                                      f"it always fails ({type(exc).__name__}: {exc})") from None
 
 
 def compile_condition(
