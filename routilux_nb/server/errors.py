@@ -7,9 +7,7 @@ that cannot be used, 413 for bodies over the limit. Bad input never yields a 500
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import (
     DSLError,
     FlowError,
@@ -57,40 +56,12 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details or {}
 
 
-def _clean(value: Any) -> Any:
-    """Replace floats JSON cannot carry (NaN, infinities) with ``None``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _fallback(obj: Any) -> Any:
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=repr)
-    to_dict = getattr(obj, "to_dict", None)
-    if callable(to_dict):
-        try:
-            return to_dict()
-        except Exception:
-            pass
-    return repr(obj)
-
-
 class ApiJSONResponse(JSONResponse):
-    """JSON that never fails to render: unknown objects become their ``repr``, NaN becomes null."""
+    """JSON that never fails to render: any value goes through the package's JSON sanitizer
+    (:mod:`routilux_nb.core.jsonsafe`), so job data JSON cannot carry never breaks a read."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                              default=_fallback)
-        except ValueError:
-            text = json.dumps(_clean(content), ensure_ascii=False, allow_nan=False,
-                              separators=(",", ":"), default=_fallback)
-        return text.encode("utf-8")
+        return jsonsafe.dumps(content).encode("utf-8")
 
 
 def respond(content: Any, status_code: int = 200) -> ApiJSONResponse:

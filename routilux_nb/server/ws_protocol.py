@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.core.clock import iso, now
 
 from .security import api_key_ok
@@ -104,7 +105,7 @@ class Connection:
         msg: dict[str, Any] = {"type": type_, "data": data, "timestamp": iso(now())}
         if seq is not None:
             msg["seq"] = seq
-        await self.ws.send_text(json.dumps(msg, default=str))
+        await self.ws.send_text(jsonsafe.dumps(msg))
         self.stats.total_messages += 1
         self.last_activity = time.monotonic()
 
