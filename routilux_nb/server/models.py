@@ -7,9 +7,12 @@ strings with a timezone.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from routilux_nb.core.ids import ID_MAX_LENGTH
+from routilux_nb.core.limits import Limits, check_value
 
 __all__ = [
     "BreakpointCreateRequest", "BreakpointListResponse", "BreakpointResponse", "BreakpointUpdateRequest",
@@ -25,8 +28,25 @@ WorkerStatus = Literal["running", "paused", "stopped"]
 BreakpointType = Literal["routine", "slot", "event", "connection"]
 
 
-def _id() -> Any:
-    return Field(min_length=1, max_length=256)
+#: the id rule of :mod:`routilux_nb.core.ids`, as the schema states it
+ID_REGEX = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
+#: bounds of every free-form JSON value of a request (job data, metadata, configs, values)
+BODY_LIMITS = Limits(max_depth=32, max_nodes=100_000, max_chars=1_000_000)
+
+
+def _bounded(value: Any) -> Any:
+    return check_value(value, BODY_LIMITS, "value")
+
+
+#: a JSON object whose depth and size are bounded when the request is parsed
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
+#: any JSON value, bounded the same way
+JsonValue = Annotated[Any, AfterValidator(_bounded)]
+
+
+def _id(default: Any = ..., description: str | None = None) -> Any:
+    """A new object's id: 1-128 characters from ``A-Z a-z 0-9 _ . -``, not starting with . or -."""
+    return Field(default, min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_REGEX, description=description)
 
 
 class _Request(BaseModel):
@@ -50,14 +70,14 @@ class ErrorResponse(BaseModel):
 
 # -- jobs -------------------------------------------------------------------------------
 class JobSubmitRequest(_Request):
-    flow_id: str | None = Field(None, min_length=1, max_length=256,
-                                description="flow to run (may be left out when worker_id is given)")
-    routine_id: str | None = Field(None, max_length=256, description="entry routine (default: the only one)")
-    slot_name: str | None = Field(None, max_length=256, description="entry slot (default: the only one)")
-    data: dict[str, Any] | None = None
-    worker_id: str | None = Field(None, max_length=256, description="default: the flow's running worker")
-    job_id: str | None = Field(None, min_length=1, max_length=256, description="default: generated")
-    metadata: dict[str, Any] | None = None
+    flow_id: str | None = _id(None, "flow to run (may be left out when worker_id is given)")
+    routine_id: str | None = _id(None, "entry routine (default: the only one)")
+    slot_name: str | None = Field(None, min_length=1, max_length=256,
+                                  description="entry slot (default: the only one)")
+    data: JsonObject | None = None
+    worker_id: str | None = _id(None, "default: the flow's running worker")
+    job_id: str | None = _id(None, "default: generated")
+    metadata: JsonObject | None = None
     timeout: float | None = Field(None, gt=0, le=86_400, description="fail the job after this many seconds")
 
 
@@ -113,7 +133,7 @@ class WaitResponse(_Response):
 # -- workers ----------------------------------------------------------------------------
 class WorkerCreateRequest(_Request):
     flow_id: str = _id()
-    worker_id: str | None = Field(None, min_length=1, max_length=256)
+    worker_id: str | None = _id(None, "default: generated")
 
 
 class WorkerResponse(_Response):
@@ -142,9 +162,9 @@ class EnabledRequest(_Request):
 
 # -- flows ------------------------------------------------------------------------------
 class FlowCreateRequest(_Request):
-    flow_id: str | None = Field(None, min_length=1, max_length=256)
+    flow_id: str | None = _id(None, "the flow's id (required unless the DSL names it)")
     dsl: str | None = Field(None, max_length=1_000_000, description="YAML or JSON flow definition")
-    dsl_dict: dict[str, Any] | None = Field(None, description="the flow definition as an object")
+    dsl_dict: JsonObject | None = Field(None, description="the flow definition as an object")
 
 
 class FlowResponse(_Response):
@@ -163,7 +183,7 @@ class FlowListResponse(_Response):
 class RoutineAddRequest(_Request):
     routine_id: str = _id()
     object_name: str = Field(min_length=1, max_length=256, description="a registered routine class name")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
 
 
 class ConnectionRequest(_Request):
@@ -174,12 +194,12 @@ class ConnectionRequest(_Request):
 
 
 class FlowExecuteRequest(_Request):
-    routine_id: str | None = Field(None, max_length=256)
-    slot_name: str | None = Field(None, max_length=256)
-    data: dict[str, Any] | None = None
-    worker_id: str | None = Field(None, max_length=256)
-    job_id: str | None = Field(None, min_length=1, max_length=256)
-    metadata: dict[str, Any] | None = None
+    routine_id: str | None = _id(None, "entry routine (default: the only one)")
+    slot_name: str | None = Field(None, min_length=1, max_length=256)
+    data: JsonObject | None = None
+    worker_id: str | None = _id(None, "default: the flow's running worker")
+    job_id: str | None = _id(None, "default: generated")
+    metadata: JsonObject | None = None
     wait: bool = Field(False, description="answer once the job has finished (or timeout passed)")
     timeout: float = Field(60.0, ge=0, le=3600, description="seconds to wait when wait is true")
 
@@ -227,7 +247,7 @@ class BreakpointListResponse(_Response):
 
 class DebugVariableRequest(_Request):
     name: str = Field(min_length=1, max_length=1000, examples=["payload.input.0.value"])
-    value: Any = None
+    value: JsonValue = None
 
 
 class DebugActionResponse(_Response):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import anyio
-import yaml
 from fastapi import APIRouter, Query, Request, Response
 
 from routilux_nb.core import dsl
-from routilux_nb.core.errors import DSLError
 from routilux_nb.core.flow import Flow
 from routilux_nb.core.registry import registry
 
@@ -41,25 +40,6 @@ __all__ = ["load_dsl", "router"]
 
 router = APIRouter(tags=["flows"])
 _R = ApiJSONResponse
-MAX_ALIASES = 100
-
-
-def _check_aliases(text: str) -> None:
-    """Refuse YAML that leans on many aliases (a document can expand exponentially through them)."""
-    if "*" not in text:
-        return
-    count = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                count += 1
-                if count > MAX_ALIASES:
-                    raise DSLError(f"too many YAML aliases (more than {MAX_ALIASES})",
-                                   event.start_mark.line + 1)
-    except yaml.YAMLError:
-        return  # the loader reports the syntax error with its line
-
-
 def load_dsl(text: str | None, spec: Mapping[str, Any] | None, flow_id: str | None) -> Flow:
     """A flow from DSL text (YAML or JSON), a DSL dict, or nothing (an empty flow)."""
     if text is not None and spec is not None:
@@ -70,8 +50,7 @@ def load_dsl(text: str | None, spec: Mapping[str, Any] | None, flow_id: str | No
                            {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]})
         return Flow(flow_id)
     if text is not None:
-        _check_aliases(text)
-        flow = dsl.load(text)
+        flow = dsl.load(text)  # bounded: depth, expanded size (aliases), text (core.limits)
     else:
         assert spec is not None
         spec = dict(spec)
@@ -82,7 +61,23 @@ def load_dsl(text: str | None, spec: Mapping[str, Any] | None, flow_id: str | No
         raise ApiError(422, "VALIDATION_ERROR",
                        f"flow_id {flow_id!r} differs from the DSL's flow_id {flow.flow_id!r}",
                        {"flow_id": flow_id, "dsl_flow_id": flow.flow_id})
+    _check_writable(flow)
     return flow
+
+
+def _check_writable(flow: Flow) -> None:
+    """Refuse a flow whose description cannot be written back as strict JSON (so nothing is
+    registered that a later read could not show)."""
+    try:
+        for doc in (flow.describe(), dsl.flow_to_dict(flow)):
+            json.dumps(doc, allow_nan=False, default=_unwritable).encode("utf-8")
+    except (TypeError, ValueError, RecursionError, OverflowError) as exc:
+        raise ApiError(422, "INVALID_DSL", f"the flow cannot be written back as JSON: {exc}",
+                       {"flow_id": flow.flow_id}) from None
+
+
+def _unwritable(obj: Any) -> Any:
+    raise TypeError(f"a {type(obj).__name__} value")
 
 
 def _flow_dict(base: str, flow: Flow) -> dict[str, Any]:
