@@ -84,12 +84,16 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: str = "",
-               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] = ()) -> FastAPI:
+               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] | None = None,
+               allowed_hosts: Iterable[str] | None = None, bind_host: str | None = None) -> FastAPI:
     """The app serving ``runtime`` (default: ``routilux_nb.runtime()``, the kernel's runtime).
 
     ``root_path`` is the prefix a proxy serves the app under (e.g. JupyterHub's
     ``/user/name/proxy/8000``); ``api_key`` requires ``X-API-Key`` on every route but health
-    and docs; bodies above ``max_body_bytes`` are refused with 413.
+    and docs; bodies above ``max_body_bytes`` are refused with 413. ``cors_origins`` opens CORS
+    to the origins named (default: ``ROUTILUX_CORS_ORIGINS``, else closed); ``allowed_hosts``
+    adds ``Host`` names to the loopback ones (``bind_host``, the interface served, is added
+    when it is not loopback). See :mod:`routilux_nb.server.security`.
     """
     from .health import router as health_router
     from .prometheus import router as metrics_router
@@ -118,7 +122,8 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
     app.include_router(health_router)
     app.include_router(metrics_router)
     _install_docs(app)
-    install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins)
+    install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins,
+                     allowed_hosts=allowed_hosts, bind_host=bind_host)
     if root_path:
         app.add_middleware(RootPathMiddleware, root_path=root_path)  # outermost: seen by every layer
 

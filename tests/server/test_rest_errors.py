@@ -165,7 +165,7 @@ def test_fuzz_never_500(rt: Runtime, etl_flow: str, client: TestClient) -> None:
     from routilux_nb.server import create_app
 
     jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow}).json()["job_id"]
-    raw = TestClient(create_app(rt), raise_server_exceptions=False)
+    raw = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
     junk: list[Any] = [None, 0, -1, 1e308, "", "x" * 300, [], {}, [1, {"a": None}], {"flow_id": None},
                        {"type": None}, {"jobs": "many"}, {"jobs": [None, 1, "x"]}, {"name": 5}, True,
                        {"enabled": None}, {"error": ""}, {"dsl": 42}, {"dsl_dict": "x"}, {"reason": ["a"]}]
@@ -205,7 +205,7 @@ def test_runtime_without_monitoring_answers_409() -> None:
 
     rt = Runtime(monitor=False)
     try:
-        client = TestClient(create_app(rt), raise_server_exceptions=False)
+        client = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
         client.post("/api/v1/flows", json={"dsl_dict": {"flow_id": "f", "routines": {"s": {"class": "data_source"}}}})
         job = client.post("/api/v1/jobs", json={"flow_id": "f", "data": {"a": 1}}).json()
         jid, wid = job["job_id"], job["worker_id"]
