@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import (
+    BackpressureTimeout,
     DSLError,
     FlowError,
     JobStateError,
@@ -44,16 +45,19 @@ CODES: dict[str, int] = {
     "MONITORING_DISABLED": 409,
     "VALIDATION_ERROR": 422, "INVALID_DSL": 422, "UNSAFE_EXPRESSION": 422,
     "PAYLOAD_TOO_LARGE": 413, "UNAUTHORIZED": 401, "METHOD_NOT_ALLOWED": 405,
-    "INTERNAL_ERROR": 500,
+    "ORIGIN_NOT_ALLOWED": 403, "UNSUPPORTED_MEDIA_TYPE": 415, "HOST_NOT_ALLOWED": 421,
+    "BACKPRESSURE": 503, "INTERNAL_ERROR": 500,
 }
 
 
 class ApiError(Exception):
     """An error answered with the envelope: ``raise ApiError(404, "JOB_NOT_FOUND", "...")``."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or {}
+        self.headers = headers
 
 
 class ApiJSONResponse(JSONResponse):
@@ -95,6 +99,8 @@ def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
         return 404, "EVENT_NOT_FOUND", {"routine_id": exc.routine_id, "event_name": exc.event_name}
     if isinstance(exc, RegistryError):
         return 422, "VALIDATION_ERROR", {"object_name": exc.name}
+    if isinstance(exc, BackpressureTimeout):
+        return 503, "BACKPRESSURE", {"retry_after": 1}
     if isinstance(exc, WorkerNotRunningError):
         return 409, "WORKER_NOT_RUNNING", {}
     if isinstance(exc, (JobStateError, StateError)):
@@ -118,7 +124,7 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -155,7 +161,8 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", f"internal error ({type(exc).__name__})")
     status, code, details = mapped
-    return error_response(status, code, _message(exc), details)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return error_response(status, code, _message(exc), details, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

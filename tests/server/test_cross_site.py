@@ -26,7 +26,9 @@ def _client(rt: Runtime, **kwargs: Any) -> TestClient:
 FLOW = PIPELINE_DSL["flow_id"]
 
 
-@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8765", "10.0.0.5", "evil.localhost.com"])
+@pytest.mark.parametrize(
+    "host", ["attacker.example", "attacker.example:8765", "10.0.0.5", "evil.localhost.com"]
+)
 def test_foreign_host_is_refused_so_rebinding_pages_read_nothing(rt: Runtime, host: str) -> None:
     client = _client(rt)
     r = client.get("/api/v1/jobs", headers={"Host": host})
@@ -35,14 +37,18 @@ def test_foreign_host_is_refused_so_rebinding_pages_read_nothing(rt: Runtime, ho
     assert client.get("/health/live", headers={"Host": host}).status_code == 421
 
 
-@pytest.mark.parametrize("host", ["localhost", "localhost:8765", "127.0.0.1:1", "[::1]:8765", "app.localhost"])
+@pytest.mark.parametrize(
+    "host", ["localhost", "localhost:8765", "127.0.0.1:1", "[::1]:8765", "app.localhost"]
+)
 def test_loopback_hosts_are_served(rt: Runtime, host: str) -> None:
     assert _client(rt).get("/api/v1/flows", headers={"Host": host}).status_code == 200
 
 
 def test_more_hosts_by_option_or_by_a_non_loopback_bind(rt: Runtime) -> None:
     client = _client(rt, allowed_hosts=["notebook.example.org"])
-    assert client.get("/api/v1/flows", headers={"Host": "notebook.example.org:80"}).status_code == 200
+    assert (
+        client.get("/api/v1/flows", headers={"Host": "notebook.example.org:80"}).status_code == 200
+    )
     assert client.get("/api/v1/flows", headers={"Host": "other.example.org"}).status_code == 421
     bound = TestClient(create_app(rt, bind_host="192.168.1.20"), base_url="http://127.0.0.1")
     assert bound.get("/api/v1/flows", headers={"Host": "192.168.1.20:8765"}).status_code == 200
@@ -61,10 +67,14 @@ def test_cross_site_execute_without_body_is_refused(rt: Runtime) -> None:
     assert rt.workers[worker_id].status == "running"
 
 
-@pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x"])
+@pytest.mark.parametrize(
+    "ctype", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x"]
+)
 def test_simple_content_types_cannot_write(rt: Runtime, ctype: str) -> None:
     client = _client(rt)
-    r = client.post(f"/api/v1/flows/{FLOW}/execute", content=b'{"data": {}}', headers={"content-type": ctype})
+    r = client.post(
+        f"/api/v1/flows/{FLOW}/execute", content=b'{"data": {}}', headers={"content-type": ctype}
+    )
     assert r.status_code == 415 and r.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
     assert rt.jobs() == []
 
@@ -74,7 +84,9 @@ def test_same_origin_json_and_named_origins_may_write(rt: Runtime) -> None:
     assert client.post(f"/api/v1/flows/{FLOW}/execute", json={}).status_code == 201
     same = client.post(f"/api/v1/flows/{FLOW}/execute", headers={"Origin": "http://127.0.0.1"})
     assert same.status_code == 201, same.text
-    named = client.post(f"/api/v1/flows/{FLOW}/execute", json={}, headers={"Origin": "http://localhost:3000"})
+    named = client.post(
+        f"/api/v1/flows/{FLOW}/execute", json={}, headers={"Origin": "http://localhost:3000"}
+    )
     assert named.status_code == 201
     assert named.headers["access-control-allow-origin"] == "http://localhost:3000"
 
@@ -85,19 +97,29 @@ def test_cors_origins_from_the_environment(rt: Runtime, monkeypatch: pytest.Monk
     r = client.get("/api/v1/flows", headers={"Origin": "http://b.example"})
     assert r.headers["access-control-allow-origin"] == "http://b.example"
     closed = TestClient(create_app(rt, cors_origins=[]), base_url="http://127.0.0.1")
-    assert "access-control-allow-origin" not in closed.get("/api/v1/flows", headers={"Origin": "http://b.example"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in closed.get("/api/v1/flows", headers={"Origin": "http://b.example"}).headers
+    )
 
 
 def test_preflight_and_options(rt: Runtime) -> None:
     client = _client(rt, cors_origins=["http://localhost:3000"])
-    pre = client.options("/api/v1/jobs", headers={"Origin": "http://localhost:3000",
-                                                  "Access-Control-Request-Method": "POST",
-                                                  "Access-Control-Request-Headers": "content-type"})
+    pre = client.options(
+        "/api/v1/jobs",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert pre.status_code == 200
     assert pre.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert "POST" in pre.headers["access-control-allow-methods"]
-    foreign = client.options("/api/v1/jobs", headers={"Origin": "http://evil.example",
-                                                      "Access-Control-Request-Method": "POST"})
+    foreign = client.options(
+        "/api/v1/jobs",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in foreign.headers
     plain = _client(Runtime()).options(f"/api/v1/flows/{FLOW}")
     assert plain.status_code == 204
@@ -114,10 +136,14 @@ def test_unsupported_method_lists_every_method_of_the_path(rt: Runtime) -> None:
 def test_websocket_from_a_foreign_origin_is_refused(rt: Runtime) -> None:
     client = TestClient(create_app(rt, allowed_hosts=["testserver"]))
     with pytest.raises(WebSocketDisconnect) as info:
-        with client.websocket_connect("/api/v1/ws/events", headers={"Origin": "http://evil.example"}) as ws:
+        with client.websocket_connect(
+            "/api/v1/ws/events", headers={"Origin": "http://evil.example"}
+        ) as ws:
             ws.receive_json()
     assert info.value.code == 4403
-    with client.websocket_connect("/api/v1/ws/events", headers={"Origin": "http://testserver"}) as ws:
+    with client.websocket_connect(
+        "/api/v1/ws/events", headers={"Origin": "http://testserver"}
+    ) as ws:
         assert ws.receive_json()["type"] == "connection_established"
 
 
@@ -126,6 +152,12 @@ def test_api_key_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> Non
     create_app(Runtime(), api_key="s3cret")
     assert any(isinstance(f, RedactKeyFilter) for f in logger.filters)
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):
-        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1", "GET", "/api/v1/ws/events?api_key=s3cret&x=1",
-                    "1.1", 101)
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1",
+            "GET",
+            "/api/v1/ws/events?api_key=s3cret&x=1",
+            "1.1",
+            101,
+        )
     assert "s3cret" not in caplog.text and "api_key=[redacted]&x=1" in caplog.text

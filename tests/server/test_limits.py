@@ -35,7 +35,12 @@ def test_yaml_alias_bomb_is_refused_before_expanding(client: TestClient) -> None
 
 
 def test_deep_yaml_is_refused_with_its_line(client: TestClient) -> None:
-    text = "flow_id: deep\nroutines:\n  a: {class: collector, config: {v: " + "[" * 100 + "]" * 100 + "}}\n"
+    text = (
+        "flow_id: deep\nroutines:\n  a: {class: collector, config: {v: "
+        + "[" * 100
+        + "]" * 100
+        + "}}\n"
+    )
     e = err(client.post("/api/v1/flows", json={"dsl": text}), 422, "INVALID_DSL")
     assert "deeper than" in e["message"]
 
@@ -49,8 +54,11 @@ def test_deep_dsl_dict_config_is_refused_and_flows_stay_readable(client: TestCli
 
 
 def test_deep_job_data_over_http_is_refused(client: TestClient, etl_flow: str) -> None:
-    e = err(client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": _nested(200)}), 422,
-            "VALIDATION_ERROR")
+    e = err(
+        client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": _nested(200)}),
+        422,
+        "VALIDATION_ERROR",
+    )
     assert "deeper than" in e["message"]
 
 
@@ -89,11 +97,18 @@ def test_deep_job_data_never_breaks_a_read(rt: Runtime, client: TestClient) -> N
 
 
 @pytest.mark.parametrize("flow_id", ["a/b", "..", "x" * 129, "has space", "-dash"])
-def test_ids_that_cannot_be_addressed_are_refused_everywhere(client: TestClient, flow_id: str) -> None:
+def test_ids_that_cannot_be_addressed_are_refused_everywhere(
+    client: TestClient, flow_id: str
+) -> None:
     err(client.post("/api/v1/flows", json={"flow_id": flow_id}), 422, "VALIDATION_ERROR")
     spec = {"flow_id": flow_id, "routines": {}}
     assert client.post("/api/v1/flows", json={"dsl_dict": spec}).status_code == 422
-    assert client.post("/api/v1/flows", json={"dsl": f"flow_id: '{flow_id}'\nroutines: {{}}\n"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/flows", json={"dsl": f"flow_id: '{flow_id}'\nroutines: {{}}\n"}
+        ).status_code
+        == 422
+    )
     with pytest.raises(InvalidIdError, match="flow_id"):
         Flow(flow_id)
 
@@ -103,16 +118,28 @@ def test_routine_ids_follow_the_id_rule(client: TestClient) -> None:
     e = err(client.post("/api/v1/flows", json={"dsl_dict": spec}), 422, "INVALID_DSL")
     assert "routine id" in e["message"]
     client.post("/api/v1/flows", json={"flow_id": "ok"})
-    r = client.post("/api/v1/flows/ok/routines", json={"routine_id": "x" * 200, "object_name": "collector"})
+    r = client.post(
+        "/api/v1/flows/ok/routines", json={"routine_id": "x" * 200, "object_name": "collector"}
+    )
     err(r, 422, "VALIDATION_ERROR")
     for bad in ("w/1", ".."):
-        err(client.post("/api/v1/workers", json={"flow_id": "ok", "worker_id": bad}), 422, "VALIDATION_ERROR")
-        err(client.post("/api/v1/jobs", json={"flow_id": "ok", "job_id": bad}), 422, "VALIDATION_ERROR")
+        err(
+            client.post("/api/v1/workers", json={"flow_id": "ok", "worker_id": bad}),
+            422,
+            "VALIDATION_ERROR",
+        )
+        err(
+            client.post("/api/v1/jobs", json={"flow_id": "ok", "job_id": bad}),
+            422,
+            "VALIDATION_ERROR",
+        )
 
 
 @pytest.mark.parametrize("condition", ["9**9**9", "1/0", "data['v'] > 10**10**10"])
 def test_conditions_that_can_only_fail_are_refused(client: TestClient, condition: str) -> None:
-    r = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "x", "condition": condition})
+    r = client.post(
+        "/api/v1/breakpoints", json={"type": "routine", "routine_id": "x", "condition": condition}
+    )
     e = err(r, 422, "UNSAFE_EXPRESSION")
     assert "refused" in e["message"]
 
@@ -127,8 +154,15 @@ def test_condition_errors_are_reported_on_the_breakpoint(rt: Runtime, client: Te
 
     rt.register_flow(flow)
     worker = rt.start(flow)
-    r = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "only",
-                                                  "flow_id": "cond", "condition": "data['missing'] > 1"})
+    r = client.post(
+        "/api/v1/breakpoints",
+        json={
+            "type": "routine",
+            "routine_id": "only",
+            "flow_id": "cond",
+            "condition": "data['missing'] > 1",
+        },
+    )
     assert r.status_code == 201, r.text
     bp_id = r.json()["breakpoint_id"]
     worker.submit(data={"v": 1}).wait(30)

@@ -7,7 +7,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from routilux_nb.core import dsl
@@ -224,7 +223,7 @@ async def execute_flow(request: Request, flow_id: str, body: FlowExecuteRequest 
     req = JobSubmitRequest.model_validate({
         "flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
         "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata})
-    job = await anyio.to_thread.run_sync(submit_job, rt, req)
+    job = await submit_job(rt, req)
     out: dict[str, Any]
     if body.wait:
         t0 = time.monotonic()

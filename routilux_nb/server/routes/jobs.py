@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from routilux_nb.core.clock import iso
-from routilux_nb.core.errors import JobWaitTimeout
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
+from routilux_nb.core.worker import Worker
 
 from ..deps import (
     Page,
@@ -42,6 +40,7 @@ from ..models import (
     JobSubmitRequest,
     WaitResponse,
 )
+from ..submit import submit_nonblocking
 
 __all__ = ["job_dict", "router", "submit_job", "wait_for"]
 
@@ -57,8 +56,9 @@ def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[s
     return d
 
 
-def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
-    """Submit after checking every reference, so unknown names answer 404 naming what exists."""
+def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
+    """Check every reference of a submission (unknown names answer 404 naming what exists) and
+    return the worker that runs it."""
     worker = None
     if req.worker_id is not None:
         worker = worker_or_404(rt, req.worker_id)
@@ -84,27 +84,33 @@ def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
         else:
             raise ApiError(409, "JOB_ALREADY_EXISTS", f"a job {req.job_id!r} already exists; job ids must be unique",
                            {"job_id": req.job_id})
-    if worker is None:
-        worker = rt.worker_for(flow)
-    return worker.submit(req.routine_id, req.slot_name, req.data, job_id=req.job_id,
-                         metadata=req.metadata, timeout=req.timeout)
+    return worker if worker is not None else rt.worker_for(flow)
 
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
+    """Submit after checking every reference; never blocks the server (503 ``BACKPRESSURE``
+    when the entry slot stays full, see :mod:`routilux_nb.server.submit`)."""
+    worker = _target(rt, req)
+    return await submit_nonblocking(rt, worker.submit, req.job_id, req.routine_id, req.slot_name, req.data,
+                                    metadata=req.metadata, timeout=req.timeout)
 
 
 async def wait_for(job: JobContext, timeout: float) -> bool:
-    """Wait for ``job`` on a worker thread (the event loop never blocks); true if it finished."""
+    """Wait for ``job`` on the event loop (no thread per waiter); true if it finished.
+
+    Polls the job's status with a growing interval (5 ms up to 100 ms): a thousand waiters
+    cost a few thousand cheap wake-ups a second, and no thread.
+    """
     if job.is_finished:
         return True
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = anyio.CapacityLimiter(1000)
-    try:
-        await anyio.to_thread.run_sync(job.wait, timeout, limiter=limiter)
-    except JobWaitTimeout:
-        return False
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while not job.is_finished:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 0.1)
     return True
 
 
@@ -127,14 +133,14 @@ async def list_jobs(request: Request, page: Page = Depends(paginate), worker_id:
 
 @router.post("/jobs", status_code=201, response_class=_R, responses={201: {"model": JobResponse}},
              summary="Submit a job")
-def submit(request: Request, body: JobSubmitRequest) -> ApiJSONResponse:
-    job = submit_job(get_runtime(request), body)
+async def submit(request: Request, body: JobSubmitRequest) -> ApiJSONResponse:
+    job = await submit_job(get_runtime(request), body)
     return respond(job_dict(api_base(request), job, include_data=False), 201)
 
 
 @router.post("/jobs/bulk", status_code=201, response_class=_R, responses={201: {"model": BulkJobsResponse}},
              summary="Submit many jobs")
-def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONResponse:
+async def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONResponse:
     """Each item is submitted on its own: a refused item gets an error envelope, the rest run."""
     rt = get_runtime(request)
     base = api_base(request)
@@ -142,7 +148,7 @@ def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONResponse:
     created = 0
     for i, item in enumerate(body.jobs):
         try:
-            job = submit_job(rt, JobSubmitRequest.model_validate(item))
+            job = await submit_job(rt, JobSubmitRequest.model_validate(item))
         except ValidationError as exc:
             errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
                       for e in exc.errors()]
