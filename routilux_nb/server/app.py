@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from routilux_nb import __version__
 
 from .errors import ApiJSONResponse, install_error_handlers
+from .models import ERROR_RESPONSES
 from .routes import api_router
 
 __all__ = ["API_PREFIXES", "RootPathMiddleware", "create_app", "swagger_assets"]
@@ -115,12 +116,14 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    errors = ERROR_RESPONSES
     for i, prefix in enumerate(API_PREFIXES):
-        app.include_router(api_router, prefix=prefix, include_in_schema=i == 0)
+        app.include_router(api_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(health_router, prefix=prefix, include_in_schema=False)
-    app.include_router(health_router)
-    app.include_router(metrics_router)
+    probe_errors = {k: v for k, v in errors.items() if k in (405, 421, 500)}
+    app.include_router(health_router, responses=probe_errors)
+    app.include_router(metrics_router, responses={**probe_errors, 401: errors[401]})
     _install_docs(app)
     install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins,
                      allowed_hosts=allowed_hosts, bind_host=bind_host)

@@ -16,8 +16,8 @@ from routilux_nb.core.limits import Limits, check_value
 
 __all__ = [
     "BreakpointCreateRequest", "BreakpointListResponse", "BreakpointResponse", "BreakpointUpdateRequest",
-    "BulkJobsRequest", "BulkJobsResponse", "CancelRequest", "ConnectionRequest", "DebugActionResponse",
-    "DebugVariableRequest", "ErrorResponse", "FailRequest", "FlowCreateRequest", "FlowExecuteRequest",
+    "BulkJobsRequest", "BulkJobsResponse", "ERROR_RESPONSES", "FLOW_FIELDS", "JOB_FIELDS", "WORKER_FIELDS", "CancelRequest", "ConnectionRequest", "DebugActionResponse",
+    "DebugVariableRequest", "ErrorResponse", "fields_pattern", "FailRequest", "FlowCreateRequest", "FlowExecuteRequest",
     "FlowListResponse", "FlowResponse", "JobListResponse", "JobResponse", "JobSubmitRequest",
     "RoutineAddRequest", "WaitResponse", "WorkerCreateRequest", "WorkerListResponse",
     "WorkerResponse",
@@ -66,6 +66,40 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "Missing or wrong X-API-Key",
+    403: "Cross-site request from an origin not allowed",
+    404: "Unknown id, or a reference to something that does not exist",
+    405: "Method not allowed on this path (see the Allow header)",
+    409: "The operation does not fit the current state",
+    413: "Request body too large",
+    415: "State-changing request whose body is not JSON",
+    421: "Host not served here",
+    422: "Invalid input (the message names the field and what is expected)",
+    500: "Internal error (an engine bug, logged with its traceback)",
+    503: "Full: retry after the Retry-After header's seconds",
+}
+#: the error statuses every operation may answer, all with the error envelope
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text} for status, text in _ERROR_DESCRIPTIONS.items()
+}
+
+#: the fields ``?fields=`` may name, per resource (a field the object lacks comes back null)
+JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
+              "metadata", "error", "data", "error_traceback", "cancelled_at", "cancel_reason", "_links")
+WORKER_FIELDS = ("worker_id", "flow_id", "status", "created_at", "started_at", "completed_at", "jobs_processed",
+                 "jobs_failed", "error", "error_traceback", "active_jobs", "pending_tasks", "pause_points",
+                 "_links")
+FLOW_FIELDS = ("flow_id", "routines", "connections", "execution_timeout", "error_handler", "_links")
+
+
+def fields_pattern(names: tuple[str, ...]) -> str:
+    """The regular expression of a comma separated list of ``names``."""
+    one = "(?:" + "|".join(names) + ")"
+    return f"^{one}(?:,{one})*$"
 
 
 # -- jobs -------------------------------------------------------------------------------
@@ -162,9 +196,16 @@ class EnabledRequest(_Request):
 
 # -- flows ------------------------------------------------------------------------------
 class FlowCreateRequest(_Request):
-    flow_id: str | None = _id(None, "the flow's id (required unless the DSL names it)")
-    dsl: str | None = Field(None, max_length=1_000_000, description="YAML or JSON flow definition")
-    dsl_dict: JsonObject | None = Field(None, description="the flow definition as an object")
+    """Give ``flow_id`` (an empty flow), or ``dsl`` or ``dsl_dict`` (not both)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["flow_id"]}, {"required": ["dsl"]}, {"required": ["dsl_dict"]}],
+        "not": {"required": ["dsl", "dsl_dict"]},
+    })
+    flow_id: str = _id(None, "the flow's id (required unless the DSL names it)")
+    dsl: str = Field(None, min_length=1, max_length=100_000,  # type: ignore[assignment]
+                     description="YAML or JSON flow definition")
+    dsl_dict: JsonObject = Field(None, description="the flow definition as an object")  # type: ignore[assignment]
 
 
 class FlowResponse(_Response):
@@ -205,17 +246,34 @@ class FlowExecuteRequest(_Request):
 
 
 # -- breakpoints and debugging ----------------------------------------------------------
+_BREAKPOINT_NEEDS = {
+    "anyOf": [
+        {"properties": {"type": {"const": "routine"}}, "required": ["routine_id"]},
+        {"properties": {"type": {"const": "slot"}}, "required": ["routine_id", "slot_name"]},
+        {"properties": {"type": {"const": "event"}}, "required": ["routine_id", "event_name"]},
+        *({"properties": {"type": {"const": "connection"}}, "required": [name]}
+          for name in ("routine_id", "event_name", "target_routine", "slot_name")),
+    ]
+}
+
+
 class BreakpointCreateRequest(_Request):
+    """``routine`` needs ``routine_id``; ``slot`` also ``slot_name``; ``event`` also ``event_name``;
+    ``connection`` one of its source or target fields."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_BREAKPOINT_NEEDS)
     type: BreakpointType
-    routine_id: str | None = Field(None, max_length=256)
-    slot_name: str | None = Field(None, max_length=256)
-    event_name: str | None = Field(None, max_length=256)
-    target_routine: str | None = Field(None, max_length=256)
+    routine_id: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
+    slot_name: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
+    event_name: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
+    target_routine: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     condition: str | None = Field(None, max_length=1000, description="safe expression, never evaluated as Python")
     enabled: bool = True
 
 
 class GlobalBreakpointCreateRequest(BreakpointCreateRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_BREAKPOINT_NEEDS)
+
     job_id: str | None = Field(None, max_length=256)
     worker_id: str | None = Field(None, max_length=256)
     flow_id: str | None = Field(None, max_length=256)

@@ -243,14 +243,22 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """The methods the routes of ``app`` answer at the scope's path (empty if none matches)."""
+    """The methods the routes of ``app`` answer at the scope's path (empty if none matches).
+
+    A route spelled exactly like the path (``/jobs/bulk``) hides templated ones that would
+    also match it (``/jobs/{job_id}``), as the OpenAPI document lists them.
+    """
     from starlette.routing import Match
 
-    methods: set[str] = set()
+    literal: set[str] = set()
+    templated: set[str] = set()
     for method in _METHODS:
         probe = {**scope, "type": "http", "method": method}
-        if any(route.matches(probe)[0] is Match.FULL for route in getattr(app, "routes", ())):
-            methods.add(method)
+        for route in getattr(app, "routes", ()):
+            match, child = route.matches(probe)
+            if match is Match.FULL:
+                (templated if child.get("path_params") else literal).add(method)
+    methods = literal or templated
     if "GET" in methods:
         methods.add("HEAD")
     if methods:

@@ -96,7 +96,7 @@ async def list_breakpoints(request: Request, job_id: str | None = None, worker_i
 @router.post("/breakpoints", status_code=201, response_class=_R, responses={201: {"model": BreakpointResponse}},
              summary="Create a breakpoint (for a job, a worker, a flow, or every job)")
 async def create_breakpoint(request: Request, body: GlobalBreakpointCreateRequest) -> ApiJSONResponse:
-    base = BreakpointCreateRequest.model_validate(body.model_dump(exclude={"job_id", "worker_id", "flow_id"}))
+    base = BreakpointCreateRequest.model_validate(body.model_dump(exclude={"job_id", "worker_id", "flow_id"}, exclude_none=True))
     return respond(_create(get_runtime(request), base, job_id=body.job_id, worker_id=body.worker_id,
                            flow_id=body.flow_id), 201)
 

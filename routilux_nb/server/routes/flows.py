@@ -15,6 +15,7 @@ from routilux_nb.core.registry import registry
 
 from ..deps import (
     api_base,
+    fields_query,
     flow_or_404,
     get_runtime,
     links_for_flow,
@@ -24,6 +25,7 @@ from ..deps import (
 )
 from ..errors import ApiError, ApiJSONResponse, respond
 from ..models import (
+    FLOW_FIELDS,
     ConnectionRequest,
     FlowCreateRequest,
     FlowExecuteRequest,
@@ -33,7 +35,9 @@ from ..models import (
     JobSubmitRequest,
     RoutineAddRequest,
 )
-from .jobs import FIELDS, job_dict, submit_job, wait_for
+from .jobs import job_dict, submit_job, wait_for
+
+FIELDS = fields_query(FLOW_FIELDS)
 
 __all__ = ["load_dsl", "router"]
 
@@ -156,7 +160,7 @@ def add_routine(request: Request, flow_id: str, body: RoutineAddRequest) -> ApiJ
                        {"flow_id": flow.flow_id, "routine_id": body.routine_id})
     if body.object_name not in registry:
         names = registry.names()
-        raise ApiError(422, "VALIDATION_ERROR",
+        raise ApiError(404, "ROUTINE_CLASS_NOT_FOUND",
                        f"no routine class registered as {body.object_name!r}; registered: {', '.join(names)}",
                        {"object_name": body.object_name, "registered": names})
     routine = registry.create(body.object_name, routine_id=body.routine_id, config=dict(body.config))
@@ -219,6 +223,7 @@ async def export_dsl(request: Request, flow_id: str,
 async def execute_flow(request: Request, flow_id: str, body: FlowExecuteRequest | None = None) -> ApiJSONResponse:
     """Submit a job to the flow; with ``wait`` answer once it finished (``timed_out`` says if not)."""
     rt = get_runtime(request)
+    flow_or_404(rt, flow_id)
     body = body or FlowExecuteRequest.model_validate({})
     req = JobSubmitRequest.model_validate({
         "flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,

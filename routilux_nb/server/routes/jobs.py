@@ -17,6 +17,7 @@ from routilux_nb.core.worker import Worker
 from ..deps import (
     Page,
     api_base,
+    fields_query,
     flow_or_404,
     get_runtime,
     job_monitor,
@@ -30,6 +31,7 @@ from ..deps import (
 )
 from ..errors import ApiError, ApiJSONResponse, map_exception, respond
 from ..models import (
+    JOB_FIELDS,
     BulkJobsRequest,
     BulkJobsResponse,
     CancelRequest,
@@ -46,7 +48,7 @@ __all__ = ["job_dict", "router", "submit_job", "wait_for"]
 
 router = APIRouter(tags=["jobs"])
 _R = ApiJSONResponse
-FIELDS = Query(None, max_length=2000, description="comma separated fields to return, e.g. job_id,status")
+FIELDS = fields_query(JOB_FIELDS)
 
 
 def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
     if req.worker_id is not None:
         worker = worker_or_404(rt, req.worker_id)
         if req.flow_id is not None and req.flow_id != worker.flow_id:
-            raise ApiError(422, "VALIDATION_ERROR",
+            raise ApiError(409, "INVALID_STATE",
                            f"worker {worker.worker_id!r} runs flow {worker.flow_id!r}, not {req.flow_id!r}",
                            {"worker_id": worker.worker_id, "flow_id": worker.flow_id})
         flow = worker.flow

@@ -13,6 +13,7 @@ from ..deps import (
     Page,
     api_base,
     breakpoint_or_404,
+    fields_query,
     flow_or_404,
     get_runtime,
     links_for_worker,
@@ -23,6 +24,7 @@ from ..deps import (
 )
 from ..errors import ApiError, ApiJSONResponse, respond
 from ..models import (
+    WORKER_FIELDS,
     BreakpointUpdateRequest,
     JobListResponse,
     JobStatus,
@@ -31,7 +33,9 @@ from ..models import (
     WorkerResponse,
     WorkerStatus,
 )
-from .jobs import FIELDS, job_dict
+from .jobs import job_dict
+
+FIELDS = fields_query(WORKER_FIELDS)
 
 __all__ = ["router", "worker_dict"]
 
