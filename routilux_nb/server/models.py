@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from routilux_nb.core.ids import ID_MAX_LENGTH
 from routilux_nb.core.limits import Limits, check_value
@@ -104,12 +104,16 @@ def fields_pattern(names: tuple[str, ...]) -> str:
 
 # -- jobs -------------------------------------------------------------------------------
 class JobSubmitRequest(_Request):
-    flow_id: str | None = _id(None, "flow to run (may be left out when worker_id is given)")
+    """Name the flow (``flow_id``) or a running worker (``worker_id``), or both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["flow_id"]}, {"required": ["worker_id"]}]})
+    flow_id: str = _id(None, "flow to run (may be left out when worker_id is given)")
     routine_id: str | None = _id(None, "entry routine (default: the only one)")
     slot_name: str | None = Field(None, min_length=1, max_length=256,
                                   description="entry slot (default: the only one)")
     data: JsonObject | None = None
-    worker_id: str | None = _id(None, "default: the flow's running worker")
+    worker_id: str = _id(None, "default: the flow's running worker")
     job_id: str | None = _id(None, "default: generated")
     metadata: JsonObject | None = None
     timeout: float | None = Field(None, gt=0, le=86_400, description="fail the job after this many seconds")
@@ -191,7 +195,7 @@ class WorkerListResponse(_Response):
 
 
 class EnabledRequest(_Request):
-    enabled: bool
+    enabled: StrictBool
 
 
 # -- flows ------------------------------------------------------------------------------
@@ -241,7 +245,7 @@ class FlowExecuteRequest(_Request):
     worker_id: str | None = _id(None, "default: the flow's running worker")
     job_id: str | None = _id(None, "default: generated")
     metadata: JsonObject | None = None
-    wait: bool = Field(False, description="answer once the job has finished (or timeout passed)")
+    wait: StrictBool = Field(False, description="answer once the job has finished (or timeout passed)")
     timeout: float = Field(60.0, ge=0, le=3600, description="seconds to wait when wait is true")
 
 
@@ -268,7 +272,7 @@ class BreakpointCreateRequest(_Request):
     event_name: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     target_routine: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     condition: str | None = Field(None, max_length=1000, description="safe expression, never evaluated as Python")
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class GlobalBreakpointCreateRequest(BreakpointCreateRequest):
@@ -294,7 +298,7 @@ class BreakpointResponse(_Response):
     event_name: str | None = None
     target_routine: str | None = None
     condition: str | None = None
-    enabled: bool
+    enabled: StrictBool
     hit_count: int
 
 
@@ -313,3 +317,17 @@ class DebugActionResponse(_Response):
     action: str
     status: str
     location: dict[str, Any] | None = None
+
+
+def partial(model: type[BaseModel]) -> type[BaseModel]:
+    """``model`` with every field optional: the shape of an answer narrowed by ``?fields=``."""
+    fields: dict[str, Any] = {
+        name: (info.annotation | None, Field(None, alias=info.alias))  # type: ignore[operator]
+        for name, info in model.model_fields.items()
+    }
+    return create_model(f"Partial{model.__name__}", __config__=ConfigDict(extra="allow"), **fields)
+
+
+JobView = partial(JobResponse)
+WorkerView = partial(WorkerResponse)
+FlowView = partial(FlowResponse)

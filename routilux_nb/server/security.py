@@ -245,20 +245,24 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def allowed_methods(app: Any, scope: Scope) -> list[str]:
     """The methods the routes of ``app`` answer at the scope's path (empty if none matches).
 
-    A route spelled exactly like the path (``/jobs/bulk``) hides templated ones that would
-    also match it (``/jobs/{job_id}``), as the OpenAPI document lists them.
+    A path the OpenAPI document spells out literally (``/jobs/bulk``) answers the methods the
+    document lists for it, not those of templated routes that also match (``/jobs/{job_id}``).
     """
     from starlette.routing import Match
 
-    literal: set[str] = set()
-    templated: set[str] = set()
+    methods: set[str] = set()
     for method in _METHODS:
         probe = {**scope, "type": "http", "method": method}
-        for route in getattr(app, "routes", ()):
-            match, child = route.matches(probe)
-            if match is Match.FULL:
-                (templated if child.get("path_params") else literal).add(method)
-    methods = literal or templated
+        if any(route.matches(probe)[0] is Match.FULL for route in getattr(app, "routes", ())):
+            methods.add(method)
+    openapi = getattr(app, "openapi", None)
+    if methods and callable(openapi):
+        path = scope.get("path", "")
+        if path.startswith("/api/") and not path.startswith("/api/v1/"):
+            path = "/api/v1/" + path[len("/api/"):]
+        documented = openapi().get("paths", {}).get(path)
+        if documented:
+            methods = {m.upper() for m in documented if m.upper() in _METHODS}
     if "GET" in methods:
         methods.add("HEAD")
     if methods:

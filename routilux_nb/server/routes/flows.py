@@ -31,6 +31,7 @@ from ..models import (
     FlowExecuteRequest,
     FlowListResponse,
     FlowResponse,
+    FlowView,
     JobResponse,
     JobSubmitRequest,
     RoutineAddRequest,
@@ -110,7 +111,7 @@ def create_flow(request: Request, body: FlowCreateRequest) -> ApiJSONResponse:
     return respond(_flow_dict(api_base(request), flow), 201)
 
 
-@router.get("/flows/{flow_id}", response_class=_R, responses={200: {"model": FlowResponse}},
+@router.get("/flows/{flow_id}", response_class=_R, responses={200: {"model": FlowView}},
             summary="Get a flow")
 async def get_flow(request: Request, flow_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
     flow = flow_or_404(get_runtime(request), flow_id)
@@ -225,9 +226,9 @@ async def execute_flow(request: Request, flow_id: str, body: FlowExecuteRequest 
     rt = get_runtime(request)
     flow_or_404(rt, flow_id)
     body = body or FlowExecuteRequest.model_validate({})
-    req = JobSubmitRequest.model_validate({
-        "flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
-        "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata})
+    fields = {"flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
+              "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata}
+    req = JobSubmitRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     job = await submit_job(rt, req)
     out: dict[str, Any]
     if body.wait:

@@ -40,6 +40,7 @@ from ..models import (
     JobResponse,
     JobStatus,
     JobSubmitRequest,
+    JobView,
     WaitResponse,
 )
 from ..submit import submit_nonblocking
@@ -76,8 +77,20 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
         flow = flow_or_404(rt, req.flow_id)
     if req.routine_id is not None:
         routine = routine_or_404(flow, req.routine_id)
-        if req.slot_name is not None:
-            slot_or_404(routine, req.slot_name)
+    else:
+        entries = flow.entry_routines()
+        if len(entries) != 1:
+            raise ApiError(409, "INVALID_STATE",
+                           f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id",
+                           {"flow_id": flow.flow_id, "entry_routines": entries})
+        routine = flow.routines[entries[0]]
+    if req.slot_name is not None:
+        slot_or_404(routine, req.slot_name)
+    elif len(routine.slot_specs) != 1:
+        slots = list(routine.slot_specs)
+        raise ApiError(409, "INVALID_STATE",
+                       f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
+                       {"routine_id": routine.routine_id, "slots": slots})
     if req.job_id is not None:
         try:
             rt.get_job(req.job_id)
@@ -169,7 +182,7 @@ async def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONRespons
     return respond({"jobs": out, "total": len(out), "created": created, "failed": len(out) - created}, 201)
 
 
-@router.get("/jobs/{job_id}", response_class=_R, responses={200: {"model": JobResponse}}, summary="Get a job")
+@router.get("/jobs/{job_id}", response_class=_R, responses={200: {"model": JobView}}, summary="Get a job")
 async def get_job(request: Request, job_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
     job = job_or_404(get_runtime(request), job_id)
     return respond(select_fields(job_dict(api_base(request), job), fields))

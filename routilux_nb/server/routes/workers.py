@@ -32,6 +32,7 @@ from ..models import (
     WorkerListResponse,
     WorkerResponse,
     WorkerStatus,
+    WorkerView,
 )
 from .jobs import job_dict
 
@@ -72,7 +73,7 @@ def create_worker(request: Request, body: WorkerCreateRequest) -> ApiJSONRespons
     return respond(worker_dict(api_base(request), worker), 201)
 
 
-@router.get("/workers/{worker_id}", response_class=_R, responses={200: {"model": WorkerResponse}},
+@router.get("/workers/{worker_id}", response_class=_R, responses={200: {"model": WorkerView}},
             summary="Get a worker")
 async def get_worker(request: Request, worker_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
     worker = worker_or_404(get_runtime(request), worker_id)
