@@ -31,18 +31,19 @@ from routilux_nb.core.errors import (
 )
 from routilux_nb.core.expressions import ExpressionError
 
-__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond"]
+__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond",
+           "unknown_reference"]
 
 log = logging.getLogger(__name__)
 
 #: stable error codes and their HTTP status
 CODES: dict[str, int] = {
     "JOB_NOT_FOUND": 404, "WORKER_NOT_FOUND": 404, "FLOW_NOT_FOUND": 404, "ROUTINE_NOT_FOUND": 404,
-    "SLOT_NOT_FOUND": 404, "EVENT_NOT_FOUND": 404, "ROUTINE_CLASS_NOT_FOUND": 404, "BREAKPOINT_NOT_FOUND": 404,
+    "SLOT_NOT_FOUND": 404, "EVENT_NOT_FOUND": 404, "BREAKPOINT_NOT_FOUND": 404,
     "CONNECTION_NOT_FOUND": 404, "NOT_FOUND": 404,
     "FLOW_ALREADY_EXISTS": 409, "JOB_ALREADY_EXISTS": 409, "WORKER_ALREADY_EXISTS": 409,
     "ROUTINE_ALREADY_EXISTS": 409, "WORKER_NOT_RUNNING": 409, "INVALID_STATE": 409,
-    "MONITORING_DISABLED": 409,
+    "MONITORING_DISABLED": 409, "UNKNOWN_REFERENCE": 409,
     "VALIDATION_ERROR": 422, "INVALID_DSL": 422, "UNSAFE_EXPRESSION": 422,
     "PAYLOAD_TOO_LARGE": 413, "UNAUTHORIZED": 401, "METHOD_NOT_ALLOWED": 405,
     "ORIGIN_NOT_ALLOWED": 403, "UNSUPPORTED_MEDIA_TYPE": 415, "HOST_NOT_ALLOWED": 421,
@@ -66,6 +67,13 @@ class ApiJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return jsonsafe.dumps(content).encode("utf-8")
+
+
+def unknown_reference(message: str, details: dict[str, Any] | None = None) -> ApiError:
+    """409 ``UNKNOWN_REFERENCE``: the body names a part the addressed resource does not have
+    (a routine, event or slot of the flow in the path, a routine class); 404 stays reserved for
+    the resource the path names."""
+    return ApiError(409, "UNKNOWN_REFERENCE", message, details)
 
 
 def respond(content: Any, status_code: int = 200) -> ApiJSONResponse:

@@ -49,14 +49,14 @@ def test_unknown_routine_slot_and_flow_name_what_exists(client: TestClient, etl_
     err(client.post("/api/v1/jobs", json={"flow_id": etl_flow, "worker_id": "nope"}), 404, "WORKER_NOT_FOUND")
     err(client.post(f"/api/v1/flows/{etl_flow}/connections", json={
         "source_routine": "data_source", "source_event": "nope", "target_routine": "mapper",
-        "target_slot": "input"}), 404, "EVENT_NOT_FOUND")
+        "target_slot": "input"}), 409, "UNKNOWN_REFERENCE")
     err(client.post(f"/api/v1/flows/{etl_flow}/connections", json={
         "source_routine": "data_source", "source_event": "output", "target_routine": "mapper",
-        "target_slot": "nope"}), 404, "SLOT_NOT_FOUND")
+        "target_slot": "nope"}), 409, "UNKNOWN_REFERENCE")
     err(client.delete(f"/api/v1/flows/{etl_flow}/connections/7"), 404, "CONNECTION_NOT_FOUND")
     err(client.delete(f"/api/v1/flows/{etl_flow}/routines/zzz"), 404, "ROUTINE_NOT_FOUND")
     e = err(client.post(f"/api/v1/flows/{etl_flow}/routines", json={"routine_id": "r", "object_name": "os.system"}),
-            404, "ROUTINE_CLASS_NOT_FOUND")
+            409, "UNKNOWN_REFERENCE")
     assert "mapper" in e["details"]["registered"]
     err(client.post(f"/api/v1/flows/{etl_flow}/routines", json={"routine_id": "mapper", "object_name": "mapper"}),
         409, "ROUTINE_ALREADY_EXISTS")

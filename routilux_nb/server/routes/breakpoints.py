@@ -16,10 +16,9 @@ from ..deps import (
     get_runtime,
     job_or_404,
     monitor_of,
-    routine_or_404,
     worker_or_404,
 )
-from ..errors import ApiError, ApiJSONResponse, respond
+from ..errors import ApiError, ApiJSONResponse, respond, unknown_reference
 from ..models import (
     BreakpointCreateRequest,
     BreakpointListResponse,
@@ -46,8 +45,11 @@ def _create(rt: Runtime, body: BreakpointCreateRequest, *, job_id: str | None = 
         flow = flow_or_404(rt, flow_id)
     if flow is not None:
         for rid in (body.routine_id, body.target_routine):
-            if rid is not None:
-                routine_or_404(flow, rid)
+            if rid is not None and rid not in flow.routines:
+                existing = sorted(flow.routines)
+                raise unknown_reference(f"flow {flow.flow_id!r} has no routine {rid!r}; existing routines: "
+                                        f"{', '.join(existing) or 'none'}",
+                                        {"routine_id": rid, "existing_routines": existing})
     bp = mon.add_breakpoint(body.type, body.routine_id, slot_name=body.slot_name, event_name=body.event_name,
                             target_routine=body.target_routine, condition=body.condition,
                             enabled=body.enabled, job=job_id, worker=worker_id, flow=flow_id)

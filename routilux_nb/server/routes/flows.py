@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from routilux_nb.core import dsl
+from routilux_nb.core.errors import UnknownEventError, UnknownSlotError
 from routilux_nb.core.flow import Flow
 from routilux_nb.core.registry import registry
 
@@ -23,7 +24,7 @@ from ..deps import (
     routine_or_404,
     select_fields,
 )
-from ..errors import ApiError, ApiJSONResponse, respond
+from ..errors import ApiError, ApiJSONResponse, respond, unknown_reference
 from ..models import (
     FLOW_FIELDS,
     ConnectionRequest,
@@ -161,7 +162,7 @@ def add_routine(request: Request, flow_id: str, body: RoutineAddRequest) -> ApiJ
                        {"flow_id": flow.flow_id, "routine_id": body.routine_id})
     if body.object_name not in registry:
         names = registry.names()
-        raise ApiError(404, "ROUTINE_CLASS_NOT_FOUND",
+        raise ApiError(409, "UNKNOWN_REFERENCE",
                        f"no routine class registered as {body.object_name!r}; registered: {', '.join(names)}",
                        {"object_name": body.object_name, "registered": names})
     routine = registry.create(body.object_name, routine_id=body.routine_id, config=dict(body.config))
@@ -180,10 +181,16 @@ def remove_routine(request: Request, flow_id: str, routine_id: str) -> Response:
 
 @router.post("/flows/{flow_id}/connections", response_class=_R, summary="Connect an event to a slot")
 def add_connection(request: Request, flow_id: str, body: ConnectionRequest) -> ApiJSONResponse:
+    """Routines, events and slots the flow lacks are a 409 ``UNKNOWN_REFERENCE`` naming what exists."""
     flow = flow_or_404(get_runtime(request), flow_id)
-    routine_or_404(flow, body.source_routine)
-    routine_or_404(flow, body.target_routine)
-    conn = flow.connect(body.source_routine, body.target_routine, body.source_event, body.target_slot)
+    try:
+        routine_or_404(flow, body.source_routine)
+        routine_or_404(flow, body.target_routine)
+        conn = flow.connect(body.source_routine, body.target_routine, body.source_event, body.target_slot)
+    except ApiError as exc:
+        raise unknown_reference(exc.message, exc.details) from None
+    except (UnknownEventError, UnknownSlotError) as exc:
+        raise unknown_reference(str(exc), {"routine_id": exc.routine_id}) from None
     index = len(flow.connections) - 1
     for i, c in enumerate(list(flow.connections)):
         if c is conn:
