@@ -1,8 +1,9 @@
 """The error envelope of the HTTP API and the mapping of engine exceptions onto it.
 
 Every error answers ``{"error": {"code", "message", "details"}}`` with a stable ``code``:
-404 for unknown ids, 409 for operations that do not fit the current state, 422 for input
-that cannot be used, 413 for bodies over the limit. Bad input never yields a 500.
+404 for unknown ids (``NotFound`` from the engine), 409 for operations that do not fit the
+current state, 422 for input that cannot be used, 413 for bodies over the limit, 503 when full.
+Bad input never yields a 500; an engine bug does (logged with its traceback).
 """
 
 from __future__ import annotations
@@ -18,18 +19,25 @@ from starlette.responses import JSONResponse, Response
 from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import (
     BackpressureTimeout,
+    BreakpointNotFound,
     DSLError,
     FlowError,
+    FlowNotFound,
+    JobNotFound,
     JobStateError,
+    NotFound,
     RegistryError,
     RoutiluxError,
     StateError,
     UnknownEventError,
     UnknownRoutineError,
     UnknownSlotError,
+    WorkerNotFound,
     WorkerNotRunningError,
 )
 from routilux_nb.core.expressions import ExpressionError
+from routilux_nb.core.ids import InvalidIdError
+from routilux_nb.core.limits import DocumentLimitError
 
 __all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond",
            "unknown_reference"]
@@ -93,18 +101,25 @@ def _message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_NOT_FOUND_CODES: tuple[tuple[type[NotFound], str], ...] = (
+    (JobNotFound, "JOB_NOT_FOUND"), (WorkerNotFound, "WORKER_NOT_FOUND"), (FlowNotFound, "FLOW_NOT_FOUND"),
+    (BreakpointNotFound, "BREAKPOINT_NOT_FOUND"), (UnknownRoutineError, "ROUTINE_NOT_FOUND"),
+    (UnknownSlotError, "SLOT_NOT_FOUND"), (UnknownEventError, "EVENT_NOT_FOUND"),
+)
+
+
 def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
-    """``(status, code, details)`` for an engine exception, ``None`` for unexpected ones."""
+    """``(status, code, details)`` for an exception that is the client's doing, ``None`` for any
+    other: a bare ``ValueError``/``TypeError``/``KeyError`` from the engine is a bug (500, logged),
+    not bad input; routes turn what they know to be input errors into :class:`ApiError`."""
     if isinstance(exc, DSLError):
         return 422, "INVALID_DSL", {"line": exc.line, "reason": exc.reason}
     if isinstance(exc, ExpressionError):
         return 422, "UNSAFE_EXPRESSION", {}
-    if isinstance(exc, UnknownRoutineError):
-        return 404, "ROUTINE_NOT_FOUND", {"routine_id": exc.routine_id}
-    if isinstance(exc, UnknownSlotError):
-        return 404, "SLOT_NOT_FOUND", {"routine_id": exc.routine_id, "slot_name": exc.slot_name}
-    if isinstance(exc, UnknownEventError):
-        return 404, "EVENT_NOT_FOUND", {"routine_id": exc.routine_id, "event_name": exc.event_name}
+    if isinstance(exc, NotFound):
+        code = next((c for t, c in _NOT_FOUND_CODES if isinstance(exc, t)), "NOT_FOUND")
+        details = {k: v for k, v in vars(exc).items() if k in ("routine_id", "slot_name", "event_name")}
+        return 404, code, details
     if isinstance(exc, RegistryError):
         return 422, "VALIDATION_ERROR", {"object_name": exc.name}
     if isinstance(exc, BackpressureTimeout):
@@ -113,10 +128,8 @@ def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
         return 409, "WORKER_NOT_RUNNING", {}
     if isinstance(exc, (JobStateError, StateError)):
         return 409, "INVALID_STATE", {}
-    if isinstance(exc, (FlowError, RoutiluxError, ValueError, TypeError)):
+    if isinstance(exc, (FlowError, InvalidIdError, DocumentLimitError)):
         return 422, "VALIDATION_ERROR", {}
-    if isinstance(exc, (KeyError, IndexError)):
-        return 404, "NOT_FOUND", {}
     return None
 
 
@@ -178,6 +191,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    for exc_type in (RoutiluxError, ExpressionError, ValueError, TypeError, KeyError, IndexError):
+    for exc_type in (RoutiluxError, ExpressionError, InvalidIdError, DocumentLimitError):
         app.add_exception_handler(exc_type, _engine_error)
     app.add_exception_handler(Exception, _engine_error)

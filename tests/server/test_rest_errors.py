@@ -216,3 +216,29 @@ def test_runtime_without_monitoring_answers_409() -> None:
             err(client.get(f"/api/v1{path}"), 409, "MONITORING_DISABLED")
     finally:
         rt.shutdown(wait=False)
+
+
+def test_an_engine_bug_is_a_logged_500_not_a_client_error(rt: Runtime, etl_flow: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from routilux_nb.server import create_app
+
+    raw = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("an engine bug")
+
+    rt.list_jobs = broken  # type: ignore[method-assign]
+    with caplog.at_level("ERROR", logger="routilux_nb.server.errors"):
+        e = err(raw.get("/api/v1/jobs"), 500, "INTERNAL_ERROR")
+    assert "ValueError" in e["message"] and "an engine bug" not in e["message"]
+    assert "an engine bug" in caplog.text and "Traceback" in caplog.text
+
+
+def test_not_found_raised_by_the_engine_is_404(rt: Runtime, etl_flow: str, client: TestClient) -> None:
+    from routilux_nb.core.errors import JobNotFound
+
+    def missing(job_id: str) -> Any:
+        raise JobNotFound(f"no job {job_id!r}")
+
+    rt.get_job = missing  # type: ignore[method-assign]
+    err(client.get("/api/v1/jobs/whatever/status"), 404, "JOB_NOT_FOUND")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.expressions import ExpressionError
 from routilux_nb.core.runtime import Runtime
 
 from ..deps import (
@@ -50,9 +51,14 @@ def _create(rt: Runtime, body: BreakpointCreateRequest, *, job_id: str | None = 
                 raise unknown_reference(f"flow {flow.flow_id!r} has no routine {rid!r}; existing routines: "
                                         f"{', '.join(existing) or 'none'}",
                                         {"routine_id": rid, "existing_routines": existing})
-    bp = mon.add_breakpoint(body.type, body.routine_id, slot_name=body.slot_name, event_name=body.event_name,
-                            target_routine=body.target_routine, condition=body.condition,
-                            enabled=body.enabled, job=job_id, worker=worker_id, flow=flow_id)
+    try:
+        bp = mon.add_breakpoint(body.type, body.routine_id, slot_name=body.slot_name, event_name=body.event_name,
+                                target_routine=body.target_routine, condition=body.condition,
+                                enabled=body.enabled, job=job_id, worker=worker_id, flow=flow_id)
+    except ExpressionError:
+        raise
+    except ValueError as exc:  # the breakpoint's own checks of its fields: input errors
+        raise ApiError(422, "VALIDATION_ERROR", str(exc), {"type": body.type}) from None
     return bp.to_dict()  # type: ignore[no-any-return]
 
 
