@@ -6,8 +6,8 @@ hold the server that long, so:
 
 * references are checked first on the event loop (unknown names answer 404 at once);
 * the engine call runs on a worker thread of a limiter reserved for submissions
-  (:data:`SUBMIT_CONCURRENCY` at a time); when every place is taken the answer is an immediate
-  503 ``BACKPRESSURE``;
+  (:data:`SUBMIT_CONCURRENCY` at a time); a submission that cannot get a place within
+  :data:`SUBMIT_WAIT` seconds is answered 503 ``BACKPRESSURE``;
 * a submission still waiting for room after :data:`SUBMIT_WAIT` seconds is refused: the job
   is marked ``failed`` with ``submission refused: ...`` (the record a refused submission
   leaves in the Python API too, where ``BackpressureTimeout`` is raised) and the answer is
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
+import time
 import weakref
 from typing import Any
 
@@ -39,19 +40,24 @@ SUBMIT_WAIT = 0.5  #: seconds a submission may wait for room before it is refuse
 SUBMIT_CONCURRENCY = 32  #: submissions in progress at once (each on a thread)
 RETRY_AFTER = 1  #: seconds a refused client is told to wait
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
+_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[anyio.CapacityLimiter, asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
 _prefix = secrets.token_hex(4)
 _counter = itertools.count(1)
 
 
-def _limiter() -> anyio.CapacityLimiter:
+def _limiter() -> tuple[anyio.CapacityLimiter, asyncio.Semaphore]:
+    """The submissions' thread limiter of this event loop, and the gate in front of it (held
+    until the thread ends, also when the answer was given before)."""
     loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = anyio.CapacityLimiter(SUBMIT_CONCURRENCY)
-    return limiter
+    pair = _limiters.get(loop)
+    if pair is None:
+        pair = _limiters[loop] = (
+            anyio.CapacityLimiter(SUBMIT_CONCURRENCY),
+            asyncio.Semaphore(SUBMIT_CONCURRENCY),
+        )
+    return pair
 
 
 def new_job_id() -> str:
@@ -80,8 +86,13 @@ async def submit_nonblocking(
 ) -> JobContext:
     """``submit(*args, job_id=..., **kwargs)`` on a submission thread, answered within ``wait``
     seconds: the job, or :func:`backpressure` (the job refused and marked failed)."""
-    limiter = _limiter()
-    if limiter.available_tokens < 1:
+    limiter, gate = _limiter()
+    started = time.monotonic()
+    acquired = False
+    with anyio.move_on_after(wait):
+        await gate.acquire()
+        acquired = True
+    if not acquired:
         raise backpressure(
             f"{SUBMIT_CONCURRENCY} submissions are already waiting for room; retry later",
             reason="submissions_waiting",
@@ -90,7 +101,8 @@ async def submit_nonblocking(
     task = asyncio.ensure_future(
         anyio.to_thread.run_sync(lambda: submit(*args, job_id=job_id, **kwargs), limiter=limiter)
     )
-    done, _ = await asyncio.wait({task}, timeout=wait)
+    task.add_done_callback(lambda _: gate.release())
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, wait - (time.monotonic() - started)))
     if done:
         return task.result()  # raises what the engine raised
     job = _find(rt, job_id)
