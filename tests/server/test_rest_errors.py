@@ -114,7 +114,8 @@ def test_missing_fields_and_wrong_types(client: TestClient, etl_flow: str) -> No
     err(client.post("/api/v1/jobs/x/breakpoints", json={"type": "routine"}), 404, "JOB_NOT_FOUND")
     err(client.post("/api/v1/breakpoints", json={"type": "teleport", "routine_id": "a"}), 422, "VALIDATION_ERROR")
     err(client.post("/api/v1/breakpoints", json={"type": "slot", "routine_id": "a"}), 422, "VALIDATION_ERROR")
-    err(client.put("/api/v1/breakpoints/x", json={"enabled": "maybe"}), 422, "VALIDATION_ERROR")
+    bp_id = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "a"}).json()["breakpoint_id"]
+    err(client.put(f"/api/v1/breakpoints/{bp_id}", json={"enabled": "maybe"}), 422, "VALIDATION_ERROR")
 
 
 def test_method_not_allowed(client: TestClient) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from routilux_nb.core import dsl
 from routilux_nb.core.errors import UnknownEventError, UnknownSlotError
@@ -17,7 +17,7 @@ from routilux_nb.core.registry import registry
 from ..deps import (
     api_base,
     fields_query,
-    flow_or_404,
+    flow_path,
     get_runtime,
     links_for_flow,
     monitor_of,
@@ -114,48 +114,41 @@ def create_flow(request: Request, body: FlowCreateRequest) -> ApiJSONResponse:
 
 @router.get("/flows/{flow_id}", response_class=_R, responses={200: {"model": FlowView}},
             summary="Get a flow")
-async def get_flow(request: Request, flow_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
-    flow = flow_or_404(get_runtime(request), flow_id)
+async def get_flow(request: Request, *, flow: Flow = Depends(flow_path), fields: str | None = FIELDS) -> ApiJSONResponse:
     return respond(select_fields(_flow_dict(api_base(request), flow), fields))
 
 
 @router.delete("/flows/{flow_id}", status_code=204, summary="Delete a flow (its workers stop)")
-def delete_flow(request: Request, flow_id: str) -> Response:
+def delete_flow(request: Request, *, flow: Flow = Depends(flow_path)) -> Response:
     rt = get_runtime(request)
-    flow_or_404(rt, flow_id)
-    rt.remove_flow(flow_id)
+    rt.remove_flow(flow.flow_id)
     return Response(status_code=204)
 
 
 @router.get("/flows/{flow_id}/metrics", response_class=_R, summary="Flow metrics")
-async def flow_metrics(request: Request, flow_id: str) -> ApiJSONResponse:
+async def flow_metrics(request: Request, *, flow: Flow = Depends(flow_path)) -> ApiJSONResponse:
     rt = get_runtime(request)
-    flow = flow_or_404(rt, flow_id)
     return respond(monitor_of(rt).flow_metrics(flow.flow_id))
 
 
 @router.get("/flows/{flow_id}/routines", response_class=_R, summary="Routines of a flow")
-async def flow_routines(request: Request, flow_id: str) -> ApiJSONResponse:
-    flow = flow_or_404(get_runtime(request), flow_id)
+async def flow_routines(request: Request, *, flow: Flow = Depends(flow_path)) -> ApiJSONResponse:
     return respond({rid: r.describe() for rid, r in list(flow.routines.items())})
 
 
 @router.get("/flows/{flow_id}/routines/{routine_id}/info", response_class=_R, summary="Routine info")
-async def routine_info(request: Request, flow_id: str, routine_id: str) -> ApiJSONResponse:
-    flow = flow_or_404(get_runtime(request), flow_id)
+async def routine_info(request: Request, *, flow: Flow = Depends(flow_path), routine_id: str) -> ApiJSONResponse:
     return respond(routine_or_404(flow, routine_id).info())
 
 
 @router.get("/flows/{flow_id}/connections", response_class=_R, summary="Connections of a flow")
-async def flow_connections(request: Request, flow_id: str) -> ApiJSONResponse:
-    flow = flow_or_404(get_runtime(request), flow_id)
+async def flow_connections(request: Request, *, flow: Flow = Depends(flow_path)) -> ApiJSONResponse:
     return respond([c.to_dict(i) for i, c in enumerate(list(flow.connections))])
 
 
 @router.post("/flows/{flow_id}/routines", response_class=_R, summary="Add a routine to a flow")
-def add_routine(request: Request, flow_id: str, body: RoutineAddRequest) -> ApiJSONResponse:
+def add_routine(request: Request, *, flow: Flow = Depends(flow_path), body: RoutineAddRequest) -> ApiJSONResponse:
     """``object_name`` is a registered routine class name (``GET`` the 422 to see them all)."""
-    flow = flow_or_404(get_runtime(request), flow_id)
     if body.routine_id in flow.routines:
         raise ApiError(409, "ROUTINE_ALREADY_EXISTS",
                        f"flow {flow.flow_id!r} already has a routine {body.routine_id!r}",
@@ -172,17 +165,15 @@ def add_routine(request: Request, flow_id: str, body: RoutineAddRequest) -> ApiJ
 
 @router.delete("/flows/{flow_id}/routines/{routine_id}", status_code=204,
                summary="Remove a routine and its connections")
-def remove_routine(request: Request, flow_id: str, routine_id: str) -> Response:
-    flow = flow_or_404(get_runtime(request), flow_id)
+def remove_routine(request: Request, *, flow: Flow = Depends(flow_path), routine_id: str) -> Response:
     routine_or_404(flow, routine_id)
     flow.remove_routine(routine_id)
     return Response(status_code=204)
 
 
 @router.post("/flows/{flow_id}/connections", response_class=_R, summary="Connect an event to a slot")
-def add_connection(request: Request, flow_id: str, body: ConnectionRequest) -> ApiJSONResponse:
+def add_connection(request: Request, *, flow: Flow = Depends(flow_path), body: ConnectionRequest) -> ApiJSONResponse:
     """Routines, events and slots the flow lacks are a 409 ``UNKNOWN_REFERENCE`` naming what exists."""
-    flow = flow_or_404(get_runtime(request), flow_id)
     try:
         routine_or_404(flow, body.source_routine)
         routine_or_404(flow, body.target_routine)
@@ -200,8 +191,7 @@ def add_connection(request: Request, flow_id: str, body: ConnectionRequest) -> A
 
 @router.delete("/flows/{flow_id}/connections/{connection_index}", status_code=204,
                summary="Remove a connection (by index or conn_<index>)")
-def remove_connection(request: Request, flow_id: str, connection_index: str) -> Response:
-    flow = flow_or_404(get_runtime(request), flow_id)
+def remove_connection(request: Request, *, flow: Flow = Depends(flow_path), connection_index: str) -> Response:
     raw = connection_index.removeprefix("conn_")
     count = len(flow.connections)
     if not raw.isdigit() or int(raw) >= count:
@@ -214,26 +204,24 @@ def remove_connection(request: Request, flow_id: str, connection_index: str) -> 
 
 
 @router.post("/flows/{flow_id}/validate", response_class=_R, summary="Validate a flow")
-def validate_flow(request: Request, flow_id: str) -> ApiJSONResponse:
-    return respond(flow_or_404(get_runtime(request), flow_id).validate().to_dict())
+def validate_flow(request: Request, *, flow: Flow = Depends(flow_path)) -> ApiJSONResponse:
+    return respond(flow.validate().to_dict())
 
 
 @router.get("/flows/{flow_id}/dsl", response_class=_R, summary="Export a flow as YAML or JSON")
-async def export_dsl(request: Request, flow_id: str,
+async def export_dsl(request: Request, *, flow: Flow = Depends(flow_path),
                      format: Literal["yaml", "json"] = Query("yaml", description="yaml or json")
                      ) -> ApiJSONResponse:
-    flow = flow_or_404(get_runtime(request), flow_id)
     return respond({"format": format, "dsl": flow.to_yaml() if format == "yaml" else flow.to_json()})
 
 
 @router.post("/flows/{flow_id}/execute", status_code=201, response_class=_R,
              responses={201: {"model": JobResponse}}, summary="Execute a flow (submit a job)")
-async def execute_flow(request: Request, flow_id: str, body: FlowExecuteRequest | None = None) -> ApiJSONResponse:
+async def execute_flow(request: Request, *, flow: Flow = Depends(flow_path), body: FlowExecuteRequest | None = None) -> ApiJSONResponse:
     """Submit a job to the flow; with ``wait`` answer once it finished (``timed_out`` says if not)."""
     rt = get_runtime(request)
-    flow_or_404(rt, flow_id)
     body = body or FlowExecuteRequest.model_validate({})
-    fields = {"flow_id": flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
+    fields = {"flow_id": flow.flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
               "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata}
     req = JobSubmitRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     job = await submit_job(rt, req)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import ValidationError
 
 from routilux_nb.core.clock import iso
@@ -21,7 +21,7 @@ from ..deps import (
     flow_or_404,
     get_runtime,
     job_monitor,
-    job_or_404,
+    job_path,
     links_for_job,
     paginate,
     routine_or_404,
@@ -130,7 +130,7 @@ async def wait_for(job: JobContext, timeout: float) -> bool:
 
 
 @router.get("/jobs", response_class=_R, responses={200: {"model": JobListResponse}}, summary="List jobs")
-async def list_jobs(request: Request, page: Page = Depends(paginate), worker_id: str | None = None,
+async def list_jobs(request: Request, *, page: Page = Depends(paginate), worker_id: str | None = None,
                     flow_id: str | None = None, status: JobStatus | None = None,
                     fields: str | None = FIELDS) -> ApiJSONResponse:
     """Newest first; without filters a page costs the same however many jobs are kept."""
@@ -183,138 +183,125 @@ async def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONRespons
 
 
 @router.get("/jobs/{job_id}", response_class=_R, responses={200: {"model": JobView}}, summary="Get a job")
-async def get_job(request: Request, job_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def get_job(request: Request, *, job: JobContext = Depends(job_path), fields: str | None = FIELDS) -> ApiJSONResponse:
     return respond(select_fields(job_dict(api_base(request), job), fields))
 
 
 @router.get("/jobs/{job_id}/status", response_class=_R, summary="Job status")
-async def job_status(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_status(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     return respond({"job_id": job.job_id, "status": job.status, "worker_id": job.worker_id,
                     "flow_id": job.flow_id})
 
 
 @router.get("/jobs/{job_id}/metrics", response_class=_R, summary="Job metrics")
-async def job_metrics(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_metrics(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     return respond(job_monitor(job).metrics.to_dict())
 
 
 @router.get("/jobs/{job_id}/trace", response_class=_R, summary="Job execution trace")
-async def job_trace(request: Request, job_id: str,
+async def job_trace(request: Request, *, job: JobContext = Depends(job_path),
                     limit: int | None = Query(None, ge=1, le=10_000, description="latest events (1-10000)")
                     ) -> ApiJSONResponse:
-    trace = job_monitor(job_or_404(get_runtime(request), job_id)).trace
+    trace = job_monitor(job).trace
     return respond({"events": trace.to_list(limit), "total": trace.total})
 
 
 @router.get("/jobs/{job_id}/logs", response_class=_R, summary="Job logs")
-async def job_logs(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_logs(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     logs = [{**entry, "timestamp": iso(entry["timestamp"])} for entry in list(job.logs)]
     return respond({"job_id": job.job_id, "logs": logs, "total": len(logs)})
 
 
 @router.get("/jobs/{job_id}/data", response_class=_R, summary="Job data")
-async def job_data(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_data(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     return respond({"job_id": job.job_id, "data": job.data})
 
 
 @router.get("/jobs/{job_id}/output", response_class=_R, summary="What the job's routines printed")
-async def job_output(request: Request, job_id: str,
+async def job_output(request: Request, *, job: JobContext = Depends(job_path),
                      incremental: bool = Query(False, description="only what is new since the last call")
                      ) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
     output = job_monitor(job).output
     return respond({"job_id": job.job_id, "output": output.read(incremental), "is_complete": job.is_finished,
                     "truncated": bool(output.truncated)})
 
 
 @router.get("/jobs/{job_id}/monitoring", response_class=_R, summary="Everything about a job's routines")
-async def job_monitoring(request: Request, job_id: str) -> ApiJSONResponse:
+async def job_monitoring(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     rt = get_runtime(request)
-    job = job_or_404(rt, job_id)
     job_monitor(job)
     return respond(rt.monitor.job_monitoring(job))
 
 
 @router.get("/jobs/{job_id}/routines/status", response_class=_R, summary="Routine status within a job")
-async def job_routines_status(request: Request, job_id: str) -> ApiJSONResponse:
+async def job_routines_status(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     rt = get_runtime(request)
-    job = job_or_404(rt, job_id)
     job_monitor(job)
     return respond(rt.monitor.job_routine_status(job))
 
 
 @router.get("/jobs/{job_id}/routines/{routine_id}/queue-status", response_class=_R,
             summary="Queue status of one routine within a job")
-async def job_routine_queue(request: Request, job_id: str, routine_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_routine_queue(request: Request, *, job: JobContext = Depends(job_path), routine_id: str) -> ApiJSONResponse:
     routine_or_404(job.worker.flow, routine_id)
     return respond(job.worker.queue_status(job.job_id).get(routine_id, []))
 
 
 @router.get("/jobs/{job_id}/queues/status", response_class=_R, summary="Queue status of every routine")
-async def job_queues(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
+async def job_queues(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     return respond(job.worker.queue_status(job.job_id))
 
 
 @router.post("/jobs/{job_id}/complete", response_class=_R, summary="Mark a job completed")
-async def complete_job(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id).complete()
+async def complete_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
+    job = job.complete()
     return respond({"job_id": job.job_id, "status": job.status, "completed_at": iso(job.completed_at)})
 
 
 @router.post("/jobs/{job_id}/fail", response_class=_R, summary="Mark a job failed")
-async def fail_job(request: Request, job_id: str, body: FailRequest) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id).fail(body.error)
+async def fail_job(request: Request, *, job: JobContext = Depends(job_path), body: FailRequest) -> ApiJSONResponse:
+    job = job.fail(body.error)
     return respond({"job_id": job.job_id, "status": job.status, "error": job.error,
                     "completed_at": iso(job.completed_at)})
 
 
 @router.post("/jobs/{job_id}/pause", response_class=_R, responses={200: {"model": JobResponse}},
              summary="Pause a job")
-async def pause_job(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id).pause()
+async def pause_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
+    job = job.pause()
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
 @router.post("/jobs/{job_id}/resume", response_class=_R, responses={200: {"model": JobResponse}},
              summary="Resume a paused job")
-async def resume_job(request: Request, job_id: str) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id).resume()
+async def resume_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
+    job = job.resume()
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
 @router.post("/jobs/{job_id}/cancel", response_class=_R, responses={200: {"model": JobResponse}},
              summary="Cancel a job")
-async def cancel_job(request: Request, job_id: str,
+async def cancel_job(request: Request, *, job: JobContext = Depends(job_path),
                      body: CancelRequest | None = Body(None)) -> ApiJSONResponse:
-    job = job_or_404(get_runtime(request), job_id)
     job.cancel(body.reason if body is not None else None)
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
 @router.post("/jobs/{job_id}/retry", response_class=_R, status_code=202,
              responses={202: {"model": JobResponse}}, summary="Retry a failed or cancelled job")
-async def retry_job(request: Request, job_id: str) -> ApiJSONResponse:
+async def retry_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     """A new job that restarts a failed job at the routine that failed (with that activation's
     items and the job's data), or a cancelled one from its entry; 409 for other statuses."""
-    job = job_or_404(get_runtime(request), job_id)
     new = job.retry()
     return respond(job_dict(api_base(request), new, include_data=False), status_code=202)
 
 
 @router.post("/jobs/{job_id}/wait", response_class=_R, responses={200: {"model": WaitResponse}},
              summary="Wait for a job to finish")
-async def wait_job(request: Request, job_id: str = Path(),
+async def wait_job(request: Request, *, job: JobContext = Depends(job_path),
                    timeout: float = Query(60.0, ge=0, le=3600, description="seconds (max 3600)")
                    ) -> ApiJSONResponse:
     """Answers when the job finishes, or after ``timeout`` with ``status: "timeout"``."""
-    job = job_or_404(get_runtime(request), job_id)
     t0 = time.monotonic()
     finished = await wait_for(job, timeout)
     return respond({"status": job.status if finished else "timeout", "job_id": job.job_id,
