@@ -300,6 +300,8 @@ class BreakpointResponse(_Response):
     condition: str | None = None
     enabled: StrictBool
     hit_count: int
+    condition_errors: int = Field(0, description="evaluations of the condition that failed")
+    last_condition_error: str | None = Field(None, description="the message of the latest failure")
 
 
 class BreakpointListResponse(_Response):
