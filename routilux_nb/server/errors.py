@@ -168,7 +168,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         message = f"method {request.method} is not allowed on {request.url.path}"
     headers = dict(exc.headers) if exc.headers else None
     if status == 405:  # every method of the path, not only those of the first route matched
-        from .security import allowed_methods
+        from .options import allowed_methods
 
         methods = allowed_methods(request.app, {**request.scope, "path": request.url.path})
         headers = {**(headers or {}), "Allow": ", ".join(methods)}

@@ -15,7 +15,7 @@ that answers before the application reads anything:
   ``?api_key=``, which :class:`RedactKeyFilter` removes from the uvicorn access log.
 * **Body size**: bodies above the limit get 413, also while streaming without a length.
 * **CORS**: closed unless origins are named (``cors_origins``, ``ROUTILUX_CORS_ORIGINS``,
-  ``--cors-origin``). ``OPTIONS`` answers 204 with the path's ``Allow`` methods.
+  ``--cors-origin``). ``OPTIONS`` answers 204 with the path's ``Allow`` methods (:mod:`.options`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CORS_ENV", "ApiKeyMiddleware", "BodySizeLimitMiddleware", "GuardMiddleware", "RedactKeyFilter",
-           "allowed_methods", "api_key_ok", "cors_origins_from_env", "default_allowed_hosts", "error_body",
+           "api_key_ok", "cors_origins_from_env", "default_allowed_hosts", "error_body",
            "host_allowed", "install_security", "is_public_path", "provided_api_key"]
 
 CORS_ENV = "ROUTILUX_CORS_ORIGINS"
@@ -239,58 +239,6 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactKeyFilter())
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
-def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """The methods the routes of ``app`` answer at the scope's path (empty if none matches).
-
-    A path the OpenAPI document spells out literally (``/jobs/bulk``) answers the methods the
-    document lists for it, not those of templated routes that also match (``/jobs/{job_id}``).
-    """
-    from starlette.routing import Match
-
-    methods: set[str] = set()
-    for method in _METHODS:
-        probe = {**scope, "type": "http", "method": method}
-        if any(route.matches(probe)[0] is Match.FULL for route in getattr(app, "routes", ())):
-            methods.add(method)
-    openapi = getattr(app, "openapi", None)
-    if methods and callable(openapi):
-        path = scope.get("path", "")
-        if path.startswith("/api/") and not path.startswith("/api/v1/"):
-            path = "/api/v1/" + path[len("/api/"):]
-        documented = openapi().get("paths", {}).get(path)
-        if documented:
-            methods = {m.upper() for m in documented if m.upper() in _METHODS}
-    if "GET" in methods:
-        methods.add("HEAD")
-    if methods:
-        methods.add("OPTIONS")
-    return sorted(methods)
-
-
-class OptionsMiddleware:
-    """``OPTIONS`` answers 204 with the ``Allow`` methods of the path (404 for unknown paths)."""
-
-    def __init__(self, app: ASGIApp, router_app: Any) -> None:
-        self.app = app
-        self.router_app = router_app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        scope = {**scope, "path": _app_path(scope)}
-        methods = allowed_methods(self.router_app, scope)
-        if not methods:
-            await _send_error(send, 404, "NOT_FOUND", f"no route at {scope['path']}")
-            return
-        await send({"type": "http.response.start", "status": 204,
-                    "headers": [(b"allow", ", ".join(methods).encode())]})
-        await send({"type": "http.response.body", "body": b""})
-
-
 async def _send_error(send: Send, status: int, code: str, message: str,
                       details: dict[str, Any] | None = None, extra: Iterable[tuple[bytes, bytes]] = ()) -> None:
     body = error_body(code, message, details)
@@ -405,6 +353,8 @@ def install_security(app: Any, *, api_key: str | None = None, max_body_bytes: in
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     if api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    from .options import OptionsMiddleware
+
     app.add_middleware(OptionsMiddleware, router_app=app)
     app.add_middleware(GuardMiddleware, allowed_hosts=hosts, cors_origins=origins)
     if origins:
