@@ -159,49 +159,89 @@ def concurrent(clients: int = CONCURRENT_CLIENTS, jobs: int = CONCURRENT_JOBS,
             proc.wait(10)
 
 
-async def _hammer(base: str, clients: int, jobs: int) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        for _ in range(200):  # wait for the server
-            try:
-                if (await client.get("/health/live")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await anyio.sleep(0.05)
-        latencies: list[float] = []
-        health: list[float] = []
-        statuses: dict[int, int] = {}
-        created: list[str] = []
-        remaining = [jobs]
-        done = anyio.Event()
+class _Conn:
+    """A minimal keep-alive HTTP/1.1 client connection (the load generator must cost far less
+    than the server it measures; a full client library costs about as much as the server)."""
 
-        async def submitter() -> None:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: Any = None
+        self.writer: Any = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        import asyncio
+
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length) if length else b""
+        return int(status_line.split()[1]), payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def _hammer(base: str, clients: int, jobs: int) -> dict[str, float]:
+    import json
+
+    host, port = base.split("//")[1].split(":")
+    probe_conn = _Conn(host, int(port))
+    for _ in range(200):  # wait for the server
+        try:
+            if (await probe_conn.request("GET", "/health/live"))[0] == 200:
+                break
+        except OSError:
+            probe_conn = _Conn(host, int(port))
+        await anyio.sleep(0.05)
+    latencies: list[float] = []
+    health: list[float] = []
+    statuses: dict[int, int] = {}
+    created: list[str] = []
+    remaining = [jobs]
+    done = anyio.Event()
+    body = json.dumps({"flow_id": "bench_sink", "data": {"x": 1}}).encode()
+
+    async def submitter() -> None:
+        conn = _Conn(host, int(port))
+        try:
             while remaining[0] > 0:
                 remaining[0] -= 1
                 t0 = time.perf_counter()
-                r = await client.post("/api/v1/jobs", json={"flow_id": "bench_sink", "data": {"x": 1}})
+                status, payload = await conn.request("POST", "/api/v1/jobs", body)
                 latencies.append(time.perf_counter() - t0)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                if r.status_code == 201:
-                    created.append(r.json()["job_id"])
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201:
+                    created.append(json.loads(payload)["job_id"])
+        finally:
+            conn.close()
 
-        async def prober() -> None:
-            while not done.is_set():
-                t0 = time.perf_counter()
-                await client.get("/health/live")
-                health.append(time.perf_counter() - t0)
-                await anyio.sleep(0.01)
+    async def prober() -> None:
+        while not done.is_set():
+            t0 = time.perf_counter()
+            await probe_conn.request("GET", "/health/live")
+            health.append(time.perf_counter() - t0)
+            await anyio.sleep(0.01)
 
-        t0 = time.perf_counter()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(prober)
-            async with anyio.create_task_group() as subs:
-                for _ in range(clients):
-                    subs.start_soon(submitter)
-            elapsed = time.perf_counter() - t0
-            done.set()
-        total = (await client.get("/api/v1/jobs", params={"limit": 1})).json()["total"]
+    t0 = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(prober)
+        async with anyio.create_task_group() as subs:
+            for _ in range(clients):
+                subs.start_soon(submitter)
+        elapsed = time.perf_counter() - t0
+        done.set()
+    status, payload = await probe_conn.request("GET", "/api/v1/jobs?limit=1")
+    total = json.loads(payload)["total"]
+    probe_conn.close()
     return {"submissions_per_s": len(latencies) / elapsed, "p50_ms": _pct(latencies, 0.5) * 1000,
             "p99_ms": _pct(latencies, 0.99) * 1000, "health_p99_ms": _pct(health, 0.99) * 1000,
             "health_samples": float(len(health)), "created": float(len(created)),
