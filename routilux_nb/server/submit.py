@@ -15,6 +15,11 @@ hold the server that long, so:
 
 Health probes, metrics and reads never wait on this: they run on the event loop or on the
 default thread limiter, not on the submissions' one.
+
+The common case skips the thread: when the target is an entry routine (no connection feeds
+it), no submission thread of this server is in progress for the worker, and its slot has more
+than :data:`INLINE_MARGIN` free places, putting one item cannot wait for room, so the engine
+call runs on the event loop directly (a thread hand-off costs more than the call itself).
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ __all__ = ["RETRY_AFTER", "SUBMIT_CONCURRENCY", "SUBMIT_WAIT", "backpressure", "
 SUBMIT_WAIT = 0.5  #: seconds a submission may wait for room before it is refused
 SUBMIT_CONCURRENCY = 32  #: submissions in progress at once (each on a thread)
 RETRY_AFTER = 1  #: seconds a refused client is told to wait
+INLINE_MARGIN = 64  #: free places an entry slot must have for a submission to run on the event loop
 
 _limiters: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, tuple[anyio.CapacityLimiter, asyncio.Semaphore]
 ] = weakref.WeakKeyDictionary()
+_in_flight: dict[int, int] = {}  # id(worker) -> submission threads running (event loop only)
 _prefix = secrets.token_hex(4)
 _counter = itertools.count(1)
 
@@ -76,16 +83,31 @@ def backpressure(message: str, **details: Any) -> ApiError:
     )
 
 
+def can_run_inline(worker: Any, routine_id: str, slot_name: str) -> bool:
+    """True when putting one item into ``routine_id.slot_name`` cannot wait for room (see above)."""
+    if _in_flight.get(id(worker)):
+        return False
+    if any(c.target_routine == routine_id for c in list(worker.flow.connections)):
+        return False
+    for status in worker.queue_status().get(routine_id, ()):
+        if status["slot_name"] == slot_name:
+            return bool(status["max_length"] - status["unconsumed_count"] > INLINE_MARGIN)
+    return False
+
+
 async def submit_nonblocking(
     rt: Runtime,
     submit: Any,
     job_id: str | None,
     *args: Any,
     wait: float = SUBMIT_WAIT,
+    inline: bool = False,
     **kwargs: Any,
 ) -> JobContext:
     """``submit(*args, job_id=..., **kwargs)`` on a submission thread, answered within ``wait``
     seconds: the job, or :func:`backpressure` (the job refused and marked failed)."""
+    if inline:  # checked by can_run_inline just before: no await since, nothing can fill the slot
+        return submit(*args, job_id=job_id, **kwargs)  # type: ignore[no-any-return]
     limiter, gate = _limiter()
     started = time.monotonic()
     acquired = False
@@ -101,7 +123,9 @@ async def submit_nonblocking(
     task = asyncio.ensure_future(
         anyio.to_thread.run_sync(lambda: submit(*args, job_id=job_id, **kwargs), limiter=limiter)
     )
-    task.add_done_callback(lambda _: gate.release())
+    key = id(getattr(submit, "__self__", submit))
+    _in_flight[key] = _in_flight.get(key, 0) + 1
+    task.add_done_callback(lambda _: (gate.release(), _done(key)))
     done, _ = await asyncio.wait({task}, timeout=max(0.0, wait - (time.monotonic() - started)))
     if done:
         return task.result()  # raises what the engine raised
@@ -117,6 +141,14 @@ async def submit_nonblocking(
             return await task
     task.add_done_callback(_consume)
     raise backpressure(reason, job_id=job_id, reason="entry_slot_full")
+
+
+def _done(key: int) -> None:
+    left = _in_flight.get(key, 1) - 1
+    if left:
+        _in_flight[key] = left
+    else:
+        _in_flight.pop(key, None)
 
 
 def _find(rt: Runtime, job_id: str) -> JobContext | None:

@@ -43,7 +43,7 @@ from ..models import (
     JobView,
     WaitResponse,
 )
-from ..submit import submit_nonblocking
+from ..submit import can_run_inline, submit_nonblocking
 
 __all__ = ["job_dict", "router", "submit_job", "wait_for"]
 
@@ -59,9 +59,9 @@ def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[s
     return d
 
 
-def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
+def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
     """Check every reference of a submission (unknown names answer 404 naming what exists) and
-    return the worker that runs it."""
+    return the worker that runs it, with the entry routine and slot."""
     worker = None
     if req.worker_id is not None:
         worker = worker_or_404(rt, req.worker_id)
@@ -86,11 +86,14 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
         routine = flow.routines[entries[0]]
     if req.slot_name is not None:
         slot_or_404(routine, req.slot_name)
+        slot_name = req.slot_name
     elif len(routine.slot_specs) != 1:
         slots = list(routine.slot_specs)
         raise ApiError(409, "INVALID_STATE",
                        f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
                        {"routine_id": routine.routine_id, "slots": slots})
+    else:
+        slot_name = next(iter(routine.slot_specs))
     if req.job_id is not None:
         try:
             rt.get_job(req.job_id)
@@ -99,15 +102,16 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> Worker:
         else:
             raise ApiError(409, "JOB_ALREADY_EXISTS", f"a job {req.job_id!r} already exists; job ids must be unique",
                            {"job_id": req.job_id})
-    return worker if worker is not None else rt.worker_for(flow)
+    return (worker if worker is not None else rt.worker_for(flow)), routine.routine_id, slot_name
 
 
 async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
     """Submit after checking every reference; never blocks the server (503 ``BACKPRESSURE``
     when the entry slot stays full, see :mod:`routilux_nb.server.submit`)."""
-    worker = _target(rt, req)
+    worker, routine_id, slot_name = _target(rt, req)
     return await submit_nonblocking(rt, worker.submit, req.job_id, req.routine_id, req.slot_name, req.data,
-                                    metadata=req.metadata, timeout=req.timeout)
+                                    metadata=req.metadata, timeout=req.timeout,
+                                    inline=can_run_inline(worker, routine_id, slot_name))
 
 
 async def wait_for(job: JobContext, timeout: float) -> bool:
