@@ -29,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     serve.add_argument("--flows", type=Path, metavar="DIR", help="load the flow files of DIR at start")
-    serve.add_argument("--api-key", help="require this key (X-API-Key header or ?api_key=)")
+    serve.add_argument("--api-key", help="require this key in the X-API-Key header")
+    serve.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                       help="let browser pages of ORIGIN (e.g. http://localhost:3000) call the API; "
+                            "repeatable (default: ROUTILUX_CORS_ORIGINS, else none)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests whose Host is NAME (loopback names always; "
+                            "a non-loopback --host is added); repeatable, '*' for any")
     serve.add_argument("--strict", action="store_true", help="exit with code 1 if a flow file fails")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
@@ -95,7 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"error: {line}", file=sys.stderr)
             if errors and args.strict:
                 return 1
-        app = create_app(runtime, api_key=args.api_key, compat=args.compat)
+        app = create_app(runtime, api_key=args.api_key, compat=args.compat, cors_origins=args.cors_origin,
+                         allowed_hosts=args.allowed_host, bind_host=args.host)
         # uvicorn re-raises SIGTERM after its graceful shutdown: exit through ``finally`` so
         # the runtime shuts down (exporters flush, stores persist) instead of dying there
         if threading.current_thread() is threading.main_thread():

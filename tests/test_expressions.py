@@ -341,7 +341,11 @@ def test_escape_refused_at_compile_time(payload: str, sandbox: dict[str, Any]) -
 
 @pytest.mark.parametrize("payload", RUN_TIME_PAYLOADS)
 def test_resource_and_runtime_abuse_refused(payload: str, sandbox: dict[str, Any]) -> None:
-    cond = compile_condition(payload)
+    try:
+        cond = compile_condition(payload)
+    except ExpressionError as exc:  # constant parts that can only fail are refused when compiled
+        assert "refused" in str(exc)
+        return
     start = time.perf_counter()
     with pytest.raises(ExpressionError, match="refused"):
         cond(**sandbox["names"])
@@ -460,3 +464,30 @@ def test_compiled_condition_is_fast() -> None:
         cond(value=150)
     per_call = (time.perf_counter() - start) / runs
     assert per_call < 50e-6  # typically ~1 µs
+
+
+# -- refused when compiled: what could only fail at every evaluation ------------------------
+@pytest.mark.parametrize("source", [
+    "9**9**9",
+    "value > 9**9**9",
+    "1 / 0",
+    "'a' - 1",
+    "-(2**5000) < value",
+    "'" + "a" * 1001 + "'",
+    "1 << 100000",
+])
+def test_compile_refuses_what_can_only_fail(source: str) -> None:
+    with pytest.raises(ExpressionError, match="refused"):
+        compile_condition(source, max_length=5000)
+
+
+def test_constant_parts_that_work_are_kept() -> None:
+    cond = compile_condition("value > 2**10 - 1 and 'ab' * 2 == 'abab'")
+    assert cond(value=2000) is True
+    assert cond(value=5) is False
+
+
+def test_tree_size_is_bounded() -> None:
+    source = "[" + ", ".join(["value"] * 1500) + "]"
+    with pytest.raises(ExpressionError, match="syntax nodes"):
+        compile_condition(source, max_length=100_000)

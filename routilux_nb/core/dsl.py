@@ -39,9 +39,11 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .error_handling import ErrorHandler
 from .errors import DSLError, FlowError, RegistryError
 from .flow import Flow
+from .ids import InvalidIdError, check_id
 from .policies import ActivationPolicy, custom
 from .registry import registry
 from .routine import FunctionRoutine, Routine
@@ -75,7 +77,9 @@ def _routine_lines(text: str) -> dict[str, int]:
 def load_yaml(text: str) -> Flow:
     """Parse a YAML flow definition; syntax errors name the line and the reason."""
     try:
-        spec = yaml.safe_load(text)
+        spec = limits.load_yaml(text)
+    except limits.DocumentLimitError as exc:
+        raise DSLError(exc.reason, exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -86,7 +90,9 @@ def load_yaml(text: str) -> Flow:
 def load_json(text: str) -> Flow:
     """Parse a JSON flow definition; syntax errors name the line and the reason."""
     try:
-        spec = json.loads(text)
+        spec = limits.load_json(text)
+    except limits.DocumentLimitError as exc:
+        raise DSLError(exc.reason) from None
     except json.JSONDecodeError as exc:
         raise DSLError(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
     return flow_from_dict(spec)
@@ -108,6 +114,16 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     elif not flow_id or not isinstance(flow_id, str):
         raise DSLError(f"'flow_id' must be a non-empty string (or left out to generate one), got {flow_id!r}",
                        1 if lines else None)
+    try:
+        check_id(flow_id, "flow_id")
+    except InvalidIdError as exc:
+        raise DSLError(str(exc), 1 if lines else None) from None
+    if isinstance(spec.get("routines"), Mapping):
+        for rid in spec["routines"]:
+            try:
+                check_id(str(rid), "routine id")
+            except InvalidIdError as exc:
+                raise DSLError(str(exc), lines.get(f"routine:{rid}")) from None
     execution = spec.get("execution") or {}
     if not isinstance(execution, Mapping):
         raise DSLError("'execution' must be a mapping (e.g. {timeout: 60})")

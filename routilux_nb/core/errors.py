@@ -3,6 +3,9 @@
 ::
 
     RoutiluxError
+    ├── NotFound                     an id names nothing (also a ``KeyError``); the HTTP API answers 404
+    │   ├── JobNotFound, WorkerNotFound, FlowNotFound, BreakpointNotFound
+    │   └── UnknownRoutineError, UnknownSlotError, UnknownEventError (also FlowErrors)
     ├── FlowError                    a flow is malformed or refers to something that does not exist
     │   ├── UnknownRoutineError
     │   ├── UnknownSlotError
@@ -25,17 +28,22 @@ from collections.abc import Iterable
 
 __all__ = [
     "BackpressureTimeout",
+    "BreakpointNotFound",
     "DSLError",
     "FlowError",
+    "FlowNotFound",
+    "JobNotFound",
     "JobStateError",
     "JobTimeoutError",
     "JobWaitTimeout",
+    "NotFound",
     "RegistryError",
     "RoutiluxError",
     "StateError",
     "UnknownEventError",
     "UnknownRoutineError",
     "UnknownSlotError",
+    "WorkerNotFound",
     "WorkerNotRunningError",
 ]
 
@@ -53,7 +61,30 @@ class FlowError(RoutiluxError):
     """A flow is malformed or refers to something that does not exist."""
 
 
-class UnknownRoutineError(FlowError, KeyError):
+class NotFound(RoutiluxError, KeyError):
+    """An id names nothing. ``str()`` is the message (not a ``KeyError`` repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else type(self).__name__
+
+
+class JobNotFound(NotFound):
+    """No job has this id."""
+
+
+class WorkerNotFound(NotFound):
+    """No worker has this id."""
+
+
+class FlowNotFound(NotFound):
+    """No flow has this id."""
+
+
+class BreakpointNotFound(NotFound):
+    """No breakpoint has this id."""
+
+
+class UnknownRoutineError(FlowError, NotFound):
     def __init__(self, routine_id: str, existing: Iterable[str], where: str = "flow") -> None:
         self.routine_id = routine_id
         super().__init__(f"unknown routine {routine_id!r} in {where}; existing routines: {_choices(existing)}")
@@ -62,7 +93,7 @@ class UnknownRoutineError(FlowError, KeyError):
         return str(self.args[0])
 
 
-class UnknownSlotError(FlowError, KeyError):
+class UnknownSlotError(FlowError, NotFound):
     def __init__(self, routine_id: str, slot: str, existing: Iterable[str]) -> None:
         self.routine_id, self.slot_name = routine_id, slot
         super().__init__(f"routine {routine_id!r} has no slot {slot!r}; its slots: {_choices(existing)}")
@@ -71,7 +102,7 @@ class UnknownSlotError(FlowError, KeyError):
         return str(self.args[0])
 
 
-class UnknownEventError(FlowError, KeyError):
+class UnknownEventError(FlowError, NotFound):
     def __init__(self, routine_id: str, event: str, existing: Iterable[str]) -> None:
         self.routine_id, self.event_name = routine_id, event
         super().__init__(f"routine {routine_id!r} has no event {event!r}; its events: {_choices(existing)}")

@@ -2,7 +2,10 @@
 
 Source is parsed once, every node is checked against a whitelist, and the tree is compiled
 into closures. Run time and memory are bounded by caps on integer size, exponents, shifts
-and sequence repetition/concatenation.
+and sequence repetition/concatenation, and by the size of the tree (at most ``MAX_NODES``
+nodes, each producing at most ``MAX_SIZE`` items), so one evaluation costs at most
+``MAX_NODES * MAX_SIZE`` steps beyond reading its inputs. What can only fail is refused when
+compiled: literals over the caps, and constant parts that fail (``9**9**9``, ``1/0``).
 """
 
 from __future__ import annotations
@@ -15,97 +18,27 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._expr_guards import (
+    _BINOPS,
+    _MISSING,
+    _TYPES,
+    MAX_DEPTH,
+    MAX_INT_BITS,
+    MAX_LENGTH,
+    MAX_LITERAL,
+    MAX_NODES,
+    ExpressionError,
+    _arith,
+    _Eval,
+    _fit,
+    _isinstance,
+    _limit,
+    _round,
+    _str,
+    _sum,
+)
+
 __all__ = ["Condition", "ExpressionError", "compile_condition", "evaluate"]
-
-MAX_LENGTH = 1000  # characters of source text
-MAX_DEPTH = 100  # syntax tree nesting
-MAX_INT_BITS = 4096  # size of integers produced by arithmetic
-MAX_SIZE = 100_000  # characters/items produced by `*` and `+` on sequences
-MAX_ROUND_DIGITS = 100
-
-_Eval = Callable[[dict[str, Any]], Any]
-_MISSING = object()
-_SEQ = (str, bytes, bytearray, list, tuple)
-
-
-class ExpressionError(ValueError):
-    """A condition was refused, or failed while being evaluated."""
-
-
-def _limit(what: str, why: str) -> ExpressionError:
-    return ExpressionError(f"refused {what}: {why}")
-
-
-def _size(obj: Any) -> int:
-    """Deep item count of a container (characters for strings); stops past MAX_SIZE."""
-    total, stack = 0, [obj]
-    while stack and total <= MAX_SIZE:
-        item = stack.pop()
-        if isinstance(item, (str, bytes, bytearray)):
-            total += len(item)
-        elif isinstance(item, (list, tuple, set, frozenset, dict)):
-            total += len(item)
-            if total <= MAX_SIZE:
-                stack.extend(item.values() if isinstance(item, dict) else item)
-        else:
-            total += 1
-    return total
-
-
-def _fit(value: Any) -> Any:
-    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise _limit("integer result", f"larger than {MAX_INT_BITS} bits")
-    return value
-
-
-def _arith(kind: type, a: Any, b: Any) -> Any:
-    """Apply ``+ * ** << %`` after checking that the result stays small."""
-    if kind is ast.Mod and isinstance(a, (str, bytes, bytearray)):
-        raise _limit("'%' string formatting", "use comparisons and string methods instead")
-    if kind is ast.Add and isinstance(a, _SEQ) and isinstance(b, _SEQ):
-        if _size(a) + _size(b) > MAX_SIZE:
-            raise _limit(f"{type(a).__name__} concatenation", f"result over {MAX_SIZE} items")
-    elif kind is ast.Mult:
-        seq, n = (b, a) if isinstance(b, _SEQ) else (a, b)
-        if isinstance(seq, _SEQ) and isinstance(n, int) and n > 0 and _size(seq) * n > MAX_SIZE:
-            raise _limit(f"{type(seq).__name__} repetition * {n}", f"result over {MAX_SIZE} items")
-    elif kind is ast.Pow and isinstance(b, int) and not isinstance(a, (float, complex)):
-        if abs(b) > MAX_INT_BITS:
-            raise _limit(f"exponent {b}", f"exponents are limited to {MAX_INT_BITS}")
-        if isinstance(a, int) and b > 0 and (abs(a).bit_length() - 1) * b > MAX_INT_BITS:
-            raise _limit(f"power ** {b}", f"result larger than {MAX_INT_BITS} bits")
-    elif kind is ast.LShift and isinstance(b, int) and b > MAX_INT_BITS:
-        raise _limit(f"shift << {b}", f"shifts are limited to {MAX_INT_BITS}")
-    return _fit(_BINOPS[kind](a, b))
-
-
-def _round(number: Any, ndigits: int | None = None) -> Any:
-    if ndigits is not None and abs(ndigits) > MAX_ROUND_DIGITS:  # round(1, -10**9) hangs
-        raise _limit(f"round(..., {ndigits})", f"ndigits is limited to {MAX_ROUND_DIGITS}")
-    return round(number, ndigits)
-
-
-def _sum(iterable: Any, /, start: Any = 0) -> Any:
-    if not isinstance(start, (int, float, complex)):  # sum(lists, []) is quadratic
-        raise _limit("sum() with a non-numeric start", "sum() adds numbers only")
-    return sum(iterable, start)
-
-
-def _str(*args: Any, **kwargs: Any) -> str:
-    if args and isinstance(args[0], (list, tuple, set, dict)) and _size(args[0]) > MAX_SIZE:
-        raise _limit("str() of a large container", f"more than {MAX_SIZE} items")
-    return str(*args, **kwargs)
-
-
-_TYPES: dict[str, type] = {t.__name__: t for t in (list, dict, str, int, float, bool, tuple)}
-
-
-def _isinstance(obj: Any, classinfo: Any) -> bool:
-    kinds = classinfo if isinstance(classinfo, tuple) else (classinfo,)
-    if not all(any(k is t for t in _TYPES.values()) for k in kinds):
-        raise _limit("isinstance() type", f"only {', '.join(_TYPES)} may be used")
-    return isinstance(obj, classinfo)
-
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     **_TYPES,
@@ -121,11 +54,6 @@ _METHODS: dict[str, tuple[type, ...]] = {
 _BLOCKED_PREFIXES = ("_", "gi_", "f_", "co_", "tb_", "cr_", "ag_", "func_", "im_")
 _BLOCKED = frozenset({"mro", "format", "format_map"})
 _GUARDED = (ast.Add, ast.Mult, ast.Pow, ast.LShift, ast.Mod)
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv,
-    ast.FloorDiv: op.floordiv, ast.Mod: op.mod, ast.Pow: op.pow, ast.LShift: op.lshift,
-    ast.RShift: op.rshift, ast.BitOr: op.or_, ast.BitAnd: op.and_, ast.BitXor: op.xor,
-}  # fmt: skip
 _UNARY: dict[type, Callable[[Any], Any]] = {
     ast.Not: op.not_, ast.USub: op.neg, ast.UAdd: op.pos, ast.Invert: op.invert,
 }  # fmt: skip
@@ -173,6 +101,10 @@ def _problem(node: ast.AST) -> tuple[str, str] | None:
             return f"attribute .{attr}", "private and interpreter-internal attributes are blocked"
         case ast.Constant(value=value) if not isinstance(value, _CONSTANT_TYPES):
             return f"constant {value!r}", "unsupported literal"
+        case ast.Constant(value=str() | bytes() as text) if len(text) > MAX_LITERAL:
+            return f"literal of {len(text)} characters", f"literals are limited to {MAX_LITERAL}"
+        case ast.Constant(value=int() as number) if number.bit_length() > MAX_INT_BITS:
+            return "integer literal", f"larger than {MAX_INT_BITS} bits"
         case ast.Dict(keys=keys) if None in keys:
             return "'**' unpacking", "not allowed in conditions"
         case ast.keyword(arg=None):
@@ -194,9 +126,12 @@ def _validate(tree: ast.AST) -> None:
     Refused calls are reported only if nothing inside them is refused, so that the
     message names the innermost offending construct (``lambda``, ``__import__``...).
     """
-    stack, refused_call = [(tree, 0)], None
+    stack, refused_call, count = [(tree, 0)], None, 0
     while stack:
         node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise _refuse("expression", f"more than {MAX_NODES} syntax nodes", node)
         if depth > MAX_DEPTH:
             raise _refuse("expression", f"nested deeper than {MAX_DEPTH} levels", node)
         if problem := _problem(node):
@@ -380,7 +315,31 @@ def _compile_source(source: str) -> Condition:
     except ValueError as exc:  # e.g. null bytes
         raise ExpressionError(f"invalid condition: {exc}") from None
     _validate(tree)
+    _fold_constants(tree.body)
     return Condition(source, _compile(tree.body))
+
+
+_CONST_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.List,
+                ast.Tuple, ast.Set, ast.Dict, *_BINOPS, *_UNARY, *_CMPOPS, ast.And, ast.Or, ast.Load)
+
+
+def _fold_constants(root: ast.AST) -> None:
+    """Evaluate every operation whose operands are all literals; refuse one that fails, since
+    it would fail at every evaluation (``9**9**9``, ``1/0``, ``"a" - 1``)."""
+    constant: dict[int, bool] = {}
+    for node in reversed(list(ast.walk(root))):  # children before parents
+        constant[id(node)] = isinstance(node, _CONST_NODES) and all(
+            constant[id(child)] for child in ast.iter_child_nodes(node))
+    for node in ast.walk(root):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)) and constant[id(node)]:
+            try:
+                _compile(node)({})
+            except ExpressionError as exc:
+                raise ExpressionError(f"{exc} (constant part at column {node.col_offset + 1} "
+                                      "can only fail)") from None
+            except Exception as exc:
+                raise ExpressionError(f"refused constant expression at column {node.col_offset + 1}: "
+                                      f"it always fails ({type(exc).__name__}: {exc})") from None
 
 
 def compile_condition(

@@ -25,6 +25,7 @@ from .display import HtmlRepr
 from .error_handling import ErrorHandler
 from .errors import FlowError, UnknownEventError, UnknownRoutineError, UnknownSlotError
 from .event import Event
+from .ids import check_id
 from .registry import registry
 from .routine import FunctionRoutine, Routine, snake_case
 from .slot import Slot
@@ -67,7 +68,7 @@ class Flow(HtmlRepr):
         execution_timeout: float | None = None,
         error_handler: ErrorHandler | str | Mapping[str, Any] | None = None,
     ) -> None:
-        self.flow_id: str = flow_id or "flow"
+        self.flow_id: str = check_id(flow_id or "flow", "flow_id")
         self.execution_timeout = execution_timeout
         self.error_handler: ErrorHandler | None = ErrorHandler.from_spec(error_handler)
         self.execution: dict[str, Any] = {}
@@ -90,6 +91,7 @@ class Flow(HtmlRepr):
                 raise FlowError(f"flow {self.flow_id!r} already has a routine {rid!r}")
             if "." in rid:
                 raise FlowError(f"routine id {rid!r} must not contain '.'")
+            check_id(rid, "routine id")
             routine.routine_id = rid
             self.routines[rid] = routine
             self._changed()

@@ -136,6 +136,7 @@ class Breakpoint(HtmlRepr):
             "enabled": self.enabled,
             "hit_count": self.hit_count,
             "condition_errors": self.condition_errors,
+            "last_condition_error": self.last_condition_error,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }

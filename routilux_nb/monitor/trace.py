@@ -165,20 +165,22 @@ class Ring:
         return min(sum(self._count(e) for e in list(self._entries)), self.size)
 
 
-def summarize(value: Any, limit: int = 200) -> Any:
+def summarize(value: Any, limit: int = 200, _depth: int = 0) -> Any:
     """A short JSON-able summary of a payload (deep structures and long strings cut)."""
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
         return value if len(value) <= limit else value[:limit] + "…"
+    if isinstance(value, (dict, list, tuple)) and _depth >= 16:
+        return f"<{type(value).__name__} of {len(value)} items, nested too deep to show>"
     if isinstance(value, dict):
         items = list(value.items())[:20]
-        out = {str(k): summarize(v, limit // 2 or 1) for k, v in items}
+        out = {str(k): summarize(v, limit // 2 or 1, _depth + 1) for k, v in items}
         if len(value) > 20:
             out["…"] = f"{len(value) - 20} more keys"
         return out
     if isinstance(value, (list, tuple)):
-        out_list = [summarize(v, limit // 2 or 1) for v in list(value)[:10]]
+        out_list = [summarize(v, limit // 2 or 1, _depth + 1) for v in list(value)[:10]]
         if len(value) > 10:
             out_list.append(f"… {len(value) - 10} more")
         return out_list

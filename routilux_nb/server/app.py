@@ -17,6 +17,7 @@ from routilux_nb import __version__
 
 from .compat import install_compat
 from .errors import ApiJSONResponse, install_error_handlers
+from .models import ERROR_RESPONSES
 from .routes import api_router
 
 __all__ = ["API_PREFIXES", "RootPathMiddleware", "create_app", "swagger_assets"]
@@ -85,13 +86,17 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: str = "",
-               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] = (),
+               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] | None = None,
+               allowed_hosts: Iterable[str] | None = None, bind_host: str | None = None,
                compat: str | None = None) -> FastAPI:
     """The app serving ``runtime`` (default: ``routilux_nb.runtime()``, the kernel's runtime).
 
     ``root_path`` is the prefix a proxy serves the app under (e.g. JupyterHub's
     ``/user/name/proxy/8000``); ``api_key`` requires ``X-API-Key`` on every route but health
-    and docs; bodies above ``max_body_bytes`` are refused with 413. ``compat="routilux"``
+    and docs; bodies above ``max_body_bytes`` are refused with 413. ``cors_origins`` opens CORS
+    to the origins named (default: ``ROUTILUX_CORS_ORIGINS``, else closed); ``allowed_hosts``
+    adds ``Host`` names to the loopback ones (``bind_host``, the interface served, is added
+    when it is not loopback). See :mod:`routilux_nb.server.security`. ``compat="routilux"``
     answers job and worker timestamps in Unix seconds for the original's clients (see
     :mod:`routilux_nb.server.compat`).
     """
@@ -116,14 +121,17 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
     app.state.runtime = runtime
     install_error_handlers(app)
     install_compat(app, compat, API_PREFIXES)  # first: its /health/ready adds the original's fields
+    errors = ERROR_RESPONSES
     for i, prefix in enumerate(API_PREFIXES):
-        app.include_router(api_router, prefix=prefix, include_in_schema=i == 0)
+        app.include_router(api_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(health_router, prefix=prefix, include_in_schema=False)
-    app.include_router(health_router)
-    app.include_router(metrics_router)
+    probe_errors = {k: v for k, v in errors.items() if k in (405, 421, 500)}
+    app.include_router(health_router, responses=probe_errors)
+    app.include_router(metrics_router, responses={**probe_errors, 401: errors[401]})
     _install_docs(app)
-    install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins)
+    install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins,
+                     allowed_hosts=allowed_hosts, bind_host=bind_host)
     if root_path:
         app.add_middleware(RootPathMiddleware, root_path=root_path)  # outermost: seen by every layer
 

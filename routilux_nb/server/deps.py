@@ -17,9 +17,10 @@ from routilux_nb.core.runtime import Runtime
 from routilux_nb.core.worker import Worker
 
 from .errors import ApiError
+from .models import fields_pattern
 
 __all__ = [
-    "Page", "api_base", "breakpoint_or_404", "flow_or_404", "get_runtime", "job_monitor", "job_or_404",
+    "Page", "api_base", "breakpoint_or_404", "breakpoint_path", "flow_path", "job_path", "worker_path", "fields_query", "flow_or_404", "get_runtime", "job_monitor", "job_or_404",
     "links_for_flow", "links_for_job", "links_for_worker", "monitor_of", "paginate",
     "routine_or_404", "select_fields", "slot_or_404", "worker_or_404",
 ]
@@ -77,6 +78,27 @@ def slot_or_404(routine: Routine, slot_name: str) -> None:
                        {"routine_id": routine.routine_id, "slot_name": slot_name, "existing_slots": slots})
 
 
+# -- path objects, as FastAPI dependencies ---------------------------------------------------
+async def job_path(request: Request, job_id: str) -> JobContext:
+    """The job of the ``{job_id}`` path parameter (404 ``JOB_NOT_FOUND``)."""
+    return job_or_404(get_runtime(request), job_id)
+
+
+async def worker_path(request: Request, worker_id: str) -> Worker:
+    """The worker of the ``{worker_id}`` path parameter (404 ``WORKER_NOT_FOUND``)."""
+    return worker_or_404(get_runtime(request), worker_id)
+
+
+async def flow_path(request: Request, flow_id: str) -> Flow:
+    """The flow of the ``{flow_id}`` path parameter (404 ``FLOW_NOT_FOUND``)."""
+    return flow_or_404(get_runtime(request), flow_id)
+
+
+async def breakpoint_path(request: Request, breakpoint_id: str) -> Any:
+    """The breakpoint of the ``{breakpoint_id}`` path parameter (404 ``BREAKPOINT_NOT_FOUND``)."""
+    return breakpoint_or_404(get_runtime(request), breakpoint_id)
+
+
 def monitor_of(rt: Runtime) -> Any:
     """The runtime's monitor; 409 when the runtime runs without monitoring."""
     mon = rt.monitor
@@ -106,7 +128,7 @@ class Page:
     offset: int
 
 
-def paginate(
+async def paginate(
     limit: int = Query(100, ge=1, le=1000, description="maximum items (1-1000)"),
     offset: int = Query(0, ge=0, le=10_000_000, description="items to skip"),
 ) -> Page:
@@ -114,18 +136,18 @@ def paginate(
     return Page(limit, offset)
 
 
+def fields_query(names: tuple[str, ...]) -> Any:
+    """The ``?fields=`` parameter of a resource whose fields are ``names`` (others are a 422)."""
+    return Query(None, max_length=2000, pattern=fields_pattern(names),
+                 description=f"comma separated fields to return, among: {', '.join(names)}")
+
+
 def select_fields(obj: Mapping[str, Any], fields: str | None) -> dict[str, Any]:
-    """Keep only ``fields`` (comma separated); unknown names are a 422 listing the valid ones."""
+    """Keep only ``fields`` (comma separated, checked by the query's pattern); a field the object
+    does not have (e.g. ``error_traceback`` of a job that did not fail) comes back null."""
     if fields is None:
         return dict(obj)
-    wanted = [f.strip() for f in fields.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in obj]
-    if unknown or not wanted:
-        valid = sorted(obj)
-        raise ApiError(422, "VALIDATION_ERROR",
-                       f"unknown field(s) {', '.join(unknown) or '(none given)'}; valid fields: {', '.join(valid)}",
-                       {"unknown_fields": unknown, "valid_fields": valid})
-    return {f: obj[f] for f in wanted}
+    return {f: obj.get(f) for f in fields.split(",")}
 
 
 def api_base(request: Request) -> str:

@@ -171,6 +171,9 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
     if app is None:
         from routilux_nb.server.app import create_app
 
+        app_options.setdefault("bind_host", host)
+        if prefix:  # reached only through the hub's authenticated proxy, which forwards the hub's Host
+            app_options["allowed_hosts"] = [*(app_options.get("allowed_hosts") or ()), "*"]
         app = create_app(runtime, api_key=api_key, root_path=prefix or "", **app_options)
     config = uvicorn.Config(app, log_config=None, log_level=log_level, lifespan="on",
                             root_path=prefix or "")

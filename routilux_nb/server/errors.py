@@ -1,15 +1,14 @@
 """The error envelope of the HTTP API and the mapping of engine exceptions onto it.
 
 Every error answers ``{"error": {"code", "message", "details"}}`` with a stable ``code``:
-404 for unknown ids, 409 for operations that do not fit the current state, 422 for input
-that cannot be used, 413 for bodies over the limit. Bad input never yields a 500.
+404 for unknown ids (``NotFound`` from the engine), 409 for operations that do not fit the
+current state, 422 for input that cannot be used, 413 for bodies over the limit, 503 when full.
+Bad input never yields a 500; an engine bug does (logged with its traceback).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,21 +16,31 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import (
+    BackpressureTimeout,
+    BreakpointNotFound,
     DSLError,
     FlowError,
+    FlowNotFound,
+    JobNotFound,
     JobStateError,
+    NotFound,
     RegistryError,
     RoutiluxError,
     StateError,
     UnknownEventError,
     UnknownRoutineError,
     UnknownSlotError,
+    WorkerNotFound,
     WorkerNotRunningError,
 )
 from routilux_nb.core.expressions import ExpressionError
+from routilux_nb.core.ids import InvalidIdError
+from routilux_nb.core.limits import DocumentLimitError
 
-__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond"]
+__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond",
+           "unknown_reference"]
 
 log = logging.getLogger(__name__)
 
@@ -42,55 +51,37 @@ CODES: dict[str, int] = {
     "CONNECTION_NOT_FOUND": 404, "NOT_FOUND": 404,
     "FLOW_ALREADY_EXISTS": 409, "JOB_ALREADY_EXISTS": 409, "WORKER_ALREADY_EXISTS": 409,
     "ROUTINE_ALREADY_EXISTS": 409, "WORKER_NOT_RUNNING": 409, "INVALID_STATE": 409,
-    "MONITORING_DISABLED": 409,
+    "MONITORING_DISABLED": 409, "UNKNOWN_REFERENCE": 409,
     "VALIDATION_ERROR": 422, "INVALID_DSL": 422, "UNSAFE_EXPRESSION": 422,
     "PAYLOAD_TOO_LARGE": 413, "UNAUTHORIZED": 401, "METHOD_NOT_ALLOWED": 405,
-    "INTERNAL_ERROR": 500,
+    "ORIGIN_NOT_ALLOWED": 403, "UNSUPPORTED_MEDIA_TYPE": 415, "HOST_NOT_ALLOWED": 421,
+    "BACKPRESSURE": 503, "INTERNAL_ERROR": 500,
 }
 
 
 class ApiError(Exception):
     """An error answered with the envelope: ``raise ApiError(404, "JOB_NOT_FOUND", "...")``."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or {}
-
-
-def _clean(value: Any) -> Any:
-    """Replace floats JSON cannot carry (NaN, infinities) with ``None``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _fallback(obj: Any) -> Any:
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=repr)
-    to_dict = getattr(obj, "to_dict", None)
-    if callable(to_dict):
-        try:
-            return to_dict()
-        except Exception:
-            pass
-    return repr(obj)
+        self.headers = headers
 
 
 class ApiJSONResponse(JSONResponse):
-    """JSON that never fails to render: unknown objects become their ``repr``, NaN becomes null."""
+    """JSON that never fails to render: any value goes through the package's JSON sanitizer
+    (:mod:`routilux_nb.core.jsonsafe`), so job data JSON cannot carry never breaks a read."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                              default=_fallback)
-        except ValueError:
-            text = json.dumps(_clean(content), ensure_ascii=False, allow_nan=False,
-                              separators=(",", ":"), default=_fallback)
-        return text.encode("utf-8")
+        return jsonsafe.dumps(content).encode("utf-8")
+
+
+def unknown_reference(message: str, details: dict[str, Any] | None = None) -> ApiError:
+    """409 ``UNKNOWN_REFERENCE``: the body names a part the addressed resource does not have
+    (a routine, event or slot of the flow in the path, a routine class); 404 stays reserved for
+    the resource the path names."""
+    return ApiError(409, "UNKNOWN_REFERENCE", message, details)
 
 
 def respond(content: Any, status_code: int = 200) -> ApiJSONResponse:
@@ -110,28 +101,35 @@ def _message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+_NOT_FOUND_CODES: tuple[tuple[type[NotFound], str], ...] = (
+    (JobNotFound, "JOB_NOT_FOUND"), (WorkerNotFound, "WORKER_NOT_FOUND"), (FlowNotFound, "FLOW_NOT_FOUND"),
+    (BreakpointNotFound, "BREAKPOINT_NOT_FOUND"), (UnknownRoutineError, "ROUTINE_NOT_FOUND"),
+    (UnknownSlotError, "SLOT_NOT_FOUND"), (UnknownEventError, "EVENT_NOT_FOUND"),
+)
+
+
 def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
-    """``(status, code, details)`` for an engine exception, ``None`` for unexpected ones."""
+    """``(status, code, details)`` for an exception that is the client's doing, ``None`` for any
+    other: a bare ``ValueError``/``TypeError``/``KeyError`` from the engine is a bug (500, logged),
+    not bad input; routes turn what they know to be input errors into :class:`ApiError`."""
     if isinstance(exc, DSLError):
         return 422, "INVALID_DSL", {"line": exc.line, "reason": exc.reason}
     if isinstance(exc, ExpressionError):
         return 422, "UNSAFE_EXPRESSION", {}
-    if isinstance(exc, UnknownRoutineError):
-        return 404, "ROUTINE_NOT_FOUND", {"routine_id": exc.routine_id}
-    if isinstance(exc, UnknownSlotError):
-        return 404, "SLOT_NOT_FOUND", {"routine_id": exc.routine_id, "slot_name": exc.slot_name}
-    if isinstance(exc, UnknownEventError):
-        return 404, "EVENT_NOT_FOUND", {"routine_id": exc.routine_id, "event_name": exc.event_name}
+    if isinstance(exc, NotFound):
+        code = next((c for t, c in _NOT_FOUND_CODES if isinstance(exc, t)), "NOT_FOUND")
+        details = {k: v for k, v in vars(exc).items() if k in ("routine_id", "slot_name", "event_name")}
+        return 404, code, details
     if isinstance(exc, RegistryError):
         return 422, "VALIDATION_ERROR", {"object_name": exc.name}
+    if isinstance(exc, BackpressureTimeout):
+        return 503, "BACKPRESSURE", {"retry_after": 1}
     if isinstance(exc, WorkerNotRunningError):
         return 409, "WORKER_NOT_RUNNING", {}
     if isinstance(exc, (JobStateError, StateError)):
         return 409, "INVALID_STATE", {}
-    if isinstance(exc, (FlowError, RoutiluxError, ValueError, TypeError)):
+    if isinstance(exc, (FlowError, InvalidIdError, DocumentLimitError)):
         return 422, "VALIDATION_ERROR", {}
-    if isinstance(exc, (KeyError, IndexError)):
-        return 404, "NOT_FOUND", {}
     return None
 
 
@@ -147,7 +145,7 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -169,6 +167,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     elif status == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
     headers = dict(exc.headers) if exc.headers else None
+    if status == 405:  # every method of the path, not only those of the first route matched
+        from .options import allowed_methods
+
+        methods = allowed_methods(request.app, {**request.scope, "path": request.url.path})
+        headers = {**(headers or {}), "Allow": ", ".join(methods)}
+        return error_response(status, code, message, {"allowed_methods": methods}, headers)
     return error_response(status, code, message, {}, headers)
 
 
@@ -178,7 +182,8 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", f"internal error ({type(exc).__name__})")
     status, code, details = mapped
-    return error_response(status, code, _message(exc), details)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return error_response(status, code, _message(exc), details, headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -186,6 +191,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
-    for exc_type in (RoutiluxError, ExpressionError, ValueError, TypeError, KeyError, IndexError):
+    for exc_type in (RoutiluxError, ExpressionError, InvalidIdError, DocumentLimitError):
         app.add_exception_handler(exc_type, _engine_error)
     app.add_exception_handler(Exception, _engine_error)

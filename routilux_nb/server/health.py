@@ -91,7 +91,7 @@ def check_components(rt: Any) -> dict[str, dict[str, Any]]:
 
 
 @router.get("/health", summary="Health summary")
-def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
     """Overall status, version, component states and uptime (always 200; see ``/health/ready``)."""
     rt = request.app.state.runtime
     checks = check_components(rt)
@@ -102,13 +102,13 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @router.get("/health/live", summary="Liveness probe")
-def live() -> dict[str, Any]:
+async def live() -> dict[str, Any]:
     """200 while the server answers."""
     return {"status": "alive", "timestamp": iso(now())}
 
 
 @router.get("/health/ready", summary="Readiness probe", responses={503: {"description": "Not ready"}})
-def ready(request: Request) -> JSONResponse:
+async def ready(request: Request) -> JSONResponse:
     """200 ``{"ready": true, "checks"}`` when every component works, else 503."""
     checks = check_components(request.app.state.runtime)
     ok = all(c["status"] == "healthy" for c in checks.values())
@@ -156,7 +156,7 @@ def system_status() -> dict[str, Any]:
 
 
 @router.get("/health/status", summary="System status")
-def status(request: Request) -> dict[str, Any]:
+async def status(request: Request) -> dict[str, Any]:
     """System figures, runtime counts, WebSocket clients and messages, bus subscribers."""
     rt = request.app.state.runtime
     stats = ws_stats(request.app)

@@ -1,24 +1,44 @@
-"""Transport security of the HTTP API: API key, request size limit, CORS.
+"""Transport security of the HTTP API: hosts, origins, API key, request size limit, CORS.
 
-Both checks are pure ASGI middlewares (no ``BaseHTTPMiddleware``): they answer before the
-application reads anything, and a body that outgrows the limit while it streams is cut off
-with a 413 even when no ``Content-Length`` was sent. CORS stays closed unless origins are
-given. WebSockets check the same key themselves (see :mod:`routilux_nb.server.ws`), because
-only an accepted socket can tell the client why it is closed.
+Every check is one pure ASGI middleware (:class:`GuardMiddleware`, no ``BaseHTTPMiddleware``)
+that answers before the application reads anything:
+
+* **Host allowlist** (DNS rebinding): only loopback names by default (``localhost``,
+  ``*.localhost``, loopback addresses); the bound host when it is not loopback; whatever the
+  user adds (``allowed_hosts``, ``--allowed-host``; ``"*"`` allows any). Others get 421.
+* **Cross-site writes**: a request that changes state (``POST PUT PATCH DELETE``) carrying an
+  ``Origin`` must come from the same origin or a CORS origin the user named, else 403. Without
+  ``Origin`` (browsers always send it on such requests, so this is a program) a body must be
+  JSON: a form or ``text/plain`` post gets 415. WebSockets check ``Origin`` the same way.
+* **API key**: only in the ``X-API-Key`` header for HTTP (``?api_key=`` is refused, so the key
+  never reaches an access log); WebSockets, which browsers cannot give headers, may also use
+  ``?api_key=``, which :class:`RedactKeyFilter` removes from the uvicorn access log.
+* **Body size**: bodies above the limit get 413, also while streaming without a length.
+* **CORS**: closed unless origins are named (``cors_origins``, ``ROUTILUX_CORS_ORIGINS``,
+  ``--cors-origin``). ``OPTIONS`` answers 204 with the path's ``Allow`` methods (:mod:`.options`).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import logging
+import os
+import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ApiKeyMiddleware", "BodySizeLimitMiddleware", "api_key_ok", "error_body",
-           "install_security", "is_public_path", "provided_api_key"]
+__all__ = ["CORS_ENV", "ApiKeyMiddleware", "BodySizeLimitMiddleware", "GuardMiddleware", "RedactKeyFilter",
+           "api_key_ok", "cors_origins_from_env", "default_allowed_hosts", "error_body",
+           "host_allowed", "install_security", "is_public_path", "provided_api_key"]
+
+CORS_ENV = "ROUTILUX_CORS_ORIGINS"
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
 
 _PUBLIC_PREFIXES = ("/health", "/docs", "/redoc")
 _PUBLIC_EXACT = ("/openapi.json",)
@@ -60,12 +80,163 @@ def is_public_path(path: str) -> bool:
 
 
 def provided_api_key(scope: Scope) -> str | None:
-    """The key a client sent: ``X-API-Key`` header first, else the ``api_key`` query parameter."""
+    """The key a client sent in the ``X-API-Key`` header (the only place HTTP accepts it)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-api-key":
             return value.decode("latin-1")
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("api_key")
-    return values[0] if values else None
+    return None
+
+
+def _is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_allowed_hosts(bind_host: str | None = None) -> list[str]:
+    """Loopback names, plus ``bind_host`` when it is not loopback (``0.0.0.0``/``::`` add any
+    IP address and this machine's names)."""
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    if bind_host and not _is_loopback_host(bind_host):
+        if bind_host in ("0.0.0.0", "::", ""):
+            import socket
+
+            hosts += ["<ip>", socket.gethostname(), socket.getfqdn()]
+        else:
+            hosts.append(bind_host)
+    return hosts
+
+
+def _host_name(value: str) -> str:
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(host_header: str | None, allowed: Iterable[str]) -> bool:
+    """True when the ``Host`` header names a loopback host or one of ``allowed``."""
+    if host_header is None:
+        return True  # HTTP/1.0 clients: no browser sends a request without Host
+    name = _host_name(host_header).rstrip(".")
+    if _is_loopback_host(name):
+        return True
+    for entry in allowed:
+        entry = entry.lower()
+        if entry == "*" or entry == name:
+            return True
+        if entry == "<ip>":
+            try:
+                ipaddress.ip_address(name)
+                return True
+            except ValueError:
+                pass
+        elif entry.startswith("*.") and name.endswith(entry[1:]):
+            return True
+    return False
+
+
+def cors_origins_from_env() -> list[str]:
+    """The origins of ``ROUTILUX_CORS_ORIGINS`` (comma or space separated)."""
+    return [o for o in re.split(r"[,\s]+", os.environ.get(CORS_ENV, "")) if o]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    if host is None:
+        return False
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return False
+    return bool(netloc) and netloc == host.strip().lower()
+
+
+class GuardMiddleware:
+    """Host allowlist and cross-site write protection for HTTP and WebSockets (see the module)."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], cors_origins: Iterable[str]) -> None:
+        self.app = app
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.origins = frozenset(o.rstrip("/") for o in cors_origins)
+
+    def origin_ok(self, origin: str | None, host: str | None) -> bool:
+        if origin is None:
+            return True
+        origin = origin.rstrip("/")
+        return "*" in self.origins or origin in self.origins or _same_origin(origin, host)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = _header(scope, b"host")
+        if not host_allowed(host, self.allowed_hosts):
+            await self._refuse(scope, send, 421, "HOST_NOT_ALLOWED",
+                               f"Host {host!r} is not served here; allowed: loopback names"
+                               + "".join(f", {h}" for h in self.allowed_hosts if h not in ("localhost", "127.0.0.1", "::1"))
+                               + " (add one with allowed_hosts=[...] or --allowed-host)")
+            return
+        origin = _header(scope, b"origin")
+        if kind == "websocket" or scope.get("method") in _STATE_CHANGING:
+            if not self.origin_ok(origin, host):
+                await self._refuse(scope, send, 403, "ORIGIN_NOT_ALLOWED",
+                                   f"requests from origin {origin!r} may not change state here; name it with "
+                                   f"cors_origins=[...], {CORS_ENV} or --cors-origin")
+                return
+            if kind == "http" and origin is None and not _json_or_empty(scope):
+                await self._refuse(scope, send, 415, "UNSUPPORTED_MEDIA_TYPE",
+                                   "send the request body as JSON (Content-Type: application/json)")
+                return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4403, "reason": message[:120]})
+            return
+        await _send_error(send, status, code, message)
+
+
+def _json_or_empty(scope: Scope) -> bool:
+    ctype = _header(scope, b"content-type")
+    if ctype is None:
+        length = _header(scope, b"content-length")
+        return length in (None, "0")
+    media = ctype.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class RedactKeyFilter(logging.Filter):
+    """Remove ``api_key=...`` from log records (the uvicorn access log prints query strings)."""
+
+    _KEY = re.compile(r"(api_key=)[^&\s\"']*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(self._KEY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str) and "api_key=" in record.msg.lower():
+            record.msg = self._KEY.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Add :class:`RedactKeyFilter` to the uvicorn loggers once."""
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeyFilter) for f in logger.filters):
+            logger.addFilter(RedactKeyFilter())
 
 
 async def _send_error(send: Send, status: int, code: str, message: str,
@@ -90,7 +261,8 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         await _send_error(send, 401, "UNAUTHORIZED",
-                          "a valid API key is required: send the X-API-Key header or ?api_key=",
+                          "a valid API key is required in the X-API-Key header (not in the URL, where "
+                          "logs and browser histories would keep it)",
                           extra=[(b"www-authenticate", b"ApiKey")])
 
 
@@ -159,21 +331,34 @@ class BodySizeLimitMiddleware:
 
 
 def install_security(app: Any, *, api_key: str | None = None, max_body_bytes: int = 1_000_000,
-                     cors_origins: Iterable[str] = ()) -> None:
-    """Add the API key check, the body size limit and (only when origins are given) CORS.
+                     cors_origins: Iterable[str] | None = None, allowed_hosts: Iterable[str] | None = None,
+                     bind_host: str | None = None) -> None:
+    """Add the checks of this module, outermost first: CORS (only when origins are named), host
+    and origin guard, ``OPTIONS``, API key, body size limit.
 
-    The key is also kept on ``app.state.api_key`` for the WebSocket endpoints.
+    ``cors_origins`` ``None`` reads ``ROUTILUX_CORS_ORIGINS``. ``allowed_hosts`` adds to the
+    loopback names (and to ``bind_host`` when that is not loopback). The key is also kept on
+    ``app.state.api_key`` for the WebSocket endpoints.
     """
     if api_key is not None and not api_key:
         raise ValueError("api_key must be a non-empty string or None")
+    origins = cors_origins_from_env() if cors_origins is None else list(cors_origins)
+    hosts = default_allowed_hosts(bind_host) + list(allowed_hosts or ())
     app.state.api_key = api_key
     app.state.max_body_bytes = max_body_bytes
+    app.state.cors_origins = origins
+    app.state.allowed_hosts = hosts
+    install_log_redaction()
+    # add_middleware wraps: the last added runs first
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     if api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=api_key)
-    origins = list(cors_origins)
+    from .options import OptionsMiddleware
+
+    app.add_middleware(OptionsMiddleware, router_app=app)
+    app.add_middleware(GuardMiddleware, allowed_hosts=hosts, cors_origins=origins)
     if origins:
         from starlette.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
-                           allow_headers=["*"], allow_credentials="*" not in origins)
+                           allow_headers=["*"], allow_credentials="*" not in origins, max_age=600)

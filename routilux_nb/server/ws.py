@@ -12,7 +12,6 @@ Client commands: ``subscribe`` / ``unsubscribe`` (``data``: ``job_id``, ``worker
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from typing import Any, Literal
@@ -26,7 +25,6 @@ from .ws_debug import debug_socket
 from .ws_protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
-    DISCONNECTS,
     NOT_FOUND_CODES,
     Connection,
     lookup,
@@ -53,7 +51,6 @@ class MonitorConnection(Connection):
         #: ids this client follows ({kind: {ids}}); ``None`` follows everything
         self.interest: dict[str, set[str]] | None = {scope[0]: {scope[1]}} if scope else None
         self.types: set[str] | None = None
-        self.sub: Any = None
         self.mode = "events"
         self.forced_snapshot = False
         self.reported_missed = 0
@@ -68,22 +65,7 @@ class MonitorConnection(Connection):
         self.replayed: set[int] = set()
 
     # -- setup ------------------------------------------------------------------------------
-    async def run(self) -> None:
-        if not await self.open():
-            return
-        try:
-            if not await self._setup():
-                return
-            self.start_reader()
-            await self._loop()
-        except DISCONNECTS:
-            self.closed = True  # the client left while we were sending
-        finally:
-            if self.sub is not None:
-                self.sub.close()
-            await self.finish()
-
-    async def _setup(self) -> bool:
+    async def setup(self) -> bool:
         if self.scope is not None and lookup(self.runtime, *self.scope) is None:
             kind, ident = self.scope
             await self.fail(NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", CLOSE_NOT_FOUND, **{kind: ident})
@@ -340,54 +322,35 @@ class MonitorConnection(Connection):
         self.dropped = 0
 
     # -- main loop --------------------------------------------------------------------------
-    async def _loop(self) -> None:
-        handlers = {"subscribe": self.subscribe, "unsubscribe": self.unsubscribe, "get_status": self.status}
-        poll = setting(self.app, "poll_interval")
-        while True:
-            busy = await self.pump()
-            if busy:
-                await asyncio.sleep(0)  # let other connections and requests run between batches
-            cmd = await self.next_command(0 if busy else poll)
-            if cmd is None:
-                return
-            if cmd is False:
-                if not busy:
-                    await self.idle_ping()
-                continue
-            kind = cmd["type"]
-            if kind == "ping":
-                await self.send("pong", {"client_id": self.client_id})
-            elif kind == "pong":
-                continue
-            elif kind in handlers:
-                await handlers[kind](cmd["data"])
-            else:
-                await self.error("UNKNOWN_COMMAND", f"unknown command {kind!r}",
-                                 commands=[*handlers, "ping"])
+    async def tick(self) -> bool:
+        return await self.pump()
+
+    def handlers(self) -> dict[str, Any]:
+        return {"subscribe": self.subscribe, "unsubscribe": self.unsubscribe, "get_status": self.status}
 
 
 @router.websocket("/ws/events")
 async def events_socket(websocket: WebSocket) -> None:
     """Every event of the runtime (narrow it with ``subscribe``)."""
-    await MonitorConnection(websocket, None).run()
+    await MonitorConnection(websocket, None).serve()
 
 
 @router.websocket("/ws/jobs/{job_id}/monitor")
 async def job_socket(websocket: WebSocket, job_id: str) -> None:
     """The events of one job (``?since=0`` replays the retained ones)."""
-    await MonitorConnection(websocket, ("job_id", job_id)).run()
+    await MonitorConnection(websocket, ("job_id", job_id)).serve()
 
 
 @router.websocket("/ws/workers/{worker_id}/monitor")
 async def worker_socket(websocket: WebSocket, worker_id: str) -> None:
     """The events of one worker's jobs and its status changes."""
-    await MonitorConnection(websocket, ("worker_id", worker_id)).run()
+    await MonitorConnection(websocket, ("worker_id", worker_id)).serve()
 
 
 @router.websocket("/ws/flows/{flow_id}/monitor")
 async def flow_socket(websocket: WebSocket, flow_id: str) -> None:
     """The events of every job of a flow."""
-    await MonitorConnection(websocket, ("flow_id", flow_id)).run()
+    await MonitorConnection(websocket, ("flow_id", flow_id)).serve()
 
 
 router.add_api_websocket_route("/ws/jobs/{job_id}/debug", debug_socket)

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from routilux_nb.core.errors import JobStateError
 from routilux_nb.monitor.debug import DEBUG_ACTIONS
 
-from .ws_protocol import CLOSE_NOT_FOUND, DISCONNECTS, Connection, lookup, setting
+from .ws_protocol import CLOSE_NOT_FOUND, Connection, lookup
 
 __all__ = ["DebugConnection", "debug_socket"]
 
@@ -32,29 +32,19 @@ class DebugConnection(Connection):
         super().__init__(websocket)
         self.job_id = job_id
         self.session: Any = None
-        self.sub: Any = None
         self.last_state: dict[str, Any] | None = None
         self.next_refresh = 0.0
 
-    async def run(self) -> None:
-        if not await self.open():
-            return
-        try:
-            job = lookup(self.runtime, "job_id", self.job_id)
-            if job is None:
-                await self.fail("JOB_NOT_FOUND", f"no job {self.job_id!r}", CLOSE_NOT_FOUND, job_id=self.job_id)
-                return
-            self.session = self.monitor.debug_session(job)
-            self.sub = self.monitor.subscribe(job_id=self.job_id)
-            await self.established(scope={"job_id": self.job_id}, actions=list(DEBUG_ACTIONS))
-            self.start_reader()
-            await self._loop()
-        except DISCONNECTS:
-            self.closed = True  # the client left while we were sending
-        finally:
-            if self.sub is not None:
-                self.sub.close()
-            await self.finish()
+    async def setup(self) -> bool:
+        job = lookup(self.runtime, "job_id", self.job_id)
+        if job is None:
+            await self.fail("JOB_NOT_FOUND", f"no job {self.job_id!r}", CLOSE_NOT_FOUND, job_id=self.job_id)
+            return False
+        self.session = self.monitor.debug_session(job)
+        self.sub = self.monitor.subscribe(job_id=self.job_id)
+        await self.established(scope={"job_id": self.job_id}, actions=list(DEBUG_ACTIONS))
+        await self.push_state(force=True)
+        return True
 
     async def push_state(self, force: bool = False) -> None:
         """Send ``debug_state`` if it changed since the last one (or ``force``)."""
@@ -96,31 +86,16 @@ class DebugConnection(Connection):
                                               "job_id": self.job_id})
             await self.push_state()
 
-    async def _loop(self) -> None:
-        await self.push_state(force=True)
-        poll = setting(self.app, "poll_interval")
-        handlers = {"action": self.action, "set_variable": self.set_variable}
-        while True:
-            if self.sub.drain(10_000) or time.monotonic() >= self.next_refresh:
-                await self.push_state()
-            cmd = await self.next_command(poll)
-            if cmd is None:
-                return
-            if cmd is False:
-                await self.idle_ping()
-                continue
-            kind = cmd["type"]
-            if kind == "ping":
-                await self.send("pong", {"client_id": self.client_id})
-            elif kind == "get_status":
-                await self.push_state(force=True)
-            elif kind in handlers:
-                await handlers[kind](cmd["data"])
-            elif kind != "pong":
-                await self.error("UNKNOWN_COMMAND", f"unknown command {kind!r}",
-                                 commands=[*handlers, "get_status", "ping"])
+    async def tick(self) -> bool:
+        if self.sub.drain(10_000) or time.monotonic() >= self.next_refresh:
+            await self.push_state()
+        return False
+
+    def handlers(self) -> dict[str, Any]:
+        return {"action": self.action, "set_variable": self.set_variable,
+                "get_status": lambda data: self.push_state(force=True)}
 
 
 async def debug_socket(websocket: WebSocket, job_id: str) -> None:
     """Interactive debug session of a job (state on change; resume, step, drop, set variables)."""
-    await DebugConnection(websocket, job_id).run()
+    await DebugConnection(websocket, job_id).serve()

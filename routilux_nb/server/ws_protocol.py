@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.core.clock import iso, now
 
 from .security import api_key_ok
@@ -74,7 +75,17 @@ def ws_stats(app: Any) -> WsStats:
 
 
 class Connection:
-    """One accepted WebSocket: sending, the inbox of parsed client messages, errors, closing."""
+    """One accepted WebSocket: the lifecycle every socket of the API shares.
+
+    :meth:`serve` accepts and checks the key, runs :meth:`setup`, starts the reader, then loops:
+    :meth:`tick` (push what is new; true when busy), then the next client command, answered by
+    :meth:`handlers` (``ping``/``pong`` and unknown commands are handled here). Whatever happens,
+    the subscription (``self.sub``) is closed and the socket finished. Subclasses write only
+    ``setup``, ``tick`` and ``handlers``.
+    """
+
+    #: the monitor bus subscription of this socket, closed when it ends
+    sub: Any = None
 
     def __init__(self, websocket: WebSocket) -> None:
         self.ws = websocket
@@ -87,6 +98,58 @@ class Connection:
         self.last_activity = time.monotonic()
         self.closed = False
         self._reader: asyncio.Task[None] | None = None
+
+    async def serve(self) -> None:
+        """The whole life of the socket (see the class docstring)."""
+        if not await self.open():
+            return
+        try:
+            if not await self.setup():
+                return
+            self.start_reader()
+            await self._loop()
+        except DISCONNECTS:
+            self.closed = True  # the client left while we were sending
+        finally:
+            if self.sub is not None:
+                self.sub.close()
+            await self.finish()
+
+    async def setup(self) -> bool:
+        """Check parameters, subscribe, send ``connection_established``; false to end (closed)."""
+        raise NotImplementedError
+
+    async def tick(self) -> bool:
+        """Send what is new; true when there was more to do (the loop then does not wait)."""
+        raise NotImplementedError
+
+    def handlers(self) -> dict[str, Any]:
+        """``{command type: async handler(data)}`` of this socket."""
+        raise NotImplementedError
+
+    async def _loop(self) -> None:
+        handlers = self.handlers()
+        poll = setting(self.app, "poll_interval")
+        while True:
+            busy = await self.tick()
+            if busy:
+                await asyncio.sleep(0)  # let other connections and requests run between batches
+            cmd = await self.next_command(0 if busy else poll)
+            if cmd is None:
+                return
+            if cmd is False:
+                if not busy:
+                    await self.idle_ping()
+                continue
+            kind = cmd["type"]
+            if kind == "ping":
+                await self.send("pong", {"client_id": self.client_id})
+            elif kind == "pong":
+                continue
+            elif kind in handlers:
+                await handlers[kind](cmd["data"])
+            else:
+                await self.error("UNKNOWN_COMMAND", f"unknown command {kind!r}", commands=[*handlers, "ping"])
 
     async def open(self) -> bool:
         """Accept, then check the API key; false (socket closed with 4401) when it is wrong."""
@@ -104,7 +167,7 @@ class Connection:
         msg: dict[str, Any] = {"type": type_, "data": data, "timestamp": iso(now())}
         if seq is not None:
             msg["seq"] = seq
-        await self.ws.send_text(json.dumps(msg, default=str))
+        await self.ws.send_text(jsonsafe.dumps(msg))
         self.stats.total_messages += 1
         self.last_activity = time.monotonic()
 

@@ -17,7 +17,11 @@ def has_create_app() -> bool:
 
 
 def make_app(runtime: Runtime, **kwargs: Any) -> Any:
-    """``create_app(runtime, ...)`` when it exists, else a bare app with the same routers."""
+    """``create_app(runtime, ...)`` when it exists, else a bare app with the same routers.
+
+    The test client's WebSockets always send ``Host: testserver``, so that host is allowed.
+    """
+    kwargs.setdefault("allowed_hosts", ["testserver"])
     if has_create_app():
         from routilux_nb.server.app import create_app
 

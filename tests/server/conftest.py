@@ -35,7 +35,7 @@ def rt() -> Iterator[Runtime]:
 def client(rt: Runtime) -> Iterator[TestClient]:
     from routilux_nb.server import create_app
 
-    with TestClient(create_app(rt)) as c:
+    with TestClient(create_app(rt), base_url="http://127.0.0.1") as c:
         yield c
 
 

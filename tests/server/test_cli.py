@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -114,3 +115,21 @@ def test_serve_subprocess_loads_flows_and_runs_jobs_over_http(flows_dir: Path) -
         proc.terminate()
         _, err = proc.communicate(timeout=15)
     assert "bad.yml:4: invalid YAML" in err and "loaded flow 'greet' from good.yaml" in err
+
+
+def test_cors_and_host_options_reach_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args(["serve", "--cors-origin", "http://localhost:3000", "--cors-origin",
+                                      "http://b.example", "--allowed-host", "box.lan"])
+    assert args.cors_origin == ["http://localhost:3000", "http://b.example"]
+    assert args.allowed_host == ["box.lan"]
+    assert build_parser().parse_args(["serve"]).cors_origin is None  # None: ROUTILUX_CORS_ORIGINS decides
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **kwargs: Any) -> None:
+        seen.update(origins=app.state.cors_origins, hosts=app.state.allowed_hosts)
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    assert main(["serve", "--cors-origin", "http://localhost:3000", "--allowed-host", "box.lan"]) == 0
+    assert seen["origins"] == ["http://localhost:3000"] and "box.lan" in seen["hosts"]

@@ -124,6 +124,9 @@ def test_behind_jupyterhub_links_and_docs_use_the_proxy_prefix(rt: Runtime, monk
         openapi = httpx.get(f"{handle.url}/openapi.json", timeout=5).json()
         assert openapi["servers"] == [{"url": prefix}]  # "Try it out" goes through the proxy
         assert httpx.get(f"{handle.url}/health", timeout=5).json()["status"] == "healthy"
+        # the proxy forwards the hub's Host header: answered (only the hub's proxy reaches the port)
+        hub = {"Host": "hub.example.org", "Origin": "https://hub.example.org"}
+        assert httpx.get(f"{handle.url}/api/v1/flows", headers=hub, timeout=5).status_code == 200
     finally:
         handle.stop()
 

@@ -22,7 +22,7 @@ def rt() -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(rt: Runtime) -> TestClient:
-    return TestClient(make_app(rt))
+    return TestClient(make_app(rt), base_url="http://127.0.0.1")
 
 
 @pytest.mark.parametrize("prefix", ["", "/api/v1", "/api"])
@@ -62,7 +62,7 @@ def test_ready_is_503_when_a_borrowed_pool_is_shut_down() -> None:
     pool = ThreadPoolExecutor(2)
     runtime = Runtime(executor=pool)
     try:
-        client = TestClient(make_app(runtime))
+        client = TestClient(make_app(runtime), base_url="http://127.0.0.1")
         assert client.get("/health/ready").status_code == 200
         pool.shutdown()
         body = client.get("/health/ready").json()

@@ -35,7 +35,7 @@ def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 def test_counts_match_the_runtime(rt: Runtime) -> None:
-    client = TestClient(make_app(rt))
+    client = TestClient(make_app(rt), base_url="http://127.0.0.1")
     flow = pipeline("p", fail_on=3)
     for n in (1, 2, 3):
         rt.submit(flow, "src", "input", {"n": n, "count": 2}).wait(5)
@@ -71,7 +71,7 @@ def test_counts_match_the_runtime(rt: Runtime) -> None:
 def test_events_total_never_goes_down_when_jobs_are_evicted() -> None:
     runtime = Runtime(max_finished_jobs=2)
     try:
-        client = TestClient(make_app(runtime))
+        client = TestClient(make_app(runtime), base_url="http://127.0.0.1")
         flow = pipeline("p")
         totals = []
         for _ in range(5):
@@ -90,7 +90,7 @@ def test_each_app_has_its_own_registry(rt: Runtime) -> None:
         a, b = make_app(rt), make_app(other)
         assert registry_for(a) is registry_for(a) and registry_for(a) is not registry_for(b)
         rt.submit(pipeline("p"), "src", "input", {}).wait(5)
-        assert scrape(TestClient(a))[("routilux_jobs", (("status", "completed"),))] == 1
-        assert scrape(TestClient(b))[("routilux_jobs", (("status", "completed"),))] == 0
+        assert scrape(TestClient(a, base_url="http://127.0.0.1"))[("routilux_jobs", (("status", "completed"),))] == 1
+        assert scrape(TestClient(b, base_url="http://127.0.0.1"))[("routilux_jobs", (("status", "completed"),))] == 0
     finally:
         other.shutdown(wait=False)

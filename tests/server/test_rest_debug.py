@@ -180,7 +180,7 @@ def test_wait_does_not_block_other_requests(rt: Runtime, gated: str, gate: threa
 
     async def scenario() -> None:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             jid = (await c.post("/api/v1/jobs", json={"flow_id": gated, "data": {"n": 1}})).json()["job_id"]
             results: dict[str, Any] = {}
 

@@ -49,14 +49,14 @@ def test_unknown_routine_slot_and_flow_name_what_exists(client: TestClient, etl_
     err(client.post("/api/v1/jobs", json={"flow_id": etl_flow, "worker_id": "nope"}), 404, "WORKER_NOT_FOUND")
     err(client.post(f"/api/v1/flows/{etl_flow}/connections", json={
         "source_routine": "data_source", "source_event": "nope", "target_routine": "mapper",
-        "target_slot": "input"}), 404, "EVENT_NOT_FOUND")
+        "target_slot": "input"}), 409, "UNKNOWN_REFERENCE")
     err(client.post(f"/api/v1/flows/{etl_flow}/connections", json={
         "source_routine": "data_source", "source_event": "output", "target_routine": "mapper",
-        "target_slot": "nope"}), 404, "SLOT_NOT_FOUND")
+        "target_slot": "nope"}), 409, "UNKNOWN_REFERENCE")
     err(client.delete(f"/api/v1/flows/{etl_flow}/connections/7"), 404, "CONNECTION_NOT_FOUND")
     err(client.delete(f"/api/v1/flows/{etl_flow}/routines/zzz"), 404, "ROUTINE_NOT_FOUND")
     e = err(client.post(f"/api/v1/flows/{etl_flow}/routines", json={"routine_id": "r", "object_name": "os.system"}),
-            422, "VALIDATION_ERROR")
+            409, "UNKNOWN_REFERENCE")
     assert "mapper" in e["details"]["registered"]
     err(client.post(f"/api/v1/flows/{etl_flow}/routines", json={"routine_id": "mapper", "object_name": "mapper"}),
         409, "ROUTINE_ALREADY_EXISTS")
@@ -96,7 +96,7 @@ def test_other_query_bounds(client: TestClient, etl_flow: str) -> None:
     err(client.get("/api/v1/jobs", params={"status": "sleeping"}), 422, "VALIDATION_ERROR")
     err(client.get(f"/api/v1/flows/{etl_flow}/dsl", params={"format": "xml"}), 422, "VALIDATION_ERROR")
     e = err(client.get(f"/api/v1/jobs/{jid}", params={"fields": "job_id,nope"}), 422, "VALIDATION_ERROR")
-    assert e["details"]["unknown_fields"] == ["nope"] and "status" in e["details"]["valid_fields"]
+    assert e["details"]["errors"][0]["field"] == "fields" and "status" in e["message"]  # names the valid ones
 
 
 def test_missing_fields_and_wrong_types(client: TestClient, etl_flow: str) -> None:
@@ -114,7 +114,8 @@ def test_missing_fields_and_wrong_types(client: TestClient, etl_flow: str) -> No
     err(client.post("/api/v1/jobs/x/breakpoints", json={"type": "routine"}), 404, "JOB_NOT_FOUND")
     err(client.post("/api/v1/breakpoints", json={"type": "teleport", "routine_id": "a"}), 422, "VALIDATION_ERROR")
     err(client.post("/api/v1/breakpoints", json={"type": "slot", "routine_id": "a"}), 422, "VALIDATION_ERROR")
-    err(client.put("/api/v1/breakpoints/x", json={"enabled": "maybe"}), 422, "VALIDATION_ERROR")
+    bp_id = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "a"}).json()["breakpoint_id"]
+    err(client.put(f"/api/v1/breakpoints/{bp_id}", json={"enabled": "maybe"}), 422, "VALIDATION_ERROR")
 
 
 def test_method_not_allowed(client: TestClient) -> None:
@@ -165,7 +166,7 @@ def test_fuzz_never_500(rt: Runtime, etl_flow: str, client: TestClient) -> None:
     from routilux_nb.server import create_app
 
     jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow}).json()["job_id"]
-    raw = TestClient(create_app(rt), raise_server_exceptions=False)
+    raw = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
     junk: list[Any] = [None, 0, -1, 1e308, "", "x" * 300, [], {}, [1, {"a": None}], {"flow_id": None},
                        {"type": None}, {"jobs": "many"}, {"jobs": [None, 1, "x"]}, {"name": 5}, True,
                        {"enabled": None}, {"error": ""}, {"dsl": 42}, {"dsl_dict": "x"}, {"reason": ["a"]}]
@@ -205,7 +206,7 @@ def test_runtime_without_monitoring_answers_409() -> None:
 
     rt = Runtime(monitor=False)
     try:
-        client = TestClient(create_app(rt), raise_server_exceptions=False)
+        client = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
         client.post("/api/v1/flows", json={"dsl_dict": {"flow_id": "f", "routines": {"s": {"class": "data_source"}}}})
         job = client.post("/api/v1/jobs", json={"flow_id": "f", "data": {"a": 1}}).json()
         jid, wid = job["job_id"], job["worker_id"]
@@ -216,3 +217,29 @@ def test_runtime_without_monitoring_answers_409() -> None:
             err(client.get(f"/api/v1{path}"), 409, "MONITORING_DISABLED")
     finally:
         rt.shutdown(wait=False)
+
+
+def test_an_engine_bug_is_a_logged_500_not_a_client_error(rt: Runtime, etl_flow: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from routilux_nb.server import create_app
+
+    raw = TestClient(create_app(rt), raise_server_exceptions=False, base_url="http://127.0.0.1")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("an engine bug")
+
+    rt.list_jobs = broken  # type: ignore[method-assign]
+    with caplog.at_level("ERROR", logger="routilux_nb.server.errors"):
+        e = err(raw.get("/api/v1/jobs"), 500, "INTERNAL_ERROR")
+    assert "ValueError" in e["message"] and "an engine bug" not in e["message"]
+    assert "an engine bug" in caplog.text and "Traceback" in caplog.text
+
+
+def test_not_found_raised_by_the_engine_is_404(rt: Runtime, etl_flow: str, client: TestClient) -> None:
+    from routilux_nb.core.errors import JobNotFound
+
+    def missing(job_id: str) -> Any:
+        raise JobNotFound(f"no job {job_id!r}")
+
+    rt.get_job = missing  # type: ignore[method-assign]
+    err(client.get("/api/v1/jobs/whatever/status"), 404, "JOB_NOT_FOUND")

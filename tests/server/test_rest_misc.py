@@ -65,7 +65,7 @@ def test_links_behind_a_proxy_prefix(rt: Runtime) -> None:
     from routilux_nb.server import create_app
 
     prefix = "/user/ada/proxy/8000"
-    client = TestClient(create_app(rt, root_path=prefix))
+    client = TestClient(create_app(rt, root_path=prefix), base_url="http://127.0.0.1")
     assert client.post(f"{prefix}/api/v1/flows", json={"flow_id": "p"}).status_code == 201
     flow = client.get(f"{prefix}/api/v1/flows/p").json()
     assert flow["_links"]["self"] == f"{prefix}/api/v1/flows/p"
@@ -125,14 +125,14 @@ def test_default_runtime_and_index(rt: Runtime) -> None:
 
     app = create_app()
     assert app.state.runtime is routilux_nb.runtime()
-    index = TestClient(create_app(rt)).get("/").json()
+    index = TestClient(create_app(rt), base_url="http://127.0.0.1").get("/").json()
     assert index["api"] == "/api/v1" and index["docs"] == "/docs"
 
 
 def test_api_key_guards_rest_routes(rt: Runtime) -> None:
     from routilux_nb.server import create_app
 
-    client = TestClient(create_app(rt, api_key="s3cret"))
+    client = TestClient(create_app(rt, api_key="s3cret"), base_url="http://127.0.0.1")
     r = client.get("/api/v1/jobs")
     assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"
     assert client.get("/api/v1/jobs", headers={"X-API-Key": "s3cret"}).status_code == 200

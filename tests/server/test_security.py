@@ -37,7 +37,7 @@ def make(**kwargs: Any) -> TestClient:
         return {"ready": True}
 
     install_security(app, **kwargs)
-    return TestClient(app)
+    return TestClient(app, base_url="http://127.0.0.1")
 
 
 def test_no_key_configured_means_open() -> None:
@@ -52,7 +52,9 @@ def test_api_key_required_with_the_error_envelope() -> None:
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
         assert set(response.json()["error"]) == {"code", "message", "details"}
     assert client.get("/api/v1/things", headers={"X-API-Key": "s3cret"}).json() == ["a"]
-    assert client.get("/api/v1/things?api_key=s3cret").json() == ["a"]
+    # never in the URL, where access logs and browser histories keep it
+    refused = client.get("/api/v1/things?api_key=s3cret")
+    assert refused.status_code == 401 and "X-API-Key" in refused.json()["error"]["message"]
 
 
 def test_health_and_docs_need_no_key() -> None:
@@ -84,8 +86,9 @@ def test_keys_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_declared_body_over_the_limit_is_413() -> None:
     client = make(max_body_bytes=100)
-    assert client.post("/api/v1/echo", content=b"x" * 100).json() == {"size": 100}
-    response = client.post("/api/v1/echo", content=b"x" * 101)
+    json_type = {"content-type": "application/json"}
+    assert client.post("/api/v1/echo", content=b"x" * 100, headers=json_type).json() == {"size": 100}
+    response = client.post("/api/v1/echo", content=b"x" * 101, headers=json_type)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     assert response.json()["error"]["details"]["max_bytes"] == 100

@@ -34,7 +34,7 @@ def gate() -> Iterator[threading.Event]:
 
 @pytest.fixture
 def client(rt: Runtime) -> TestClient:
-    return TestClient(make_app(rt))
+    return TestClient(make_app(rt), base_url="http://127.0.0.1")
 
 
 def receive_until(ws: Any, predicate: Any, limit: int = 20_000) -> list[dict[str, Any]]:
@@ -218,7 +218,7 @@ def test_bad_query_parameters_close_with_4400(client: TestClient) -> None:
 
 
 def test_api_key_is_required_on_websockets(rt: Runtime) -> None:
-    client = TestClient(make_app(rt, api_key="s3cret"))
+    client = TestClient(make_app(rt, api_key="s3cret"), base_url="http://127.0.0.1")
     for path in ("/api/v1/ws/events", "/api/v1/ws/events?api_key=wrong"):
         with client.websocket_connect(path) as ws:
             assert ws.receive_json()["data"]["error_code"] == "UNAUTHORIZED"
@@ -234,7 +234,7 @@ def test_api_key_is_required_on_websockets(rt: Runtime) -> None:
 def test_idle_connections_get_pings(rt: Runtime) -> None:
     app = make_app(rt)
     app.state.ws_ping_interval = 0.2
-    with TestClient(app).websocket_connect("/api/v1/ws/events") as ws:
+    with TestClient(app, base_url="http://127.0.0.1").websocket_connect("/api/v1/ws/events") as ws:
         ws.receive_json()
         t0 = time.monotonic()
         assert ws.receive_json()["type"] == "ping"
@@ -268,7 +268,7 @@ def test_a_backlog_switches_to_snapshots_and_back(rt: Runtime, gate: threading.E
     job = rt.submit(pipeline("p", gate, started=started), "src", "input", {"count": 2000})
     assert started.wait(5)
     before = job.monitor.trace.total
-    with TestClient(app).websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/monitor") as ws:
+    with TestClient(app, base_url="http://127.0.0.1").websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/monitor") as ws:
         ws.receive_json()
         gate.set()
         job.wait(10)

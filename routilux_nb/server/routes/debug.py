@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
 from routilux_nb.core.job import JobContext
 
-from ..deps import get_runtime, job_monitor, job_or_404
+from ..deps import job_monitor, job_path
 from ..errors import ApiError, ApiJSONResponse, respond
 from ..models import DebugActionResponse, DebugVariableRequest
 
@@ -23,28 +23,31 @@ router = APIRouter(tags=["debug"])
 _R = ApiJSONResponse
 
 
-def _session(request: Request, job_id: str) -> tuple[JobContext, Any]:
-    job = job_or_404(get_runtime(request), job_id)
+async def _session(job: JobContext = Depends(job_path)) -> tuple[JobContext, Any]:
+    """The job of the path and its debug session (409 without monitoring)."""
     job_monitor(job)
     return job, job.debug
 
 
+Session = Depends(_session)
+
+
 @router.get("/jobs/{job_id}/debug", response_class=_R, summary="Debug session of a job")
-async def debug_session(request: Request, job_id: str) -> ApiJSONResponse:
+async def debug_session(session_of: tuple[JobContext, Any] = Session) -> ApiJSONResponse:
     """Location, variables (summarized), call stack and how many items are parked."""
-    _, session = _session(request, job_id)
+    _, session = session_of
     return respond(session.to_dict())
 
 
 @router.get("/jobs/{job_id}/debug/variables", response_class=_R, summary="Variables at the breakpoint")
-async def debug_variables(request: Request, job_id: str) -> ApiJSONResponse:
-    job, session = _session(request, job_id)
+async def debug_variables(session_of: tuple[JobContext, Any] = Session) -> ApiJSONResponse:
+    job, session = session_of
     return respond({"job_id": job.job_id, "location": session.location(), "variables": session.variables()})
 
 
 @router.put("/jobs/{job_id}/debug/variables", response_class=_R, summary="Edit a variable before continuing")
-async def set_debug_variable(request: Request, job_id: str, body: DebugVariableRequest) -> ApiJSONResponse:
-    job, session = _session(request, job_id)
+async def set_debug_variable(body: DebugVariableRequest, session_of: tuple[JobContext, Any] = Session) -> ApiJSONResponse:
+    job, session = session_of
     if not session.is_paused:
         raise ApiError(409, "INVALID_STATE",
                        f"job {job.job_id!r} is {job.status} and not stopped at a breakpoint; nothing to edit",
@@ -59,8 +62,8 @@ async def set_debug_variable(request: Request, job_id: str, body: DebugVariableR
                     "variables": session.variables()})
 
 
-async def _call_stack(request: Request, job_id: str) -> ApiJSONResponse:
-    job, session = _session(request, job_id)
+async def _call_stack(session_of: tuple[JobContext, Any] = Session) -> ApiJSONResponse:
+    job, session = session_of
     return respond({"job_id": job.job_id, "call_stack": session.call_stack()})
 
 
@@ -71,8 +74,8 @@ router.add_api_route("/jobs/{job_id}/debug/call-stack", _call_stack, methods=["G
 
 
 def _action(action: str) -> Any:
-    async def run(request: Request, job_id: str) -> ApiJSONResponse:
-        job, session = _session(request, job_id)
+    async def run(session_of: tuple[JobContext, Any] = Session) -> ApiJSONResponse:
+        job, session = session_of
         session.act(action)
         return respond({"job_id": job.job_id, "action": action, "status": job.status,
                         "location": session.location()})

@@ -12,17 +12,19 @@ from routilux_nb.core.worker import Worker
 from ..deps import (
     Page,
     api_base,
-    breakpoint_or_404,
+    breakpoint_path,
+    fields_query,
     flow_or_404,
     get_runtime,
     links_for_worker,
     monitor_of,
     paginate,
     select_fields,
-    worker_or_404,
+    worker_path,
 )
 from ..errors import ApiError, ApiJSONResponse, respond
 from ..models import (
+    WORKER_FIELDS,
     BreakpointUpdateRequest,
     JobListResponse,
     JobStatus,
@@ -30,8 +32,11 @@ from ..models import (
     WorkerListResponse,
     WorkerResponse,
     WorkerStatus,
+    WorkerView,
 )
-from .jobs import FIELDS, job_dict
+from .jobs import job_dict
+
+FIELDS = fields_query(WORKER_FIELDS)
 
 __all__ = ["router", "worker_dict"]
 
@@ -47,7 +52,7 @@ def worker_dict(base: str, worker: Worker) -> dict[str, Any]:
 
 @router.get("/workers", response_class=_R, responses={200: {"model": WorkerListResponse}},
             summary="List workers")
-async def list_workers(request: Request, page: Page = Depends(paginate), flow_id: str | None = None,
+async def list_workers(request: Request, *, page: Page = Depends(paginate), flow_id: str | None = None,
                        status: WorkerStatus | None = None) -> ApiJSONResponse:
     workers = [w for w in list(get_runtime(request).workers.values())
                if (flow_id is None or w.flow_id == flow_id) and (status is None or w.status == status)]
@@ -68,17 +73,16 @@ def create_worker(request: Request, body: WorkerCreateRequest) -> ApiJSONRespons
     return respond(worker_dict(api_base(request), worker), 201)
 
 
-@router.get("/workers/{worker_id}", response_class=_R, responses={200: {"model": WorkerResponse}},
+@router.get("/workers/{worker_id}", response_class=_R, responses={200: {"model": WorkerView}},
             summary="Get a worker")
-async def get_worker(request: Request, worker_id: str, fields: str | None = FIELDS) -> ApiJSONResponse:
-    worker = worker_or_404(get_runtime(request), worker_id)
+async def get_worker(request: Request, *, worker: Worker = Depends(worker_path), fields: str | None = FIELDS) -> ApiJSONResponse:
     return respond(select_fields(worker_dict(api_base(request), worker), fields))
 
 
 @router.delete("/workers/{worker_id}", status_code=204, summary="Stop a worker")
-def stop_worker(request: Request, worker_id: str) -> Response:
+def stop_worker(request: Request, *, worker: Worker = Depends(worker_path)) -> Response:
     """Unfinished jobs of the worker are cancelled; the worker stays listed as ``stopped``."""
-    worker_or_404(get_runtime(request), worker_id).stop()
+    worker.stop()
     return Response(status_code=204)
 
 
@@ -87,29 +91,27 @@ def _state(worker: Worker) -> dict[str, Any]:
 
 
 @router.post("/workers/{worker_id}/pause", response_class=_R, summary="Pause a worker")
-async def pause_worker(request: Request, worker_id: str) -> ApiJSONResponse:
-    return respond(_state(worker_or_404(get_runtime(request), worker_id).pause()))
+async def pause_worker(request: Request, *, worker: Worker = Depends(worker_path)) -> ApiJSONResponse:
+    return respond(_state(worker.pause()))
 
 
 @router.post("/workers/{worker_id}/resume", response_class=_R, summary="Resume a worker")
-async def resume_worker(request: Request, worker_id: str) -> ApiJSONResponse:
-    return respond(_state(worker_or_404(get_runtime(request), worker_id).resume()))
+async def resume_worker(request: Request, *, worker: Worker = Depends(worker_path)) -> ApiJSONResponse:
+    return respond(_state(worker.resume()))
 
 
 @router.get("/workers/{worker_id}/statistics", response_class=_R, summary="Worker statistics")
-async def worker_statistics(request: Request, worker_id: str) -> ApiJSONResponse:
+async def worker_statistics(request: Request, *, worker: Worker = Depends(worker_path)) -> ApiJSONResponse:
     rt = get_runtime(request)
-    worker = worker_or_404(rt, worker_id)
     monitor_of(rt)
     return respond(worker.statistics())
 
 
 @router.get("/workers/{worker_id}/history", response_class=_R, summary="Worker execution history")
-async def worker_history(request: Request, worker_id: str, page: Page = Depends(paginate),
+async def worker_history(request: Request, *, worker: Worker = Depends(worker_path), page: Page = Depends(paginate),
                          routine_id: str | None = None) -> ApiJSONResponse:
     """The worker's latest emits, newest first (bounded by the monitor's ``history_size``)."""
     rt = get_runtime(request)
-    worker = worker_or_404(rt, worker_id)
     monitor_of(rt)
     history = worker.history
     total = len(history.records(routine_id))
@@ -119,19 +121,17 @@ async def worker_history(request: Request, worker_id: str, page: Page = Depends(
 
 
 @router.get("/workers/{worker_id}/routines/states", response_class=_R, summary="Routine states of a worker")
-async def worker_routine_states(request: Request, worker_id: str) -> ApiJSONResponse:
+async def worker_routine_states(request: Request, *, worker: Worker = Depends(worker_path)) -> ApiJSONResponse:
     rt = get_runtime(request)
-    worker = worker_or_404(rt, worker_id)
     monitor_of(rt)
     return respond(worker.routine_states())
 
 
 @router.get("/workers/{worker_id}/jobs", response_class=_R, responses={200: {"model": JobListResponse}},
             summary="Jobs of a worker")
-async def worker_jobs(request: Request, worker_id: str, page: Page = Depends(paginate),
+async def worker_jobs(request: Request, *, worker: Worker = Depends(worker_path), page: Page = Depends(paginate),
                       status: JobStatus | None = None) -> ApiJSONResponse:
     rt = get_runtime(request)
-    worker = worker_or_404(rt, worker_id)
     jobs, total = rt.list_jobs(worker_id=worker.worker_id, status=status, limit=page.limit, offset=page.offset)
     base = api_base(request)
     items = []
@@ -144,12 +144,10 @@ async def worker_jobs(request: Request, worker_id: str, page: Page = Depends(pag
 
 @router.put("/workers/{worker_id}/breakpoints/{breakpoint_id}", response_class=_R,
             summary="Enable or disable a breakpoint")
-async def set_breakpoint_enabled(request: Request, worker_id: str, breakpoint_id: str,
+async def set_breakpoint_enabled(request: Request, *, worker: Worker = Depends(worker_path), bp: Any = Depends(breakpoint_path),
                                  body: BreakpointUpdateRequest) -> ApiJSONResponse:
     """The breakpoint must apply to the worker's jobs (its job, worker or flow, or all jobs)."""
     rt = get_runtime(request)
-    worker = worker_or_404(rt, worker_id)
-    bp = breakpoint_or_404(rt, breakpoint_id)
     job_worker = None
     if bp.job_id is not None:
         try:
@@ -159,8 +157,8 @@ async def set_breakpoint_enabled(request: Request, worker_id: str, breakpoint_id
     if (bp.worker_id not in (None, worker.worker_id) or bp.flow_id not in (None, worker.flow_id)
             or job_worker not in (None, worker.worker_id)):
         raise ApiError(404, "BREAKPOINT_NOT_FOUND",
-                       f"breakpoint {breakpoint_id!r} does not apply to worker {worker.worker_id!r}",
-                       {"breakpoint_id": breakpoint_id, "worker_id": worker.worker_id})
+                       f"breakpoint {bp.breakpoint_id!r} does not apply to worker {worker.worker_id!r}",
+                       {"breakpoint_id": bp.breakpoint_id, "worker_id": worker.worker_id})
     bp = rt.monitor.set_breakpoint_enabled(bp.breakpoint_id, body.enabled)
     return respond({"breakpoint_id": bp.breakpoint_id, "enabled": bp.enabled, "updated_at": iso(bp.updated_at)})
 

@@ -1,0 +1,163 @@
+"""Submitting jobs over HTTP without ever blocking the server.
+
+A submission puts the job's first item into its entry slot; when that slot is full the
+engine waits for room (backpressure, up to the slot's ``put_timeout``). Over HTTP nobody may
+hold the server that long, so:
+
+* references are checked first on the event loop (unknown names answer 404 at once);
+* the engine call runs on a worker thread of a limiter reserved for submissions
+  (:data:`SUBMIT_CONCURRENCY` at a time); a submission that cannot get a place within
+  :data:`SUBMIT_WAIT` seconds is answered 503 ``BACKPRESSURE``;
+* a submission still waiting for room after :data:`SUBMIT_WAIT` seconds is refused: the job
+  is marked ``failed`` with ``submission refused: ...`` (the record a refused submission
+  leaves in the Python API too, where ``BackpressureTimeout`` is raised) and the answer is
+  503 ``BACKPRESSURE`` with ``Retry-After`` and the refused job's id.
+
+Health probes, metrics and reads never wait on this: they run on the event loop or on the
+default thread limiter, not on the submissions' one.
+
+The common case skips the thread: when the target is an entry routine (no connection feeds
+it), no submission thread of this server is in progress for the worker, and its slot has more
+than :data:`INLINE_MARGIN` free places, putting one item cannot wait for room, so the engine
+call runs on the event loop directly (a thread hand-off costs more than the call itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+import weakref
+from typing import Any
+
+import anyio
+
+from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.job import JobContext
+from routilux_nb.core.runtime import Runtime
+
+from .errors import ApiError
+
+__all__ = ["RETRY_AFTER", "SUBMIT_CONCURRENCY", "SUBMIT_WAIT", "backpressure", "submit_nonblocking"]
+
+SUBMIT_WAIT = 0.5  #: seconds a submission may wait for room before it is refused
+SUBMIT_CONCURRENCY = 32  #: submissions in progress at once (each on a thread)
+RETRY_AFTER = 1  #: seconds a refused client is told to wait
+INLINE_MARGIN = 64  #: free places an entry slot must have for a submission to run on the event loop
+
+_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[anyio.CapacityLimiter, asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+_in_flight: dict[int, int] = {}  # id(worker) -> submission threads running (event loop only)
+_prefix = secrets.token_hex(4)
+_counter = itertools.count(1)
+
+
+def _limiter() -> tuple[anyio.CapacityLimiter, asyncio.Semaphore]:
+    """The submissions' thread limiter of this event loop, and the gate in front of it (held
+    until the thread ends, also when the answer was given before)."""
+    loop = asyncio.get_running_loop()
+    pair = _limiters.get(loop)
+    if pair is None:
+        pair = _limiters[loop] = (
+            anyio.CapacityLimiter(SUBMIT_CONCURRENCY),
+            asyncio.Semaphore(SUBMIT_CONCURRENCY),
+        )
+    return pair
+
+
+def new_job_id() -> str:
+    """A job id chosen before submitting, so a refused submission can be found and failed."""
+    return f"job-{_prefix}{next(_counter):08x}"
+
+
+def backpressure(message: str, **details: Any) -> ApiError:
+    """503 ``BACKPRESSURE`` with ``Retry-After``."""
+    return ApiError(
+        503,
+        "BACKPRESSURE",
+        message,
+        {"retry_after": RETRY_AFTER, **details},
+        headers={"Retry-After": str(RETRY_AFTER)},
+    )
+
+
+def can_run_inline(worker: Any, routine_id: str, slot_name: str) -> bool:
+    """True when putting one item into ``routine_id.slot_name`` cannot wait for room (see above)."""
+    if _in_flight.get(id(worker)):
+        return False
+    if any(c.target_routine == routine_id for c in list(worker.flow.connections)):
+        return False
+    for status in worker.queue_status().get(routine_id, ()):
+        if status["slot_name"] == slot_name:
+            return bool(status["max_length"] - status["unconsumed_count"] > INLINE_MARGIN)
+    return False
+
+
+async def submit_nonblocking(
+    rt: Runtime,
+    submit: Any,
+    job_id: str | None,
+    *args: Any,
+    wait: float = SUBMIT_WAIT,
+    inline: bool = False,
+    **kwargs: Any,
+) -> JobContext:
+    """``submit(*args, job_id=..., **kwargs)`` on a submission thread, answered within ``wait``
+    seconds: the job, or :func:`backpressure` (the job refused and marked failed)."""
+    if inline:  # checked by can_run_inline just before: no await since, nothing can fill the slot
+        return submit(*args, job_id=job_id, **kwargs)  # type: ignore[no-any-return]
+    limiter, gate = _limiter()
+    started = time.monotonic()
+    acquired = False
+    with anyio.move_on_after(wait):
+        await gate.acquire()
+        acquired = True
+    if not acquired:
+        raise backpressure(
+            f"{SUBMIT_CONCURRENCY} submissions are already waiting for room; retry later",
+            reason="submissions_waiting",
+        )
+    job_id = job_id or new_job_id()
+    task = asyncio.ensure_future(
+        anyio.to_thread.run_sync(lambda: submit(*args, job_id=job_id, **kwargs), limiter=limiter)
+    )
+    key = id(getattr(submit, "__self__", submit))
+    _in_flight[key] = _in_flight.get(key, 0) + 1
+    task.add_done_callback(lambda _: (gate.release(), _done(key)))
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, wait - (time.monotonic() - started)))
+    if done:
+        return task.result()  # raises what the engine raised
+    job = _find(rt, job_id)
+    reason = (
+        f"submission refused: the entry slot stayed full for {wait} s (backpressure); "
+        f"retry after {RETRY_AFTER} s"
+    )
+    if job is not None:
+        try:
+            job.fail(reason)
+        except JobStateError:  # it finished meanwhile: the submission went through after all
+            return await task
+    task.add_done_callback(_consume)
+    raise backpressure(reason, job_id=job_id, reason="entry_slot_full")
+
+
+def _done(key: int) -> None:
+    left = _in_flight.get(key, 1) - 1
+    if left:
+        _in_flight[key] = left
+    else:
+        _in_flight.pop(key, None)
+
+
+def _find(rt: Runtime, job_id: str) -> JobContext | None:
+    try:
+        return rt.get_job(job_id)
+    except KeyError:
+        return None
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # a refused submission may end in BackpressureTimeout: already answered
