@@ -63,7 +63,8 @@ def provided_api_key(scope: Scope) -> str | None:
     """The key a client sent: ``X-API-Key`` header first, else the ``api_key`` query parameter."""
     for name, value in scope.get("headers", ()):
         if name == b"x-api-key":
-            return value.decode("latin-1")
+            key: str = value.decode("latin-1")
+            return key
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("api_key")
     return values[0] if values else None
 

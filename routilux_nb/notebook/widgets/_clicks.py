@@ -38,8 +38,10 @@ def _request_id(data: Any) -> str | None:
     """The id of a reply to a kernel request, as ipykernel reads it (``data.content.id``)."""
     if isinstance(data, Mapping):
         content = data.get("content")
-        if isinstance(content, Mapping) and isinstance(content.get("id"), str):
-            return content["id"]
+        if isinstance(content, Mapping):
+            click_id = content.get("id")
+            if isinstance(click_id, str):
+                return click_id
     return None
 
 
