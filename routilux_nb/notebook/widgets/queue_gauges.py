@@ -16,6 +16,8 @@ from typing import Any
 
 import traitlets
 
+from routilux_nb.monitor.types import SnapshotUpdate
+
 from ._base import LockedWidget
 from ._snapshot import queues_of
 from ._static import Picture, queues_picture
@@ -57,7 +59,7 @@ class QueueGauges(LockedWidget):
         """The static ``(html, png)``: one bar per slot queue."""
         return queues_picture(self.queues)
 
-    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+    def apply_snapshot(self, snapshot: SnapshotUpdate) -> list[str]:
         """Update from a monitor snapshot; returns the names of the traits that changed."""
         if "queues" not in snapshot:
             return []
