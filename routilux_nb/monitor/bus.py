@@ -54,7 +54,9 @@ class Subscription:
                     value = frozenset(value) if value else None
                 setattr(self, key, value)
 
-    def _put(self, msg: dict[str, Any]) -> None:
+    def put(self, msg: dict[str, Any]) -> None:
+        """Queue ``msg`` (the bus calls this for each matching message); when the queue is
+        full the oldest message is dropped and counted in ``missed``."""
         with self._cond:
             if self.closed:
                 return
@@ -138,7 +140,7 @@ class EventBus:
                     sub.missed += oldest - since - 1
                 for m in retained:
                     if sub.matches(m):
-                        sub._queue.append(m)
+                        sub.put(m)
             self._subs = (*self._subs, sub)
             self.active = True
         return sub
@@ -152,7 +154,7 @@ class EventBus:
         self._ring.append(msg)
         for sub in self._subs:
             if sub.matches(msg):
-                sub._put(msg)
+                sub.put(msg)
 
     @property
     def last_seq(self) -> int:

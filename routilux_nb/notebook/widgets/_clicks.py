@@ -100,7 +100,7 @@ def dispatch(widget: Any, content: Mapping[str, Any], *, via: str) -> dict[str, 
     click_id = content.get("id")
     has_id = isinstance(click_id, str) and bool(click_id)
     if has_id:
-        if not widget._click_log.first(click_id):
+        if not widget.click_log.first(click_id):
             return {"ok": True, "duplicate": True}
         _tell(widget, {"type": "ack", "id": click_id, "via": via})
     kind = content.get("type")
