@@ -99,7 +99,7 @@ class Subscription:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
-        self._bus._remove(self)
+        self._bus.unsubscribe(self)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         while not self.closed:
@@ -145,7 +145,8 @@ class EventBus:
             self.active = True
         return sub
 
-    def _remove(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop delivering to ``sub`` (``sub.close()`` calls this)."""
         with self._lock:
             self._subs = tuple(s for s in self._subs if s is not sub)
 
