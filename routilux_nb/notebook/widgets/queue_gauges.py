@@ -16,7 +16,7 @@ from typing import Any
 
 import traitlets
 
-from routilux_nb.monitor.types import SnapshotUpdate
+from routilux_nb.monitor.types import QueueView, SnapshotUpdate
 
 from ._base import LockedWidget
 from ._snapshot import queues_of
@@ -73,12 +73,13 @@ class QueueGauges(LockedWidget):
                 values["history"] = self._extended_history(queues)
             return self._update(**values)
 
-    def _extended_history(self, queues: Mapping[str, Mapping[str, Any]]) -> dict[str, list[int]]:
+    def _extended_history(
+        self, queues: Mapping[str, Mapping[str, QueueView]]
+    ) -> dict[str, list[int]]:
         history: dict[str, list[int]] = {}
         for rid, slots in queues.items():
             for slot, q in slots.items():
                 key = f"{rid}.{slot}"
-                count = q.get("unconsumed_count")
-                point = int(count) if isinstance(count, (int, float)) else 0
+                point = q["unconsumed_count"]
                 history[key] = [*self.history.get(key, []), point][-HISTORY_LENGTH:]
         return history
