@@ -51,7 +51,8 @@ def optional_callable(owner: str, key: str, value: Any) -> Callable[..., Any] | 
             f"{owner}: config {key!r} must be a Python callable (item -> item), got "
             f"{type(value).__name__} {value!r}; the DSL cannot express functions, set it from Python"
         )
-    return value
+    fn: Callable[..., Any] = value
+    return fn
 
 
 def positive_number(owner: str, key: str, value: Any, *, integer: bool = False,

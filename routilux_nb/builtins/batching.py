@@ -37,10 +37,12 @@ class _UntilIdle(ActivationPolicy):
         return (f"Activate when {self.expected} items wait, taking {self.expected}; "
                 "once the job has nothing else to do, take the rest")
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         n = self.expected
         if n is not None:
-            full = {s: n for s, c in counts.items() if c >= n}
+            full: dict[str, int | None] = {s: n for s, c in counts.items() if c >= n}
             if full:
                 return Decision(take=full)
         return WAIT
@@ -60,7 +62,9 @@ class _Debounce(ActivationPolicy):
         return (f"Activate {self.seconds:g} s after the first item of a burst (and at most once "
                 f"every {self.seconds:g} s), taking the whole burst")
 
-    def decide(self, counts, *, now, last, since):
+    def decide(
+        self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
+    ) -> Decision:
         if not any(counts.values()) or since is None:
             return WAIT
         due = since + self.seconds

@@ -44,7 +44,8 @@ def _bool_flag(owner: str, key: str, value: Any) -> bool:
 def _field_check(owner: str, field: str, rule: Any) -> Check:
     """A named check, an expression over ``value`` (and ``data``), or a callable."""
     if callable(rule):
-        return rule
+        check: Check = rule
+        return check
     if isinstance(rule, str):
         if rule in NAMED_CHECKS:
             return NAMED_CHECKS[rule]

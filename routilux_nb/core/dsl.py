@@ -290,7 +290,8 @@ def _handler_dict(h: ErrorHandler) -> dict[str, Any]:
 
 
 def dump_yaml(flow: Flow) -> str:
-    return yaml.safe_dump(flow_to_dict(flow), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text: str = yaml.safe_dump(flow_to_dict(flow), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return text
 
 
 def dump_json(flow: Flow) -> str:

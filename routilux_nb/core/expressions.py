@@ -169,9 +169,11 @@ def _name(ident: str) -> _Eval:
 
 def _call(node: ast.Call) -> _Eval:
     args = [_compile(a) for a in node.args]
-    kwargs = [(k.arg, _compile(k.value)) for k in node.keywords]
-    if isinstance(node.func, ast.Name):
-        fn = _FUNCTIONS[node.func.id]
+    # the validator refused ``**mapping`` (a keyword without a name) and other callees
+    kwargs = [(k.arg, _compile(k.value)) for k in node.keywords if k.arg is not None]
+    func = node.func
+    if isinstance(func, ast.Name):
+        fn = _FUNCTIONS[func.id]
 
         def call(ns: dict[str, Any]) -> Any:
             kw = {k: v(ns) for k, v in kwargs}
@@ -181,7 +183,8 @@ def _call(node: ast.Call) -> _Eval:
             return _fit(fn(*[a(ns) for a in args], **kw))
 
         return call
-    attr, owner, kinds = node.func.attr, _compile(node.func.value), _METHODS[node.func.attr]
+    assert isinstance(func, ast.Attribute)
+    attr, owner, kinds = func.attr, _compile(func.value), _METHODS[func.attr]
 
     def method(ns: dict[str, Any]) -> Any:
         obj = owner(ns)

@@ -34,7 +34,7 @@ def is_valid_id(value: object) -> bool:
 
 def check_id(value: object, kind: str = "id") -> str:
     """Return ``value`` if it follows the id rule, else raise :class:`InvalidIdError` naming ``kind``."""
-    if is_valid_id(value):
-        return value  # type: ignore[return-value]
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None:
+        return value
     shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:57] + "...")
     raise InvalidIdError(f"{kind} {shown} is not valid: {_RULE}")

@@ -108,14 +108,6 @@ class JobContext(HtmlRepr):
         """True while an activation of ``routine_id`` runs for this job."""
         return self._run.keys.get(routine_id) == KeyState.RUNNING
 
-    @property
-    def _keys(self) -> dict[str, KeyState]:  # read-only view kept for older monitor code
-        return self._run.keys
-
-    @property
-    def _user_paused(self) -> bool:  # read-only view kept for older monitor code
-        return self._run.user_paused
-
     # -- user API ------------------------------------------------------------------------
     @property
     def worker(self) -> Worker:

@@ -43,7 +43,7 @@ from .errors import RoutiluxError
 try:  # pragma: no cover - depends on installed extras
     import cloudpickle as _pickler
 except ImportError:  # pragma: no cover
-    _pickler = pickle  # type: ignore[assignment]
+    _pickler = pickle
 
 __all__ = ["RemoteContext", "RemoteError", "RemotePayloadError", "RemoteTraceback", "call_offloaded",
            "is_remote_executor", "run_remote"]
@@ -92,11 +92,13 @@ class RemoteContext:
 
     @property
     def routine_id(self) -> str:
-        return self.routine.routine_id
+        rid: str = self.routine.routine_id
+        return rid
 
     @property
     def config(self) -> dict[str, Any]:
-        return self.routine.config
+        config: dict[str, Any] = self.routine.config
+        return config
 
     def emit(self, event: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> None:
         """As :meth:`ActivationContext.emit`: the item is ``payload`` (a mapping, copied)
@@ -129,13 +131,14 @@ class _Capture(io.TextIOBase):
     def __init__(self, wrapped: Any) -> None:
         self._wrapped = wrapped
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         act = getattr(_context._local, "act", None)
         if isinstance(act, RemoteContext):
             if text:
                 act.effects.append(("print", text))
             return len(text)
-        return self._wrapped.write(text)
+        written: int = self._wrapped.write(text)
+        return written
 
     def flush(self) -> None:
         if not isinstance(getattr(_context._local, "act", None), RemoteContext):
@@ -211,10 +214,10 @@ class _RemoteCall:
         except Exception as exc:
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             try:
-                return _pickler.dumps(("error", exc, tb), protocol=pickle.HIGHEST_PROTOCOL)
+                return _pickle(("error", exc, tb))
             except Exception:  # an exception that does not pickle: its type and message travel
                 substitute = RemoteError(f"{type(exc).__module__}.{type(exc).__name__}: {exc}")
-                return _pickler.dumps(("error", substitute, tb), protocol=pickle.HIGHEST_PROTOCOL)
+                return _pickle(("error", substitute, tb))
 
 
 class RemoteError(RoutiluxError):
@@ -240,9 +243,14 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # -- serialization with errors that say what and where -------------------------------------
+def _pickle(obj: Any) -> bytes:
+    data: bytes = _pickler.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return data
+
+
 def _dumps(obj: Any, rid: str, what: str, parts: list[tuple[str, Any]] | None = None) -> bytes:
     try:
-        return _pickler.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return _pickle(obj)
     except Exception as exc:
         where = what
         for label, part in parts or [(what, obj)]:

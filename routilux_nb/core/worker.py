@@ -336,15 +336,6 @@ class Worker(HtmlRepr):
         return (f"Worker(worker_id={self.worker_id!r}, flow_id={self.flow_id!r}, status={self.status!r}, "
                 f"jobs_processed={self.jobs_processed}, jobs_failed={self.jobs_failed})")
 
-    # -- kept for older callers ----------------------------------------------------------
-    def _unpark(self, job: JobContext, action: str, step: Any = None) -> list[Any]:
-        """Older name of ``parking.release`` (prefer ``worker.parking``)."""
-        return self.parking.release(job, action, step)
-
-    def _drop_parked(self, job: JobContext, parked: Any) -> None:
-        """Older name of ``parking.discard`` (prefer ``worker.parking.drop``)."""
-        self.parking.discard(job, parked)
-
     # -- helpers -------------------------------------------------------------------------
     def _require_alive(self, what: str | None = None) -> None:
         if self._sched.status == "stopped":

@@ -102,6 +102,11 @@ class Breakpoint(HtmlRepr):
                 and (self.target_routine is None or connection.target_routine == self.target_routine)
                 and (self.slot_name is None or connection.target_slot == self.slot_name))
 
+    @property
+    def has_condition(self) -> bool:
+        """True when a condition decides whether a hit stops (see :meth:`matching`)."""
+        return self._compiled is not None
+
     def condition_holds(self, candidates: list[dict[str, Any]]) -> bool:
         return bool(self.matching(candidates))
 
@@ -233,7 +238,7 @@ class BreakpointManager:
             if not bp.enabled or not bp.matches(kind, job, routine_id, name, connection):
                 continue
             matched = None
-            if bp._compiled is not None:
+            if bp.has_condition:
                 if names is None:
                     names = _names(kind, job, routine_id, name, payload)
                 hits = bp.matching(names)

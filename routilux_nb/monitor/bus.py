@@ -54,7 +54,9 @@ class Subscription:
                     value = frozenset(value) if value else None
                 setattr(self, key, value)
 
-    def _put(self, msg: dict[str, Any]) -> None:
+    def put(self, msg: dict[str, Any]) -> None:
+        """Queue ``msg`` (the bus calls this for each matching message); when the queue is
+        full the oldest message is dropped and counted in ``missed``."""
         with self._cond:
             if self.closed:
                 return
@@ -97,7 +99,7 @@ class Subscription:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
-        self._bus._remove(self)
+        self._bus.unsubscribe(self)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         while not self.closed:
@@ -138,12 +140,13 @@ class EventBus:
                     sub.missed += oldest - since - 1
                 for m in retained:
                     if sub.matches(m):
-                        sub._queue.append(m)
+                        sub.put(m)
             self._subs = (*self._subs, sub)
             self.active = True
         return sub
 
-    def _remove(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop delivering to ``sub`` (``sub.close()`` calls this)."""
         with self._lock:
             self._subs = tuple(s for s in self._subs if s is not sub)
 
@@ -152,7 +155,7 @@ class EventBus:
         self._ring.append(msg)
         for sub in self._subs:
             if sub.matches(msg):
-                sub._put(msg)
+                sub.put(msg)
 
     @property
     def last_seq(self) -> int:

@@ -146,9 +146,10 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
 
     def debug_session(self, job: JobContext) -> DebugSession:
         jm = job.monitor
-        if jm.debug is None:
-            jm.debug = DebugSession(job, self.changed)
-        return jm.debug
+        session: DebugSession | None = jm.debug
+        if session is None:
+            session = jm.debug = DebugSession(job, self.changed)
+        return session
 
     def paused_jobs(self) -> list[JobContext]:
         rt = self.runtime

@@ -145,27 +145,22 @@ class DebugSession(HtmlRepr):
     def resume(self) -> None:
         """Release everything parked; the job runs on."""
         self._require()
-        self.job.worker._unpark(self.job, "resume")
+        self.job.worker.parking.release(self.job, "resume")
 
     def step_over(self) -> None:
         """Run the parked work, then pause at the job's next activation."""
         self._require()
-        self.job.worker._unpark(self.job, "step_over", ("over", None))
+        self.job.worker.parking.step(self.job, "over")
 
     def step_into(self) -> None:
         """Run the parked work, then pause at the first activation fed by what it emits."""
-        p = self._require()
-        source = p.act_id if p.is_activation else (p.hop[1] if p.hop is not None else None)
-        step = ("into", source) if source is not None else ("over", None)
-        self.job.worker._unpark(self.job, "step_into", step)
+        self._require()
+        self.job.worker.parking.step(self.job, "into")
 
     def drop(self) -> None:
         """Discard the parked item (recorded in the trace) and let the job continue."""
         p = self._require()
-        worker = self.job.worker
-        worker._drop_parked(self.job, p)
-        if not self.job.parked and self.job.status == "paused" and not self.job._user_paused:
-            worker._unpark(self.job, "resume")
+        self.job.worker.parking.drop(self.job, p)
 
     def act(self, action: str) -> None:
         """Run one of :data:`DEBUG_ACTIONS` by name (used by widgets and the HTTP API)."""

@@ -156,18 +156,22 @@ class ExecutionMetrics(HtmlRepr):
 
     @property
     def routine_metrics(self) -> dict[str, RoutineMetrics]:
-        return self._jm.routines  # type: ignore[no-any-return]
+        routines: dict[str, RoutineMetrics] = self._jm.routines
+        return routines
 
     def routine(self, routine_id: str) -> RoutineMetrics:
-        return self._jm.routine(routine_id)  # type: ignore[no-any-return]
+        metrics: RoutineMetrics = self._jm.routine(routine_id)
+        return metrics
 
     @property
     def errors(self) -> deque[ErrorRecord]:
-        return self._jm.errors  # type: ignore[no-any-return]
+        errors: deque[ErrorRecord] = self._jm.errors
+        return errors
 
     @property
     def total_events(self) -> int:
-        return self._jm.trace.total  # type: ignore[no-any-return]
+        total: int = self._jm.trace.total
+        return total
 
     @property
     def total_slot_calls(self) -> int:

@@ -69,11 +69,11 @@ class TeeMonitor:
 
     @property
     def armed(self) -> bool:
-        return self.inner.armed
+        return bool(self.inner.armed)
 
     @property
     def enabled(self) -> bool:
-        return self.inner.enabled
+        return bool(self.inner.enabled)
 
     def attach(self, runtime: Any) -> None:
         self.inner.attach(runtime)
@@ -152,7 +152,8 @@ class TeeMonitor:
         self.inner.worker_status(worker, old)
 
     def check(self, *args: Any, **kwargs: Any) -> str | None:
-        return self.inner.check(*args, **kwargs)
+        breakpoint_id: str | None = self.inner.check(*args, **kwargs)
+        return breakpoint_id
 
     def shutdown(self) -> None:
         try:

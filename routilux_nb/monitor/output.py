@@ -63,14 +63,15 @@ class _Router(io.TextIOBase):
     def __init__(self, wrapped: Any) -> None:
         self._wrapped = wrapped
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         act = current_activation()
         if act is not None:
             mon = act.job.monitor
             if mon is not None:
                 mon.output.write(text)
                 return len(text)
-        return self._wrapped.write(text)
+        written: int = self._wrapped.write(text)
+        return written
 
     def flush(self) -> None:
         if current_activation() is None:

@@ -132,8 +132,15 @@ class Ticker:
             thread.join(2)
 
 
-_BP_KEYS = ("breakpoint_id", "type", "routine_id", "slot_name", "event_name", "enabled", "hit_count", "job_id")
-_QUEUE_KEYS = ("unconsumed_count", "max_length", "usage_percentage", "pressure_level")
+def _queue_view(q: dict[str, Any]) -> QueueView:
+    return {"unconsumed_count": q["unconsumed_count"], "max_length": q["max_length"],
+            "usage_percentage": q["usage_percentage"], "pressure_level": q["pressure_level"]}
+
+
+def _breakpoint_view(d: dict[str, Any]) -> BreakpointView:
+    return {"breakpoint_id": d["breakpoint_id"], "type": d["type"], "routine_id": d["routine_id"],
+            "slot_name": d["slot_name"], "event_name": d["event_name"], "enabled": d["enabled"],
+            "hit_count": d["hit_count"], "job_id": d["job_id"]}
 
 
 class SnapshotBuilder:
@@ -165,7 +172,7 @@ class SnapshotBuilder:
                              "execution_count": st["execution_count"], "error_count": st["error_count"],
                              "avg_duration": round(m.avg_duration, 6) if m else 0.0, "active": st["active"]}
         queues: dict[str, dict[str, QueueView]] = {
-            rid: {q["slot_name"]: {k: q[k] for k in _QUEUE_KEYS} for q in qs}  # type: ignore[misc]
+            rid: {q["slot_name"]: _queue_view(q) for q in qs}
             for rid, qs in worker.queue_status(job.job_id if job else None).items()}
         jobs: dict[str, JobView] = {}
         for j in [job] if job else list(wm.recent_jobs):
@@ -178,8 +185,7 @@ class SnapshotBuilder:
             bps = [b for b in self.breakpoints.list() if b.applies_to(job)]
         else:
             bps = self.breakpoints.list(worker_id=worker.worker_id, flow_id=worker.flow_id)
-        views: list[BreakpointView] = [{k: d[k] for k in _BP_KEYS}  # type: ignore[misc]
-                                       for d in (b.to_dict() for b in bps)]
+        views = [_breakpoint_view(b.to_dict()) for b in bps]
         return {
             "worker": {"worker_id": worker.worker_id, "flow_id": worker.flow_id, "status": worker.status,
                        "jobs_processed": worker.jobs_processed, "jobs_failed": worker.jobs_failed,

@@ -127,7 +127,7 @@ class Ring:
     def _count(self, entry: tuple[Any, ...]) -> int:
         if entry[2] != ACTIVATION:
             return 1
-        return len(entry[6]) if self.emits_only else entry[13]  # type: ignore[no-any-return]
+        return len(entry[6]) if self.emits_only else entry[13]
 
     def add(self, entry: tuple[Any, ...], n: int) -> None:
         """Append an entry standing for ``n`` events."""
@@ -253,7 +253,8 @@ class TraceBuffer(Ring, HtmlRepr):
     @property
     def total(self) -> int:
         """Every event recorded for the job, kept or not (exact: summed from counters)."""
-        return self.job_events + sum(m.events for m in list(self._routines.values()))
+        counted: int = sum(m.events for m in list(self._routines.values()))
+        return self.job_events + counted
 
     @property
     def maxlen(self) -> int:
@@ -264,7 +265,7 @@ class TraceBuffer(Ring, HtmlRepr):
         """True once older events fell out of the ring (raise ``Monitor(trace_size=...)``)."""
         return self.total > len(self)
 
-    def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:  # type: ignore[override]
+    def records(self, limit: int | None = None, since: int | None = None) -> list[TraceRecord]:
         rows = super().records()
         if since is not None:
             rows = [r for r in rows if r.seq > since]

@@ -7,7 +7,7 @@ WebSocket ``snapshot`` mode read these keys and nothing else.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TypeAlias, TypedDict
 
 __all__ = [
     "BreakpointView",
@@ -17,6 +17,8 @@ __all__ = [
     "QueueView",
     "RoutineView",
     "Snapshot",
+    "SnapshotPart",
+    "SnapshotUpdate",
     "WorkerView",
 ]
 
@@ -96,3 +98,20 @@ class Snapshot(TypedDict):
     jobs: dict[str, JobView]
     breakpoints: list[BreakpointView]
     paused: list[PausedView]
+
+
+class SnapshotPart(TypedDict, total=False):
+    """A :class:`Snapshot` in which any key may be left out: what a view's ``apply_snapshot``
+    takes (a key left out leaves what the view draws from it as it is)."""
+
+    worker: WorkerView
+    routines: dict[str, RoutineView]
+    queues: dict[str, dict[str, QueueView]]
+    connections: dict[str, ConnectionView]
+    jobs: dict[str, JobView]
+    breakpoints: list[BreakpointView]
+    paused: list[PausedView]
+
+
+#: what a view's ``apply_snapshot`` takes: a whole :class:`Snapshot` or a part of one
+SnapshotUpdate: TypeAlias = Snapshot | SnapshotPart

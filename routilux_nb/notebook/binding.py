@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext
     from routilux_nb.core.worker import Worker
+    from routilux_nb.monitor.types import Snapshot
 
 __all__ = ["LiveBinding"]
 
@@ -36,7 +37,7 @@ class LiveBinding:
         worker: Worker,
         job: JobContext | None = None,
         *,
-        on_snapshot: Callable[[dict[str, Any]], Any] | None = None,
+        on_snapshot: Callable[[Snapshot], Any] | None = None,
         on_trace: Callable[[list[dict[str, Any]]], Any] | None = None,
         on_debug: Callable[[dict[str, Any]], Any] | None = None,
         max_trace_rows: int = 200,
@@ -106,7 +107,8 @@ class LiveBinding:
 
     def _deliver(self, produced: dict[str, Any]) -> None:
         try:
-            snapshot = {k: v for k, v in produced.items() if k != _EXTRA}
+            # the monitor's Snapshot, less the key this binding added for change detection
+            snapshot = cast("Snapshot", {k: v for k, v in produced.items() if k != _EXTRA})
             extra = produced.get(_EXTRA) or {}
             with self._lock:
                 if self.closed:

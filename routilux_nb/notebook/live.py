@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
 
 from .binding import LiveBinding
 from .watcher import running_workers, watcher_for
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext
     from routilux_nb.core.runtime import Runtime
     from routilux_nb.core.worker import Worker
+    from routilux_nb.monitor.types import Snapshot
 
     Target: TypeAlias = "Worker | JobContext | Flow"
 
@@ -187,7 +188,7 @@ def _say(note: str) -> None:
     except ImportError:  # pragma: no cover - IPython comes with the notebook extra
         print(note)
         return
-    display(_Note(note))
+    display(_Note(note))  # type: ignore[no-untyped-call]  # IPython's display() is unannotated
 
 
 def _live(
@@ -219,10 +220,10 @@ def _live(
 # -- the six recipes ---------------------------------------------------------------------
 
 
-def _graph_sink(graph: FlowGraph, worker: Worker) -> Callable[[dict[str, Any]], Any]:
+def _graph_sink(graph: FlowGraph, worker: Worker) -> Callable[[Snapshot], list[str]]:
     """Apply a snapshot to ``graph``, redrawing it first if the flow's routines changed."""
 
-    def sink(snapshot: dict[str, Any]) -> list[str]:
+    def sink(snapshot: Snapshot) -> list[str]:
         if "routines" in snapshot and set(snapshot["routines"]) != set(graph.routines):
             graph.set_flow(worker.flow.describe())
         return graph.apply_snapshot(snapshot)
@@ -240,7 +241,7 @@ def _dashboard_feeds(
 ) -> dict[str, Any]:
     graph_sink = _graph_sink(board.flow_graph, worker)
 
-    def on_snapshot(snapshot: dict[str, Any]) -> None:
+    def on_snapshot(snapshot: Snapshot) -> None:
         graph_sink(snapshot)
         board.job_progress.apply_snapshot(snapshot)
         board.queue_gauges.apply_snapshot(snapshot)
@@ -301,7 +302,7 @@ def flow_graph(
     max_rate_hz: float = 10.0,
 ) -> FlowGraph:
     """A live :class:`~.widgets.FlowGraph`: statuses, queue gauges, edge counts, breakpoints."""
-    return _live(_GRAPH, target, runtime, worker, max_rate_hz)
+    return cast(FlowGraph, _live(_GRAPH, target, runtime, worker, max_rate_hz))
 
 
 def queue_gauges(
@@ -312,7 +313,7 @@ def queue_gauges(
     max_rate_hz: float = 10.0,
 ) -> QueueGauges:
     """Live :class:`~.widgets.QueueGauges` of a worker's (or one job's) slot queues."""
-    return _live(_QUEUES, target, runtime, worker, max_rate_hz)
+    return cast(QueueGauges, _live(_QUEUES, target, runtime, worker, max_rate_hz))
 
 
 def job_progress(
@@ -323,7 +324,7 @@ def job_progress(
     max_rate_hz: float = 10.0,
 ) -> JobProgress:
     """Live :class:`~.widgets.JobProgress` of a worker's recent jobs (or one job)."""
-    return _live(_JOBS, target, runtime, worker, max_rate_hz)
+    return cast(JobProgress, _live(_JOBS, target, runtime, worker, max_rate_hz))
 
 
 def trace_table(
@@ -335,7 +336,7 @@ def trace_table(
     max_rate_hz: float = 10.0,
 ) -> TraceTable:
     """A live :class:`~.widgets.TraceTable` of a job's (or a worker's recent jobs') events."""
-    return _live(_TRACE, target, runtime, worker, max_rate_hz, max_rows=max_rows)
+    return cast(TraceTable, _live(_TRACE, target, runtime, worker, max_rate_hz, max_rows=max_rows))
 
 
 def debugger(
@@ -346,7 +347,7 @@ def debugger(
     max_rate_hz: float = 10.0,
 ) -> Debugger:
     """A live :class:`~.widgets.Debugger` for a job (for a worker: its first paused job)."""
-    return _live(_DEBUGGER, target, runtime, worker, max_rate_hz)
+    return cast(Debugger, _live(_DEBUGGER, target, runtime, worker, max_rate_hz))
 
 
 def dashboard(
@@ -358,4 +359,5 @@ def dashboard(
     max_rate_hz: float = 10.0,
 ) -> Dashboard:
     """A live :class:`~.widgets.Dashboard`: graph, jobs, queues, trace and debugger."""
-    return _live(_DASHBOARD, target, runtime, worker, max_rate_hz, max_trace_rows=max_trace_rows)
+    view = _live(_DASHBOARD, target, runtime, worker, max_rate_hz, max_trace_rows=max_trace_rows)
+    return cast(Dashboard, view)

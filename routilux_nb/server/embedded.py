@@ -153,7 +153,7 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
     A host other than loopback needs ``allow_remote=True`` (and warns without ``api_key``).
     ``app`` replaces the default ``create_app(runtime, ...)``; ``app_options`` go to it.
     """
-    current = runtime.server
+    current: ServerHandle | None = runtime.server
     if current is not None and current.running:
         return current
     if not _is_loopback(host):

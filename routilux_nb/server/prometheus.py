@@ -47,7 +47,9 @@ class RuntimeCollector:
 
     def _events_total(self, jobs: list[Any]) -> int:
         with self._lock:
-            current = {j.job_id: j.monitor.metrics.total_events for j in jobs if j.monitor is not None}
+            current: dict[str, int] = {
+                j.job_id: j.monitor.metrics.total_events for j in jobs if j.monitor is not None
+            }
             self._retired_events += sum(n for jid, n in self._job_events.items() if jid not in current)
             self._job_events = current
             return self._retired_events + sum(current.values())

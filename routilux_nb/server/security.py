@@ -83,7 +83,8 @@ def provided_api_key(scope: Scope) -> str | None:
     """The key a client sent in the ``X-API-Key`` header (the only place HTTP accepts it)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-api-key":
-            return value.decode("latin-1")
+            key: str = value.decode("latin-1")
+            return key
     return None
 
 

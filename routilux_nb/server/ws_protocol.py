@@ -188,7 +188,8 @@ class Connection:
 
     def last_seq(self) -> int:
         """The newest seq the monitor's bus has published (0 before any)."""
-        return self.monitor.bus.last_seq
+        seq: int = self.monitor.bus.last_seq
+        return seq
 
     async def established(self, **extra: Any) -> None:
         await self.send("connection_established", {

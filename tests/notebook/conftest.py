@@ -49,9 +49,22 @@ def snapshot() -> dict[str, Any]:
     return {
         "seq": 1,
         "time": "2026-01-01T00:00:00+00:00",
-        "worker": {"worker_id": "w-1", "flow_id": "etl", "status": "running"},
+        "worker": {
+            "worker_id": "w-1",
+            "flow_id": "etl",
+            "status": "running",
+            "jobs_processed": 0,
+            "jobs_failed": 0,
+            "active_jobs": 1,
+        },
         "routines": {
-            "source": {"status": "idle", "execution_count": 1, "error_count": 0, "active": 0},
+            "source": {
+                "status": "idle",
+                "execution_count": 1,
+                "error_count": 0,
+                "avg_duration": 0.0004,
+                "active": 0,
+            },
             "double": {
                 "status": "running",
                 "execution_count": 5,
@@ -86,8 +99,11 @@ def snapshot() -> dict[str, Any]:
                 "breakpoint_id": "bp-1",
                 "type": "routine",
                 "routine_id": "double",
+                "slot_name": None,
+                "event_name": None,
                 "enabled": True,
                 "hit_count": 0,
+                "job_id": None,
             }
         ],
         "paused": [],

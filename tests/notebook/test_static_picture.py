@@ -89,7 +89,18 @@ def test_the_picture_follows_the_state(etl_flow):
         {
             "routines": {"double": {"status": "paused", "execution_count": 2}},
             "connections": {"conn_0": {"count": 7}},
-            "breakpoints": [{"type": "routine", "routine_id": "double"}],
+            "breakpoints": [
+                {
+                    "breakpoint_id": "bp-1",
+                    "type": "routine",
+                    "routine_id": "double",
+                    "slot_name": None,
+                    "event_name": None,
+                    "enabled": True,
+                    "hit_count": 0,
+                    "job_id": None,
+                }
+            ],
         }
     )
     after = formatted(graph)

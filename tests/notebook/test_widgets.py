@@ -359,6 +359,9 @@ def test_concurrent_updates(etl_flow, snapshot):
                     "job_id": f"job-{offset}-{i % 60}",
                     "status": "running",
                     "created_at": f"2026-01-01T00:{i % 60:02d}:00+00:00",
+                    "elapsed": 0.0,
+                    "routine_counts": {},
+                    "error": None,
                 }
                 dash.apply_snapshot(snap)
                 dash.add_trace_rows(trace_rows(i, i + 1))

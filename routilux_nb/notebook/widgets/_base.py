@@ -85,7 +85,8 @@ class LockedWidget(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         self._lock = threading.RLock()
-        self._click_log = ClickLog()
+        #: the ids of clicks already handled (a click may arrive by two paths)
+        self.click_log = ClickLog()
         super().__init__(**kwargs)
         self.on_msg(self._dispatch_msg)
         route_by_frontend(self)

@@ -38,8 +38,10 @@ def _request_id(data: Any) -> str | None:
     """The id of a reply to a kernel request, as ipykernel reads it (``data.content.id``)."""
     if isinstance(data, Mapping):
         content = data.get("content")
-        if isinstance(content, Mapping) and isinstance(content.get("id"), str):
-            return content["id"]
+        if isinstance(content, Mapping):
+            click_id = content.get("id")
+            if isinstance(click_id, str):
+                return click_id
     return None
 
 
@@ -98,7 +100,7 @@ def dispatch(widget: Any, content: Mapping[str, Any], *, via: str) -> dict[str, 
     click_id = content.get("id")
     has_id = isinstance(click_id, str) and bool(click_id)
     if has_id:
-        if not widget._click_log.first(click_id):
+        if not widget.click_log.first(click_id):
             return {"ok": True, "duplicate": True}
         _tell(widget, {"type": "ack", "id": click_id, "via": via})
     kind = content.get("type")

@@ -1,75 +1,59 @@
-"""Pick the parts of a monitor snapshot each view draws, as JSON-safe dicts.
+"""Pick the parts of a monitor snapshot each view draws.
 
-Snapshots may omit any key; every function here returns an empty value for a
-missing key and ignores malformed entries rather than failing a view update.
+A view takes a :data:`~routilux_nb.monitor.types.SnapshotUpdate`: any top-level key may be
+left out (the view keeps what it drew from it), and each entry present has the shape the
+:class:`~routilux_nb.monitor.types.Snapshot` types give it, so entries are read as typed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from ._base import jsonable
+from routilux_nb.monitor.types import JobView, QueueView, SnapshotUpdate
 
 __all__ = ["breakpoint_routines", "edge_counts_of", "jobs_of", "queues_of", "status_of"]
 
-_STATUS_KEYS = ("status", "execution_count", "error_count", "active", "avg_duration")
-_QUEUE_KEYS = ("unconsumed_count", "max_length", "usage_percentage", "pressure_level")
 
-
-def status_of(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def status_of(snapshot: SnapshotUpdate) -> dict[str, dict[str, Any]]:
     """Per-routine status from a snapshot; routines listed in ``paused`` show as paused."""
-    routines = snapshot.get("routines") or {}
-    status = {
-        str(rid): {k: jsonable(info.get(k)) for k in _STATUS_KEYS if k in info}
-        for rid, info in routines.items()
-        if isinstance(info, Mapping)
+    status: dict[str, dict[str, Any]] = {
+        rid: dict(info) for rid, info in snapshot.get("routines", {}).items()
     }
-    for stop in snapshot.get("paused") or []:
-        rid = str(stop.get("routine_id") or "")
-        if rid and status.get(rid, {}).get("status") != "error":
-            status[rid] = {**status.get(rid, {}), "status": "paused"}
+    for stop in snapshot.get("paused", []):
+        rid = stop["routine_id"]
+        current = status.setdefault(rid, {})
+        if current.get("status") != "error":
+            current["status"] = "paused"
     return status
 
 
-def queues_of(snapshot: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def queues_of(snapshot: SnapshotUpdate) -> dict[str, dict[str, QueueView]]:
     """Per-routine, per-slot queue gauges from a snapshot."""
     return {
-        str(rid): {
-            str(slot): {k: jsonable(q.get(k)) for k in _QUEUE_KEYS if k in q}
-            for slot, q in slots.items()
-            if isinstance(q, Mapping)
-        }
-        for rid, slots in (snapshot.get("queues") or {}).items()
-        if isinstance(slots, Mapping)
+        rid: {slot: q.copy() for slot, q in slots.items()}
+        for rid, slots in snapshot.get("queues", {}).items()
     }
 
 
-def edge_counts_of(snapshot: Mapping[str, Any]) -> dict[str, int]:
-    """Messages carried per connection id."""
-    counts = {}
-    for cid, value in (snapshot.get("connections") or {}).items():
-        count = value.get("count") if isinstance(value, Mapping) else value
-        if isinstance(count, (int, float)):
-            counts[str(cid)] = int(count)
-    return counts
+def edge_counts_of(snapshot: SnapshotUpdate) -> dict[str, int]:
+    """Items carried per connection id (``conn_<index>``)."""
+    return {cid: view["count"] for cid, view in snapshot.get("connections", {}).items()}
 
 
-def breakpoint_routines(snapshot: Mapping[str, Any]) -> list[str]:
+def breakpoint_routines(snapshot: SnapshotUpdate) -> list[str]:
     """Sorted ids of routines with an enabled routine breakpoint."""
     return sorted(
         {
-            str(bp["routine_id"])
-            for bp in snapshot.get("breakpoints") or []
-            if bp.get("type") == "routine" and bp.get("routine_id") and bp.get("enabled", True)
+            bp["routine_id"]
+            for bp in snapshot.get("breakpoints", [])
+            if bp["type"] == "routine" and bp["routine_id"] and bp["enabled"]
         }
     )
 
 
-def jobs_of(snapshot: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def jobs_of(snapshot: SnapshotUpdate) -> dict[str, JobView]:
     """Job summaries keyed by job id."""
     return {
-        str(jid): jsonable(job)
-        for jid, job in (snapshot.get("jobs") or {}).items()
-        if isinstance(job, Mapping)
+        jid: {**job, "routine_counts": dict(job["routine_counts"])}
+        for jid, job in snapshot.get("jobs", {}).items()
     }

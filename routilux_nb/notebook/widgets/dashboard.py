@@ -13,6 +13,8 @@ from typing import Any
 
 import ipywidgets
 
+from routilux_nb.monitor.types import SnapshotUpdate
+
 from ..raster import stack_png
 from ._static import Picture, add_picture
 from .debugger import Debugger
@@ -27,7 +29,7 @@ _TITLES = ("Jobs", "Queues", "Trace", "Debugger")
 _DEBUGGER_TAB = _TITLES.index("Debugger")
 
 
-class Dashboard(ipywidgets.VBox):
+class Dashboard(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
     """Flow graph, jobs, queues, trace and debugger for one flow.
 
     >>> Dashboard({"flow_id": "etl", "routines": {}, "connections": []})
@@ -69,7 +71,7 @@ class Dashboard(ipywidgets.VBox):
             return None
         return add_picture(bundle, self.picture, "Dashboard")
 
-    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+    def apply_snapshot(self, snapshot: SnapshotUpdate) -> list[str]:
         """Send a monitor snapshot to every view; returns ``"view.trait"`` names that changed."""
         with self._fan_lock:
             changed = []

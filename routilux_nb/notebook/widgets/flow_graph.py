@@ -17,6 +17,8 @@ from typing import Any
 
 import traitlets
 
+from routilux_nb.monitor.types import SnapshotUpdate
+
 from ..chains import collapse_chains
 from ..layout import layered_layout
 from ._base import Callbacks, LockedWidget, jsonable
@@ -96,7 +98,7 @@ class FlowGraph(LockedWidget):
             self._expanded.add(str(content.get("group") or ""))
             self.set_flow(self._flow)
 
-    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+    def apply_snapshot(self, snapshot: SnapshotUpdate) -> list[str]:
         """Update from a monitor snapshot; returns the names of the traits that changed.
 
         Keys missing from the snapshot leave their traits untouched.

@@ -8,10 +8,10 @@ ones (``MAX_JOBS`` most recent by ``created_at``).
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping
-from typing import Any
 
 import traitlets
+
+from routilux_nb.monitor.types import SnapshotUpdate
 
 from ._base import LockedWidget
 from ._snapshot import jobs_of
@@ -42,7 +42,7 @@ class JobProgress(LockedWidget):
         """The static ``(html, png)``: one line per shown job."""
         return jobs_picture(self.jobs)
 
-    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+    def apply_snapshot(self, snapshot: SnapshotUpdate) -> list[str]:
         """Merge the snapshot's job summaries; returns the names of the traits that changed."""
         incoming = jobs_of(snapshot)
         if not incoming:

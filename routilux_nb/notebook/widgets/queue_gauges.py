@@ -16,6 +16,8 @@ from typing import Any
 
 import traitlets
 
+from routilux_nb.monitor.types import QueueView, SnapshotUpdate
+
 from ._base import LockedWidget
 from ._snapshot import queues_of
 from ._static import Picture, queues_picture
@@ -57,7 +59,7 @@ class QueueGauges(LockedWidget):
         """The static ``(html, png)``: one bar per slot queue."""
         return queues_picture(self.queues)
 
-    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> list[str]:
+    def apply_snapshot(self, snapshot: SnapshotUpdate) -> list[str]:
         """Update from a monitor snapshot; returns the names of the traits that changed."""
         if "queues" not in snapshot:
             return []
@@ -71,12 +73,13 @@ class QueueGauges(LockedWidget):
                 values["history"] = self._extended_history(queues)
             return self._update(**values)
 
-    def _extended_history(self, queues: Mapping[str, Mapping[str, Any]]) -> dict[str, list[int]]:
+    def _extended_history(
+        self, queues: Mapping[str, Mapping[str, QueueView]]
+    ) -> dict[str, list[int]]:
         history: dict[str, list[int]] = {}
         for rid, slots in queues.items():
             for slot, q in slots.items():
                 key = f"{rid}.{slot}"
-                count = q.get("unconsumed_count")
-                point = int(count) if isinstance(count, (int, float)) else 0
+                point = q["unconsumed_count"]
                 history[key] = [*self.history.get(key, []), point][-HISTORY_LENGTH:]
         return history

@@ -64,7 +64,7 @@ async def execute(request: Request, body: ExecuteRequest) -> ApiJSONResponse:
     )
     t0 = time.monotonic()
     job = await anyio.to_thread.run_sync(submit_job, rt, req)
-    status = job.status
+    status: str = job.status
     if body.wait:
         finished = await wait_for(job, body.timeout)
         status = job.status if finished else "timeout"
