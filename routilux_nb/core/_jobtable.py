@@ -45,9 +45,10 @@ class JobTable:
         self.writer: Any = None
         #: ids of jobs a previous process left unfinished, marked failed ("interrupted") at open
         self.interrupted: list[str] = []
-        if store is not None and hasattr(store, "start_writer"):
+        start_writer = getattr(store, "start_writer", None)
+        if store is not None and start_writer is not None:
             self.interrupted = store.mark_interrupted()
-            self.writer = store.start_writer()
+            self.writer = start_writer()
         self.lock = threading.Lock()
         self.jobs: dict[str, JobContext] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()

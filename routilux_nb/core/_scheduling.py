@@ -1,10 +1,9 @@
 """The scheduling state machine of one worker: which keys are ready, and when a job ends.
 
-Every method here runs with :attr:`Schedule.lock` held (the one exception, a timer
-callback, takes it itself) and does no I/O of its own: it moves items between queues,
-turns keys ``IDLE -> READY -> RUNNING -> IDLE``, counts each job's activity and finishes
-jobs. What it needs from outside comes in as two callables, ``spawn`` (start one drainer)
-and ``call_at`` (a timer), so it can be driven step by step without threads.
+Every method runs with :attr:`Schedule.lock` held (a timer callback takes it itself) and
+does no I/O: it moves items between queues, turns keys ``IDLE -> READY -> RUNNING -> IDLE``,
+counts each job's activity and finishes jobs. ``spawn`` (start a drainer) and ``call_at`` (a
+timer) come in as callables, so it can be driven step by step without threads.
 
 A job is *active* while it has ready or running keys, pending timers or parked items
 (``JobRun.active``). When that falls to zero the job is idle: policies that flush on idle

@@ -74,7 +74,8 @@ def server_factory() -> ServerFactory | None:
 
 @runtime_checkable
 class JobStore(Protocol):
-    """Where a runtime keeps the finished jobs it evicts from memory (``routilux_nb.store``).
+    """Where a runtime keeps its jobs (``routilux_nb.store``): the finished ones it evicts from
+    memory, or, with a write-through writer (``start_writer()``, optional), every transition.
 
     Stored jobs come back as read-only objects shaped like a job (``job_id``, ``status``,
     ``to_dict()``, ...).
@@ -82,6 +83,9 @@ class JobStore(Protocol):
 
     def save_job(self, job: Any) -> None:
         """Store a finished job (replacing one with the same ``job_id``)."""
+
+    def save_records(self, records: Iterable[Any], *, owner: str | None = None) -> None:
+        """Store several records at once (one transaction where the store has them)."""
 
     def get_job(self, job_id: str) -> Any | None:
         """The stored job, or ``None``."""
@@ -94,8 +98,15 @@ class JobStore(Protocol):
         status: str | Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        sort_by: str = "created_at",
+        order: str = "desc",
     ) -> tuple[list[Any], int]:
-        """One page of stored jobs, newest first, and the total matching."""
+        """One page of stored jobs and the total matching; newest (``created_at``) first by default."""
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark unfinished jobs whose writing process is gone as failed (interrupted); their ids."""
 
     def count(self) -> int:
         """How many jobs are stored."""

@@ -268,7 +268,7 @@ class JobContext(HtmlRepr):
     def artifacts(self) -> list[Any]:
         """What the job's routines attached with ``ctx.artifact`` (oldest first); ``.load()``
         on the runtime's ``artifacts`` store gives each back as its Python type."""
-        return self._worker.runtime.artifacts.for_job(self.job_id)
+        return list(self._worker.runtime.artifacts.for_job(self.job_id))
 
     def artifact(self, name: str) -> Any:
         """The newest artifact named ``name``, loaded back as its Python type."""

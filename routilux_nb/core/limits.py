@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -130,19 +130,21 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth = 0
         self._composed = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         self._composed += 1
         try:
             if self._depth > self.limits.max_depth:
-                mark = self.peek_event().start_mark
-                raise DocumentLimitError(f"YAML document {_too_deep(self.limits)}", mark.line + 1)
+                raise DocumentLimitError(f"YAML document {_too_deep(self.limits)}", self._line())
             if self._composed > self.limits.max_nodes:
-                mark = self.peek_event().start_mark
-                raise DocumentLimitError(f"YAML document {_too_many(self.limits)}", mark.line + 1)
+                raise DocumentLimitError(f"YAML document {_too_many(self.limits)}", self._line())
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def _line(self) -> int:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in PyYAML's stubs
+        return int(event.start_mark.line) + 1
 
     def compose_document(self) -> Any:
         node = super().compose_document()
@@ -202,9 +204,9 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """``yaml.safe_load`` that refuses (``DocumentLimitError``) before expanding a document
     past ``limits``; YAML syntax errors raise ``yaml.YAMLError`` as usual."""
-    loader_cls = _BoundedLoader
+    loader_cls: type[_BoundedLoader] = _BoundedLoader
     if limits != DEFAULT_LIMITS:
-        loader_cls = type("_Loader", (_BoundedLoader,), {"limits": limits})
+        loader_cls = cast("type[_BoundedLoader]", type("_Loader", (_BoundedLoader,), {"limits": limits}))
     loader = loader_cls(text)
     try:
         return loader.get_single_data()

@@ -13,6 +13,7 @@ the version it ran (``job.flow_version``, also in ``job.to_dict()``).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import threading
@@ -40,7 +41,7 @@ class FlowVersion:
     @property
     def dsl(self) -> str:
         """The definition as YAML (what ``load_flow`` reads back)."""
-        return yaml.safe_dump(self.definition, sort_keys=False)
+        return str(yaml.safe_dump(self.definition, sort_keys=False))
 
     def to_dict(self) -> dict[str, Any]:
         """``GET /flows/{id}/versions`` item: ``flow_id, version, created_at, digest, dsl, definition``."""
@@ -118,11 +119,11 @@ class FlowVersions:
             f"flow {flow_id!r} has no version {version}; its versions: {numbers or 'none'}"
         )
 
-    def list(self, flow_id: str) -> list[FlowVersion]:
+    def list(self, flow_id: str) -> builtins.list[FlowVersion]:
         """The flow's versions, newest first."""
         with self._lock:
             return list(reversed(self._versions.get(flow_id, ())))
 
-    def flow_ids(self) -> list[str]:
+    def flow_ids(self) -> builtins.list[str]:
         with self._lock:
             return list(self._versions)

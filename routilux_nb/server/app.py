@@ -126,7 +126,7 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
         app.include_router(api_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(health_router, prefix=prefix, include_in_schema=False)
-    probe_errors = {k: v for k, v in errors.items() if k in (405, 421, 500)}
+    probe_errors: dict[int | str, dict[str, Any]] = {k: v for k, v in errors.items() if k in (405, 421, 500)}
     app.include_router(health_router, responses=probe_errors)
     app.include_router(metrics_router, responses={**probe_errors, 401: errors[401]})
     _install_docs(app)

@@ -217,7 +217,7 @@ class FlowCreateRequest(_Request):
     flow_id: str = _id(None, "the flow's id (required unless the DSL names it)")
     dsl: str = Field(None, min_length=1, max_length=100_000,  # type: ignore[assignment]
                      description="YAML or JSON flow definition")
-    dsl_dict: JsonObject = Field(None, description="the flow definition as an object")  # type: ignore[assignment]
+    dsl_dict: JsonObject = Field(None, description="the flow definition as an object")  # type: ignore[arg-type]
 
 
 class FlowResponse(_Response):
@@ -258,7 +258,7 @@ class FlowExecuteRequest(_Request):
 
 
 # -- breakpoints and debugging ----------------------------------------------------------
-_BREAKPOINT_NEEDS = {
+_BREAKPOINT_NEEDS: dict[str, Any] = {
     "anyOf": [
         {"properties": {"type": {"const": "routine"}}, "required": ["routine_id"]},
         {"properties": {"type": {"const": "slot"}}, "required": ["routine_id", "slot_name"]},

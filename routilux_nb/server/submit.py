@@ -125,10 +125,15 @@ async def submit_nonblocking(
     )
     key = id(getattr(submit, "__self__", submit))
     _in_flight[key] = _in_flight.get(key, 0) + 1
-    task.add_done_callback(lambda _: (gate.release(), _done(key)))
+    def finished(_: object) -> None:
+        gate.release()
+        _done(key)
+
+    task.add_done_callback(finished)
     done, _ = await asyncio.wait({task}, timeout=max(0.0, wait - (time.monotonic() - started)))
     if done:
-        return task.result()  # raises what the engine raised
+        result: JobContext = task.result()  # raises what the engine raised
+        return result
     job = _find(rt, job_id)
     reason = (
         f"submission refused: the entry slot stayed full for {wait} s (backpressure); "
@@ -138,7 +143,8 @@ async def submit_nonblocking(
         try:
             job.fail(reason)
         except JobStateError:  # it finished meanwhile: the submission went through after all
-            return await task
+            finished_job: JobContext = await task
+            return finished_job
     task.add_done_callback(_consume)
     raise backpressure(reason, job_id=job_id, reason="entry_slot_full")
 

@@ -10,9 +10,10 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.extensions import JobStore
 from routilux_nb.core.job import job_fields
 
 __all__ = [
@@ -195,36 +196,3 @@ def status_set(status: str | Iterable[str] | None) -> tuple[str, ...] | None:
     if status is None:
         return None
     return (status,) if isinstance(status, str) else tuple(status)
-
-
-@runtime_checkable
-class JobStore(Protocol):
-    """Where a :class:`~routilux_nb.core.runtime.Runtime` keeps finished jobs it evicts."""
-
-    def save_job(self, job: Any) -> None:
-        """Store a finished job (replacing one with the same ``job_id``)."""
-
-    def get_job(self, job_id: str) -> StoredJob | None:
-        """The stored job, or ``None``."""
-
-    def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
-        """Store several records at once (one transaction where the store has them)."""
-
-    def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-                  status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0, created_after: float | None = None,
-                  created_before: float | None = None, sort_by: str = "created_at",
-                  order: str = "desc") -> tuple[list[StoredJob], int]:
-        """One page of stored jobs and the total matching; newest (``created_at``) first by default."""
-
-    def mark_interrupted(self) -> list[str]:
-        """Mark unfinished jobs whose writing process is gone as failed (interrupted); their ids."""
-
-    def count(self) -> int:
-        """How many jobs are stored."""
-
-    def stats(self) -> dict[str, Any]:
-        """Size and state of the store."""
-
-    def close(self) -> None:
-        """Release the store's resources (idempotent)."""
