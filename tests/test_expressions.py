@@ -491,3 +491,29 @@ def test_tree_size_is_bounded() -> None:
     source = "[" + ", ".join(["value"] * 1500) + "]"
     with pytest.raises(ExpressionError, match="syntax nodes"):
         compile_condition(source, max_length=100_000)
+
+
+@pytest.mark.parametrize(
+    ("expr", "names", "expected"),
+    [
+        ("isnan(x)", {"x": float("nan")}, True),
+        ("isnan(x)", {"x": 1.5}, False),
+        ("isnan(x)", {"x": "nan"}, False),  # a string is not a number: false, never an error
+        ("isnan(x)", {"x": None}, False),
+        ("isnull(x)", {"x": None}, True),
+        ("isnull(x)", {"x": float("nan")}, True),
+        ("isnull(x)", {"x": 0}, False),
+        ("not isnull(x) and x > 1", {"x": 2.0}, True),
+    ],
+)
+def test_nan_and_missing_values_can_be_tested(expr: str, names: dict, expected: bool) -> None:
+    assert compile_condition(expr)(**names) is expected
+
+
+def test_isnull_knows_pandas_missing_markers_and_numpy_nan() -> None:
+    import numpy as np
+    import pandas as pd
+
+    check = compile_condition("isnull(x)")
+    assert check(x=pd.NA) and check(x=pd.NaT) and check(x=np.float64("nan"))
+    assert not check(x=np.float64(1.0))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import math
 import operator as op
 import types
 from collections.abc import Callable, Mapping
@@ -40,10 +41,26 @@ from ._expr_guards import (
 
 __all__ = ["Condition", "ExpressionError", "compile_condition", "evaluate"]
 
+def _isnan(value: Any) -> bool:
+    """``isnan(x)``: true for a float NaN (Python, numpy); false for anything else, never an error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and type(value).__module__ != "numpy":
+        return False
+    try:
+        return math.isnan(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _isnull(value: Any) -> bool:
+    """``isnull(x)``: true for ``None``, NaN and pandas' missing markers (``NA``, ``NaT``)."""
+    return value is None or _isnan(value) or type(value).__name__ in ("NAType", "NaTType")
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     **_TYPES,
     "len": len, "abs": abs, "min": min, "max": max, "round": _round, "str": _str,
     "sum": _sum, "any": any, "all": all, "sorted": sorted, "isinstance": _isinstance,
+    "isnan": _isnan, "isnull": _isnull,
 }  # fmt: skip
 _NAMES: dict[str, Any] = {**_FUNCTIONS, **_TYPES}  # bare names: `str` is the type
 _KEY_FUNCS = tuple(_NAMES.values())
