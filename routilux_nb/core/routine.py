@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -252,6 +253,20 @@ class FunctionRoutine(Routine):
 
     def _logic_callable(self) -> Callable[..., Any]:
         return self.fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function itself: a ``@flow.routine`` function stays usable as a function."""
+        return self.fn(*args, **kwargs)
+
+    def __reduce__(self) -> Any:
+        """Pickled by reference when its module binds its name to this routine (what
+        ``@flow.routine`` does at module level), so process pools find it by import."""
+        module = sys.modules.get(getattr(self.fn, "__module__", "") or "")
+        name = getattr(self.fn, "__qualname__", "")
+        if module is not None and module.__name__ != "__main__" and getattr(module, name, None) is self:
+            self.__module__ = module.__name__  # where pickle looks the name up
+            return name
+        return super().__reduce__()
 
 
 def _jsonable(value: Any) -> Any:

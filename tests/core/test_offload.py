@@ -115,3 +115,35 @@ def test_builtins_and_the_mapping_form_of_emit_run_on_a_process_pool(pool):
         assert {k: v for k, v in item.items() if k != "pid"} == {"name": "ADA", "n": 1, "seen": True}
     finally:
         rt.shutdown()
+
+
+def test_a_decorated_routine_stays_callable_and_pickles_by_reference() -> None:
+    import pickle
+
+    import decorated_routines as mod
+
+    assert pickle.loads(pickle.dumps(mod.source)) is mod.source
+    seen: list = []
+
+    class Ctx:
+        def emit(self, event, payload=None, /, **fields):
+            seen.append((event, fields))
+
+    mod.source([{"n": 2}], Ctx())  # called like the function it decorates
+    assert seen == [("output", {"value": 20, "pid": os.getpid()})]
+
+
+def test_a_decorated_module_level_flow_runs_on_a_process_pool() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    import decorated_routines as mod
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        rt = Runtime(executor=pool)
+        try:
+            job = rt.submit(mod.flow, data={"n": 4}).wait(60)
+        finally:
+            rt.shutdown()
+    assert job.status == "completed", job.error
+    [(value, pid)] = job.data["seen"]
+    assert value == 40 and pid != os.getpid()
