@@ -106,7 +106,28 @@ class Flow(HtmlRepr):
         routine_id: str | None = None,
         **options: Any,
     ) -> Any:
-        """Decorator adding a function routine; re-running the defining cell replaces it."""
+        """Decorator adding a function routine; re-running the defining cell replaces it.
+
+        The function receives, per slot, the list of payloads (dicts) that arrived; it names
+        the slots it reads as parameters, plus ``ctx`` (the
+        :class:`~routilux_nb.core.context.ActivationContext`) if it wants it. Returning a dict
+        (or a list of dicts) emits it on the routine's only event; ``ctx.emit(event, payload)``
+        emits on any event. The decorated name stays callable like the function.
+
+        Args:
+            slots: input slot names (or :class:`Slot` objects for a bound or timeout).
+            events: output event names.
+            routine_id: the routine's id in the flow (default: the function's name).
+            **options: ``policy=`` (activation policy: ``"immediate"``, ``policies.batch_size(10)``,
+                ...), ``error_handler=`` (``ErrorHandler("retry", max_retries=3)``), ``config=``.
+
+        >>> flow = Flow("demo")
+        >>> @flow.routine(slots=["input"], events=["output"])
+        ... def double(input):
+        ...     return [{"x": item["x"] * 2} for item in input]
+        >>> double([{"x": 2}])
+        [{'x': 4}]
+        """
 
         def deco(f: Callable[..., Any]) -> FunctionRoutine:
             rid = routine_id or f.__name__

@@ -160,6 +160,16 @@ class Registry:
         return self._canonical.get(factory)
 
     def create(self, name: str, routine_id: str | None = None, **kwargs: Any) -> Routine:
+        """A new routine of the class registered as ``name`` (snake_case or CamelCase).
+
+        ``kwargs`` are the routine's options: ``config={...}`` or config keys directly,
+        ``policy=`` (an activation policy or its DSL spec) and ``error_handler=``. An unknown
+        name raises :class:`RegistryError` naming the registered ones; an unknown config key of a
+        built-in raises ``ValueError`` with a did-you-mean.
+
+        >>> registry.create("batcher", "batch", batch_size=5).activation_policy.config
+        {'batch_size': 5}
+        """
         return self.get(name)(routine_id=routine_id, **kwargs)
 
     def snapshot(self) -> tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]:
