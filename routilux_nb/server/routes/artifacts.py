@@ -30,7 +30,10 @@ _DOWNLOAD = {
     200: {
         "description": "The artifact's bytes, with the content type it was stored with",
         "content": {
-            ct: {"schema": {"type": "string", "format": "binary"}} for ct in ARTIFACT_CONTENT_TYPES
+            ct: {
+                "schema": {} if ct == "application/json" else {"type": "string", "format": "binary"}
+            }
+            for ct in ARTIFACT_CONTENT_TYPES
         },
         "headers": {
             "Content-Disposition": {
