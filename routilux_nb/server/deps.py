@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 
 from routilux_nb.core.flow import Flow
 from routilux_nb.core.job import JobContext
@@ -20,7 +20,7 @@ from .errors import ApiError
 from .models import fields_pattern
 
 __all__ = [
-    "Page", "api_base", "breakpoint_or_404", "breakpoint_path", "flow_path", "job_path", "worker_path", "fields_query", "flow_or_404", "get_runtime", "job_monitor", "job_or_404",
+    "Page", "api_base", "artifact_path", "breakpoint_or_404", "flow_versions_path", "breakpoint_path", "flow_path", "job_path", "worker_path", "fields_query", "flow_or_404", "get_runtime", "job_monitor", "job_or_404",
     "links_for_flow", "links_for_job", "links_for_worker", "monitor_of", "paginate",
     "routine_or_404", "select_fields", "slot_or_404", "worker_or_404",
 ]
@@ -97,6 +97,30 @@ async def flow_path(request: Request, flow_id: str) -> Flow:
 async def breakpoint_path(request: Request, breakpoint_id: str) -> Any:
     """The breakpoint of the ``{breakpoint_id}`` path parameter (404 ``BREAKPOINT_NOT_FOUND``)."""
     return breakpoint_or_404(get_runtime(request), breakpoint_id)
+
+
+#: an artifact's id as the artifact store makes it
+ARTIFACT_ID = Path(..., min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$",
+                   description="32 lowercase hex digits")
+
+
+async def artifact_path(request: Request, artifact_id: str = ARTIFACT_ID) -> Any:
+    """The artifact of the ``{artifact_id}`` path parameter (404 ``ARTIFACT_NOT_FOUND``)."""
+    try:
+        return get_runtime(request).artifacts.get(artifact_id)
+    except KeyError:
+        raise ApiError(404, "ARTIFACT_NOT_FOUND", f"Artifact {artifact_id!r} not found",
+                       {"artifact_id": artifact_id}) from None
+
+
+async def flow_versions_path(request: Request, flow_id: str) -> list[Any]:
+    """Every version of the ``{flow_id}`` path parameter's flow, newest first (404
+    ``FLOW_NOT_FOUND`` for an id never registered; a removed flow keeps its versions)."""
+    versions = get_runtime(request).flow_versions.list(flow_id)
+    if not versions:
+        raise ApiError(404, "FLOW_NOT_FOUND", f"Flow {flow_id!r} has no versions (it was never registered)",
+                       {"flow_id": flow_id})
+    return list(versions)
 
 
 def monitor_of(rt: Runtime) -> Any:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from routilux_nb.core.clock import iso, now
 
+from .store_models import DatabaseStatusResponse, SystemMetricsResponse
 from .ws_protocol import ws_stats
 
 __all__ = ["check_components", "router", "system_status"]
@@ -202,13 +203,13 @@ def database_status(rt: Any) -> dict[str, Any]:
     return out
 
 
-@router.get("/health/database", summary="Job store status")
+@router.get("/health/database", summary="Job store status", responses={200: {"model": DatabaseStatusResponse}})
 def database(request: Request) -> dict[str, Any]:
     """Store kind, path, size, WAL mode, jobs stored and the writer's lag and errors."""
     return database_status(request.app.state.runtime)
 
 
-@router.get("/health/metrics", summary="System metrics")
+@router.get("/health/metrics", summary="System metrics", responses={200: {"model": SystemMetricsResponse}})
 def metrics(request: Request) -> dict[str, Any]:
     """CPU, memory and disk figures of this process and machine, with the process's threads."""
     import threading

@@ -97,10 +97,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 #: the fields ``?fields=`` may name, per resource (a field the object lacks comes back null)
 JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-              "metadata", "error", "data", "error_traceback", "cancelled_at", "cancel_reason", "_links")
+              "metadata", "error", "data", "error_traceback", "cancelled_at", "cancel_reason", "flow_version", "_links")
 WORKER_FIELDS = ("worker_id", "flow_id", "status", "created_at", "started_at", "completed_at", "jobs_processed",
                  "jobs_failed", "error", "error_traceback", "active_jobs", "pending_tasks", "pause_points",
-                 "_links")
+                 "routine_states", "execution_history", "deferred_events", "_links")
 FLOW_FIELDS = ("flow_id", "routines", "connections", "execution_timeout", "error_handler", "_links")
 
 
@@ -140,6 +140,7 @@ class JobResponse(_Response):
     error: str | None = None
     cancelled_at: str | None = None
     cancel_reason: str | None = None
+    flow_version: int | None = Field(None, ge=1, description="the version of the flow the job runs")
     links: dict[str, str] | None = Field(None, alias="_links")
 
 
@@ -193,6 +194,9 @@ class WorkerResponse(_Response):
     jobs_failed: int
     error: str | None = None
     error_traceback: str | None = None
+    routine_states: dict[str, dict[str, Any]] | None = Field(None, description="per routine, when monitored")
+    execution_history: list[dict[str, Any]] | None = Field(None, description="the latest execution records")
+    deferred_events: list[dict[str, str]] | None = Field(None, description="routines held by a pause")
 
 
 class WorkerListResponse(_Response):

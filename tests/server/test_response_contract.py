@@ -18,6 +18,16 @@ from routilux_nb.server.models import (
     JobResponse,
     WorkerResponse,
 )
+from routilux_nb.server.store_models import (
+    ArtifactDeleteResponse,
+    ArtifactListResponse,
+    ArtifactResponse,
+    DatabaseStatusResponse,
+    FlowUpdateResponse,
+    FlowVersionListResponse,
+    FlowVersionResponse,
+    SystemMetricsResponse,
+)
 
 from ._apps import make_app
 
@@ -68,5 +78,63 @@ def test_models_and_field_lists_match_real_answers(rt: Runtime) -> None:
     BreakpointResponse.model_validate(bp)
     assert set(BreakpointResponse.model_fields) <= set(bp)
 
-    narrowed = client.get(f"/api/v1/jobs/{done.job_id}", params={"fields": "job_id,error_traceback"}).json()
+    narrowed = client.get(
+        f"/api/v1/jobs/{done.job_id}", params={"fields": "job_id,error_traceback"}
+    ).json()
     assert narrowed == {"job_id": done.job_id, "error_traceback": None}
+
+
+def test_store_models_match_real_answers(tmp_path: Any) -> None:
+    """Artifacts, flow versions, a flow update and the store's health, as their models say."""
+    rt = Runtime(store=tmp_path / "jobs.db")
+    try:
+        client = TestClient(make_app(rt), base_url="http://127.0.0.1")
+        flow = Flow("attach")
+
+        @flow.routine(slots=["input"], events=[])
+        def attach(input: list[dict[str, Any]], ctx: Any) -> None:
+            ctx.artifact("report.txt", "all good")
+            ctx.artifact("table", {"k": [1, 2]})
+
+        job = rt.submit(flow, data={}).wait(30)
+        listed = client.get(f"/api/v1/jobs/{job.job_id}/artifacts").json()
+        ArtifactListResponse.model_validate(listed)
+        assert set(listed["artifacts"][0]) == set(ArtifactResponse.model_fields) - {"links"} | {
+            "_links"
+        }
+        art = listed["artifacts"][1]
+        ArtifactResponse.model_validate(client.get(art["_links"]["self"]).json())
+        deleted = client.delete(art["_links"]["self"]).json()
+        ArtifactDeleteResponse.model_validate(deleted)
+        assert set(deleted) == set(ArtifactDeleteResponse.model_fields)
+
+        created = client.post("/api/v1/flows", json={"flow_id": "empty"})
+        assert created.status_code == 201, created.text
+        updated = client.put(
+            "/api/v1/flows/empty",
+            json={
+                "dsl_dict": {
+                    "flow_id": "empty",
+                    "routines": {"out": {"class": "collector", "config": {"key": "out"}}},
+                }
+            },
+        ).json()
+        FlowUpdateResponse.model_validate(updated)
+        assert updated["version"] == 2 and set(updated) == set(FLOW_FIELDS) | {"version"}
+        versions = client.get("/api/v1/flows/empty/versions").json()
+        FlowVersionListResponse.model_validate(versions)
+        assert set(versions) == set(FlowVersionListResponse.model_fields)
+        one = client.get("/api/v1/flows/empty/versions/1").json()
+        FlowVersionResponse.model_validate(one)
+        assert set(one) == set(FlowVersionResponse.model_fields)
+
+        db = client.get("/health/database").json()
+        DatabaseStatusResponse.model_validate(db)
+        assert set(db["store"]) <= set(
+            DatabaseStatusResponse.model_fields["store"].annotation.model_fields
+        )  # type: ignore[union-attr]
+        metrics = client.get("/health/metrics").json()
+        SystemMetricsResponse.model_validate(metrics)
+        assert set(metrics) == set(SystemMetricsResponse.model_fields)
+    finally:
+        rt.shutdown()

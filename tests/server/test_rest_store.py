@@ -37,7 +37,7 @@ def store_rt(tmp_path: Path) -> Iterator[Runtime]:
 def store_client(store_rt: Runtime) -> Iterator[TestClient]:
     from routilux_nb.server import create_app
 
-    with TestClient(create_app(store_rt)) as c:
+    with TestClient(create_app(store_rt), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -111,7 +111,13 @@ def test_flow_versions_over_http(store_client: TestClient) -> None:
     assert one["definition"]["routines"]["tag"]["config"] == {"set": {"tag": "one"}}
     nope = store_client.get("/api/v1/flows/tagger/versions/9")
     assert nope.status_code == 404 and nope.json()["error"]["details"]["versions"] == [2, 1]
-    assert store_client.get("/api/v1/flows/ghost/versions").status_code == 404
+    ghost = store_client.get("/api/v1/flows/ghost/versions")
+    assert ghost.status_code == 404 and ghost.json()["error"]["code"] == "FLOW_NOT_FOUND"
+    for body, named in (({}, "dsl"), ({"flow_id": "other", "dsl_dict": changed}, "other")):
+        refused = store_client.put("/api/v1/flows/tagger", json=body)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "VALIDATION_ERROR"
+        assert named in refused.json()["error"]["message"], refused.text
+    assert store_client.get("/api/v1/flows/tagger/versions").json()["total"] == 2
 
 
 def test_job_filters_and_sorting_over_http(store_rt: Runtime, store_client: TestClient) -> None:
@@ -139,6 +145,13 @@ def test_job_filters_and_sorting_over_http(store_rt: Runtime, store_client: Test
     assert [j["status"] for j in r.json()["jobs"]] == ["completed"] * 3 + ["failed"] * 2
     bad = store_client.get("/api/v1/jobs", params={"sort_by": "duration"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "sort_by" in bad.json()["error"]["message"]
+    for when in ("0.5", "yesterday", "2026-02-30T00:00:00Z"):
+        bad = store_client.get("/api/v1/jobs", params={"created_before": when})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR", when
+        assert "created_before" in bad.json()["error"]["message"]
+    zulu = store_client.get("/api/v1/jobs", params={"created_before": "2000-01-01T00:00:00Z"})
+    assert zulu.status_code == 200 and zulu.json()["total"] == 0
 
 
 def test_database_and_metrics_health(

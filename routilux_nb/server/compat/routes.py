@@ -6,16 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from routilux_nb.core.clock import iso, now
 
 from ..deps import api_base, get_runtime, job_monitor, job_or_404
 from ..errors import ApiError, ApiJSONResponse, respond
-from ..models import JobSubmitRequest
+from ..models import JobSubmitRequest, JsonObject, _id
 
 __all__ = ["RUNTIME_ID", "router"]
 
@@ -30,17 +29,17 @@ RUNTIME_ID = "default"
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    flow_id: str = Field(min_length=1, max_length=256)
-    routine_id: str | None = Field(
-        None, max_length=256, description="entry routine (default: the only one)"
-    )
+    flow_id: str = _id()
+    routine_id: str | None = _id(None, "entry routine (default: the only one)")
     slot_name: str | None = Field(
-        None, max_length=256, description="entry slot (default: the only one)"
+        None, min_length=1, max_length=256, description="entry slot (default: the only one)"
     )
-    data: dict[str, Any] = Field(default_factory=dict)
-    wait: bool = Field(False, description="answer once the job has finished (or timeout passed)")
+    data: JsonObject = Field(default_factory=dict)
+    wait: StrictBool = Field(
+        False, description="answer once the job has finished (or timeout passed)"
+    )
     timeout: float = Field(60.0, gt=0, le=3600, description="seconds to wait when wait is true")
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     idempotency_key: str | None = Field(None, max_length=256, description="accepted; not used")
 
 
@@ -63,7 +62,7 @@ async def execute(request: Request, body: ExecuteRequest) -> ApiJSONResponse:
         }
     )
     t0 = time.monotonic()
-    job = await anyio.to_thread.run_sync(submit_job, rt, req)
+    job = await submit_job(rt, req)
     status: str = job.status
     if body.wait:
         finished = await wait_for(job, body.timeout)
@@ -126,10 +125,10 @@ def _runtime_summary(rt: Any) -> dict[str, Any]:
     }
 
 
-def _live() -> dict[str, Any]:
+async def _live() -> dict[str, Any]:
     from ..health import live
 
-    return live()
+    return await live()
 
 
 router.add_api_route("/health/live", _live, methods=["GET"], summary="Liveness probe")
@@ -193,7 +192,7 @@ class RuntimeCreateRequest(BaseModel):
 
     runtime_id: str = Field(min_length=1, max_length=256)
     thread_pool_size: int = Field(0, ge=0, le=1000)
-    is_default: bool = False
+    is_default: StrictBool = False
 
 
 @router.get("/runtimes", summary="Runtimes (this server's runtime, as 'default')")

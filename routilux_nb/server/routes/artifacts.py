@@ -8,30 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..deps import get_runtime, job_or_404
-from ..errors import ApiError, ApiJSONResponse, respond
+from routilux_nb.core.job import JobContext
+
+from ..deps import artifact_path, get_runtime, job_path
+from ..errors import ApiJSONResponse, respond
+from ..store_models import (
+    ARTIFACT_CONTENT_TYPES,
+    ArtifactDeleteResponse,
+    ArtifactListResponse,
+    ArtifactResponse,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["artifacts"])
 _R = ApiJSONResponse
-_ID = Path(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_ARTIFACT_ID = Path(..., min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")
-
-
-def _artifact_or_404(request: Request, artifact_id: str) -> Any:
-    try:
-        return get_runtime(request).artifacts.get(artifact_id)
-    except KeyError:
-        raise ApiError(
-            404,
-            "ARTIFACT_NOT_FOUND",
-            f"Artifact {artifact_id!r} not found",
-            {"artifact_id": artifact_id},
-        ) from None
+_DOWNLOAD = {
+    200: {
+        "description": "The artifact's bytes, with the content type it was stored with",
+        "content": {
+            ct: {
+                "schema": {} if ct == "application/json" else {"type": "string", "format": "binary"}
+            }
+            for ct in ARTIFACT_CONTENT_TYPES
+        },
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment; the artifact's file name",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
 
 
 def _links(request: Request, art: Any) -> dict[str, Any]:
@@ -41,34 +52,38 @@ def _links(request: Request, art: Any) -> dict[str, Any]:
     return d
 
 
-@router.get("/jobs/{job_id}/artifacts", response_class=_R, summary="List a job's artifacts")
-def list_job_artifacts(request: Request, job_id: str = _ID) -> ApiJSONResponse:
+@router.get(
+    "/jobs/{job_id}/artifacts",
+    response_class=_R,
+    responses={200: {"model": ArtifactListResponse}},
+    summary="List a job's artifacts",
+)
+def list_job_artifacts(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     """The artifacts a job's routines attached, oldest first."""
-    rt = get_runtime(request)
-    job_or_404(rt, job_id)
-    items = [_links(request, a) for a in rt.artifacts.for_job(job_id)]
-    return respond({"job_id": job_id, "artifacts": items, "total": len(items)})
+    items = [_links(request, a) for a in get_runtime(request).artifacts.for_job(job.job_id)]
+    return respond({"job_id": job.job_id, "artifacts": items, "total": len(items)})
 
 
 @router.get(
     "/artifacts/{artifact_id}",
     response_class=_R,
+    responses={200: {"model": ArtifactResponse}},
     name="get_artifact",
     summary="Describe an artifact",
 )
-def get_artifact(request: Request, artifact_id: str = _ARTIFACT_ID) -> ApiJSONResponse:
-    return respond(_links(request, _artifact_or_404(request, artifact_id)))
+def get_artifact(request: Request, *, art: Any = Depends(artifact_path)) -> ApiJSONResponse:
+    return respond(_links(request, art))
 
 
 @router.get(
     "/artifacts/{artifact_id}/download",
+    response_class=Response,
+    responses=_DOWNLOAD,
     summary="Download an artifact's content",
-    responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_artifact(request: Request, artifact_id: str = _ARTIFACT_ID) -> Response:
+def download_artifact(request: Request, *, art: Any = Depends(artifact_path)) -> Response:
     """The artifact's bytes with its content type and a ``Content-Disposition`` naming its file."""
-    art = _artifact_or_404(request, artifact_id)
-    _, data = get_runtime(request).artifacts.read_bytes(artifact_id)
+    _, data = get_runtime(request).artifacts.read_bytes(art.artifact_id)
     return Response(
         data,
         media_type=art.content_type,
@@ -76,8 +91,12 @@ def download_artifact(request: Request, artifact_id: str = _ARTIFACT_ID) -> Resp
     )
 
 
-@router.delete("/artifacts/{artifact_id}", response_class=_R, summary="Delete an artifact")
-def delete_artifact(request: Request, artifact_id: str = _ARTIFACT_ID) -> ApiJSONResponse:
-    art = _artifact_or_404(request, artifact_id)
-    get_runtime(request).artifacts.delete(artifact_id)
+@router.delete(
+    "/artifacts/{artifact_id}",
+    response_class=_R,
+    responses={200: {"model": ArtifactDeleteResponse}},
+    summary="Delete an artifact",
+)
+def delete_artifact(request: Request, *, art: Any = Depends(artifact_path)) -> ApiJSONResponse:
+    get_runtime(request).artifacts.delete(art.artifact_id)
     return respond({"deleted": True, "artifact_id": art.artifact_id, "job_id": art.job_id})

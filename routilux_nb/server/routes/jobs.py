@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -135,9 +136,29 @@ async def wait_for(job: JobContext, timeout: float) -> bool:
     return True
 
 
-def _epoch(when: datetime | None) -> float | None:
-    if when is None:
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)?")
+
+
+def _date_time(description: str) -> Any:
+    return Query(None, max_length=64, description=description, json_schema_extra={"format": "date-time"},
+                 examples=["2026-01-31T12:00:00Z"])
+
+
+def _epoch(name: str, text: str | None) -> float | None:
+    """Unix seconds of an RFC 3339 date-time (without an offset: UTC); anything else is a 422."""
+    if text is None:
         return None
+    when = None
+    if _DATE_TIME.fullmatch(text):
+        try:
+            when = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    if when is None:
+        raise ApiError(422, "VALIDATION_ERROR",
+                       f"invalid request: {name}: {text!r} is not a date-time such as 2026-01-31T12:00:00Z",
+                       {"errors": [{"field": name, "location": "query", "type": "datetime_parsing",
+                                    "message": "expected an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z"}]})
     return (when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
@@ -145,17 +166,18 @@ def _epoch(when: datetime | None) -> float | None:
 async def list_jobs(request: Request, *, page: Page = Depends(paginate), worker_id: str | None = None,
                     flow_id: str | None = None,
                     status: list[JobStatus] | None = Query(None, description="one or more statuses (repeat the parameter)"),
-                    created_after: datetime | None = Query(None, description="ISO 8601; jobs created after it"),
-                    created_before: datetime | None = Query(None, description="ISO 8601; jobs created before it"),
-                    sort_by: Literal["created_at", "completed_at", "status"] = "created_at",
-                    order: Literal["asc", "desc"] = "desc",
+                    created_after: str | None = _date_time("jobs created after this RFC 3339 date-time"),
+                    created_before: str | None = _date_time("jobs created before this RFC 3339 date-time"),
+                    sort_by: Literal["created_at", "completed_at", "status"] = Query(
+                        "created_at", description="the order's key (any other value is a 422)"),
+                    order: Literal["asc", "desc"] = Query("desc", description="ascending or descending"),
                     fields: str | None = FIELDS) -> ApiJSONResponse:
     """Newest first by default; ``sort_by=completed_at`` lists unfinished jobs last. Without
     filters, and with a store for any filter, a page costs the same however many jobs are kept."""
     rt = get_runtime(request)
     jobs, total = rt.list_jobs(flow_id=flow_id, worker_id=worker_id, status=status or None,
-                               limit=page.limit, offset=page.offset, created_after=_epoch(created_after),
-                               created_before=_epoch(created_before), sort_by=sort_by, order=order)
+                               limit=page.limit, offset=page.offset, created_after=_epoch("created_after", created_after),
+                               created_before=_epoch("created_before", created_before), sort_by=sort_by, order=order)
     base = api_base(request)
     items = []
     for job in jobs:
