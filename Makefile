@@ -86,9 +86,12 @@ lint: $(STAMP)
 	timeout $(T_LINT) $(VENV)/bin/ruff check $(wildcard $(LINT_PATHS))
 
 
+# The browser tests run in a pytest process of their own: Playwright's sync API leaves an
+# event loop attached to the main thread, which later asyncio.run() calls would trip over.
 unit-tests: $(STAMP)
 	@mkdir -p $(ARTIFACTS)
-	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests
+	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests --ignore=tests/browser
+	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests/browser
 
 # An empty notebooks/ folder (pytest exit code 5: nothing collected) is a success.
 notebook-tests: $(STAMP)

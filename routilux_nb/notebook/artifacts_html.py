@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from routilux_nb.core.job import JobContext
+
 from .html import escape, table
 
 __all__ = ["artifacts_section"]
@@ -43,7 +45,7 @@ def _preview(store: Any, art: Any) -> str:
 
 def artifacts_section(job: Any) -> str:
     """HTML of the job's artifacts, or ``""`` when it has none (or its runtime has no store)."""
-    runtime = getattr(getattr(job, "worker", None), "runtime", None) if hasattr(job, "_run") else None
+    runtime = job.worker.runtime if isinstance(job, JobContext) else None  # stored jobs: none shown
     store = None if runtime is None else runtime.artifacts_if_open
     arts = [] if store is None else store.for_job(job.job_id)
     if not arts:
