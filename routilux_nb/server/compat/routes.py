@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.monitor.tracecontext import incoming_trace
 
 from ..deps import api_base, get_runtime, job_monitor, job_or_404
 from ..errors import ApiError, ApiJSONResponse, respond
@@ -63,7 +63,8 @@ async def execute(request: Request, body: ExecuteRequest) -> ApiJSONResponse:
         }
     )
     t0 = time.monotonic()
-    job = await anyio.to_thread.run_sync(submit_job, rt, req)
+    with incoming_trace(request.headers.get("traceparent"), request.headers.get("tracestate")):
+        job = await submit_job(rt, req)
     status: str = job.status
     if body.wait:
         finished = await wait_for(job, body.timeout)
@@ -126,10 +127,10 @@ def _runtime_summary(rt: Any) -> dict[str, Any]:
     }
 
 
-def _live() -> dict[str, Any]:
+async def _live() -> dict[str, Any]:
     from ..health import live
 
-    return live()
+    return await live()
 
 
 router.add_api_route("/health/live", _live, methods=["GET"], summary="Liveness probe")
