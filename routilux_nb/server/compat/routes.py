@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.core.job import JobContext
 from routilux_nb.monitor.tracecontext import incoming_trace
 
-from ..deps import api_base, get_runtime, job_monitor, job_or_404
+from ..deps import api_base, get_runtime, job_monitor, job_path
 from ..errors import ApiError, ApiJSONResponse, respond
 from ..models import JobSubmitRequest
 
@@ -102,12 +103,11 @@ def _event(e: dict[str, Any]) -> dict[str, Any]:
     summary="Job execution trace (the original's spelling of /trace)",
 )
 async def execution_trace(
-    request: Request,
-    job_id: str,
+    job: JobContext = Depends(job_path),
     limit: int | None = Query(None, ge=1, le=10_000, description="latest events"),
 ) -> ApiJSONResponse:
     """``{events, total}``: the events of ``/jobs/{id}/trace``, ``data`` always an object."""
-    trace = job_monitor(job_or_404(get_runtime(request), job_id)).trace
+    trace = job_monitor(job).trace
     return respond({"events": [_event(e) for e in trace.to_list(limit)], "total": trace.total})
 
 
