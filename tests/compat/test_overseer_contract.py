@@ -501,6 +501,9 @@ def test_execute_without_wait_and_bad_references(served_iso: Served) -> None:
     assert r.status_code == 404 and "inbox" in r.json()["error"]["message"]
     r = c.post("/api/v1/execute", json={"flow_id": "orders", "wait": True, "timeout": 0})
     assert r.status_code == 422
+    for bad in ({"slot_name": ""}, {"routine_id": "a b"}, {"flow_id": "x" * 300}):
+        r = c.post("/api/v1/execute", json={"flow_id": "orders", **bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
 
 
 def test_execute_with_wait_reports_a_failed_job(served_iso: Served) -> None:

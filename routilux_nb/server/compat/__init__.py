@@ -50,10 +50,14 @@ def install_compat(
         raise ValueError(
             f"unknown compat mode {compat!r}; known: {', '.join(COMPAT_MODES)} (or None)"
         )
+    from ..models import ERROR_RESPONSES
+
     app.state.compat = compat
     router = compat_router()
     for i, prefix in enumerate(prefixes):
-        app.include_router(router, prefix=prefix, include_in_schema=i == 0)
+        app.include_router(
+            router, prefix=prefix, include_in_schema=i == 0, responses=ERROR_RESPONSES
+        )
     if compat == "routilux":
         from .shaping import CompatResponsesMiddleware
 

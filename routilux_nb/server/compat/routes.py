@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.core.ids import ID_MAX_LENGTH
 from routilux_nb.core.job import JobContext
 from routilux_nb.monitor.tracecontext import incoming_trace
 
 from ..deps import api_base, get_runtime, job_monitor, job_path
 from ..errors import ApiError, ApiJSONResponse, respond
-from ..models import JobSubmitRequest
+from ..models import ID_REGEX, JobSubmitRequest, JsonObject
 
 __all__ = ["RUNTIME_ID", "router"]
 
@@ -31,17 +32,22 @@ RUNTIME_ID = "default"
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    flow_id: str = Field(min_length=1, max_length=256)
+    # the rules of JobSubmitRequest, so what passes here is a valid submission
+    flow_id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_REGEX)
     routine_id: str | None = Field(
-        None, max_length=256, description="entry routine (default: the only one)"
+        None,
+        min_length=1,
+        max_length=ID_MAX_LENGTH,
+        pattern=ID_REGEX,
+        description="entry routine (default: the only one)",
     )
     slot_name: str | None = Field(
-        None, max_length=256, description="entry slot (default: the only one)"
+        None, min_length=1, max_length=256, description="entry slot (default: the only one)"
     )
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JsonObject = Field(default_factory=dict)
     wait: bool = Field(False, description="answer once the job has finished (or timeout passed)")
     timeout: float = Field(60.0, gt=0, le=3600, description="seconds to wait when wait is true")
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     idempotency_key: str | None = Field(None, max_length=256, description="accepted; not used")
 
 
