@@ -25,6 +25,7 @@ call runs on the event loop directly (a thread hand-off costs more than the call
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import secrets
 import time
@@ -120,8 +121,11 @@ async def submit_nonblocking(
             reason="submissions_waiting",
         )
     job_id = job_id or new_job_id()
+    ctx = contextvars.copy_context()  # the request's (its incoming trace context) on the thread
     task = asyncio.ensure_future(
-        anyio.to_thread.run_sync(lambda: submit(*args, job_id=job_id, **kwargs), limiter=limiter)
+        anyio.to_thread.run_sync(
+            lambda: ctx.run(submit, *args, job_id=job_id, **kwargs), limiter=limiter
+        )
     )
     key = id(getattr(submit, "__self__", submit))
     _in_flight[key] = _in_flight.get(key, 0) + 1

@@ -1,5 +1,6 @@
 """A runtime with one flow, a worker and a finished job, served by ``create_app`` over HTTP
-(httpx ASGI transport through Starlette's TestClient)."""
+(httpx ASGI transport through Starlette's TestClient, addressed as ``127.0.0.1``: the server
+answers loopback host names only)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def serve(compat: str | None) -> Iterator[Served]:
 
     rt = Runtime()
     try:
-        with TestClient(create_app(rt, compat=compat)) as client:
+        with TestClient(create_app(rt, compat=compat), base_url="http://127.0.0.1") as client:
             yield Served(client, rt)
     finally:
         rt.shutdown(wait=False)

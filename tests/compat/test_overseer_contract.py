@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Served
+from .conftest import FLOW_DSL, Served
 
 WORKER = {
     "worker_id": "str",
@@ -501,6 +501,9 @@ def test_execute_without_wait_and_bad_references(served_iso: Served) -> None:
     assert r.status_code == 404 and "inbox" in r.json()["error"]["message"]
     r = c.post("/api/v1/execute", json={"flow_id": "orders", "wait": True, "timeout": 0})
     assert r.status_code == 422
+    for bad in ({"slot_name": ""}, {"routine_id": "a b"}, {"flow_id": "x" * 300}):
+        r = c.post("/api/v1/execute", json={"flow_id": "orders", **bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
 
 
 def test_execute_with_wait_reports_a_failed_job(served_iso: Served) -> None:
@@ -597,3 +600,31 @@ def test_serve_has_a_compat_option() -> None:
     assert build_parser().parse_args(["serve"]).compat is None
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--compat", "other"])
+
+
+def test_the_overseer_origin_named_with_cors_origin_may_execute_and_others_may_not() -> None:
+    """The overseer (a browser page on its own origin) posts JSON with its ``Origin``: served
+    once the user names that origin (``--cors-origin``); a page of another origin gets 403."""
+    from fastapi.testclient import TestClient
+
+    from routilux_nb.core import Runtime
+    from routilux_nb.server import create_app
+
+    overseer = "http://localhost:3000"
+    rt = Runtime()
+    try:
+        app = create_app(rt, compat="routilux", cors_origins=[overseer])
+        with TestClient(app, base_url="http://127.0.0.1") as c:
+            r = c.post("/api/v1/flows", json={"flow_id": "orders", "dsl_dict": FLOW_DSL})
+            assert r.status_code == 201, r.text
+            body = {"flow_id": "orders", "routine_id": "source", "slot_name": "trigger"}
+            body |= {"data": {"qty": 1}, "wait": True, "timeout": 10}
+            r = c.post("/api/v1/execute", json=body, headers={"Origin": overseer})
+            assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+            assert r.headers["access-control-allow-origin"] == overseer
+            r = c.post("/api/v1/execute", json=body, headers={"Origin": "http://evil.example"})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "ORIGIN_NOT_ALLOWED"
+            r = c.get("/api/v1/jobs/job-nope/execution-trace", headers={"Origin": overseer})
+            assert r.status_code == 404 and r.json()["error"]["code"] == "JOB_NOT_FOUND"
+    finally:
+        rt.shutdown(wait=False)

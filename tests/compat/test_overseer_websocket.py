@@ -35,6 +35,12 @@ def gated_flow(gate: threading.Event, flow_id: str = "ws_flow") -> Flow:
     return flow
 
 
+def served_app(rt: Runtime, **options: Any) -> Any:
+    """The app, also answering ``Host: testserver`` (the name Starlette's TestClient gives its
+    WebSocket connections; the server otherwise answers loopback names only)."""
+    return create_app(rt, allowed_hosts=["testserver"], **options)
+
+
 @pytest.fixture
 def rt() -> Iterator[Runtime]:
     runtime = Runtime()
@@ -58,7 +64,7 @@ def until(ws: Any, kind: str, limit: int = 200) -> list[dict[str, Any]]:
 def test_live_events_of_a_running_job_in_the_original_names(rt: Runtime) -> None:
     gate = threading.Event()
     job = rt.submit(gated_flow(gate), "src", "input", {"n": 7})
-    with TestClient(create_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
+    with TestClient(served_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
         hello = ws.receive_json()
         assert hello["type"] == "connected" and "subscribe" in hello["message"]
         ws.send_json({"type": "subscribe", "job_id": job.job_id})
@@ -104,7 +110,7 @@ def test_failures_map_to_routine_failed_and_job_failed(rt: Runtime) -> None:
     gate.set()
     job = rt.submit(gated_flow(gate, "ws_fail"), "src", "input", {"n": 1, "fail": True})
     job.wait(10)
-    with TestClient(create_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
+    with TestClient(served_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
         ws.receive_json()
         ws.send_json({"type": "subscribe", "job_id": job.job_id})
         events = until(ws, "job_failed")  # a finished job: its retained events are replayed
@@ -117,7 +123,7 @@ def test_subscription_management_messages(rt: Runtime) -> None:
     gate = threading.Event()
     gate.set()
     job = rt.submit(gated_flow(gate, "ws_manage"), "src", "input", {"n": 2}).wait(10)
-    with TestClient(create_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
+    with TestClient(served_app(rt)) as client, client.websocket_connect("/api/v1/websocket") as ws:
         ws.receive_json()
         ws.send_json({"type": "subscribe", "job_id": "job-nope"})
         assert ws.receive_json() == {
@@ -150,7 +156,7 @@ def test_two_clients_each_get_every_event(rt: Runtime) -> None:
     gate = threading.Event()
     job = rt.submit(gated_flow(gate, "ws_two"), "src", "input", {"n": 3})
     with (
-        TestClient(create_app(rt)) as client,
+        TestClient(served_app(rt)) as client,
         client.websocket_connect("/api/v1/websocket") as a,
         client.websocket_connect("/api/v1/websocket") as b,
     ):
@@ -164,7 +170,7 @@ def test_two_clients_each_get_every_event(rt: Runtime) -> None:
 
 
 def test_api_key_is_required_and_wrong_keys_close_with_1008(rt: Runtime) -> None:
-    with TestClient(create_app(rt, api_key="s3cret")) as client:
+    with TestClient(served_app(rt, api_key="s3cret")) as client:
         with client.websocket_connect("/api/v1/websocket") as ws:
             assert "API key" in ws.receive_json()["message"]
             with pytest.raises(WebSocketDisconnect) as info:
@@ -175,8 +181,25 @@ def test_api_key_is_required_and_wrong_keys_close_with_1008(rt: Runtime) -> None
 
 
 def test_idle_socket_is_pinged(rt: Runtime) -> None:
-    app = create_app(rt)
+    app = served_app(rt)
     app.state.ws_ping_interval = 0.05
     with TestClient(app) as client, client.websocket_connect("/api/v1/websocket") as ws:
         ws.receive_json()
         assert ws.receive_json()["type"] == "ping"
+
+
+def test_the_overseer_origin_named_with_cors_origin_connects_and_others_are_refused(
+    rt: Runtime,
+) -> None:
+    overseer = "http://localhost:3000"
+    with TestClient(served_app(rt, cors_origins=[overseer])) as client:
+        with client.websocket_connect("/api/v1/websocket", headers={"Origin": overseer}) as ws:
+            assert ws.receive_json()["type"] == "connected"
+        with (
+            pytest.raises(WebSocketDisconnect) as info,
+            client.websocket_connect(
+                "/api/v1/websocket", headers={"Origin": "http://evil.example"}
+            ) as ws,
+        ):
+            ws.receive_json()
+        assert info.value.code == 4403

@@ -152,15 +152,22 @@ def test_spans_and_metrics_reach_an_otlp_http_receiver(receiver: Receiver) -> No
     } <= receiver.metric_names
 
 
-def test_post_jobs_honours_an_incoming_traceparent(receiver: Receiver) -> None:
+@pytest.mark.parametrize("path", ["inline", "submission_thread"])
+def test_post_jobs_honours_an_incoming_traceparent(
+    receiver: Receiver, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the event loop and on a submission thread alike, the job's span is the caller's child."""
     from fastapi.testclient import TestClient
 
     from routilux_nb.server import create_app
+    from routilux_nb.server.routes import jobs
 
+    if path == "submission_thread":
+        monkeypatch.setattr(jobs, "can_run_inline", lambda *args: False)
     rt = Runtime(otel=receiver.url)
     try:
         rt.register_flow(_flow())
-        with TestClient(create_app(rt)) as client:
+        with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
             linked = client.post(
                 "/api/v1/jobs",
                 json={"flow_id": "otlp", "data": {"value": 1}},

@@ -70,6 +70,7 @@ def test_conflicts(client: TestClient, etl_flow: str) -> None:
     err(client.post("/api/v1/jobs/j1/fail", json={"error": "x"}), 409, "INVALID_STATE")
     err(client.post("/api/v1/jobs/j1/cancel"), 409, "INVALID_STATE")
     err(client.post("/api/v1/jobs/j1/resume"), 409, "INVALID_STATE")
+    err(client.post("/api/v1/jobs/j1/pause"), 409, "INVALID_STATE")
     for action in ("resume", "step_over", "step-into", "drop"):
         err(client.post(f"/api/v1/jobs/j1/debug/{action}"), 409, "INVALID_STATE")
     err(client.get("/api/v1/jobs/j1/debug/variables"), 409, "INVALID_STATE")

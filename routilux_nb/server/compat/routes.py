@@ -6,15 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from routilux_nb.core.clock import iso, now
+from routilux_nb.core.ids import ID_MAX_LENGTH
+from routilux_nb.core.job import JobContext
+from routilux_nb.monitor.tracecontext import incoming_trace
 
-from ..deps import api_base, get_runtime, job_monitor, job_or_404
+from ..deps import api_base, get_runtime, job_monitor, job_path
 from ..errors import ApiError, ApiJSONResponse, respond
-from ..models import JobSubmitRequest, JsonObject, _id
+from ..models import ID_REGEX, JobSubmitRequest, JsonObject
 
 __all__ = ["RUNTIME_ID", "router"]
 
@@ -29,8 +32,15 @@ RUNTIME_ID = "default"
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    flow_id: str = _id()
-    routine_id: str | None = _id(None, "entry routine (default: the only one)")
+    # the rules of JobSubmitRequest, so what passes here is a valid submission
+    flow_id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_REGEX)
+    routine_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=ID_MAX_LENGTH,
+        pattern=ID_REGEX,
+        description="entry routine (default: the only one)",
+    )
     slot_name: str | None = Field(
         None, min_length=1, max_length=256, description="entry slot (default: the only one)"
     )
@@ -62,7 +72,8 @@ async def execute(request: Request, body: ExecuteRequest) -> ApiJSONResponse:
         }
     )
     t0 = time.monotonic()
-    job = await submit_job(rt, req)
+    with incoming_trace(request.headers.get("traceparent"), request.headers.get("tracestate")):
+        job = await submit_job(rt, req)
     status: str = job.status
     if body.wait:
         finished = await wait_for(job, body.timeout)
@@ -100,12 +111,11 @@ def _event(e: dict[str, Any]) -> dict[str, Any]:
     summary="Job execution trace (the original's spelling of /trace)",
 )
 async def execution_trace(
-    request: Request,
-    job_id: str,
+    job: JobContext = Depends(job_path),
     limit: int | None = Query(None, ge=1, le=10_000, description="latest events"),
 ) -> ApiJSONResponse:
     """``{events, total}``: the events of ``/jobs/{id}/trace``, ``data`` always an object."""
-    trace = job_monitor(job_or_404(get_runtime(request), job_id)).trace
+    trace = job_monitor(job).trace
     return respond({"events": [_event(e) for e in trace.to_list(limit)], "total": trace.total})
 
 

@@ -310,14 +310,16 @@ async def fail_job(request: Request, *, job: JobContext = Depends(job_path), bod
 @router.post("/jobs/{job_id}/pause", response_class=_R, responses={200: {"model": JobResponse}},
              summary="Pause a job")
 async def pause_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    job = job.pause()
+    """409 ``INVALID_STATE`` for a finished job (``job.pause()`` would only warn)."""
+    job.worker.parking.pause_job(job)
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
 @router.post("/jobs/{job_id}/resume", response_class=_R, responses={200: {"model": JobResponse}},
              summary="Resume a paused job")
 async def resume_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    job = job.resume()
+    """409 ``INVALID_STATE`` for a job that is not paused (``job.resume()`` would only warn)."""
+    job.worker.parking.resume_job(job)
     return respond(job_dict(api_base(request), job, include_data=False))
 
 
