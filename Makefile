@@ -1,7 +1,7 @@
 # Development, test, benchmark and Binder checks for routilux_nb.
 #
 #   make lab           set up .venv (if needed) and start JupyterLab on notebooks/
-#   make test          lint, unit + browser tests, notebook regression tests (nbval)
+#   make test          lint (ruff, mypy), unit + browser tests, notebook regression tests (nbval)
 #   make bench         run the benchmark suite (benchmarks/run_all.py)
 #   make binder-check  check binder/ with repo2docker and run the notebooks in a
 #                      venv built only from binder/requirements.txt
@@ -84,7 +84,7 @@ chromium:
 
 lint: $(STAMP)
 	timeout $(T_LINT) $(VENV)/bin/ruff check $(wildcard $(LINT_PATHS))
-
+	timeout $(T_LINT) $(VENV)/bin/mypy routilux_nb
 
 # The browser tests run in a pytest process of their own: Playwright's sync API leaves an
 # event loop attached to the main thread, which later asyncio.run() calls would trip over.

@@ -26,7 +26,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["artifacts"])
 _R = ApiJSONResponse
-_DOWNLOAD = {
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The artifact's bytes, with the content type it was stored with",
         "content": {
@@ -46,7 +46,7 @@ _DOWNLOAD = {
 
 
 def _links(request: Request, art: Any) -> dict[str, Any]:
-    d = art.to_dict()
+    d: dict[str, Any] = art.to_dict()
     base = str(request.url_for("get_artifact", artifact_id=art.artifact_id))
     d["_links"] = {"self": base, "download": base + "/download"}
     return d
