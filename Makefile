@@ -90,8 +90,10 @@ lint: $(STAMP)
 # event loop attached to the main thread, which later asyncio.run() calls would trip over.
 unit-tests: $(STAMP)
 	@mkdir -p $(ARTIFACTS)
-	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests --ignore=tests/browser
-	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests/browser
+	@rc=0; \
+	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests --ignore=tests/browser || rc=$$?; \
+	timeout $(T_TESTS) $(VENV)/bin/pytest -ra tests/browser || rc=$$?; \
+	exit $$rc
 
 # An empty notebooks/ folder (pytest exit code 5: nothing collected) is a success.
 notebook-tests: $(STAMP)

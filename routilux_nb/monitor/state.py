@@ -33,6 +33,8 @@ class Changed(threading.Condition):
         super().__init__(threading.Lock())
         #: threads inside ``with changed:`` (waiters count themselves before checking)
         self.users = 0
+        #: bumped by every change, so a waiter that was not waiting at that moment still sees it
+        self.generation = 0
 
     def __enter__(self) -> bool:
         entered = super().__enter__()
@@ -44,6 +46,7 @@ class Changed(threading.Condition):
         super().__exit__(*exc)
 
     def notify_changed(self) -> None:
+        self.generation += 1
         if self.users:
             self.acquire()
             try:

@@ -85,6 +85,7 @@ class ViewWatcher:
     def _loop(self) -> None:
         runtime = self._runtime()
         changed = getattr(getattr(runtime, "monitor", None), "changed", None)
+        seen = -1  # refresh once at start: a change before this thread ran is not lost
         while runtime is not None:
             with self._lock:
                 self._bindings = [b for b in self._bindings if not b.closed]
@@ -100,7 +101,9 @@ class ViewWatcher:
             notified = False
             if changed is not None:
                 with changed:
-                    notified = changed.wait(POLL_SECONDS)
+                    if changed.generation == seen:
+                        changed.wait(POLL_SECONDS)
+                    notified, seen = changed.generation != seen, changed.generation
             else:
                 threading.Event().wait(POLL_SECONDS)
             if notified:

@@ -462,3 +462,14 @@ def test_a_view_starts_from_the_current_state_and_its_picture_shows_it(rt, closi
     job.debug.resume()
     assert job.wait(WAIT).status == "completed"
     until(lambda: not view.paused)
+
+
+def test_a_change_nobody_was_waiting_for_is_still_seen():
+    """A job that ends while the watcher is between two waits must still reach the views."""
+    from routilux_nb.monitor.state import Changed
+
+    changed = Changed()
+    seen = changed.generation
+    changed.notify_changed()  # nobody inside ``with changed:``: no notify, but the change counts
+    with changed:
+        assert changed.generation != seen
