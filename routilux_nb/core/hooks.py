@@ -35,6 +35,9 @@ class MonitorHooks(Protocol):
     def attach(self, runtime: Any) -> None:
         """Called once by the runtime that owns this monitor."""
 
+    def add_job_observer(self, observer: Any) -> None:
+        """Also send ``job_created`` and ``job_status`` to ``observer`` (e.g. a store's writer)."""
+
     def job_created(self, job: JobContext) -> None:
         """A job exists (before any of its items is delivered)."""
 
@@ -83,9 +86,21 @@ class NullMonitor:
     #: false for this no-op monitor; a real monitor sets it
     enabled = False
 
+    def __init__(self) -> None:
+        self.job_observers: list[Any] = []
+
     def attach(self, runtime: Any) -> None: ...
-    def job_created(self, job: JobContext) -> None: ...
-    def job_status(self, job: JobContext, old: str) -> None: ...
+    def add_job_observer(self, observer: Any) -> None:
+        self.job_observers.append(observer)
+
+    def job_created(self, job: JobContext) -> None:
+        for observer in self.job_observers:
+            observer.job_created(job)
+
+    def job_status(self, job: JobContext, old: str) -> None:
+        for observer in self.job_observers:
+            observer.job_status(job, old)
+
     def activation_start(self, act: ActivationContext) -> None: ...
     def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None: ...
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None: ...

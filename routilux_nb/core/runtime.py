@@ -9,9 +9,7 @@
 {'seen': [1]}
 >>> rt.shutdown()
 
-``routilux_nb.runtime()`` returns the kernel's default runtime (:mod:`.default`); make
-others for tests.
-Routine logic runs on an executor following ``concurrent.futures.Executor`` (by default a
+``routilux_nb.runtime()`` returns the kernel's default runtime (:mod:`.default`). Routine logic runs on an executor following ``concurrent.futures.Executor`` (by default a
 bounded thread pool owned by the runtime; pass ``executor=`` to bring your own thread pool).
 Finished jobs are kept up to ``max_finished_jobs`` (oldest evicted first, to the store if
 one is configured), so memory stays bounded however many jobs run.
@@ -44,7 +42,6 @@ from .hooks import NullMonitor
 from .ids import check_id
 from .job import FINISHED, JobContext
 from .mapping import MapRun
-from .observers import JobTee
 from .offload import is_remote_executor
 from .scheduler import Scheduler
 from .versions import FlowVersions
@@ -102,7 +99,9 @@ class Runtime(HtmlRepr):
             monitor = factory() if factory is not None else NullMonitor()
         elif monitor is False or monitor is None:
             monitor = NullMonitor()
-        self.monitor = monitor if self.store_writer is None else JobTee(monitor, [self.store_writer])
+        if self.store_writer is not None:
+            monitor.add_job_observer(self.store_writer)  # every job transition reaches the store
+        self.monitor = monitor
         self._artifacts: Any = None
         if store is not None:
             self._catalog.restore()

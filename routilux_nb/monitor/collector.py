@@ -85,9 +85,13 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         #: jobs seen finishing (to tell whether the runtime evicted some)
         self.jobs_finished = 0
         self.started_at = now()
+        self.job_observers: list[Any] = []
 
     def attach(self, runtime: Any) -> None:
         self.runtime = runtime
+
+    def add_job_observer(self, observer: Any) -> None:
+        self.job_observers.append(observer)
 
     def check(self, kind: str, job: JobContext, routine_id: str, name: str | None, payload: Any,
               connection_index: int | None = None) -> str | None:

@@ -69,6 +69,7 @@ class Recorder(Publisher):
     workers: dict[str, WorkerMonitor]
     flow_stats: dict[str, FlowStats]
     changed: Changed
+    job_observers: list[Any]
     _stdout: Any
     _noted_max: int
     _keep: int
@@ -82,8 +83,12 @@ class Recorder(Publisher):
         self._wm(job.worker_id).recent_jobs.append(job)
         rid, meta = job.entry[0] if job.entry else None, job.metadata or None
         self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
+        for observer in self.job_observers:
+            observer.job_created(job)
 
     def job_status(self, job: JobContext, old: str) -> None:
+        for observer in self.job_observers:
+            observer.job_status(job, old)
         status = job.status
         if status in FINISHED:
             duration = job.duration
