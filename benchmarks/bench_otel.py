@@ -23,30 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench_engine import build_flow  # the same 3-routine chain
+
 import routilux_nb as rx
-
-
-def build_flow(name: str) -> rx.Flow:
-    flow = rx.Flow(name)
-
-    @flow.routine(slots=["input"], events=["output"])
-    def source(input, ctx):
-        for item in input:
-            for i in range(item.get("n", 1)):
-                ctx.emit("output", value=i)
-
-    @flow.routine(slots=["input"], events=["output"])
-    def transform(input, ctx):
-        for item in input:
-            ctx.emit("output", value=item["value"] * 2)
-
-    @flow.routine(slots=["input"], events=[])
-    def sink(input, ctx):
-        ctx.data["count"] = ctx.data.get("count", 0) + len(input)
-
-    flow.connect("source.output", "transform.input")
-    flow.connect("transform.output", "sink.input")
-    return flow
 
 
 def items_per_s(rt: rx.Runtime, n: int) -> float:

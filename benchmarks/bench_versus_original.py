@@ -133,25 +133,9 @@ NB_PROBE = textwrap.dedent(
     monitoring, what, n = sys.argv[1] == "on", sys.argv[2], int(sys.argv[3])
     import routilux_nb as rx
 
-    flow = rx.Flow("probe")
+    from bench_engine import build_flow  # the same 3-routine chain as bench_engine
 
-    @flow.routine(slots=["input"], events=["output"])
-    def source(input, ctx):
-        for item in input:
-            for i in range(item.get("n", 1)):
-                ctx.emit("output", value=i)
-
-    @flow.routine(slots=["input"], events=["output"])
-    def transform(input, ctx):
-        for item in input:
-            ctx.emit("output", value=item["value"] * 2)
-
-    @flow.routine(slots=["input"], events=[])
-    def sink(input, ctx):
-        ctx.data["count"] = ctx.data.get("count", 0) + len(input)
-
-    flow.connect("source.output", "transform.input")
-    flow.connect("transform.output", "sink.input")
+    flow = build_flow("probe")
     with rx.Runtime(monitor=monitoring, max_finished_jobs=n + 1000) as rt:
         worker = rt.start(flow)
         for _ in range(20):
@@ -269,7 +253,7 @@ def main() -> None:
     original = original_python(args.venv)
     nb_env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")]),
     }
     orig_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     here = pathlib.Path(sys.executable)
