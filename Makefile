@@ -84,6 +84,7 @@ chromium:
 
 lint: $(STAMP)
 	timeout $(T_LINT) $(VENV)/bin/ruff check $(wildcard $(LINT_PATHS))
+	timeout $(T_LINT) $(VENV)/bin/ruff format --check $(wildcard $(LINT_PATHS))
 	timeout $(T_LINT) $(VENV)/bin/mypy routilux_nb
 
 # The browser tests run in a pytest process of their own: Playwright's sync API leaves an

@@ -193,7 +193,9 @@ def main(repeat: int = 3, quick: bool = False) -> dict[str, Any]:
         fig[f"latency_p99_ms_monitor_{label}"] = p99
     fig["loop_over_engine_ratio"] = fig["plain_loop_items_s"] / fig["items_s_monitor_on"]
     fig["queue_over_engine_ratio"] = fig["queue_chain_items_s"] / fig["items_s_monitor_on"]
-    fig["monitor_items_cost_pct"] = 100 * (1 - fig["items_s_monitor_on"] / fig["items_s_monitor_off"])
+    fig["monitor_items_cost_pct"] = 100 * (
+        1 - fig["items_s_monitor_on"] / fig["items_s_monitor_off"]
+    )
     fig["monitor_jobs_cost_pct"] = 100 * (1 - fig["jobs_s_monitor_on"] / fig["jobs_s_monitor_off"])
     before, after, recorded = rss_after_events(200_000 if quick else 1_000_000)
     fig.update(rss_before_mib=before, rss_after_mib=after, events_recorded=recorded)
@@ -205,16 +207,30 @@ def report(fig: dict[str, Any]) -> None:
     print(f"  plain Python loop            {fig['plain_loop_items_s']:>12,.0f} items/s")
     print(f"  queue.Queue 3-thread chain   {fig['queue_chain_items_s']:>12,.0f} items/s")
     print("                                  monitor off      monitor on")
-    print(f"  one job, items/s             {fig['items_s_monitor_off']:>12,.0f}  {fig['items_s_monitor_on']:>12,.0f}")
-    print(f"  one-item jobs, completed/s   {fig['jobs_s_monitor_off']:>12,.0f}  {fig['jobs_s_monitor_on']:>12,.0f}")
-    print(f"  latency p50 (ms)             {fig['latency_p50_ms_monitor_off']:>12.3f}  {fig['latency_p50_ms_monitor_on']:>12.3f}")
-    print(f"  latency p99 (ms)             {fig['latency_p99_ms_monitor_off']:>12.3f}  {fig['latency_p99_ms_monitor_on']:>12.3f}")
-    print(f"  plain loop / engine (monitored)   1/{fig['loop_over_engine_ratio']:.1f}   (target: at most 1/20)")
+    print(
+        f"  one job, items/s             {fig['items_s_monitor_off']:>12,.0f}  {fig['items_s_monitor_on']:>12,.0f}"
+    )
+    print(
+        f"  one-item jobs, completed/s   {fig['jobs_s_monitor_off']:>12,.0f}  {fig['jobs_s_monitor_on']:>12,.0f}"
+    )
+    print(
+        f"  latency p50 (ms)             {fig['latency_p50_ms_monitor_off']:>12.3f}  {fig['latency_p50_ms_monitor_on']:>12.3f}"
+    )
+    print(
+        f"  latency p99 (ms)             {fig['latency_p99_ms_monitor_off']:>12.3f}  {fig['latency_p99_ms_monitor_on']:>12.3f}"
+    )
+    print(
+        f"  plain loop / engine (monitored)   1/{fig['loop_over_engine_ratio']:.1f}   (target: at most 1/20)"
+    )
     print(f"  queue chain / engine (monitored)  {fig['queue_over_engine_ratio']:.2f}x")
-    print(f"  monitoring cost: {fig['monitor_items_cost_pct']:.1f} % of items/s, "
-          f"{fig['monitor_jobs_cost_pct']:.1f} % of jobs/s   (target: at most 15 %)")
-    print(f"  RSS after {fig['events_recorded']:,} events in one monitored job: "
-          f"{fig['rss_after_mib']:.0f} MiB (before: {fig['rss_before_mib']:.0f} MiB)")
+    print(
+        f"  monitoring cost: {fig['monitor_items_cost_pct']:.1f} % of items/s, "
+        f"{fig['monitor_jobs_cost_pct']:.1f} % of jobs/s   (target: at most 15 %)"
+    )
+    print(
+        f"  RSS after {fig['events_recorded']:,} events in one monitored job: "
+        f"{fig['rss_after_mib']:.0f} MiB (before: {fig['rss_before_mib']:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

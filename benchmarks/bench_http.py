@@ -63,9 +63,20 @@ async def _get_rate(client: httpx.AsyncClient, job_id: str) -> float:
 
 async def _raw_get_rate(app: Any, path: str) -> float:
     """The same GET straight into the ASGI app: what the app costs without an HTTP client."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1), "server": ("bench", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 1),
+        "server": ("bench", 80),
+    }
     statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:
@@ -103,7 +114,9 @@ def main(total_jobs: int = 100_000, small: int = 1_000) -> dict[str, float]:
 
         async def run() -> None:
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1"
+            ) as client:
                 job_id = rt.list_jobs(limit=1)[0][0].job_id
                 rates = [await _get_rate(client, job_id) for _ in range(RUNS)]
                 figures["get_job_requests_per_s"] = statistics.median(rates)
@@ -116,8 +129,9 @@ def main(total_jobs: int = 100_000, small: int = 1_000) -> dict[str, float]:
                 figures[f"list_latency_ms_{total_jobs}"] = await _list_latency(client) * 1000
 
         anyio.run(run)
-        figures["list_latency_ratio"] = (figures[f"list_latency_ms_{total_jobs}"]
-                                         / figures[f"list_latency_ms_{small}"])
+        figures["list_latency_ratio"] = (
+            figures[f"list_latency_ms_{total_jobs}"] / figures[f"list_latency_ms_{small}"]
+        )
         figures["stored_jobs"] = float(len(rt.jobs()))
         return figures
     finally:
@@ -134,8 +148,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def concurrent(clients: int = CONCURRENT_CLIENTS, jobs: int = CONCURRENT_JOBS,
-               server_path: str | None = None) -> dict[str, float]:
+def concurrent(
+    clients: int = CONCURRENT_CLIENTS, jobs: int = CONCURRENT_JOBS, server_path: str | None = None
+) -> dict[str, float]:
     """Serve from a separate process and hammer it with ``clients`` concurrent submitters."""
     import os
     import socket
@@ -149,9 +164,23 @@ def concurrent(clients: int = CONCURRENT_CLIENTS, jobs: int = CONCURRENT_JOBS,
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         env = {**os.environ, "PYTHONPATH": root}
-        proc = subprocess.Popen([sys.executable, "-m", "routilux_nb", "serve", "--port", str(port), "--flows", tmp,
-                                 "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "routilux_nb",
+                "serve",
+                "--port",
+                str(port),
+                "--flows",
+                tmp,
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             return anyio.run(_hammer, f"http://127.0.0.1:{port}", clients, jobs)
         finally:
@@ -173,8 +202,10 @@ class _Conn:
 
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self.writer.write(head.encode() + body)
         status_line = await self.reader.readline()
         length = 0
@@ -242,18 +273,25 @@ async def _hammer(base: str, clients: int, jobs: int) -> dict[str, float]:
     status, payload = await probe_conn.request("GET", "/api/v1/jobs?limit=1")
     total = json.loads(payload)["total"]
     probe_conn.close()
-    return {"submissions_per_s": len(latencies) / elapsed, "p50_ms": _pct(latencies, 0.5) * 1000,
-            "p99_ms": _pct(latencies, 0.99) * 1000, "health_p99_ms": _pct(health, 0.99) * 1000,
-            "health_samples": float(len(health)), "created": float(len(created)),
-            "refused": float(sum(v for k, v in statuses.items() if k != 201)),
-            "lost": float(len(created) - min(total, len(created)))}
+    return {
+        "submissions_per_s": len(latencies) / elapsed,
+        "p50_ms": _pct(latencies, 0.5) * 1000,
+        "p99_ms": _pct(latencies, 0.99) * 1000,
+        "health_p99_ms": _pct(health, 0.99) * 1000,
+        "health_samples": float(len(health)),
+        "created": float(len(created)),
+        "refused": float(sum(v for k, v in statuses.items() if k != 201)),
+        "lost": float(len(created) - min(total, len(created))),
+    }
 
 
 def _print_concurrent(label: str, c: dict[str, float], clients: int, jobs: int) -> None:
-    print(f"{label}{clients} clients x {jobs:,} POST /api/v1/jobs over HTTP: {c['submissions_per_s']:,.0f} "
-          f"submissions/s, p50 {c['p50_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms; GET /health/live p99 "
-          f"{c['health_p99_ms']:.1f} ms during the load ({c['health_samples']:.0f} probes); created "
-          f"{c['created']:,.0f}, refused {c['refused']:,.0f}, lost {c['lost']:,.0f}")
+    print(
+        f"{label}{clients} clients x {jobs:,} POST /api/v1/jobs over HTTP: {c['submissions_per_s']:,.0f} "
+        f"submissions/s, p50 {c['p50_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms; GET /health/live p99 "
+        f"{c['health_p99_ms']:.1f} ms during the load ({c['health_samples']:.0f} probes); created "
+        f"{c['created']:,.0f}, refused {c['refused']:,.0f}, lost {c['lost']:,.0f}"
+    )
 
 
 if __name__ == "__main__":
@@ -263,8 +301,13 @@ if __name__ == "__main__":
     parser.add_argument("--concurrent-only", action="store_true")
     parser.add_argument("--clients", type=int, default=CONCURRENT_CLIENTS)
     parser.add_argument("--jobs", type=int, default=CONCURRENT_JOBS)
-    parser.add_argument("--server-path", action="append", default=None, metavar="DIR",
-                        help="serve the routilux_nb of DIR (repeat to compare checkouts)")
+    parser.add_argument(
+        "--server-path",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="serve the routilux_nb of DIR (repeat to compare checkouts)",
+    )
     args = parser.parse_args()
     for path in args.server_path or [None]:
         figures = concurrent(args.clients, args.jobs, path)
@@ -272,10 +315,18 @@ if __name__ == "__main__":
     if args.concurrent_only:
         sys.exit(0)
     results = main()
-    print(f"GET /api/v1/jobs/{{id}}: {results['get_job_requests_per_s']:,.0f} requests/s "
-          f"(median of {RUNS} runs of {GET_REQUESTS}, httpx ASGI transport); "
-          f"{results['get_job_requests_per_s_asgi_only']:,.0f} requests/s called as ASGI directly")
-    print(f"GET /api/v1/jobs?limit=100, 1,000 jobs stored:   {results['list_latency_ms_1000']:.3f} ms median")
-    print(f"GET /api/v1/jobs?limit=100, 100,000 jobs stored: {results['list_latency_ms_100000']:.3f} ms median")
-    print(f"ratio (100,000 / 1,000): {results['list_latency_ratio']:.2f}  "
-          f"(stored jobs: {results['stored_jobs']:,.0f}; filled in {results['fill_seconds']:.1f} s)")
+    print(
+        f"GET /api/v1/jobs/{{id}}: {results['get_job_requests_per_s']:,.0f} requests/s "
+        f"(median of {RUNS} runs of {GET_REQUESTS}, httpx ASGI transport); "
+        f"{results['get_job_requests_per_s_asgi_only']:,.0f} requests/s called as ASGI directly"
+    )
+    print(
+        f"GET /api/v1/jobs?limit=100, 1,000 jobs stored:   {results['list_latency_ms_1000']:.3f} ms median"
+    )
+    print(
+        f"GET /api/v1/jobs?limit=100, 100,000 jobs stored: {results['list_latency_ms_100000']:.3f} ms median"
+    )
+    print(
+        f"ratio (100,000 / 1,000): {results['list_latency_ratio']:.2f}  "
+        f"(stored jobs: {results['stored_jobs']:,.0f}; filled in {results['fill_seconds']:.1f} s)"
+    )

@@ -253,7 +253,9 @@ def main() -> None:
     original = original_python(args.venv)
     nb_env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     orig_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     here = pathlib.Path(sys.executable)

@@ -14,8 +14,10 @@ from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_engine", "bench_http", "bench_widgets", "bench_scale", "bench_otel")
-QUICK = {"bench_scale": ["--items", "50", "--overhead-jobs", "50"],
-         "bench_otel": ["--items", "5000", "--jobs", "1000", "--repeat", "1"]}
+QUICK = {
+    "bench_scale": ["--items", "50", "--overhead-jobs", "50"],
+    "bench_otel": ["--items", "5000", "--jobs", "1000", "--repeat", "1"],
+}
 
 
 def _load(name: str) -> ModuleType:

@@ -84,7 +84,9 @@ __all__ = [
 
 #: live notebook views, loaded on first use (they need the notebook extra), so they are
 #: reachable as ``rx.dashboard`` and listed by ``dir(rx)`` but not part of ``import *``
-_LIVE_VIEWS = frozenset({"dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"})
+_LIVE_VIEWS = frozenset(
+    {"dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"}
+)
 
 
 def __getattr__(name: str) -> object:

@@ -27,26 +27,52 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the HTTP API (Swagger UI at /docs)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
-    serve.add_argument("--flows", type=Path, metavar="DIR", help="load the flow files of DIR at start")
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--flows", type=Path, metavar="DIR", help="load the flow files of DIR at start"
+    )
     serve.add_argument("--api-key", help="require this key in the X-API-Key header")
-    serve.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
-                       help="let browser pages of ORIGIN (e.g. http://localhost:3000) call the API; "
-                            "repeatable (default: ROUTILUX_CORS_ORIGINS, else none)")
-    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
-                       help="also answer requests whose Host is NAME (loopback names always; "
-                            "a non-loopback --host is added); repeatable, '*' for any")
-    serve.add_argument("--strict", action="store_true", help="exit with code 1 if a flow file fails")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="let browser pages of ORIGIN (e.g. http://localhost:3000) call the API; "
+        "repeatable (default: ROUTILUX_CORS_ORIGINS, else none)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (loopback names always; "
+        "a non-loopback --host is added); repeatable, '*' for any",
+    )
+    serve.add_argument(
+        "--strict", action="store_true", help="exit with code 1 if a flow file fails"
+    )
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default: info)")
-    serve.add_argument("--store", metavar="PATH",
-                       help="keep every job in this SQLite file (write-through; 'memory' for none, the default)")
-    serve.add_argument("--compat", choices=["routilux"], default=None,
-                       help="answer as the original Routilux server where they differ: job and worker "
-                            "timestamps in Unix seconds (for routilux-overseer)")
-    serve.add_argument("--otel-endpoint", metavar="URL",
-                       help="export traces and metrics with OpenTelemetry OTLP/HTTP to URL "
-                       "(e.g. http://127.0.0.1:4318; needs the otel extra)")
+    serve.add_argument(
+        "--store",
+        metavar="PATH",
+        help="keep every job in this SQLite file (write-through; 'memory' for none, the default)",
+    )
+    serve.add_argument(
+        "--compat",
+        choices=["routilux"],
+        default=None,
+        help="answer as the original Routilux server where they differ: job and worker "
+        "timestamps in Unix seconds (for routilux-overseer)",
+    )
+    serve.add_argument(
+        "--otel-endpoint",
+        metavar="URL",
+        help="export traces and metrics with OpenTelemetry OTLP/HTTP to URL "
+        "(e.g. http://127.0.0.1:4318; needs the otel extra)",
+    )
     return parser
 
 
@@ -58,7 +84,9 @@ def load_flows(runtime: Any, directory: Path) -> list[str]:
     if not directory.is_dir():
         return [f"{directory}: not a directory"]
     errors: list[str] = []
-    for path in sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in FLOW_SUFFIXES):
+    for path in sorted(
+        p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in FLOW_SUFFIXES
+    ):
         try:
             flow = load_flow(path.read_text(encoding="utf-8"))
             runtime.register_flow(flow)
@@ -79,7 +107,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not _is_loopback(args.host):
         if not args.allow_remote:
-            print(f"error: --host {args.host} is not loopback; add --allow-remote (and --api-key)", file=sys.stderr)
+            print(
+                f"error: --host {args.host} is not loopback; add --allow-remote (and --api-key)",
+                file=sys.stderr,
+            )
             return 2
         if not args.api_key:
             warnings.warn(f"serving on {args.host} without --api-key", stacklevel=1)
@@ -89,8 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
     from routilux_nb.server.app import create_app
 
     try:
-        runtime = Runtime(otel=args.otel_endpoint or None,
-                          store=None if args.store in (None, "memory") else args.store)
+        runtime = Runtime(
+            otel=args.otel_endpoint or None,
+            store=None if args.store in (None, "memory") else args.store,
+        )
     except (ImportError, ValueError) as exc:
         print(f"error: --otel-endpoint: {exc}", file=sys.stderr)
         return 2
@@ -101,8 +134,14 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"error: {line}", file=sys.stderr)
             if errors and args.strict:
                 return 1
-        app = create_app(runtime, api_key=args.api_key, compat=args.compat, cors_origins=args.cors_origin,
-                         allowed_hosts=args.allowed_host, bind_host=args.host)
+        app = create_app(
+            runtime,
+            api_key=args.api_key,
+            compat=args.compat,
+            cors_origins=args.cors_origin,
+            allowed_hosts=args.allowed_host,
+            bind_host=args.host,
+        )
         # uvicorn re-raises SIGTERM after its graceful shutdown: exit through ``finally`` so
         # the runtime shuts down (exporters flush, stores persist) instead of dying there
         if threading.current_thread() is threading.main_thread():

@@ -68,8 +68,13 @@ class Recorder:
             return len(self.items)
 
 
-def source_flow(flow_id: str, n: int = 3, key: str = "out", sink_policy: Any = None,
-                sink_slot: dict[str, Any] | None = None) -> Flow:
+def source_flow(
+    flow_id: str,
+    n: int = 3,
+    key: str = "out",
+    sink_policy: Any = None,
+    sink_slot: dict[str, Any] | None = None,
+) -> Flow:
     """``source -> sink``: the source emits ``n`` items ``{"i": 0..n-1}`` (count from job data
     ``{"n": ...}`` when given); the sink appends every ``i`` to ``ctx.data[key]``."""
     flow = Flow(flow_id)
@@ -100,7 +105,9 @@ def chain_flow(flow_id: str, length: int = 3) -> Flow:
     for k in range(length):
 
         def step(input, k=k):
-            return [{"v": item["v"] + 1, "path": [*item.get("path", []), f"r{k}"]} for item in input]
+            return [
+                {"v": item["v"] + 1, "path": [*item.get("path", []), f"r{k}"]} for item in input
+            ]
 
         flow.routine(step, routine_id=f"r{k}")
     for k in range(length - 1):

@@ -56,8 +56,14 @@ def pipeline(flow_id: str, *routines: tuple[str, Routine], sink: str | None = "s
     return flow
 
 
-def run(rt: Runtime, flow: Flow, data: dict[str, Any] | None = None, *, entry: str = "source",
-        timeout: float = 5.0) -> JobContext:
+def run(
+    rt: Runtime,
+    flow: Flow,
+    data: dict[str, Any] | None = None,
+    *,
+    entry: str = "source",
+    timeout: float = 5.0,
+) -> JobContext:
     job = rt.submit(flow, entry, None, data or {})
     return job.wait(timeout)
 
@@ -71,7 +77,14 @@ def collected(job: JobContext, key: str = "collected") -> list[dict[str, Any]]:
 
 NAMES = {
     DataSource: ["data_source", "DataSource"],
-    Mapper: ["mapper", "Mapper", "data_transformer", "DataTransformer", "transformer", "Transformer"],
+    Mapper: [
+        "mapper",
+        "Mapper",
+        "data_transformer",
+        "DataTransformer",
+        "transformer",
+        "Transformer",
+    ],
     Filter: ["filter", "Filter", "data_filter", "DataFilter"],
     ConditionalRouter: ["conditional_router", "ConditionalRouter", "router", "Router"],
     Splitter: ["splitter", "Splitter"],
@@ -99,6 +112,7 @@ def test_registry_canonical_names_are_snake_case() -> None:
 
 
 # -- DataSource ----------------------------------------------------------------------------
+
 
 def test_data_source_passes_trigger_payload_on(rt: Runtime) -> None:
     flow = pipeline("src", ("source", DataSource()))
@@ -128,6 +142,7 @@ def test_data_source_items_must_be_a_list() -> None:
 
 # -- Mapper --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
@@ -141,7 +156,17 @@ def test_data_source_items_must_be_a_list() -> None:
         ({"fn": lambda item: {**item, "n": item["n"] + 10}}, {"name": " Ada ", "n": 11}),
         ({"fn": lambda item: item["n"] * 3}, {"value": 3}),
     ],
-    ids=["none", "upper-field", "strip-all", "lower", "identity", "set", "rename", "fn", "fn-scalar"],
+    ids=[
+        "none",
+        "upper-field",
+        "strip-all",
+        "lower",
+        "identity",
+        "set",
+        "rename",
+        "fn",
+        "fn-scalar",
+    ],
 )
 def test_mapper_transforms(rt: Runtime, config: dict[str, Any], expected: dict[str, Any]) -> None:
     flow = pipeline("map", ("source", DataSource()), ("map", Mapper(config=config)))
@@ -191,6 +216,7 @@ def test_mapper_does_not_modify_payloads_shared_by_other_targets(rt: Runtime) ->
 
 # -- Filter --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "condition",
     [
@@ -204,9 +230,16 @@ def test_mapper_does_not_modify_payloads_shared_by_other_targets(rt: Runtime) ->
 )
 def test_filter_splits_output_and_rejected(rt: Runtime, condition: Any) -> None:
     flow = Flow("filter")
-    flow.add_routine(DataSource(items=[
-        {"value": 1, "kind": "a"}, {"value": 3, "kind": "a"}, {"value": 3, "kind": "b"},
-    ]), "source")
+    flow.add_routine(
+        DataSource(
+            items=[
+                {"value": 1, "kind": "a"},
+                {"value": 3, "kind": "a"},
+                {"value": 3, "kind": "b"},
+            ]
+        ),
+        "source",
+    )
     flow.add_routine(Filter(condition=condition), "filter")
     flow.add_routine(Collector(key="passed"), "passed")
     flow.add_routine(Collector(key="rejected"), "rejected")
@@ -288,11 +321,17 @@ ROUTER_ITEMS = [
 def router_flow(mode: str) -> Flow:
     flow = Flow(f"router-{mode}")
     flow.add_routine(DataSource(items=ROUTER_ITEMS), "source")
-    flow.add_routine(ConditionalRouter(mode=mode, routes={
-        "big": "value > 10",
-        "red": {"color": "red"},
-        "blue": lambda color: color == "blue",
-    }), "router")
+    flow.add_routine(
+        ConditionalRouter(
+            mode=mode,
+            routes={
+                "big": "value > 10",
+                "red": {"color": "red"},
+                "blue": lambda color: color == "blue",
+            },
+        ),
+        "router",
+    )
     flow.connect("source.output", "router.input")
     for event in ("big", "red", "blue", "default"):
         flow.add_routine(Collector(key=event), f"sink_{event}")
@@ -373,6 +412,7 @@ def test_router_bad_config(config: dict[str, Any], match: str) -> None:
 
 # -- Splitter ------------------------------------------------------------------------------
 
+
 def test_splitter_default_field(rt: Runtime) -> None:
     flow = pipeline("split", ("source", DataSource()), ("split", Splitter()))
     job = run(rt, flow, {"items": [{"a": 1}, 7, "x"]})
@@ -380,20 +420,38 @@ def test_splitter_default_field(rt: Runtime) -> None:
 
 
 def test_splitter_configured_field_and_missing_field(rt: Runtime) -> None:
-    flow = pipeline("split2", ("source", DataSource(items=[
-        {"rows": [1, 2]}, {"other": 1}, {"rows": "not a list"},
-    ])), ("split", Splitter(field="rows")))
+    flow = pipeline(
+        "split2",
+        (
+            "source",
+            DataSource(
+                items=[
+                    {"rows": [1, 2]},
+                    {"other": 1},
+                    {"rows": "not a list"},
+                ]
+            ),
+        ),
+        ("split", Splitter(field="rows")),
+    )
     job = run(rt, flow)
     assert collected(job) == [
-        {"value": 1, "index": 0}, {"value": 2, "index": 1}, {"other": 1}, {"rows": "not a list"},
+        {"value": 1, "index": 0},
+        {"value": 2, "index": 1},
+        {"other": 1},
+        {"rows": "not a list"},
     ]
 
 
 # -- Batcher -------------------------------------------------------------------------------
 
+
 def test_batcher_exact_batch_sizes(rt: Runtime) -> None:
-    flow = pipeline("batch", ("source", DataSource(items=list(range(7)))),
-                    ("batch", Batcher(batch_size=3, timeout=0.5)))
+    flow = pipeline(
+        "batch",
+        ("source", DataSource(items=list(range(7)))),
+        ("batch", Batcher(batch_size=3, timeout=0.5)),
+    )
     job = run(rt, flow)
     batches = collected(job)
     assert [b["count"] for b in batches] == [3, 3, 1]
@@ -470,7 +528,9 @@ connections:
 def test_batcher_default_config(rt: Runtime) -> None:
     batcher = Batcher()
     assert batcher.activation_policy.config == {"batch_size": 10}
-    flow = pipeline("batch-default", ("source", DataSource(items=list(range(12)))), ("batch", batcher))
+    flow = pipeline(
+        "batch-default", ("source", DataSource(items=list(range(12)))), ("batch", batcher)
+    )
     job = run(rt, flow)
     assert [b["count"] for b in collected(job)] == [10, 2]
     # the leftover batch goes out when the job is idle, not after a timer: no second added
@@ -494,6 +554,7 @@ def test_batcher_keeps_an_explicit_policy() -> None:
 
 # -- Aggregator ----------------------------------------------------------------------------
 
+
 def test_aggregator_emits_one_aggregate_when_upstream_is_done(rt: Runtime) -> None:
     flow = pipeline(
         "agg",
@@ -503,7 +564,11 @@ def test_aggregator_emits_one_aggregate_when_upstream_is_done(rt: Runtime) -> No
     [agg] = collected(run(rt, flow))
     assert agg == {
         "items": [{"v": 4}, {"v": 1}, {"v": 7}, {"other": 0}],
-        "count": 4, "sum": 12, "min": 1, "max": 7, "mean": 4.0,
+        "count": 4,
+        "sum": 12,
+        "min": 1,
+        "max": 7,
+        "mean": 4.0,
     }
 
 
@@ -545,12 +610,15 @@ connections:
 def test_aggregator_without_field_and_bad_values(rt: Runtime) -> None:
     flow = pipeline("agg-plain", ("source", DataSource(items=["a", "b"])), ("agg", Aggregator()))
     assert collected(run(rt, flow)) == [{"items": [{"value": "a"}, {"value": "b"}], "count": 2}]
-    flow = pipeline("agg-bad", ("source", DataSource(items=["a"])), ("agg", Aggregator(field="value")))
+    flow = pipeline(
+        "agg-bad", ("source", DataSource(items=["a"])), ("agg", Aggregator(field="value"))
+    )
     job = run(rt, flow)
     assert job.status == "failed" and "must hold numbers" in (job.error or "")
 
 
 # -- Debouncer -----------------------------------------------------------------------------
+
 
 def test_debouncer_keeps_the_last_item_of_each_burst(rt: Runtime) -> None:
     def bursts(input: list[dict[str, Any]], ctx: Any) -> None:
@@ -560,7 +628,9 @@ def test_debouncer_keeps_the_last_item_of_each_burst(rt: Runtime) -> None:
         for v in (4, 5):
             ctx.emit("output", value=v)
 
-    flow = pipeline("debounce", ("source", FunctionRoutine(bursts)), ("debounce", Debouncer(interval=0.15)))
+    flow = pipeline(
+        "debounce", ("source", FunctionRoutine(bursts)), ("debounce", Debouncer(interval=0.15))
+    )
     assert collected(run(rt, flow)) == [{"value": 3}, {"value": 5}]
 
 
@@ -582,6 +652,7 @@ connections:
 
 
 # -- RetryHandler --------------------------------------------------------------------------
+
 
 def flaky(failures: int) -> tuple[Any, list[int]]:
     calls = [0]
@@ -643,6 +714,7 @@ def test_retry_handler_keeps_an_explicit_error_handler() -> None:
 
 # -- Collector -----------------------------------------------------------------------------
 
+
 def test_collector_key_and_accumulation(rt: Runtime) -> None:
     flow = pipeline("collect", ("source", DataSource(items=[1, 2, 3])), sink=None)
     flow.add_routine(Collector(key="numbers"), "sink")
@@ -653,6 +725,7 @@ def test_collector_key_and_accumulation(rt: Runtime) -> None:
 
 
 # -- bad config ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("cls", "config", "match"),
@@ -674,7 +747,9 @@ def test_collector_key_and_accumulation(rt: Runtime) -> None:
         (Collector, {"key": None}, "'key' must be a non-empty string"),
     ],
 )
-def test_bad_config_raises_value_error_at_construction(cls: type, config: dict[str, Any], match: str) -> None:
+def test_bad_config_raises_value_error_at_construction(
+    cls: type, config: dict[str, Any], match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
         cls(config=config)
 
@@ -693,6 +768,7 @@ connections: []
 
 # -- isolation of jobs ---------------------------------------------------------------------
 
+
 def test_concurrent_jobs_on_one_worker_never_mix_their_data(rt: Runtime) -> None:
     def work(item: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.005)
@@ -709,8 +785,13 @@ def test_concurrent_jobs_on_one_worker_never_mix_their_data(rt: Runtime) -> None
     )
     worker = rt.start(flow)
     jobs = [
-        rt.submit(flow, "source", "trigger", {"items": [{"tag": t, "n": n} for n in range(10)]},
-                  worker_id=worker.worker_id)
+        rt.submit(
+            flow,
+            "source",
+            "trigger",
+            {"items": [{"tag": t, "n": n} for n in range(10)]},
+            worker_id=worker.worker_id,
+        )
         for t in range(8)
     ]
     for tag, job in enumerate(jobs):
@@ -745,7 +826,9 @@ def test_aggregator_after_a_flushing_batch_routine_emits_one_aggregate(rt: Runti
         (DataSource, {"zzz": 1}, "DataSource: unknown config key 'zzz'; DataSource reads items"),
     ],
 )
-def test_config_typos_are_refused_with_a_suggestion(cls: Any, config: dict[str, Any], message: str) -> None:
+def test_config_typos_are_refused_with_a_suggestion(
+    cls: Any, config: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         cls(**config)
 
@@ -754,16 +837,24 @@ def test_set_config_typo_is_refused_and_leaves_config_unchanged() -> None:
     batcher = Batcher(batch_size=3)
     with pytest.raises(ValueError, match="did you mean 'batch_size'"):
         batcher.set_config(batch_siz=4)
-    assert batcher.config == {"batch_size": 3} and batcher.activation_policy.config == {"batch_size": 3}
+    assert batcher.config == {"batch_size": 3} and batcher.activation_policy.config == {
+        "batch_size": 3
+    }
 
 
 def test_the_originals_config_keys_load_aliases_act_and_the_rest_warn(rt: Runtime) -> None:
-    assert Batcher(batch_size=2, batch_timeout=0.5).activation_policy.config == {"batch_size": 2, "timeout": 0.5}
+    assert Batcher(batch_size=2, batch_timeout=0.5).activation_policy.config == {
+        "batch_size": 2,
+        "timeout": 0.5,
+    }
     assert Debouncer(wait=0.3).activation_policy.config == {"interval": 0.3}
     assert RetryHandler(base_delay=0.2).error_handler.retry_delay == 0.2
     with pytest.warns(UserWarning, match="'merge_strategy' .* has no effect here"):
         Aggregator(merge_strategy="append")
     DataSource(items=[1], name="Source", description="shown in the original's UI")  # common keys
-    flow = pipeline("inverted", ("source", DataSource(items=[{"v": 1}, {"v": 5}])),
-                    ("keep", Filter(condition="v > 2", invert=True)))
+    flow = pipeline(
+        "inverted",
+        ("source", DataSource(items=[{"v": 1}, {"v": 5}])),
+        ("keep", Filter(condition="v > 2", invert=True)),
+    )
     assert [p["v"] for p in collected(run(rt, flow))] == [1]

@@ -140,8 +140,9 @@ def python_flow() -> Flow:
     flow.add_routine(DataSource(items=[1, {"v": 2}]), "source")
     flow.add_routine(Mapper(transformation="lowercase", rename={"v": "value"}), "map")
     flow.add_routine(Filter(condition="value > 0"), "keep")
-    flow.add_routine(ConditionalRouter(routes={"one": {"value": 1}, "many": "value > 1"}, mode="first"),
-                     "route")
+    flow.add_routine(
+        ConditionalRouter(routes={"one": {"value": 1}, "many": "value > 1"}, mode="first"), "route"
+    )
     flow.add_routine(Splitter(), "split")
     flow.add_routine(Batcher(batch_size=4, timeout=0.2), "batch")
     flow.add_routine(Aggregator(field="value", expected=5), "agg")
@@ -149,18 +150,29 @@ def python_flow() -> Flow:
     flow.add_routine(RetryHandler(max_retries=5, retry_delay=0.5), "retry")
     flow.add_routine(Collector(key="out"), "sink")
     flow.routines["map"].set_error_handler({"strategy": "retry", "max_retries": 1, "backoff": 3.0})
-    for a, b in [("source.output", "map.input"), ("map.output", "keep.input"),
-                 ("keep.output", "route.input"), ("route.one", "batch.input"),
-                 ("route.many", "split.input"), ("route.default", "agg.input"),
-                 ("batch.output", "quiet.input"), ("quiet.output", "retry.input"),
-                 ("split.output", "sink.input"), ("retry.output", "sink.input"),
-                 ("agg.output", "sink.input")]:
+    for a, b in [
+        ("source.output", "map.input"),
+        ("map.output", "keep.input"),
+        ("keep.output", "route.input"),
+        ("route.one", "batch.input"),
+        ("route.many", "split.input"),
+        ("route.default", "agg.input"),
+        ("batch.output", "quiet.input"),
+        ("quiet.output", "retry.input"),
+        ("split.output", "sink.input"),
+        ("retry.output", "sink.input"),
+        ("agg.output", "sink.input"),
+    ]:
         flow.connect(a, b)
     return flow
 
 
 def same_flow(a: Flow, b: Flow) -> None:
-    assert (a.flow_id, a.execution_timeout, a.error_handler) == (b.flow_id, b.execution_timeout, b.error_handler)
+    assert (a.flow_id, a.execution_timeout, a.error_handler) == (
+        b.flow_id,
+        b.execution_timeout,
+        b.error_handler,
+    )
     assert list(a.routines) == list(b.routines)
     for rid, ra in a.routines.items():
         rb = b.routines[rid]
@@ -185,7 +197,10 @@ def test_dump_leaves_defaults_out() -> None:
     flow.add_routine(Batcher(), "batch")
     flow.add_routine(Collector(), "sink")
     flow.connect("batch.output", "sink.input")
-    assert flow_to_dict(flow)["routines"] == {"batch": {"class": "batcher"}, "sink": {"class": "collector"}}
+    assert flow_to_dict(flow)["routines"] == {
+        "batch": {"class": "batcher"},
+        "sink": {"class": "collector"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -233,6 +248,7 @@ def test_dump_of_batch_policy_on_a_class_without_default_policy(how: str) -> Non
 
 # -- errors --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "line", "reason"),
     [
@@ -268,7 +284,13 @@ def test_unknown_class_names_registered_classes() -> None:
     message = str(info.value)
     assert info.value.line == 4
     assert "'mymodule.Colector'" in message and "registered:" in message
-    for name in ("'collector'", "'data_source'", "'Mapper'", "'conditional_router'", "'retry_handler'"):
+    for name in (
+        "'collector'",
+        "'data_source'",
+        "'Mapper'",
+        "'conditional_router'",
+        "'retry_handler'",
+    ):
         assert name in message
 
 
@@ -346,7 +368,11 @@ def test_original_routilux_format_loads_and_runs(rt: Runtime) -> None:
     assert flow.execution_timeout == 300
     assert [type(r) for r in flow.routines.values()] == [DataSource, Mapper, Filter, Collector]
     handler = flow.routines["transformer"].error_handler
-    assert handler is not None and (handler.strategy, handler.max_retries, handler.retry_delay) == ("retry", 3, 1.0)
+    assert handler is not None and (handler.strategy, handler.max_retries, handler.retry_delay) == (
+        "retry",
+        3,
+        1.0,
+    )
     dumped = flow_to_dict(flow)
     assert dumped["execution"] == {"strategy": "concurrent", "max_workers": 5, "timeout": 300}
     assert dumped["routines"]["extractor"]["class"] == "data_source"
@@ -364,7 +390,8 @@ def test_original_format_connection_param_mapping_is_accepted() -> None:
 
 def test_original_format_error_handler_keys() -> None:
     text = ORIGINAL_FORMAT.replace(
-        "      retry_delay: 1.0\n", "      retry_delay: 1.0\n      retry_backoff: 2.0\n      is_critical: true\n"
+        "      retry_delay: 1.0\n",
+        "      retry_delay: 1.0\n      retry_backoff: 2.0\n      is_critical: true\n",
     )
     handler = load_yaml(text).routines["transformer"].error_handler
     assert handler is not None and handler.backoff == 2.0
@@ -372,9 +399,12 @@ def test_original_format_error_handler_keys() -> None:
 
 # -- export then import: the same code, or a clear refusal ---------------------------------
 
+
 def test_flow_id_is_optional_and_generated_from_the_document(rt: Runtime) -> None:
-    text = "routines:\n  source: {class: data_source}\n  sink: {class: collector}\n" \
-           "connections:\n  - {from: source.output, to: sink.input}\n"
+    text = (
+        "routines:\n  source: {class: data_source}\n  sink: {class: collector}\n"
+        "connections:\n  - {from: source.output, to: sink.input}\n"
+    )
     flow = load_yaml(text)
     assert flow.flow_id.startswith("flow_") and len(flow.flow_id) == len("flow_") + 12
     assert load_yaml(text).flow_id == flow.flow_id
@@ -402,7 +432,9 @@ def test_function_routine_named_like_a_builtin_comes_back_as_the_function(rt: Ru
     assert again.routines["sink"].fn is flow.routines["sink"].fn  # type: ignore[attr-defined]
     job = rt.submit(again, "source", None, {"v": 2}).wait(5)
     assert job.status == "completed" and job.data == {"mine": [200]}
-    assert isinstance(load_yaml("flow_id: b\nroutines:\n  s: {class: sink}\n").routines["s"], Collector)
+    assert isinstance(
+        load_yaml("flow_id: b\nroutines:\n  s: {class: sink}\n").routines["s"], Collector
+    )
 
 
 def test_two_flows_defining_the_same_function_name_keep_their_own_code(rt: Runtime) -> None:
@@ -418,8 +450,11 @@ def test_two_flows_defining_the_same_function_name_keep_their_own_code(rt: Runti
     for factor, text in docs.items():
         job = rt.submit(load_yaml(text), "process", None, {"v": 5}).wait(5)
         assert job.status == "completed" and job.data["out"] == [5 * factor]
-    with pytest.raises(DSLError, match="functions named 'process' exist in several flows; name one: "
-                                       "'function:dsl_proc_2/process', 'function:dsl_proc_3/process'"):
+    with pytest.raises(
+        DSLError,
+        match="functions named 'process' exist in several flows; name one: "
+        "'function:dsl_proc_2/process', 'function:dsl_proc_3/process'",
+    ):
         load_yaml("flow_id: c\nroutines:\n  p: {class: process}\n")
 
 
@@ -445,7 +480,10 @@ def test_unregistered_function_reference_names_what_to_register() -> None:
     message = str(info.value)
     assert info.value.line == 3
     assert "the function routine 'process' of flow 'elsewhere'" in message
-    assert "@flow.routine on Flow('elsewhere')" in message and "registry.add_function('elsewhere', 'process'" in message
+    assert (
+        "@flow.routine on Flow('elsewhere')" in message
+        and "registry.add_function('elsewhere', 'process'" in message
+    )
 
 
 def _at_least_two(counts: dict[str, int]) -> bool:
@@ -462,8 +500,10 @@ def test_custom_policy_round_trips_by_registered_name(rt: Runtime) -> None:
     flow.routines["sink"].set_activation_policy(policies.custom(_at_least_two))
     flow.connect("source.output", "sink.input")
     doc = flow_to_dict(flow)
-    assert doc["routines"]["sink"]["activation_policy"] == {"type": "custom",
-                                                            "config": {"check": "dsl_test_at_least_two"}}
+    assert doc["routines"]["sink"]["activation_policy"] == {
+        "type": "custom",
+        "config": {"check": "dsl_test_at_least_two"},
+    }
     again = load(dump_yaml(flow))
     policy = again.routines["sink"].activation_policy
     assert policy.type == "custom" and policy.check is _at_least_two  # type: ignore[attr-defined]
@@ -480,19 +520,28 @@ def test_unnamed_custom_policy_is_registered_under_flow_and_routine(rt: Runtime)
     flow.add_routine(Collector(), "sink")
     flow.routines["sink"].set_activation_policy(policies.custom(every_three))
     doc = flow_to_dict(flow)
-    assert doc["routines"]["sink"]["activation_policy"]["config"] == {"check": "dsl_custom_unnamed/sink"}
+    assert doc["routines"]["sink"]["activation_policy"]["config"] == {
+        "check": "dsl_custom_unnamed/sink"
+    }
     assert load(dump_yaml(flow)).routines["sink"].activation_policy.check is every_three  # type: ignore[attr-defined]
 
 
 def test_unregistered_custom_policy_is_an_error_not_immediate() -> None:
-    text = ("flow_id: x\nroutines:\n  s:\n    class: collector\n    activation_policy:\n"
-            "      type: custom\n      config: {check: nobody_registered_this}\n")
-    with pytest.raises(DSLError, match=r"line 3: routine 's': no custom activation policy check registered as "
-                                       r"'nobody_registered_this': register it with "
-                                       r"registry.add_check\('nobody_registered_this', fn\)"):
+    text = (
+        "flow_id: x\nroutines:\n  s:\n    class: collector\n    activation_policy:\n"
+        "      type: custom\n      config: {check: nobody_registered_this}\n"
+    )
+    with pytest.raises(
+        DSLError,
+        match=r"line 3: routine 's': no custom activation policy check registered as "
+        r"'nobody_registered_this': register it with "
+        r"registry.add_check\('nobody_registered_this', fn\)",
+    ):
         load_yaml(text)
     with pytest.raises(DSLError, match="needs config.check"):
-        load_yaml("flow_id: x\nroutines:\n  s: {class: collector, activation_policy: {type: custom}}\n")
+        load_yaml(
+            "flow_id: x\nroutines:\n  s: {class: collector, activation_policy: {type: custom}}\n"
+        )
 
 
 def test_a_callable_in_config_is_refused_on_reload_with_the_key_named() -> None:
@@ -500,8 +549,11 @@ def test_a_callable_in_config_is_refused_on_reload_with_the_key_named() -> None:
     flow.add_routine(Filter(condition=lambda item: True), "keep")
     flow.add_routine(ConditionalRouter(routes={"hot": lambda t: t > 3}), "route")
     text = flow.to_yaml()
-    with pytest.raises(DSLError, match=r"routine 'keep': config 'condition' was a Python callable "
-                                       r"\(<callable <lambda>>\) when the flow was exported"):
+    with pytest.raises(
+        DSLError,
+        match=r"routine 'keep': config 'condition' was a Python callable "
+        r"\(<callable <lambda>>\) when the flow was exported",
+    ):
         load_yaml(text)
     del flow.routines["keep"]
     with pytest.raises(DSLError, match=r"config 'routes.hot' was a Python callable"):

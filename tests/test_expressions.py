@@ -467,15 +467,18 @@ def test_compiled_condition_is_fast() -> None:
 
 
 # -- refused when compiled: what could only fail at every evaluation ------------------------
-@pytest.mark.parametrize("source", [
-    "9**9**9",
-    "value > 9**9**9",
-    "1 / 0",
-    "'a' - 1",
-    "-(2**5000) < value",
-    "'" + "a" * 1001 + "'",
-    "1 << 100000",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "9**9**9",
+        "value > 9**9**9",
+        "1 / 0",
+        "'a' - 1",
+        "-(2**5000) < value",
+        "'" + "a" * 1001 + "'",
+        "1 << 100000",
+    ],
+)
 def test_compile_refuses_what_can_only_fail(source: str) -> None:
     with pytest.raises(ExpressionError, match="refused"):
         compile_condition(source, max_length=5000)

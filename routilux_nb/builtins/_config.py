@@ -55,8 +55,9 @@ def optional_callable(owner: str, key: str, value: Any) -> Callable[..., Any] | 
     return fn
 
 
-def positive_number(owner: str, key: str, value: Any, *, integer: bool = False,
-                    allow_none: bool = False) -> Any:
+def positive_number(
+    owner: str, key: str, value: Any, *, integer: bool = False, allow_none: bool = False
+) -> Any:
     if value is None and allow_none:
         return None
     kind = int if integer else (int, float)
@@ -140,13 +141,19 @@ class ConfiguredRoutine(Routine):
             if key in allowed or key in COMMON_KEYS:
                 continue
             if key in legacy:
-                warnings.warn(f"{owner}: config key {key!r} (from the original Routilux) has no effect here; "
-                              f"{owner} reads {', '.join(sorted(allowed))}", UserWarning, stacklevel=4)
+                warnings.warn(
+                    f"{owner}: config key {key!r} (from the original Routilux) has no effect here; "
+                    f"{owner} reads {', '.join(sorted(allowed))}",
+                    UserWarning,
+                    stacklevel=4,
+                )
                 continue
             close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ValueError(f"{owner}: unknown config key {key!r}; {hint}{owner} reads "
-                             f"{', '.join(sorted(allowed))}")
+            raise ValueError(
+                f"{owner}: unknown config key {key!r}; {hint}{owner} reads "
+                f"{', '.join(sorted(allowed))}"
+            )
 
     def set_config(self, **config: Any) -> None:
         self._check_config_keys(config)

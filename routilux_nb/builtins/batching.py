@@ -34,8 +34,10 @@ class _UntilIdle(ActivationPolicy):
     def description(self) -> str:  # type: ignore[override]
         if self.expected is None:
             return "Activate once the job has nothing else to do, taking everything waiting"
-        return (f"Activate when {self.expected} items wait, taking {self.expected}; "
-                "once the job has nothing else to do, take the rest")
+        return (
+            f"Activate when {self.expected} items wait, taking {self.expected}; "
+            "once the job has nothing else to do, take the rest"
+        )
 
     def decide(
         self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
@@ -59,8 +61,10 @@ class _Debounce(ActivationPolicy):
 
     @property
     def description(self) -> str:  # type: ignore[override]
-        return (f"Activate {self.seconds:g} s after the first item of a burst (and at most once "
-                f"every {self.seconds:g} s), taking the whole burst")
+        return (
+            f"Activate {self.seconds:g} s after the first item of a burst (and at most once "
+            f"every {self.seconds:g} s), taking the whole burst"
+        )
 
     def decide(
         self, counts: Mapping[str, int], *, now: float, last: float | None, since: float | None
@@ -106,16 +110,23 @@ class Batcher(ConfiguredRoutine):
     {'batch_size': 10}
     """
 
-    config_keys = frozenset({'batch_size', 'batch_timeout', 'timeout'})
-    legacy_keys = frozenset({'emit_empty', 'max_batch_size'})
+    config_keys = frozenset({"batch_size", "batch_timeout", "timeout"})
+    legacy_keys = frozenset({"emit_empty", "max_batch_size"})
 
     slots = ["input"]
     events = ["output"]
     policy = policies.batch_size(10)
 
     def setup(self) -> None:
-        size = positive_number("Batcher", "batch_size", self.config.get("batch_size", 10), integer=True)
-        timeout = positive_number("Batcher", "timeout", self.config.get("timeout", self.config.get("batch_timeout")), allow_none=True)
+        size = positive_number(
+            "Batcher", "batch_size", self.config.get("batch_size", 10), integer=True
+        )
+        timeout = positive_number(
+            "Batcher",
+            "timeout",
+            self.config.get("timeout", self.config.get("batch_timeout")),
+            allow_none=True,
+        )
         self._derive_policy(policies.batch_size(size, timeout))
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:
@@ -140,8 +151,10 @@ class Aggregator(ConfiguredRoutine):
     2.0
     """
 
-    config_keys = frozenset({'expected', 'field'})
-    legacy_keys = frozenset({'max_pending_items', 'merge_strategy', 'mode', 'slots', 'threshold', 'timeout'})
+    config_keys = frozenset({"expected", "field"})
+    legacy_keys = frozenset(
+        {"max_pending_items", "merge_strategy", "mode", "slots", "threshold", "timeout"}
+    )
 
     slots = ["input"]
     events = ["output"]
@@ -152,9 +165,12 @@ class Aggregator(ConfiguredRoutine):
     def setup(self) -> None:
         field = self.config.get("field")
         if field is not None and not isinstance(field, str):
-            raise ValueError(f"Aggregator: config 'field' must be a field name (string), got {field!r}")
-        expected = positive_number("Aggregator", "expected", self.config.get("expected"),
-                                   integer=True, allow_none=True)
+            raise ValueError(
+                f"Aggregator: config 'field' must be a field name (string), got {field!r}"
+            )
+        expected = positive_number(
+            "Aggregator", "expected", self.config.get("expected"), integer=True, allow_none=True
+        )
         self.field = field
         self._derive_policy(until_idle(expected))
 
@@ -164,7 +180,9 @@ class Aggregator(ConfiguredRoutine):
             values = [i[self.field] for i in items if self.field in i]
             bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
             if bad:
-                raise TypeError(f"Aggregator: field {self.field!r} must hold numbers, got {bad[0]!r}")
+                raise TypeError(
+                    f"Aggregator: field {self.field!r} must hold numbers, got {bad[0]!r}"
+                )
             out.update(
                 sum=sum(values),
                 min=min(values) if values else None,
@@ -192,15 +210,17 @@ class Debouncer(ConfiguredRoutine):
     {'interval': 0.5}
     """
 
-    config_keys = frozenset({'interval', 'wait'})
-    legacy_keys = frozenset({'leading', 'max_wait'})
+    config_keys = frozenset({"interval", "wait"})
+    legacy_keys = frozenset({"leading", "max_wait"})
 
     slots = ["input"]
     events = ["output"]
     policy = debounce(0.1)
 
     def setup(self) -> None:
-        interval = positive_number("Debouncer", "interval", self.config.get("interval", self.config.get("wait", 0.1)))
+        interval = positive_number(
+            "Debouncer", "interval", self.config.get("interval", self.config.get("wait", 0.1))
+        )
         self._derive_policy(debounce(interval))
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:

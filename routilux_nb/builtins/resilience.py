@@ -33,8 +33,18 @@ class RetryHandler(ConfiguredRoutine):
     2
     """
 
-    config_keys = frozenset({'backoff', 'base_delay', 'fn', 'max_retries', 'retry_delay'})
-    legacy_keys = frozenset({'max_attempts', 'max_delay', 'max_errors_kept', 'max_items', 'on_exhausted', 'on_retry', 'retryable_exceptions'})
+    config_keys = frozenset({"backoff", "base_delay", "fn", "max_retries", "retry_delay"})
+    legacy_keys = frozenset(
+        {
+            "max_attempts",
+            "max_delay",
+            "max_errors_kept",
+            "max_items",
+            "on_exhausted",
+            "on_retry",
+            "retryable_exceptions",
+        }
+    )
 
     slots = ["input"]
     events = ["output"]
@@ -46,13 +56,19 @@ class RetryHandler(ConfiguredRoutine):
         self.fn = optional_callable("RetryHandler", "fn", cfg.get("fn"))
         max_retries = cfg.get("max_retries", 3)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"RetryHandler: config 'max_retries' must be an integer >= 0, got {max_retries!r}")
+            raise ValueError(
+                f"RetryHandler: config 'max_retries' must be an integer >= 0, got {max_retries!r}"
+            )
         delay, backoff = cfg.get("retry_delay", cfg.get("base_delay", 0.1)), cfg.get("backoff", 2.0)
         for key, value, low in (("retry_delay", delay, 0), ("backoff", backoff, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-                raise ValueError(f"RetryHandler: config {key!r} must be a number >= {low}, got {value!r}")
+                raise ValueError(
+                    f"RetryHandler: config {key!r} must be a number >= {low}, got {value!r}"
+                )
         self._derive_error_handler(
-            ErrorHandler("retry", max_retries=max_retries, retry_delay=float(delay), backoff=float(backoff))
+            ErrorHandler(
+                "retry", max_retries=max_retries, retry_delay=float(delay), backoff=float(backoff)
+            )
         )
 
     def logic(self, input: list[Payload], ctx: ActivationContext) -> None:

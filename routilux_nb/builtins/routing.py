@@ -49,8 +49,8 @@ class ConditionalRouter(ConfiguredRoutine):
     ['high']
     """
 
-    config_keys = frozenset({'mode', 'routes'})
-    legacy_keys = frozenset({'default_route', 'route_priority', 'threshold'})
+    config_keys = frozenset({"mode", "routes"})
+    legacy_keys = frozenset({"default_route", "route_priority", "threshold"})
 
     slots = ["input"]
     events = ["default"]
@@ -61,7 +61,9 @@ class ConditionalRouter(ConfiguredRoutine):
     def setup(self) -> None:
         mode = self.config.get("mode", "first")
         if mode not in ROUTER_MODES:
-            raise ValueError(f"ConditionalRouter: unknown mode {mode!r}; allowed: {', '.join(ROUTER_MODES)}")
+            raise ValueError(
+                f"ConditionalRouter: unknown mode {mode!r}; allowed: {', '.join(ROUTER_MODES)}"
+            )
         routes: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = []
         for name, cond in _route_items(self.config.get("routes")):
             if not isinstance(name, str) or not name or "." in name or name == "default":
@@ -105,8 +107,8 @@ class Splitter(ConfiguredRoutine):
     [{'a': 1}, {'value': 7, 'index': 1}]
     """
 
-    config_keys = frozenset({'field'})
-    legacy_keys = frozenset({'dict_mode', 'include_count', 'include_index', 'split_strings'})
+    config_keys = frozenset({"field"})
+    legacy_keys = frozenset({"dict_mode", "include_count", "include_index", "split_strings"})
 
     slots = ["input"]
     events = ["output"]
@@ -116,7 +118,9 @@ class Splitter(ConfiguredRoutine):
     def setup(self) -> None:
         field = self.config.get("field", "items")
         if not isinstance(field, str) or not field:
-            raise ValueError(f"Splitter: config 'field' must be a field name (string), got {field!r}")
+            raise ValueError(
+                f"Splitter: config 'field' must be a field name (string), got {field!r}"
+            )
         self.field = field
 
     def split(self, item: Mapping[str, Any]) -> list[Payload]:

@@ -25,7 +25,7 @@ class Collector(ConfiguredRoutine):
     After ``job = runtime.submit(...)``, ``job.wait().data["out"]`` is the list of payloads.
     """
 
-    config_keys = frozenset({'key'})
+    config_keys = frozenset({"key"})
 
     slots = ["input"]
     events = ()

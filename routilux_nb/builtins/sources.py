@@ -25,7 +25,7 @@ class DataSource(ConfiguredRoutine):
     [{'value': 1}, {'name': 'a'}]
     """
 
-    config_keys = frozenset({'items'})
+    config_keys = frozenset({"items"})
 
     slots = ["trigger"]
     events = ["output"]

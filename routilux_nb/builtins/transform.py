@@ -25,7 +25,9 @@ def _mapping(owner: str, key: str, value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{owner}: config {key!r} must be a mapping, got {type(value).__name__} {value!r}")
+        raise ValueError(
+            f"{owner}: config {key!r} must be a mapping, got {type(value).__name__} {value!r}"
+        )
     return dict(value)
 
 
@@ -46,8 +48,19 @@ class Mapper(ConfiguredRoutine):
     {'name': 'ADA', 'id': 'x'}
     """
 
-    config_keys = frozenset({'field', 'fn', 'rename', 'set', 'transformation'})
-    legacy_keys = frozenset({'default_value', 'drop_missing', 'jsonpath_enabled', 'keep_unmapped', 'mappings', 'max_cache_size', 'transformation_map', 'transformations'})
+    config_keys = frozenset({"field", "fn", "rename", "set", "transformation"})
+    legacy_keys = frozenset(
+        {
+            "default_value",
+            "drop_missing",
+            "jsonpath_enabled",
+            "keep_unmapped",
+            "mappings",
+            "max_cache_size",
+            "transformation_map",
+            "transformations",
+        }
+    )
 
     slots = ["input"]
     events = ["output"]
@@ -122,8 +135,8 @@ class Filter(ConfiguredRoutine):
     True
     """
 
-    config_keys = frozenset({'condition', 'invert'})
-    legacy_keys = frozenset({'include_reason'})
+    config_keys = frozenset({"condition", "invert"})
+    legacy_keys = frozenset({"include_reason"})
 
     slots = ["input"]
     events = ["output", "rejected"]

@@ -70,7 +70,9 @@ class FlowCatalog:
         try:
             return self.flows[flow_id]
         except KeyError:
-            raise KeyError(f"no flow {flow_id!r}; known flows: {sorted(self.flows) or 'none'}") from None
+            raise KeyError(
+                f"no flow {flow_id!r}; known flows: {sorted(self.flows) or 'none'}"
+            ) from None
 
     def forget(self, flow_id: str) -> None:
         with self.lock:

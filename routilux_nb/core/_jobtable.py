@@ -37,7 +37,9 @@ def duplicate_job(job_id: str) -> JobStateError:
 class JobTable:
     """Jobs by id, newest last (see module docstring)."""
 
-    def __init__(self, store: JobStore | None, max_finished: int, spawn: Callable[..., None]) -> None:
+    def __init__(
+        self, store: JobStore | None, max_finished: int, spawn: Callable[..., None]
+    ) -> None:
         self.store = store
         self.max_finished = max_finished
         self.spawn = spawn
@@ -131,12 +133,18 @@ class JobTable:
             with self.lock:
                 self.jobs.pop(job_id, None)
 
-    def stored_entry(self, job: Any, *, known_flows: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    def stored_entry(
+        self, job: Any, *, known_flows: Mapping[str, Any]
+    ) -> tuple[str, str, dict[str, Any]]:
         """``(routine_id, slot_name, data)`` a stored job was submitted with, to retry it."""
         if job.status not in ("failed", "cancelled"):
-            raise JobStateError(f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
+            raise JobStateError(
+                f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried"
+            )
         if not job.entry or job.entry_data is None:
-            raise JobStateError(f"job {job.job_id!r} was stored without its entry payload, so it cannot be retried")
+            raise JobStateError(
+                f"job {job.job_id!r} was stored without its entry payload, so it cannot be retried"
+            )
         if job.flow_id not in known_flows:
             raise JobStateError(
                 f"job {job.job_id!r} ran flow {job.flow_id!r}, which this runtime does not know; "
@@ -194,15 +202,35 @@ class JobTable:
         if self.writer is not None and self.store is not None:  # the store holds every job
             self.writer.flush()
             stored, total = self.store.list_jobs(
-                flow_id=flow_id, worker_id=worker_id, status=status, limit=limit, offset=offset,
-                created_after=created_after, created_before=created_before, sort_by=sort_by,
+                flow_id=flow_id,
+                worker_id=worker_id,
+                status=status,
+                limit=limit,
+                offset=offset,
+                created_after=created_after,
+                created_before=created_before,
+                sort_by=sort_by,
                 order=order,
             )
             return [self.jobs.get(j.job_id, j) for j in stored], total
-        plain = created_after is None and created_before is None and sort_by == "created_at" and order == "desc"
+        plain = (
+            created_after is None
+            and created_before is None
+            and sort_by == "created_at"
+            and order == "desc"
+        )
         if not plain:
-            return self._sorted_page(flow_id, worker_id, status, limit, offset, created_after,
-                                     created_before, sort_by, order)
+            return self._sorted_page(
+                flow_id,
+                worker_id,
+                status,
+                limit,
+                offset,
+                created_after,
+                created_before,
+                sort_by,
+                order,
+            )
         page: list[Any]
         if flow_id is None and worker_id is None and status is None:
             kept = list(self.jobs.values())  # one atomic copy: jobs are added without the lock
@@ -225,16 +253,30 @@ class JobTable:
         page = page + [j for j in stored if j.job_id not in in_memory][:room]
         return page, total + stored_total
 
-    def _sorted_page(self, flow_id: str | None, worker_id: str | None, status: Any, limit: int,
-                     offset: int, created_after: float | None, created_before: float | None,
-                     sort_by: str, order: str) -> tuple[list[Any], int]:
+    def _sorted_page(
+        self,
+        flow_id: str | None,
+        worker_id: str | None,
+        status: Any,
+        limit: int,
+        offset: int,
+        created_after: float | None,
+        created_before: float | None,
+        sort_by: str,
+        order: str,
+    ) -> tuple[list[Any], int]:
         """Filtered and sorted: the jobs in memory merged with the store's first pages."""
         jobs: dict[str, Any] = {}
         stored_total = 0
         if self.store is not None:
             stored, stored_total = self.store.list_jobs(
-                flow_id=flow_id, worker_id=worker_id, status=status, limit=offset + limit,
-                created_after=created_after, created_before=created_before, sort_by=sort_by,
+                flow_id=flow_id,
+                worker_id=worker_id,
+                status=status,
+                limit=offset + limit,
+                created_after=created_after,
+                created_before=created_before,
+                sort_by=sort_by,
                 order=order,
             )
             jobs.update((j.job_id, j) for j in stored)
@@ -251,6 +293,8 @@ class JobTable:
         elif sort_by == "status":
             rows.sort(key=lambda j: (j.status, j.created_at), reverse=desc)
         else:  # unfinished jobs first in asc order, last in desc (as the stores sort them)
-            rows.sort(key=lambda j: (j.completed_at is not None, j.completed_at or 0.0, j.created_at),
-                      reverse=desc)
+            rows.sort(
+                key=lambda j: (j.completed_at is not None, j.completed_at or 0.0, j.created_at),
+                reverse=desc,
+            )
         return rows[offset : offset + limit], max(len(rows), stored_total)

@@ -161,7 +161,9 @@ class Parking:
         """Undo :meth:`pause_job` and release what is parked; a job that is not paused is a
         ``JobStateError`` here (``job.resume()`` only warns)."""
         if job.status != "paused":
-            raise JobStateError(f"job {job.job_id!r} is {job.status}, not paused; nothing to resume")
+            raise JobStateError(
+                f"job {job.job_id!r} is {job.status}, not paused; nothing to resume"
+            )
         with self.schedule.lock:
             job._run.user_paused = False
         self.release(job, "resume")

@@ -43,7 +43,18 @@ class ActivationContext:
     data, ``ctx.log(message, **details)`` appends to the job's log.
     """
 
-    __slots__ = ("_prev", "act_id", "attempt", "hop", "inputs", "job", "outs", "recorded", "routine", "worker")
+    __slots__ = (
+        "_prev",
+        "act_id",
+        "attempt",
+        "hop",
+        "inputs",
+        "job",
+        "outs",
+        "recorded",
+        "routine",
+        "worker",
+    )
 
     def __init__(
         self,
@@ -99,7 +110,9 @@ class ActivationContext:
         """
         runtime = self.worker.runtime
         art = runtime.artifacts.save(self.job.job_id, name, obj, routine_id=self.routine_id)
-        self.job.log(self.routine_id, "artifact", name=name, artifact_id=art.artifact_id, kind=art.kind)
+        self.job.log(
+            self.routine_id, "artifact", name=name, artifact_id=art.artifact_id, kind=art.kind
+        )
         runtime.monitor.note(self.job, "artifact_created", self.routine_id, name, art.to_dict())
         return art
 

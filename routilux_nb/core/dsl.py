@@ -48,8 +48,16 @@ from .policies import ActivationPolicy, custom
 from .registry import registry
 from .routine import FunctionRoutine, Routine
 
-__all__ = ["dump_json", "dump_yaml", "flow_from_dict", "flow_to_dict", "generated_flow_id", "load", "load_json",
-           "load_yaml"]
+__all__ = [
+    "dump_json",
+    "dump_yaml",
+    "flow_from_dict",
+    "flow_to_dict",
+    "generated_flow_id",
+    "load",
+    "load_json",
+    "load_yaml",
+]
 
 _ROUTINE_KEYS = {"class", "config", "error_handler", "activation_policy"}
 _TOP_KEYS = ("flow_id", "routines", "connections", "execution", "error_handler")
@@ -107,13 +115,17 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     """Build a flow from the DSL's dict shape."""
     lines = _lines or {}
     if not isinstance(spec, Mapping):
-        raise DSLError(f"a flow definition must be a mapping with flow_id, routines, connections; got {type(spec).__name__}")
+        raise DSLError(
+            f"a flow definition must be a mapping with flow_id, routines, connections; got {type(spec).__name__}"
+        )
     flow_id = spec.get("flow_id")
     if flow_id is None:
         flow_id = generated_flow_id(spec)
     elif not flow_id or not isinstance(flow_id, str):
-        raise DSLError(f"'flow_id' must be a non-empty string (or left out to generate one), got {flow_id!r}",
-                       1 if lines else None)
+        raise DSLError(
+            f"'flow_id' must be a non-empty string (or left out to generate one), got {flow_id!r}",
+            1 if lines else None,
+        )
     try:
         check_id(flow_id, "flow_id")
     except InvalidIdError as exc:
@@ -128,8 +140,11 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     if not isinstance(execution, Mapping):
         raise DSLError("'execution' must be a mapping (e.g. {timeout: 60})")
     try:
-        flow = Flow(flow_id, execution_timeout=execution.get("timeout"),
-                    error_handler=spec.get("error_handler"))
+        flow = Flow(
+            flow_id,
+            execution_timeout=execution.get("timeout"),
+            error_handler=spec.get("error_handler"),
+        )
     except ValueError as exc:
         raise DSLError(str(exc)) from None
     flow.execution = dict(execution)
@@ -144,7 +159,9 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
     for i, cspec in enumerate(connections):
         line = lines.get(f"connection:{i}")
         if not isinstance(cspec, Mapping) or "from" not in cspec or "to" not in cspec:
-            raise DSLError(f"connection {i} must be a mapping with 'from' and 'to', got {cspec!r}", line)
+            raise DSLError(
+                f"connection {i} must be a mapping with 'from' and 'to', got {cspec!r}", line
+            )
         try:
             flow.connect(str(cspec["from"]), str(cspec["to"]))
         except (FlowError, ValueError) as exc:
@@ -154,17 +171,25 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
 
 def generated_flow_id(spec: Mapping[str, Any]) -> str:
     """The id of a flow document without ``flow_id``: ``flow_`` + 12 hex digits of its hash."""
-    canonical = json.dumps({k: v for k, v in spec.items() if k != "flow_id"}, sort_keys=True, default=repr)
+    canonical = json.dumps(
+        {k: v for k, v in spec.items() if k != "flow_id"}, sort_keys=True, default=repr
+    )
     return "flow_" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def _policy(spec: Any) -> ActivationPolicy | Any:
     """A custom policy's check comes from the registry, by name; other specs pass through."""
     if isinstance(spec, Mapping) and spec.get("type") == "custom":
-        name = (spec.get("config") or {}).get("check") if isinstance(spec.get("config"), Mapping) else None
+        name = (
+            (spec.get("config") or {}).get("check")
+            if isinstance(spec.get("config"), Mapping)
+            else None
+        )
         if not isinstance(name, str) or not name:
-            raise ValueError("a custom activation policy needs config.check: the name its check is "
-                             "registered under (registry.add_check(name, fn))")
+            raise ValueError(
+                "a custom activation policy needs config.check: the name its check is "
+                "registered under (registry.add_check(name, fn))"
+            )
         return custom(registry.get_check(name))
     return spec
 
@@ -174,7 +199,9 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
         raise DSLError(f"routine {rid!r} must be a mapping with a 'class'", line)
     unknown = set(rspec) - _ROUTINE_KEYS
     if unknown:
-        raise DSLError(f"routine {rid!r}: unknown keys {sorted(unknown)}; known: {sorted(_ROUTINE_KEYS)}", line)
+        raise DSLError(
+            f"routine {rid!r}: unknown keys {sorted(unknown)}; known: {sorted(_ROUTINE_KEYS)}", line
+        )
     config = rspec.get("config") or {}
     if not isinstance(config, Mapping):
         raise DSLError(f"routine {rid!r}: 'config' must be a mapping", line)
@@ -184,7 +211,9 @@ def _routine_from_spec(rid: str, rspec: Any, line: int | None) -> Routine:
         raise DSLError(
             f"routine {rid!r}: config {key!r} was a Python callable ({shown}) when the flow was exported; "
             "a flow document cannot carry code: set it from Python after loading, or register a routine "
-            "class (or a function routine) with that behaviour and name it in 'class'", line)
+            "class (or a function routine) with that behaviour and name it in 'class'",
+            line,
+        )
     try:
         factory = registry.get(str(rspec["class"]))
         routine = factory(routine_id=rid, config=dict(config))
@@ -203,7 +232,13 @@ def _exported_callable(value: Any, path: str = "") -> tuple[str, str] | None:
     """The config key holding what the export writes for a callable (``<callable name>``)."""
     if isinstance(value, str):
         return (path, value) if value.startswith("<callable ") and value.endswith(">") else None
-    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    items = (
+        value.items()
+        if isinstance(value, Mapping)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, item in items:
         found = _exported_callable(item, f"{path}.{key}" if path else str(key))
         if found is not None:
@@ -215,8 +250,13 @@ def _class_name(routine: Routine, flow_id: str) -> str:
     if isinstance(routine, FunctionRoutine):
         ref = registry.function_ref_of(flow_id, routine)
         if ref is None:  # added without @flow.routine: make this exact function loadable here
-            ref = registry.add_function(flow_id, routine.routine_id, routine.fn,
-                                        slots=routine.slot_specs.values(), events=routine.event_specs.values())
+            ref = registry.add_function(
+                flow_id,
+                routine.routine_id,
+                routine.fn,
+                slots=routine.slot_specs.values(),
+                events=routine.event_specs.values(),
+            )
         return ref
     return registry.name_of(type(routine)) or type(routine).__name__
 
@@ -290,7 +330,9 @@ def _handler_dict(h: ErrorHandler) -> dict[str, Any]:
 
 
 def dump_yaml(flow: Flow) -> str:
-    text: str = yaml.safe_dump(flow_to_dict(flow), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text: str = yaml.safe_dump(
+        flow_to_dict(flow), sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
     return text
 
 

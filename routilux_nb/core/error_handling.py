@@ -62,10 +62,19 @@ class ErrorHandler:
         if isinstance(spec, str):
             return cls(spec)
         if isinstance(spec, Mapping):
-            known = {"strategy", "max_retries", "retry_delay", "backoff", "retry_backoff", "is_critical"}
+            known = {
+                "strategy",
+                "max_retries",
+                "retry_delay",
+                "backoff",
+                "retry_backoff",
+                "is_critical",
+            }
             extra = set(spec) - known
             if extra:
-                raise ValueError(f"unknown error_handler keys {sorted(extra)}; known: {sorted(known)}")
+                raise ValueError(
+                    f"unknown error_handler keys {sorted(extra)}; known: {sorted(known)}"
+                )
             fields = dict(spec)
             if "retry_backoff" in fields:  # the original format's name
                 fields["backoff"] = fields.pop("retry_backoff")

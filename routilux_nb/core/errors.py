@@ -87,7 +87,9 @@ class BreakpointNotFound(NotFound):
 class UnknownRoutineError(FlowError, NotFound):
     def __init__(self, routine_id: str, existing: Iterable[str], where: str = "flow") -> None:
         self.routine_id = routine_id
-        super().__init__(f"unknown routine {routine_id!r} in {where}; existing routines: {_choices(existing)}")
+        super().__init__(
+            f"unknown routine {routine_id!r} in {where}; existing routines: {_choices(existing)}"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -96,7 +98,9 @@ class UnknownRoutineError(FlowError, NotFound):
 class UnknownSlotError(FlowError, NotFound):
     def __init__(self, routine_id: str, slot: str, existing: Iterable[str]) -> None:
         self.routine_id, self.slot_name = routine_id, slot
-        super().__init__(f"routine {routine_id!r} has no slot {slot!r}; its slots: {_choices(existing)}")
+        super().__init__(
+            f"routine {routine_id!r} has no slot {slot!r}; its slots: {_choices(existing)}"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -105,7 +109,9 @@ class UnknownSlotError(FlowError, NotFound):
 class UnknownEventError(FlowError, NotFound):
     def __init__(self, routine_id: str, event: str, existing: Iterable[str]) -> None:
         self.routine_id, self.event_name = routine_id, event
-        super().__init__(f"routine {routine_id!r} has no event {event!r}; its events: {_choices(existing)}")
+        super().__init__(
+            f"routine {routine_id!r} has no event {event!r}; its events: {_choices(existing)}"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -122,7 +128,9 @@ class DSLError(FlowError):
 class RegistryError(RoutiluxError, KeyError):
     def __init__(self, name: str, existing: Iterable[str], hint: str | None = None) -> None:
         self.name = name
-        super().__init__(hint or f"no routine class registered as {name!r}; registered: {_choices(existing)}")
+        super().__init__(
+            hint or f"no routine class registered as {name!r}; registered: {_choices(existing)}"
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -41,9 +41,14 @@ from ._expr_guards import (
 
 __all__ = ["Condition", "ExpressionError", "compile_condition", "evaluate"]
 
+
 def _isnan(value: Any) -> bool:
     """``isnan(x)``: true for a float NaN (Python, numpy); false for anything else, never an error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and type(value).__module__ != "numpy":
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        and type(value).__module__ != "numpy"
+    ):
         return False
     try:
         return math.isnan(value)
@@ -339,8 +344,24 @@ def _compile_source(source: str) -> Condition:
     return Condition(source, _compile(tree.body))
 
 
-_CONST_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.List,
-                ast.Tuple, ast.Set, ast.Dict, *_BINOPS, *_UNARY, *_CMPOPS, ast.And, ast.Or, ast.Load)
+_CONST_NODES = (
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.BoolOp,
+    ast.IfExp,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    *_BINOPS,
+    *_UNARY,
+    *_CMPOPS,
+    ast.And,
+    ast.Or,
+    ast.Load,
+)
 
 
 def _fold_constants(root: ast.AST) -> None:
@@ -349,17 +370,21 @@ def _fold_constants(root: ast.AST) -> None:
     constant: dict[int, bool] = {}
     for node in reversed(list(ast.walk(root))):  # children before parents
         constant[id(node)] = isinstance(node, _CONST_NODES) and all(
-            constant[id(child)] for child in ast.iter_child_nodes(node))
+            constant[id(child)] for child in ast.iter_child_nodes(node)
+        )
     for node in ast.walk(root):
         if isinstance(node, (ast.BinOp, ast.UnaryOp)) and constant[id(node)]:
             try:
                 _compile(node)({})
             except ExpressionError as exc:
-                raise ExpressionError(f"{exc} (constant part at column {node.col_offset + 1} "
-                                      "can only fail)") from None
+                raise ExpressionError(
+                    f"{exc} (constant part at column {node.col_offset + 1} can only fail)"
+                ) from None
             except Exception as exc:
-                raise ExpressionError(f"refused constant expression at column {node.col_offset + 1}: "
-                                      f"it always fails ({type(exc).__name__}: {exc})") from None
+                raise ExpressionError(
+                    f"refused constant expression at column {node.col_offset + 1}: "
+                    f"it always fails ({type(exc).__name__}: {exc})"
+                ) from None
 
 
 def compile_condition(

@@ -139,13 +139,17 @@ def open_store(spec: Any) -> Any:
     if not isinstance(spec, (str, os.PathLike)):
         return spec
     if _store_opener is None:
-        raise ValueError(f"store={spec!r} needs routilux_nb.store: import routilux_nb (not only routilux_nb.core)")
+        raise ValueError(
+            f"store={spec!r} needs routilux_nb.store: import routilux_nb (not only routilux_nb.core)"
+        )
     return _store_opener(os.fspath(spec))
 
 
 def make_artifact_store(runtime: Any) -> Any:
     if _artifact_factory is None:
-        raise ImportError("artifacts need routilux_nb.store: import routilux_nb (not only routilux_nb.core)")
+        raise ImportError(
+            "artifacts need routilux_nb.store: import routilux_nb (not only routilux_nb.core)"
+        )
     return _artifact_factory(runtime)
 
 
@@ -153,7 +157,9 @@ def store_identity(store: Any) -> Any:
     """What identifies a store: a file's absolute path, else the spec or the object itself."""
     if store is None:
         return None
-    path = os.fspath(store) if isinstance(store, (str, os.PathLike)) else getattr(store, "path", None)
+    path = (
+        os.fspath(store) if isinstance(store, (str, os.PathLike)) else getattr(store, "path", None)
+    )
     if isinstance(path, str) and path not in ("memory", ":memory:"):
         return os.path.abspath(path)
     return store if path is None or not isinstance(store, (str, os.PathLike)) else path

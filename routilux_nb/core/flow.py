@@ -52,10 +52,17 @@ class ValidationReport:
         return self.errors + self.warnings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "issues": self.issues, "errors": self.errors, "warnings": self.warnings}
+        return {
+            "valid": self.valid,
+            "issues": self.issues,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
 
     def __repr__(self) -> str:
-        return f"ValidationReport(valid={self.valid}, errors={self.errors}, warnings={self.warnings})"
+        return (
+            f"ValidationReport(valid={self.valid}, errors={self.errors}, warnings={self.warnings})"
+        )
 
 
 class Flow(HtmlRepr):
@@ -149,7 +156,8 @@ class Flow(HtmlRepr):
             self.get_routine(routine_id)
             del self.routines[routine_id]
             self.connections = [
-                c for c in self.connections
+                c
+                for c in self.connections
                 if routine_id not in (c.source_routine, c.target_routine)
             ]
             self._changed()
@@ -161,7 +169,10 @@ class Flow(HtmlRepr):
             raise UnknownRoutineError(routine_id, self.routines, f"flow {self.flow_id!r}") from None
 
     def connect(
-        self, source: str | Routine, target: str | Routine, source_event: str | None = None,
+        self,
+        source: str | Routine,
+        target: str | Routine,
+        source_event: str | None = None,
         target_slot: str | None = None,
     ) -> Connection:
         """Wire ``"a.output"`` to ``"b.input"`` (or routines with explicit event/slot names)."""
@@ -186,12 +197,16 @@ class Flow(HtmlRepr):
                 try:
                     self.connections.remove(connection)
                 except ValueError:
-                    raise FlowError(f"flow {self.flow_id!r} has no connection {connection}") from None
+                    raise FlowError(
+                        f"flow {self.flow_id!r} has no connection {connection}"
+                    ) from None
                 conn = connection
             self._changed()
         return conn
 
-    def _make_connection(self, source: Any, target: Any, event: str | None, slot: str | None) -> Connection:
+    def _make_connection(
+        self, source: Any, target: Any, event: str | None, slot: str | None
+    ) -> Connection:
         src = source.routine_id if isinstance(source, Routine) else str(source)
         dst = target.routine_id if isinstance(target, Routine) else str(target)
         if event is not None:
@@ -284,9 +299,17 @@ class Flow(HtmlRepr):
 
         g = nx.MultiDiGraph(flow_id=self.flow_id)
         for rid, r in self.routines.items():
-            g.add_node(rid, class_name=r.class_name, slots=list(r.slot_specs), events=list(r.event_specs))
+            g.add_node(
+                rid, class_name=r.class_name, slots=list(r.slot_specs), events=list(r.event_specs)
+            )
         for i, c in enumerate(self.connections):
-            g.add_edge(c.source_routine, c.target_routine, key=f"conn_{i}", event=c.source_event, slot=c.target_slot)
+            g.add_edge(
+                c.source_routine,
+                c.target_routine,
+                key=f"conn_{i}",
+                event=c.source_event,
+                slot=c.target_slot,
+            )
         return g
 
     def describe(self) -> dict[str, Any]:
@@ -353,7 +376,9 @@ class Flow(HtmlRepr):
         )
 
 
-def _topological_order(routines: Mapping[str, Routine], connections: list[Connection]) -> dict[str, int]:
+def _topological_order(
+    routines: Mapping[str, Routine], connections: list[Connection]
+) -> dict[str, int]:
     indegree = dict.fromkeys(routines, 0)
     out: dict[str, list[str]] = {rid: [] for rid in routines}
     for c in connections:
@@ -372,8 +397,13 @@ def _topological_order(routines: Mapping[str, Routine], connections: list[Connec
     return order
 
 
-def _register_function(flow_id: str, routine_id: str, fn: Callable[..., Any], slots: tuple[Any, ...],
-                       events: tuple[Any, ...]) -> None:
+def _register_function(
+    flow_id: str,
+    routine_id: str,
+    fn: Callable[..., Any],
+    slots: tuple[Any, ...],
+    events: tuple[Any, ...],
+) -> None:
     """Make a decorated function loadable from the DSL in this process, as
     ``function:<flow_id>/<routine_id>`` (see :mod:`routilux_nb.core.registry`)."""
     registry.add_function(flow_id, routine_id, fn, slots=slots, events=events)

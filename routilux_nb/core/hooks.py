@@ -47,13 +47,17 @@ class MonitorHooks(Protocol):
     def activation_start(self, act: ActivationContext) -> None:
         """A routine's logic is about to run with ``act.inputs``."""
 
-    def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None:
+    def activation_end(
+        self, act: ActivationContext, duration: float, error: BaseException | None
+    ) -> None:
         """The logic returned (or raised ``error``) after ``duration`` wall seconds."""
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """The activation emitted ``payload`` on ``event`` (before it is routed)."""
 
-    def routine_error(self, act: ActivationContext, error: BaseException, tb: str, strategy: str) -> None:
+    def routine_error(
+        self, act: ActivationContext, error: BaseException, tb: str, strategy: str
+    ) -> None:
         """The activation raised; ``strategy`` is what the engine does about it."""
 
     def parked(self, parked: Parked) -> None:
@@ -65,16 +69,29 @@ class MonitorHooks(Protocol):
     def discarded(self, job: JobContext, count: int, reason: str) -> None:
         """``count`` items of the job were thrown away (``reason`` says why)."""
 
-    def note(self, job: JobContext, event_type: str, routine_id: str | None, detail: Any = None,
-             payload: Any = None) -> None:
+    def note(
+        self,
+        job: JobContext,
+        event_type: str,
+        routine_id: str | None,
+        detail: Any = None,
+        payload: Any = None,
+    ) -> None:
         """Something happened to the job that the engine's own hooks do not cover (e.g.
         ``artifact_created``): recorded in its trace and published like any event."""
 
     def worker_status(self, worker: Worker, old: str) -> None:
         """``worker.status`` changed from ``old``."""
 
-    def check(self, kind: str, job: JobContext, routine_id: str, name: str | None,
-              payload: Any, connection_index: int | None = None) -> str | None:
+    def check(
+        self,
+        kind: str,
+        job: JobContext,
+        routine_id: str,
+        name: str | None,
+        payload: Any,
+        connection_index: int | None = None,
+    ) -> str | None:
         """The id of the breakpoint hit at this point, or ``None`` (only while ``armed``)."""
 
     def shutdown(self) -> None:
@@ -102,18 +119,35 @@ class NullMonitor:
             observer.job_status(job, old)
 
     def activation_start(self, act: ActivationContext) -> None: ...
-    def activation_end(self, act: ActivationContext, duration: float, error: BaseException | None) -> None: ...
+    def activation_end(
+        self, act: ActivationContext, duration: float, error: BaseException | None
+    ) -> None: ...
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None: ...
-    def routine_error(self, act: ActivationContext, error: BaseException, tb: str, strategy: str) -> None: ...
+    def routine_error(
+        self, act: ActivationContext, error: BaseException, tb: str, strategy: str
+    ) -> None: ...
     def parked(self, parked: Parked) -> None: ...
     def unparked(self, parked: Parked, action: str) -> None: ...
     def discarded(self, job: JobContext, count: int, reason: str) -> None: ...
-    def note(self, job: JobContext, event_type: str, routine_id: str | None, detail: Any = None,
-             payload: Any = None) -> None: ...
+    def note(
+        self,
+        job: JobContext,
+        event_type: str,
+        routine_id: str | None,
+        detail: Any = None,
+        payload: Any = None,
+    ) -> None: ...
     def worker_status(self, worker: Worker, old: str) -> None: ...
 
-    def check(self, kind: str, job: JobContext, routine_id: str, name: str | None,
-              payload: Any, connection_index: int | None = None) -> str | None:
+    def check(
+        self,
+        kind: str,
+        job: JobContext,
+        routine_id: str,
+        name: str | None,
+        payload: Any,
+        connection_index: int | None = None,
+    ) -> str | None:
         """Breakpoint id hit at this point, or ``None``."""
         return None
 

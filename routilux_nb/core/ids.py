@@ -36,5 +36,7 @@ def check_id(value: object, kind: str = "id") -> str:
     """Return ``value`` if it follows the id rule, else raise :class:`InvalidIdError` naming ``kind``."""
     if isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None:
         return value
-    shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:57] + "...")
+    shown = (
+        repr(value) if not isinstance(value, str) or len(value) <= 60 else repr(value[:57] + "...")
+    )
     raise InvalidIdError(f"{kind} {shown} is not valid: {_RULE}")

@@ -31,16 +31,52 @@ class Parked:
     ``event``, or ``step``); ``payload`` may be edited before the job continues.
     """
 
-    __slots__ = ("breakpoint_id", "event_name", "hop", "job", "kind", "parked_at", "payload",
-                 "routine_id", "slot_name", "target", "attempt", "connection_index", "act_id")
+    __slots__ = (
+        "breakpoint_id",
+        "event_name",
+        "hop",
+        "job",
+        "kind",
+        "parked_at",
+        "payload",
+        "routine_id",
+        "slot_name",
+        "target",
+        "attempt",
+        "connection_index",
+        "act_id",
+    )
 
-    def __init__(self, kind: str, job: JobContext, routine_id: str, payload: Any, hop: Any, *,
-                 slot_name: str | None = None, event_name: str | None = None,
-                 breakpoint_id: str | None = None, target: Any = None, attempt: int = 0,
-                 connection_index: int | None = None, act_id: int | None = None) -> None:
-        self.kind, self.job, self.routine_id, self.payload, self.hop = kind, job, routine_id, payload, hop
+    def __init__(
+        self,
+        kind: str,
+        job: JobContext,
+        routine_id: str,
+        payload: Any,
+        hop: Any,
+        *,
+        slot_name: str | None = None,
+        event_name: str | None = None,
+        breakpoint_id: str | None = None,
+        target: Any = None,
+        attempt: int = 0,
+        connection_index: int | None = None,
+        act_id: int | None = None,
+    ) -> None:
+        self.kind, self.job, self.routine_id, self.payload, self.hop = (
+            kind,
+            job,
+            routine_id,
+            payload,
+            hop,
+        )
         self.slot_name, self.event_name, self.breakpoint_id = slot_name, event_name, breakpoint_id
-        self.target, self.attempt, self.connection_index, self.act_id = target, attempt, connection_index, act_id
+        self.target, self.attempt, self.connection_index, self.act_id = (
+            target,
+            attempt,
+            connection_index,
+            act_id,
+        )
         self.parked_at = now()
 
     @property
@@ -66,9 +102,17 @@ class Parked:
 class JobContext(HtmlRepr):
     """State and handle of one job (see module docstring)."""
 
-    def __init__(self, job_id: str, worker: Worker, *, metadata: dict[str, Any] | None = None,
-                 data: dict[str, Any] | None = None, timeout: float | None = None,
-                 log_size: int = 1000, entry: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        worker: Worker,
+        *,
+        metadata: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        log_size: int = 1000,
+        entry: tuple[str, str] | None = None,
+    ) -> None:
         self.job_id = job_id
         self.worker_id = worker.worker_id
         self.flow_id = worker.flow.flow_id
@@ -181,8 +225,11 @@ class JobContext(HtmlRepr):
         A finished job cannot pause: that warns (``UserWarning``) and returns the job.
         """
         if self.is_finished:
-            warnings.warn(f"job {self.job_id!r} is {self.status}, not running: nothing to pause",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"job {self.job_id!r} is {self.status}, not running: nothing to pause",
+                UserWarning,
+                stacklevel=2,
+            )
             return self
         self._worker.parking.pause_job(self)
         return self
@@ -194,8 +241,11 @@ class JobContext(HtmlRepr):
         returns the job, so re-running a notebook cell is harmless.
         """
         if self.status != "paused":
-            warnings.warn(f"job {self.job_id!r} is {self.status}, not paused: nothing to resume",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"job {self.job_id!r} is {self.status}, not paused: nothing to resume",
+                UserWarning,
+                stacklevel=2,
+            )
             return self
         self._worker.parking.resume_job(self)
         return self
@@ -203,7 +253,9 @@ class JobContext(HtmlRepr):
     def cancel(self, reason: str | None = None) -> JobContext:
         """Cancel the job: queued items are discarded (and counted), status ``cancelled``."""
         if self.is_finished:
-            raise JobStateError(f"job {self.job_id!r} is already {self.status}; only unfinished jobs can be cancelled")
+            raise JobStateError(
+                f"job {self.job_id!r} is already {self.status}; only unfinished jobs can be cancelled"
+            )
         self._worker.finish_job(self, "cancelled", reason=reason or "cancelled by user")
         return self
 
@@ -227,7 +279,9 @@ class JobContext(HtmlRepr):
 
     def log(self, routine_id: str | None, action: str, **details: Any) -> None:
         """Append a log entry (``GET /jobs/{id}/logs``)."""
-        self.logs.append({"timestamp": now(), "routine_id": routine_id, "action": action, "details": details})
+        self.logs.append(
+            {"timestamp": now(), "routine_id": routine_id, "action": action, "details": details}
+        )
 
     @property
     def trace_id(self) -> str | None:
@@ -241,7 +295,9 @@ class JobContext(HtmlRepr):
 
     def _monitored(self, what: str) -> Any:
         if self.monitor is None:
-            raise RuntimeError(f"{what} needs monitoring: this job's runtime was created with monitor=False")
+            raise RuntimeError(
+                f"{what} needs monitoring: this job's runtime was created with monitor=False"
+            )
         return self.monitor
 
     @property
@@ -275,7 +331,9 @@ class JobContext(HtmlRepr):
         found = [a for a in self.artifacts if a.name == name]
         if not found:
             names = sorted({a.name for a in self.artifacts})
-            raise KeyError(f"job {self.job_id!r} has no artifact {name!r}; it has: {names or 'none'}")
+            raise KeyError(
+                f"job {self.job_id!r} has no artifact {name!r}; it has: {names or 'none'}"
+            )
         return self._worker.runtime.artifacts.load(found[-1].artifact_id)
 
     @property

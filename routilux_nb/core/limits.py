@@ -206,7 +206,9 @@ def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     past ``limits``; YAML syntax errors raise ``yaml.YAMLError`` as usual."""
     loader_cls: type[_BoundedLoader] = _BoundedLoader
     if limits != DEFAULT_LIMITS:
-        loader_cls = cast("type[_BoundedLoader]", type("_Loader", (_BoundedLoader,), {"limits": limits}))
+        loader_cls = cast(
+            "type[_BoundedLoader]", type("_Loader", (_BoundedLoader,), {"limits": limits})
+        )
     loader = loader_cls(text)
     try:
         return loader.get_single_data()

@@ -45,8 +45,15 @@ try:  # pragma: no cover - depends on installed extras
 except ImportError:  # pragma: no cover
     _pickler = pickle
 
-__all__ = ["RemoteContext", "RemoteError", "RemotePayloadError", "RemoteTraceback", "call_offloaded",
-           "is_remote_executor", "run_remote"]
+__all__ = [
+    "RemoteContext",
+    "RemoteError",
+    "RemotePayloadError",
+    "RemoteTraceback",
+    "call_offloaded",
+    "is_remote_executor",
+    "run_remote",
+]
 
 #: how often a thread waiting on remote work checks whether its job has ended
 POLL_INTERVAL = 0.05
@@ -77,8 +84,15 @@ class _RemoteJob:
 class RemoteContext:
     """The ``ctx`` logic sees on the other side: it records instead of routing."""
 
-    def __init__(self, routine: Any, job_id: str, data: dict[str, Any], attempt: int,
-                 worker_id: str | None = None, act_id: int | None = None) -> None:
+    def __init__(
+        self,
+        routine: Any,
+        job_id: str,
+        data: dict[str, Any],
+        attempt: int,
+        worker_id: str | None = None,
+        act_id: int | None = None,
+    ) -> None:
         self.routine = routine
         self.job = _RemoteJob(job_id)
         self.job_id = job_id
@@ -164,9 +178,15 @@ def _install_capture() -> None:
             sys.stderr = _Capture(sys.stderr)
 
 
-def run_remote(routine: Any, inputs: dict[str, list[dict[str, Any]]], job_id: str, data: dict[str, Any],
-               attempt: int, worker_id: str | None = None,
-               act_id: int | None = None) -> tuple[Any, list[tuple[Any, ...]], dict[str, Any]]:
+def run_remote(
+    routine: Any,
+    inputs: dict[str, list[dict[str, Any]]],
+    job_id: str,
+    data: dict[str, Any],
+    attempt: int,
+    worker_id: str | None = None,
+    act_id: int | None = None,
+) -> tuple[Any, list[tuple[Any, ...]], dict[str, Any]]:
     """Run the logic with a recording context: returns (result, effects, data)."""
     _install_capture()
     ctx = RemoteContext(routine, job_id, data, attempt, worker_id, act_id)
@@ -205,11 +225,19 @@ class _RemoteCall:
                     f"inputs ({type(exc).__name__}: {exc}); define its logic in a module the "
                     "executor's processes can import, or install cloudpickle"
                 ) from None
-            result, effects, new = run_remote(routine, inputs, job_id, working, attempt, worker_id, act_id)
+            result, effects, new = run_remote(
+                routine, inputs, job_id, working, attempt, worker_id, act_id
+            )
             changed = {k: v for k, v in new.items() if k not in sent or not _same(sent[k], v)}
             removed = [k for k in sent if k not in new]
-            parts = [("the returned value", result), ("ctx.data", changed),
-                     *((f"emit {e[1]!r} payload" if e[0] == "emit" else f"a {e[0]}", e[-1]) for e in effects)]
+            parts = [
+                ("the returned value", result),
+                ("ctx.data", changed),
+                *(
+                    (f"emit {e[1]!r} payload" if e[0] == "emit" else f"a {e[0]}", e[-1])
+                    for e in effects
+                ),
+            ]
             return _dumps(("ok", result, effects, changed, removed), rid, "the results", parts)
         except Exception as exc:
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -290,7 +318,9 @@ def _unpicklable_path(obj: Any, path: str, depth: int = 0) -> str:
 
 
 # -- the local side ------------------------------------------------------------------------
-def call_offloaded(executor: Executor, act: Any, routine: Any, inputs: dict[str, list[dict[str, Any]]]) -> Any:
+def call_offloaded(
+    executor: Executor, act: Any, routine: Any, inputs: dict[str, list[dict[str, Any]]]
+) -> Any:
     """Run ``routine``'s logic on ``executor`` and apply what it did to the local activation.
 
     Returns the logic's return value; returns ``None`` without applying anything when the

@@ -71,7 +71,11 @@ class Registry:
         with self._lock:
             for name in all_names:
                 for key in {name, snake_case(name)}:
-                    if not replace and key in self._factories and self._factories[key] is not factory:
+                    if (
+                        not replace
+                        and key in self._factories
+                        and self._factories[key] is not factory
+                    ):
                         continue
                     self._factories[key] = factory
             self._canonical.setdefault(factory, all_names[0])
@@ -80,11 +84,16 @@ class Registry:
         if name.startswith(FUNCTION_PREFIX):
             entry = self._functions.get(name)
             if entry is None:
-                flow_id, _, rid = name[len(FUNCTION_PREFIX):].rpartition("/")
-                raise RegistryError(name, self.names(), hint=(
-                    f"{name!r} is the function routine {rid!r} of flow {flow_id!r}: run the code "
-                    f"defining it (@flow.routine on Flow({flow_id!r})) or "
-                    f"registry.add_function({flow_id!r}, {rid!r}, fn, slots=..., events=...) first"))
+                flow_id, _, rid = name[len(FUNCTION_PREFIX) :].rpartition("/")
+                raise RegistryError(
+                    name,
+                    self.names(),
+                    hint=(
+                        f"{name!r} is the function routine {rid!r} of flow {flow_id!r}: run the code "
+                        f"defining it (@flow.routine on Flow({flow_id!r})) or "
+                        f"registry.add_function({flow_id!r}, {rid!r}, fn, slots=..., events=...) first"
+                    ),
+                )
             return entry[1]
         key = name.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
         found = self._factories.get(key) or self._factories.get(snake_case(key))
@@ -94,14 +103,26 @@ class Registry:
         if len(refs) == 1:
             return self._functions[refs[0]][1]
         if refs:
-            raise RegistryError(name, self.names(), hint=(
-                f"functions named {key!r} exist in several flows; name one: "
-                + ", ".join(repr(r) for r in refs)))
+            raise RegistryError(
+                name,
+                self.names(),
+                hint=(
+                    f"functions named {key!r} exist in several flows; name one: "
+                    + ", ".join(repr(r) for r in refs)
+                ),
+            )
         raise RegistryError(name, self.names())
 
     # -- function routines -------------------------------------------------------------------
-    def add_function(self, flow_id: str, routine_id: str, fn: Callable[..., Any], *,
-                     slots: Iterable[Any] = ("input",), events: Iterable[Any] = ("output",)) -> str:
+    def add_function(
+        self,
+        flow_id: str,
+        routine_id: str,
+        fn: Callable[..., Any],
+        *,
+        slots: Iterable[Any] = ("input",),
+        events: Iterable[Any] = ("output",),
+    ) -> str:
         """Make the function routine ``routine_id`` of flow ``flow_id`` loadable from the DSL;
         returns its reference (``function:<flow_id>/<routine_id>``). Registering again replaces."""
         from .routine import FunctionRoutine
@@ -109,7 +130,9 @@ class Registry:
         slot_specs, event_specs = tuple(slots), tuple(events)
 
         def factory(routine_id: str | None = None, **kwargs: Any) -> Routine:
-            return FunctionRoutine(fn, slots=slot_specs, events=event_specs, routine_id=routine_id, **kwargs)
+            return FunctionRoutine(
+                fn, slots=slot_specs, events=event_specs, routine_id=routine_id, **kwargs
+            )
 
         factory.__name__ = getattr(fn, "__name__", routine_id)
         ref = function_ref(flow_id, routine_id)
@@ -130,11 +153,15 @@ class Registry:
         return ref if entry is not None and entry[0] is routine.fn else None
 
     # -- custom activation policy checks ---------------------------------------------------------
-    def add_check(self, name: str, check: Callable[[dict[str, int]], bool]) -> Callable[[dict[str, int]], bool]:
+    def add_check(
+        self, name: str, check: Callable[[dict[str, int]], bool]
+    ) -> Callable[[dict[str, int]], bool]:
         """Register the check of a custom activation policy under ``name`` (the DSL's
         ``activation_policy: {type: custom, config: {check: name}}``)."""
         if not callable(check):
-            raise TypeError(f"add_check({name!r}, ...) needs a callable, got {type(check).__name__}")
+            raise TypeError(
+                f"add_check({name!r}, ...) needs a callable, got {type(check).__name__}"
+            )
         with self._lock:
             self._checks[name] = check
         return check
@@ -144,9 +171,14 @@ class Registry:
             return self._checks[name]
         except KeyError:
             known = ", ".join(repr(n) for n in sorted(self._checks)) or "none"
-            raise RegistryError(name, (), hint=(
-                f"no custom activation policy check registered as {name!r}: register it with "
-                f"registry.add_check({name!r}, fn) before loading; registered checks: {known}")) from None
+            raise RegistryError(
+                name,
+                (),
+                hint=(
+                    f"no custom activation policy check registered as {name!r}: register it with "
+                    f"registry.add_check({name!r}, fn) before loading; registered checks: {known}"
+                ),
+            ) from None
 
     def check_name_of(self, check: Callable[..., Any]) -> str | None:
         """The name a check is registered under (the first, in registration order)."""
@@ -172,12 +204,16 @@ class Registry:
         """
         return self.get(name)(routine_id=routine_id, **kwargs)
 
-    def snapshot(self) -> tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]:
+    def snapshot(
+        self,
+    ) -> tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]:
         """The registered names, to put back later with :meth:`restore` (tests use this)."""
         with self._lock:
             return dict(self._factories), dict(self._canonical)
 
-    def restore(self, state: tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]) -> None:
+    def restore(
+        self, state: tuple[dict[str, Callable[..., Routine]], dict[Callable[..., Routine], str]]
+    ) -> None:
         """Put back what :meth:`snapshot` returned: names registered since are forgotten."""
         factories, canonical = state
         with self._lock:
@@ -194,7 +230,10 @@ class Registry:
             aliases: dict[Callable[..., Routine], list[str]] = {}
             for key, factory in self._factories.items():
                 aliases.setdefault(factory, []).append(key)
-            out = [(name, f, sorted(set(aliases.get(f, ())) - {name})) for f, name in self._canonical.items()]
+            out = [
+                (name, f, sorted(set(aliases.get(f, ())) - {name}))
+                for f, name in self._canonical.items()
+            ]
             out += [(ref, factory, []) for ref, (_, factory) in self._functions.items()]
         return out
 

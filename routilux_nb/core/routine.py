@@ -73,7 +73,9 @@ class Routine(HtmlRepr):
         cls = type(self)
         self._slots: dict[str, Slot] = {s.name: s for s in map(_as_slot, cls.slots)}
         self._events: dict[str, Event] = {e.name: e for e in map(_as_event, cls.events)}
-        self.activation_policy: ActivationPolicy = policy_from_spec(policy or cls.policy or immediate())
+        self.activation_policy: ActivationPolicy = policy_from_spec(
+            policy or cls.policy or immediate()
+        )
         self.error_handler: ErrorHandler | None = ErrorHandler.from_spec(error_handler)
         self._plan: tuple[bool, bool, tuple[str, ...]] | None = None
         self.setup()
@@ -83,7 +85,10 @@ class Routine(HtmlRepr):
 
     # -- declaration ---------------------------------------------------------------------
     def define_slot(
-        self, name: str, max_length: int = DEFAULT_MAX_LENGTH, watermark: float = 0.8,
+        self,
+        name: str,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        watermark: float = 0.8,
         put_timeout: float = 30.0,
     ) -> Slot:
         slot = Slot(name, int(max_length), float(watermark), float(put_timeout))
@@ -149,11 +154,19 @@ class Routine(HtmlRepr):
             return (False, False, tuple(self._slots))
         wants_ctx = "ctx" in params
         var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        names = [n for n, p in params.items() if n != "ctx" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        names = [
+            n
+            for n, p in params.items()
+            if n != "ctx" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
         var_pos = any(p.kind is p.VAR_POSITIONAL for p in params.values())
         slots = tuple(self._slots)
         by_name = var_kw or set(slots) <= set(names)
-        if not by_name and not var_pos and len([n for n in names if params[n].default is params[n].empty]) > len(slots):
+        if (
+            not by_name
+            and not var_pos
+            and len([n for n in names if params[n].default is params[n].empty]) > len(slots)
+        ):
             raise TypeError(
                 f"logic of routine {self.routine_id!r} takes parameters {names} that do not match "
                 f"its slots {list(slots)}: name parameters after slots, or take them in slot order"
@@ -263,7 +276,11 @@ class FunctionRoutine(Routine):
         ``@flow.routine`` does at module level), so process pools find it by import."""
         module = sys.modules.get(getattr(self.fn, "__module__", "") or "")
         name = getattr(self.fn, "__qualname__", "")
-        if module is not None and module.__name__ != "__main__" and getattr(module, name, None) is self:
+        if (
+            module is not None
+            and module.__name__ != "__main__"
+            and getattr(module, name, None) is self
+        ):
             self.__module__ = module.__name__  # where pickle looks the name up
             return name
         return super().__reduce__()

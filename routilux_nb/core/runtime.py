@@ -205,8 +205,9 @@ class Runtime(HtmlRepr):
         return self.get_flow(flow)
 
     # -- workers -------------------------------------------------------------------------
-    def start(self, flow: Flow | str, worker_id: str | None = None, *,
-              max_concurrency: int | None = None) -> Worker:
+    def start(
+        self, flow: Flow | str, worker_id: str | None = None, *, max_concurrency: int | None = None
+    ) -> Worker:
         """Start a worker running ``flow``; errors in the flow's wiring are raised here.
 
         Safe to run again (a re-run notebook cell): when worker ``worker_id`` already runs
@@ -232,7 +233,9 @@ class Runtime(HtmlRepr):
         with self._lock:
             existing = self.workers.get(worker_id) if worker_id is not None else None
             if existing is not None and existing.status != "stopped":
-                raise StateError(f"a worker {worker_id!r} was started meanwhile; use rt.get_worker({worker_id!r})")
+                raise StateError(
+                    f"a worker {worker_id!r} was started meanwhile; use rt.get_worker({worker_id!r})"
+                )
             worker = Worker(self, flow, worker_id, max_concurrency)
             self.workers[worker.worker_id] = worker
         self.monitor.worker_status(worker, "created")
@@ -242,7 +245,9 @@ class Runtime(HtmlRepr):
         try:
             return self.workers[worker_id]
         except KeyError:
-            raise KeyError(f"no worker {worker_id!r}; known workers: {sorted(self.workers) or 'none'}") from None
+            raise KeyError(
+                f"no worker {worker_id!r}; known workers: {sorted(self.workers) or 'none'}"
+            ) from None
 
     def worker_for(self, flow: Flow | str) -> Worker:
         """A running worker of ``flow`` (the first one), started if there is none."""
@@ -254,11 +259,20 @@ class Runtime(HtmlRepr):
         return self.start(flow)
 
     # -- jobs ----------------------------------------------------------------------------
-    def submit(self, flow: Flow | str, routine_id: str | Mapping[str, Any] | None = None,
-               slot_name: str | None = None, data: Mapping[str, Any] | None = None, *,
-               worker_id: str | None = None, job_id: str | None = None,
-               metadata: Mapping[str, Any] | None = None, timeout: float | None = None,
-               job_data: Mapping[str, Any] | None = None, version: int | None = None) -> JobContext:
+    def submit(
+        self,
+        flow: Flow | str,
+        routine_id: str | Mapping[str, Any] | None = None,
+        slot_name: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        worker_id: str | None = None,
+        job_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        job_data: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> JobContext:
         """Submit a job (``POST /jobs``): on ``worker_id``, or on the flow's running worker.
 
         The data may follow the flow directly: ``rt.submit(flow, {"name": "x"})``.
@@ -269,14 +283,30 @@ class Runtime(HtmlRepr):
             flow = self.flow_version(flow if isinstance(flow, str) else flow.flow_id, version)
         if worker_id is not None:
             worker = self.get_worker(worker_id)
-            if isinstance(flow, Flow) and worker.flow is not flow or isinstance(flow, str) and worker.flow_id != flow:
-                raise StateError(f"worker {worker_id!r} runs flow {worker.flow_id!r}, not the one given")
+            if (
+                isinstance(flow, Flow)
+                and worker.flow is not flow
+                or isinstance(flow, str)
+                and worker.flow_id != flow
+            ):
+                raise StateError(
+                    f"worker {worker_id!r} runs flow {worker.flow_id!r}, not the one given"
+                )
         else:
             worker = self.worker_for(flow)
-        return worker.submit(routine_id, slot_name, data, job_id=job_id, metadata=metadata,
-                             timeout=timeout, job_data=job_data)
+        return worker.submit(
+            routine_id,
+            slot_name,
+            data,
+            job_id=job_id,
+            metadata=metadata,
+            timeout=timeout,
+            job_data=job_data,
+        )
 
-    def map(self, flow: Flow | str, params: Any, *, worker_id: str | None = None, **options: Any) -> MapRun:
+    def map(
+        self, flow: Flow | str, params: Any, *, worker_id: str | None = None, **options: Any
+    ) -> MapRun:
         """``worker.map(params, **options)`` on ``worker_id`` or the flow's running worker (see :class:`MapRun`)."""
         worker = self.get_worker(worker_id) if worker_id is not None else self.worker_for(flow)
         return worker.map(params, **options)
@@ -294,20 +324,42 @@ class Runtime(HtmlRepr):
         """A job in memory, or (read-only) from the store; ``KeyError`` naming it otherwise."""
         return self._table.get(job_id)
 
-    def jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-             status: str | Iterable[str] | None = None) -> list[JobContext]:
+    def jobs(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+    ) -> list[JobContext]:
         """Jobs in memory, newest first, filtered."""
         return self._table.select(flow_id=flow_id, worker_id=worker_id, status=status)
 
-    def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-                  status: str | Iterable[str] | None = None, limit: int = 100, offset: int = 0,
-                  created_after: float | None = None, created_before: float | None = None,
-                  sort_by: str = "created_at", order: str = "desc") -> tuple[list[Any], int]:
+    def list_jobs(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        sort_by: str = "created_at",
+        order: str = "desc",
+    ) -> tuple[list[Any], int]:
         """One page of jobs and the total matching: what ``GET /jobs`` serves (see
         :meth:`JobTable.page <routilux_nb.core._jobtable.JobTable.page>`)."""
-        return self._table.page(flow_id=flow_id, worker_id=worker_id, status=status, limit=limit,
-                                offset=offset, created_after=created_after,
-                                created_before=created_before, sort_by=sort_by, order=order)
+        return self._table.page(
+            flow_id=flow_id,
+            worker_id=worker_id,
+            status=status,
+            limit=limit,
+            offset=offset,
+            created_after=created_after,
+            created_before=created_before,
+            sort_by=sort_by,
+            order=order,
+        )
 
     def retry_job(self, job_id: str, *, new_job_id: str | None = None) -> JobContext:
         """Retry a failed or cancelled job, live or stored (e.g. one a dead process left
@@ -317,8 +369,13 @@ class Runtime(HtmlRepr):
         if isinstance(job, JobContext):
             return job.retry(job_id=new_job_id)
         routine_id, slot_name, data = self._table.stored_entry(job, known_flows=self.flows)
-        return self.worker_for(job.flow_id).submit(routine_id, slot_name, data, job_id=new_job_id,
-                                                   metadata={**job.metadata, "retry_of": job_id})
+        return self.worker_for(job.flow_id).submit(
+            routine_id,
+            slot_name,
+            data,
+            job_id=new_job_id,
+            metadata={**job.metadata, "retry_of": job_id},
+        )
 
     def wait_all(self, timeout: float | None = 60.0) -> None:
         """Wait until every unfinished job has finished."""
@@ -327,8 +384,9 @@ class Runtime(HtmlRepr):
                 job.wait(timeout)
 
     # -- server --------------------------------------------------------------------------
-    def serve(self, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None,
-              **kwargs: Any) -> ServerHandle:
+    def serve(
+        self, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None, **kwargs: Any
+    ) -> ServerHandle:
         """Serve the HTTP API of this runtime from a background thread (needs the ``server`` extra).
 
         Running it again returns the server that runs; ``handle.stop()`` stops it.
@@ -378,7 +436,9 @@ class Runtime(HtmlRepr):
     def closed(self) -> bool:
         return self._closed
 
-    def metrics_frame(self, *, per: str = "job", flow_id: str | None = None, worker_id: str | None = None) -> Any:
+    def metrics_frame(
+        self, *, per: str = "job", flow_id: str | None = None, worker_id: str | None = None
+    ) -> Any:
         """Metrics of every job (``per="job"``) or every routine (``per="routine"``) as one DataFrame."""
         return self.monitor.metrics_frame(per=per, flow_id=flow_id, worker_id=worker_id)
 
@@ -395,5 +455,7 @@ class Runtime(HtmlRepr):
     def __repr__(self) -> str:
         running = sum(1 for w in self.workers.values() if w.status != "stopped")
         active = sum(1 for j in list(self._jobs.values()) if j.status not in FINISHED)
-        return (f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
-                f"jobs_kept={len(self._jobs)})")
+        return (
+            f"Runtime(flows={len(self.flows)}, workers={running}, active_jobs={active}, "
+            f"jobs_kept={len(self._jobs)})"
+        )

@@ -50,7 +50,9 @@ class Slot:
         if int(self.max_length) < 1:
             raise ValueError(f"slot {self.name!r}: max_length must be >= 1, got {self.max_length}")
         if not 0.0 < float(self.watermark) <= 1.0:
-            raise ValueError(f"slot {self.name!r}: watermark must be in (0, 1], got {self.watermark}")
+            raise ValueError(
+                f"slot {self.name!r}: watermark must be in (0, 1], got {self.watermark}"
+            )
 
 
 class SlotQueue:

@@ -54,14 +54,25 @@ WORKER_STATUSES: tuple[WorkerStatus, ...] = ("running", "paused", "stopped")
 log = logging.getLogger(__name__)
 #: how many execution history records ``to_dict`` includes (the whole ring: ``execution_history``)
 HISTORY_IN_DICT = 50
+
+
 class Worker(HtmlRepr):
     """Runs one flow. Create with :meth:`Runtime.start`; submit with :meth:`submit`."""
 
-    def __init__(self, runtime: Runtime, flow: Flow, worker_id: str | None = None,
-                 max_concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        flow: Flow,
+        worker_id: str | None = None,
+        max_concurrency: int | None = None,
+    ) -> None:
         self.runtime = runtime
         self.flow = flow
-        self.worker_id = check_id(worker_id, "worker id") if worker_id is not None else f"worker-{uuid4().hex[:12]}"
+        self.worker_id = (
+            check_id(worker_id, "worker id")
+            if worker_id is not None
+            else f"worker-{uuid4().hex[:12]}"
+        )
         self.created_at = self.started_at = now()
         self.completed_at: float | None = None
         self.error: str | None = None
@@ -70,8 +81,14 @@ class Worker(HtmlRepr):
         #: the version of the flow this worker runs (recorded on every job it starts)
         self.flow_version = runtime.version_of(flow)
         mon = self._mon = runtime.monitor
-        self._sched = Schedule(flow, mon, spawn=self._spawn_drainer, call_at=runtime.scheduler.call_at,
-                               on_finished=runtime._job_finished, max_concurrency=self.max_concurrency)
+        self._sched = Schedule(
+            flow,
+            mon,
+            spawn=self._spawn_drainer,
+            call_at=runtime.scheduler.call_at,
+            on_finished=runtime._job_finished,
+            max_concurrency=self.max_concurrency,
+        )
         self._delivery = Delivery(self._sched, mon)
         self._execution = Execution(self, runtime, self._sched, self._delivery, mon)
         #: breakpoint parking and the stepping API (``release``, ``step``, ``drop``)
@@ -109,10 +126,17 @@ class Worker(HtmlRepr):
         return self._delivery.connection_counts
 
     # -- jobs ----------------------------------------------------------------------------
-    def submit(self, routine_id: str | Mapping[str, Any] | None = None, slot_name: str | None = None,
-               data: Mapping[str, Any] | None = None, *, job_id: str | None = None,
-               metadata: Mapping[str, Any] | None = None, timeout: float | None = None,
-               job_data: Mapping[str, Any] | None = None) -> JobContext:
+    def submit(
+        self,
+        routine_id: str | Mapping[str, Any] | None = None,
+        slot_name: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        job_data: Mapping[str, Any] | None = None,
+    ) -> JobContext:
         """Start a job by putting ``data`` into ``routine_id.slot_name``.
 
         With one entry routine (one that no connection feeds) and one slot, both may be
@@ -124,17 +148,25 @@ class Worker(HtmlRepr):
         if isinstance(routine_id, Mapping) and slot_name is None and data is None:
             routine_id, data = None, routine_id
         if routine_id is not None and not isinstance(routine_id, str):
-            raise TypeError(f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
-                            "pass the job's data as data={...}")
+            raise TypeError(
+                f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
+                "pass the job's data as data={...}"
+            )
         rid, slot = self._resolve_entry(routine_id, slot_name)
         payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
         self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
         return job
 
-    def submit_many(self, items: Iterable[Mapping[str, Any]], routine_id: str | None = None,
-                    slot_name: str | None = None, *, metadata: Mapping[str, Any] | None = None,
-                    timeout: float | None = None) -> list[JobContext]:
+    def submit_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        routine_id: str | None = None,
+        slot_name: str | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> list[JobContext]:
         """One job per item (e.g. the rows of a DataFrame as dicts), created in batches.
 
         The cheap way to submit many small jobs: their items are queued a batch at a time.
@@ -158,9 +190,16 @@ class Worker(HtmlRepr):
             self._submission.start(batch, generated=True)
         return jobs
 
-    def map(self, params: Any, *, max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
-            routine_id: str | None = None, slot_name: str | None = None,
-            timeout: float | None = None, metadata: Mapping[str, Any] | None = None) -> MapRun:
+    def map(
+        self,
+        params: Any,
+        *,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        routine_id: str | None = None,
+        slot_name: str | None = None,
+        timeout: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> MapRun:
         """Submit one job per item of ``params`` (dicts, or a DataFrame's rows); see :class:`MapRun`.
 
         At most ``max_in_flight`` jobs (default 32; ``None``: no limit) are unfinished at
@@ -169,8 +208,15 @@ class Worker(HtmlRepr):
         >>> run = worker.map(df, max_in_flight=8)        # doctest: +SKIP
         >>> run.wait().to_pandas()                        # doctest: +SKIP
         """
-        return MapRun(self, params, max_in_flight=max_in_flight, routine_id=routine_id,
-                      slot_name=slot_name, timeout=timeout, metadata=metadata)
+        return MapRun(
+            self,
+            params,
+            max_in_flight=max_in_flight,
+            routine_id=routine_id,
+            slot_name=slot_name,
+            timeout=timeout,
+            metadata=metadata,
+        )
 
     def retry(self, job: JobContext, *, job_id: str | None = None) -> JobContext:
         """A new job that retries a failed or cancelled one from the step that failed.
@@ -180,7 +226,9 @@ class Worker(HtmlRepr):
         The new job's metadata has ``retry_of``.
         """
         if job.status not in ("failed", "cancelled"):
-            raise JobStateError(f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried")
+            raise JobStateError(
+                f"job {job.job_id!r} is {job.status}; only failed or cancelled jobs can be retried"
+            )
         self._require_alive("retry a job on")
         metadata = {**job.metadata, "retry_of": job.job_id}
         run = job._run
@@ -188,16 +236,27 @@ class Worker(HtmlRepr):
         if step is not None:
             rid, inputs = step
             deliveries = [(rid, slot, dict(p)) for slot, items in inputs.items() for p in items]
-            new = self._submission.new_job(job_id, metadata, job.timeout, job.data, job.entry, run.entry_data)
+            new = self._submission.new_job(
+                job_id, metadata, job.timeout, job.data, job.entry, run.entry_data
+            )
         else:
             assert job.entry is not None
             deliveries = [(*job.entry, dict(run.entry_data or {}))]
-            new = self._submission.new_job(job_id, metadata, job.timeout, run.seed_data, job.entry, run.entry_data)
+            new = self._submission.new_job(
+                job_id, metadata, job.timeout, run.seed_data, job.entry, run.entry_data
+            )
         self._submission.start([(new, deliveries)], generated=job_id is None)
         return new
 
-    def finish_job(self, job: JobContext, status: JobStatus, *, error: str | None = None,
-                   error_type: str | None = None, reason: str | None = None) -> None:
+    def finish_job(
+        self,
+        job: JobContext,
+        status: JobStatus,
+        *,
+        error: str | None = None,
+        error_type: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         """End ``job`` now (``job.cancel()``, ``complete()``, ``fail()``); pending work is discarded."""
         with self._sched.lock:
             self._sched.finish(job, status, error=error, error_type=error_type, reason=reason)
@@ -292,19 +351,27 @@ class Worker(HtmlRepr):
         """Queue status of every slot of every routine: ``{routine_id: [status, ...]}``."""
         sched = self._sched
         with sched.lock:
-            return {rid: [sched.queue(rid, s).status(job_id) for s in routine.slot_specs]
-                    for rid, routine in list(self.flow.routines.items())}
+            return {
+                rid: [sched.queue(rid, s).status(job_id) for s in routine.slot_specs]
+                for rid, routine in list(self.flow.routines.items())
+            }
 
     def pause_points(self) -> list[dict[str, Any]]:
         with self._sched.lock:
-            return [{"job_id": p.job.job_id, **p.location()}
-                    for j in self._sched.jobs.values() for p in j._run.parked]
+            return [
+                {"job_id": p.job.job_id, **p.location()}
+                for j in self._sched.jobs.values()
+                for p in j._run.parked
+            ]
 
     def deferred_events(self) -> list[dict[str, str]]:
         """Routines of jobs that became ready while held (paused) and run on resume."""
         with self._sched.lock:
-            return [{"job_id": j.job_id, "routine_id": rid}
-                    for j in self._sched.jobs.values() for rid in sorted(j._run.deferred)]
+            return [
+                {"job_id": j.job_id, "routine_id": rid}
+                for j in self._sched.jobs.values()
+                for rid in sorted(j._run.deferred)
+            ]
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's WorkerState fields; ``execution_history`` holds the last
@@ -318,7 +385,9 @@ class Worker(HtmlRepr):
             "flow_id": self.flow_id,
             "status": self.status,
             "routine_states": self.routine_states() if monitored else {},
-            "execution_history": self.execution_history.to_list()[-HISTORY_IN_DICT:] if monitored else [],
+            "execution_history": self.execution_history.to_list()[-HISTORY_IN_DICT:]
+            if monitored
+            else [],
             "jobs_processed": self.jobs_processed,
             "jobs_failed": self.jobs_failed,
             "created_at": iso(self.created_at),
@@ -333,14 +402,19 @@ class Worker(HtmlRepr):
         }
 
     def __repr__(self) -> str:
-        return (f"Worker(worker_id={self.worker_id!r}, flow_id={self.flow_id!r}, status={self.status!r}, "
-                f"jobs_processed={self.jobs_processed}, jobs_failed={self.jobs_failed})")
+        return (
+            f"Worker(worker_id={self.worker_id!r}, flow_id={self.flow_id!r}, status={self.status!r}, "
+            f"jobs_processed={self.jobs_processed}, jobs_failed={self.jobs_failed})"
+        )
 
     # -- helpers -------------------------------------------------------------------------
     def _require_alive(self, what: str | None = None) -> None:
         if self._sched.status == "stopped":
-            doing = f"cannot {what} worker {self.worker_id!r}: it is stopped" if what else \
-                f"worker {self.worker_id!r} is stopped and accepts no jobs"
+            doing = (
+                f"cannot {what} worker {self.worker_id!r}: it is stopped"
+                if what
+                else f"worker {self.worker_id!r} is stopped and accepts no jobs"
+            )
             raise WorkerNotRunningError(f"{doing}; start a new one with runtime.start(flow)")
 
     def _resolve_entry(self, routine_id: str | None, slot_name: str | None) -> tuple[str, str]:
@@ -348,7 +422,9 @@ class Worker(HtmlRepr):
         if routine_id is None:
             entries = flow.entry_routines()
             if len(entries) != 1:
-                raise FlowError(f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id")
+                raise FlowError(
+                    f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id"
+                )
             routine_id = entries[0]
         routine = flow.get_routine(routine_id)
         if slot_name is None:
@@ -357,4 +433,3 @@ class Worker(HtmlRepr):
             slot_name = next(iter(routine.slot_specs))
         routine.slot(slot_name)
         return routine_id, slot_name
-

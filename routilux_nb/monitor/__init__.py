@@ -24,7 +24,9 @@ def _install_otel(runtime: object, otel: object) -> None:
     try:
         from .otel import install
     except ImportError as exc:
-        raise ImportError('OpenTelemetry export needs the otel extra: pip install "routilux_nb[otel]"') from exc
+        raise ImportError(
+            'OpenTelemetry export needs the otel extra: pip install "routilux_nb[otel]"'
+        ) from exc
     install(runtime, otel)
 
 

@@ -59,34 +59,53 @@ class Breakpoint(HtmlRepr):
 
     def __post_init__(self) -> None:
         if self.type not in BREAKPOINT_TYPES:
-            raise ValueError(f"unknown breakpoint type {self.type!r}; choose one of {', '.join(BREAKPOINT_TYPES)}")
-        needs = {"routine": ("routine_id",), "slot": ("routine_id", "slot_name"),
-                 "event": ("routine_id", "event_name")}.get(self.type, ())
+            raise ValueError(
+                f"unknown breakpoint type {self.type!r}; choose one of {', '.join(BREAKPOINT_TYPES)}"
+            )
+        needs = {
+            "routine": ("routine_id",),
+            "slot": ("routine_id", "slot_name"),
+            "event": ("routine_id", "event_name"),
+        }.get(self.type, ())
         missing = [n for n in needs if not getattr(self, n)]
         if missing:
             raise ValueError(f"a {self.type} breakpoint needs {' and '.join(missing)}")
-        if self.type == "connection" and not any((self.routine_id, self.event_name, self.target_routine, self.slot_name)):
-            raise ValueError("a connection breakpoint needs routine_id/event_name (source) or "
-                             "target_routine/slot_name (target)")
+        if self.type == "connection" and not any(
+            (self.routine_id, self.event_name, self.target_routine, self.slot_name)
+        ):
+            raise ValueError(
+                "a connection breakpoint needs routine_id/event_name (source) or "
+                "target_routine/slot_name (target)"
+            )
         if self.condition is not None:
             if isinstance(self.condition, str) and not self.condition.strip():
                 self.condition = None
             else:
-                self._compiled = compile_condition(self.condition)  # ExpressionError is a ValueError
+                self._compiled = compile_condition(
+                    self.condition
+                )  # ExpressionError is a ValueError
 
     def __repr__(self) -> str:
         where = self.slot_name or self.event_name or self.target_routine
         cond = self.to_dict()["condition"]
-        return (f"Breakpoint(breakpoint_id={self.breakpoint_id!r}, type={self.type!r}, "
-                f"routine_id={self.routine_id!r}" + (f", at={where!r}" if where else "")
-                + (f", condition={cond!r}" if cond else "") + f", enabled={self.enabled}, hit_count={self.hit_count})")
+        return (
+            f"Breakpoint(breakpoint_id={self.breakpoint_id!r}, type={self.type!r}, "
+            f"routine_id={self.routine_id!r}"
+            + (f", at={where!r}" if where else "")
+            + (f", condition={cond!r}" if cond else "")
+            + f", enabled={self.enabled}, hit_count={self.hit_count})"
+        )
 
     def applies_to(self, job: Any) -> bool:
-        return ((self.job_id is None or self.job_id == job.job_id)
-                and (self.worker_id is None or self.worker_id == job.worker_id)
-                and (self.flow_id is None or self.flow_id == job.flow_id))
+        return (
+            (self.job_id is None or self.job_id == job.job_id)
+            and (self.worker_id is None or self.worker_id == job.worker_id)
+            and (self.flow_id is None or self.flow_id == job.flow_id)
+        )
 
-    def matches(self, kind: str, job: Any, routine_id: str, name: str | None, connection: Any) -> bool:
+    def matches(
+        self, kind: str, job: Any, routine_id: str, name: str | None, connection: Any
+    ) -> bool:
         if kind != self.type or not self.applies_to(job):
             return False
         if kind == "routine":
@@ -97,10 +116,12 @@ class Breakpoint(HtmlRepr):
             return routine_id == self.routine_id and name == self.event_name
         if connection is None:
             return False
-        return ((self.routine_id is None or connection.source_routine == self.routine_id)
-                and (self.event_name is None or connection.source_event == self.event_name)
-                and (self.target_routine is None or connection.target_routine == self.target_routine)
-                and (self.slot_name is None or connection.target_slot == self.slot_name))
+        return (
+            (self.routine_id is None or connection.source_routine == self.routine_id)
+            and (self.event_name is None or connection.source_event == self.event_name)
+            and (self.target_routine is None or connection.target_routine == self.target_routine)
+            and (self.slot_name is None or connection.target_slot == self.slot_name)
+        )
 
     @property
     def has_condition(self) -> bool:
@@ -137,7 +158,9 @@ class Breakpoint(HtmlRepr):
             "slot_name": self.slot_name,
             "event_name": self.event_name,
             "target_routine": self.target_routine,
-            "condition": cond if cond is None or isinstance(cond, str) else f"<callable {getattr(cond, '__name__', 'condition')}>",
+            "condition": cond
+            if cond is None or isinstance(cond, str)
+            else f"<callable {getattr(cond, '__name__', 'condition')}>",
             "enabled": self.enabled,
             "hit_count": self.hit_count,
             "condition_errors": self.condition_errors,
@@ -147,10 +170,16 @@ class Breakpoint(HtmlRepr):
         }
 
 
-def _names(kind: str, job: Any, routine_id: str, name: str | None, payload: Any) -> list[dict[str, Any]]:
+def _names(
+    kind: str, job: Any, routine_id: str, name: str | None, payload: Any
+) -> list[dict[str, Any]]:
     """Condition names, once per item (a routine breakpoint hits if any item satisfies it)."""
     if kind == "routine":
-        pairs = [(slot, i) for slot, lst in payload.items() for i in lst] if isinstance(payload, dict) else []
+        pairs = (
+            [(slot, i) for slot, lst in payload.items() for i in lst]
+            if isinstance(payload, dict)
+            else []
+        )
         items = [i for _, i in pairs]
         pairs = pairs or [(None, {})]
     else:
@@ -159,9 +188,17 @@ def _names(kind: str, job: Any, routine_id: str, name: str | None, payload: Any)
     out = []
     for slot, data in pairs:
         names: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
-        names.update(data=data, item=data, items=items, routine_id=routine_id, slot_name=slot,
-                     event_name=name if kind == "event" else None, job_id=job.job_id,
-                     metadata=job.metadata, job_data=job.data)
+        names.update(
+            data=data,
+            item=data,
+            items=items,
+            routine_id=routine_id,
+            slot_name=slot,
+            event_name=name if kind == "event" else None,
+            job_id=job.job_id,
+            metadata=job.metadata,
+            job_data=job.data,
+        )
         out.append(names)
     return out
 
@@ -208,25 +245,43 @@ class BreakpointManager:
             self._rearm()
         return bp
 
-    def list(self, *, job_id: str | None = None, worker_id: str | None = None,
-             flow_id: str | None = None) -> list[Breakpoint]:
+    def list(
+        self, *, job_id: str | None = None, worker_id: str | None = None, flow_id: str | None = None
+    ) -> list[Breakpoint]:
         bps = list(self._bps.values())
-        return [b for b in bps
-                if (job_id is None or b.job_id == job_id)
-                and (worker_id is None or b.worker_id in (None, worker_id))
-                and (flow_id is None or b.flow_id in (None, flow_id))]
+        return [
+            b
+            for b in bps
+            if (job_id is None or b.job_id == job_id)
+            and (worker_id is None or b.worker_id in (None, worker_id))
+            and (flow_id is None or b.flow_id in (None, flow_id))
+        ]
 
     def clear(self) -> None:
         with self._lock:
             self._bps.clear()
             self._rearm()
 
-    def check(self, kind: str, job: Any, routine_id: str, name: str | None, payload: Any,
-              connection_index: int | None = None) -> str | None:
+    def check(
+        self,
+        kind: str,
+        job: Any,
+        routine_id: str,
+        name: str | None,
+        payload: Any,
+        connection_index: int | None = None,
+    ) -> str | None:
         return self.check_items(kind, job, routine_id, name, payload, connection_index)[0]
 
-    def check_items(self, kind: str, job: Any, routine_id: str, name: str | None, payload: Any,
-                    connection_index: int | None = None) -> tuple[str | None, builtins.list[dict[str, Any]] | None]:
+    def check_items(
+        self,
+        kind: str,
+        job: Any,
+        routine_id: str,
+        name: str | None,
+        payload: Any,
+        connection_index: int | None = None,
+    ) -> tuple[str | None, builtins.list[dict[str, Any]] | None]:
         """The breakpoint hit and, for a routine breakpoint with a condition, the items that
         made it true: ``[{"slot_name", "index", "item"}]`` (``index`` within the slot)."""
         connection = None
@@ -245,9 +300,16 @@ class BreakpointManager:
                 if not hits:
                     continue
                 if kind == "routine" and isinstance(payload, dict):
-                    where = [(slot, i, item) for slot, lst in payload.items() for i, item in enumerate(lst)]
-                    matched = [{"slot_name": where[h][0], "index": where[h][1], "item": where[h][2]}
-                               for h in hits if h < len(where)]
+                    where = [
+                        (slot, i, item)
+                        for slot, lst in payload.items()
+                        for i, item in enumerate(lst)
+                    ]
+                    matched = [
+                        {"slot_name": where[h][0], "index": where[h][1], "item": where[h][2]}
+                        for h in hits
+                        if h < len(where)
+                    ]
             bp.hit_count += 1
             return bp.breakpoint_id, matched
         return None, None

@@ -26,9 +26,16 @@ __all__ = ["EventBus", "Subscription"]
 class Subscription:
     """A filtered, bounded, private queue of bus messages."""
 
-    def __init__(self, bus: EventBus, *, job_id: str | None = None, worker_id: str | None = None,
-                 flow_id: str | None = None, event_types: Iterable[str] | None = None,
-                 maxsize: int = 10_000) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        *,
+        job_id: str | None = None,
+        worker_id: str | None = None,
+        flow_id: str | None = None,
+        event_types: Iterable[str] | None = None,
+        maxsize: int = 10_000,
+    ) -> None:
         self._bus = bus
         self.job_id, self.worker_id, self.flow_id = job_id, worker_id, flow_id
         self.event_types = frozenset(event_types) if event_types else None
@@ -41,10 +48,12 @@ class Subscription:
         self.closed = False
 
     def matches(self, msg: dict[str, Any]) -> bool:
-        return ((self.job_id is None or msg.get("job_id") == self.job_id)
-                and (self.worker_id is None or msg.get("worker_id") == self.worker_id)
-                and (self.flow_id is None or msg.get("flow_id") == self.flow_id)
-                and (self.event_types is None or msg.get("type") in self.event_types))
+        return (
+            (self.job_id is None or msg.get("job_id") == self.job_id)
+            and (self.worker_id is None or msg.get("worker_id") == self.worker_id)
+            and (self.flow_id is None or msg.get("flow_id") == self.flow_id)
+            and (self.event_types is None or msg.get("type") in self.event_types)
+        )
 
     def update_filter(self, **fields: Any) -> None:
         """Change ``job_id``/``worker_id``/``flow_id``/``event_types`` (subscribe/unsubscribe)."""

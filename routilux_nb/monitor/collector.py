@@ -58,10 +58,22 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
 
     enabled = True
 
-    def __init__(self, *, trace_size: int = 1000, history_size: int = 1000, bus_retain: int = 10_000,
-                 output_limit: int = 1_000_000, capture_output: bool = True, cpu_time: bool = True) -> None:
-        for name, value in (("trace_size", trace_size), ("history_size", history_size),
-                            ("bus_retain", bus_retain), ("output_limit", output_limit)):
+    def __init__(
+        self,
+        *,
+        trace_size: int = 1000,
+        history_size: int = 1000,
+        bus_retain: int = 10_000,
+        output_limit: int = 1_000_000,
+        capture_output: bool = True,
+        cpu_time: bool = True,
+    ) -> None:
+        for name, value in (
+            ("trace_size", trace_size),
+            ("history_size", history_size),
+            ("bus_retain", bus_retain),
+            ("output_limit", output_limit),
+        ):
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"Monitor({name}=...) must be an int >= 0, got {value!r}")
         self.trace_size = trace_size
@@ -93,9 +105,18 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
     def add_job_observer(self, observer: Any) -> None:
         self.job_observers.append(observer)
 
-    def check(self, kind: str, job: JobContext, routine_id: str, name: str | None, payload: Any,
-              connection_index: int | None = None) -> str | None:
-        bp, matched = self.breakpoints.check_items(kind, job, routine_id, name, payload, connection_index)
+    def check(
+        self,
+        kind: str,
+        job: JobContext,
+        routine_id: str,
+        name: str | None,
+        payload: Any,
+        connection_index: int | None = None,
+    ) -> str | None:
+        bp, matched = self.breakpoints.check_items(
+            kind, job, routine_id, name, payload, connection_index
+        )
         if matched is not None and job.monitor is not None:
             # keyed by the parked data itself: the debugger shows which items made the condition true
             jm = job.monitor
@@ -111,10 +132,20 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
     def _set_armed(self, armed: bool) -> None:
         self.armed = armed
 
-    def add_breakpoint(self, type: str, routine_id: str | None = None, *, slot_name: str | None = None,
-                       event_name: str | None = None, target_routine: str | None = None,
-                       condition: str | Callable[..., Any] | None = None, enabled: bool = True,
-                       job: Any = None, worker: Any = None, flow: Any = None) -> Breakpoint:
+    def add_breakpoint(
+        self,
+        type: str,
+        routine_id: str | None = None,
+        *,
+        slot_name: str | None = None,
+        event_name: str | None = None,
+        target_routine: str | None = None,
+        condition: str | Callable[..., Any] | None = None,
+        enabled: bool = True,
+        job: Any = None,
+        worker: Any = None,
+        flow: Any = None,
+    ) -> Breakpoint:
         """Add a breakpoint for a job, a worker's jobs, a flow's jobs or (none given) every job.
 
         Routine, slot and event names are checked against the flow; an unsafe or invalid
@@ -124,8 +155,18 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         worker_id = getattr(worker, "worker_id", worker)
         flow_id = getattr(flow, "flow_id", flow)
         target_flow = self._flow_of(job_id, worker_id, flow_id)
-        bp = Breakpoint(type, routine_id, slot_name, event_name, target_routine, condition, enabled,
-                        job_id, worker_id, flow_id)
+        bp = Breakpoint(
+            type,
+            routine_id,
+            slot_name,
+            event_name,
+            target_routine,
+            condition,
+            enabled,
+            job_id,
+            worker_id,
+            flow_id,
+        )
         if target_flow is not None:
             _check_against_flow(bp, target_flow)
         return self.breakpoints.add(bp)
@@ -159,12 +200,15 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         rt = self.runtime
         return [j for j in rt.jobs() if j.parked] if rt is not None else []
 
-    def metrics_frame(self, *, per: str = "job", flow_id: str | None = None,
-                      worker_id: str | None = None) -> Any:
+    def metrics_frame(
+        self, *, per: str = "job", flow_id: str | None = None, worker_id: str | None = None
+    ) -> Any:
         """Metrics spanning the runtime's jobs (see :func:`.frames.runtime_metrics_frame`)."""
         from .frames import runtime_metrics_frame
 
-        return runtime_metrics_frame(self._require_runtime(), per=per, flow_id=flow_id, worker_id=worker_id)
+        return runtime_metrics_frame(
+            self._require_runtime(), per=per, flow_id=flow_id, worker_id=worker_id
+        )
 
     def trace_frame(self, *, flow_id: str | None = None, worker_id: str | None = None) -> Any:
         """The kept trace events of the runtime's jobs (see :func:`.frames.runtime_trace_frame`)."""
@@ -174,15 +218,19 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
 
     def _require_runtime(self) -> Any:
         if self.runtime is None:
-            raise RuntimeError("this monitor is not attached to a runtime; pass it as Runtime(monitor=...)")
+            raise RuntimeError(
+                "this monitor is not attached to a runtime; pass it as Runtime(monitor=...)"
+            )
         return self.runtime
 
     def subscribe(self, *, since: int | None = None, **filters: Any) -> Subscription:
         return self.bus.subscribe(since=since, **filters)
 
     def __repr__(self) -> str:
-        return (f"Monitor(workers={len(self.workers)}, breakpoints={len(self.breakpoints.list())}, "
-                f"subscribers={self.bus.subscriber_count})")
+        return (
+            f"Monitor(workers={len(self.workers)}, breakpoints={len(self.breakpoints.list())}, "
+            f"subscribers={self.bus.subscriber_count})"
+        )
 
 
 if TYPE_CHECKING:

@@ -105,8 +105,12 @@ class DebugSession(HtmlRepr):
         if head == "payload":
             if not path:
                 if p.is_activation:
-                    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
-                        raise ValueError("the payload of a parked activation is {slot: [items]}: give a dict of lists")
+                    if not isinstance(value, dict) or not all(
+                        isinstance(v, list) for v in value.values()
+                    ):
+                        raise ValueError(
+                            "the payload of a parked activation is {slot: [items]}: give a dict of lists"
+                        )
                 elif not isinstance(value, dict):
                     raise ValueError("a parked item's payload must be a dict")
                 p.payload = value
@@ -121,7 +125,9 @@ class DebugSession(HtmlRepr):
                 return
             _set_path(self.job.data, path, value)
         else:
-            raise KeyError(f"unknown variable {name!r}; editable: payload, payload.<path>, job_data, job_data.<path>")
+            raise KeyError(
+                f"unknown variable {name!r}; editable: payload, payload.<path>, job_data, job_data.<path>"
+            )
 
     def call_stack(self) -> list[dict[str, Any]]:
         """The hops that produced the parked data, oldest first."""
@@ -136,10 +142,25 @@ class DebugSession(HtmlRepr):
         frames = []
         for i, (_, act_id, rid, event) in enumerate(hops):
             target = hops[i + 1][2] if i + 1 < len(hops) else p.routine_id
-            slot = next((c.target_slot for c in flow.connections
-                         if c.source_routine == rid and c.source_event == event and c.target_routine == target), None)
-            frames.append({"routine_id": rid, "event_name": event, "target_routine": target,
-                           "target_slot": slot, "activation_id": act_id})
+            slot = next(
+                (
+                    c.target_slot
+                    for c in flow.connections
+                    if c.source_routine == rid
+                    and c.source_event == event
+                    and c.target_routine == target
+                ),
+                None,
+            )
+            frames.append(
+                {
+                    "routine_id": rid,
+                    "event_name": event,
+                    "target_routine": target,
+                    "target_slot": slot,
+                    "activation_id": act_id,
+                }
+            )
         return frames
 
     def resume(self) -> None:
@@ -165,24 +186,44 @@ class DebugSession(HtmlRepr):
     def act(self, action: str) -> None:
         """Run one of :data:`DEBUG_ACTIONS` by name (used by widgets and the HTTP API)."""
         if action not in DEBUG_ACTIONS:
-            raise ValueError(f"unknown debug action {action!r}; choose one of {', '.join(DEBUG_ACTIONS)}")
+            raise ValueError(
+                f"unknown debug action {action!r}; choose one of {', '.join(DEBUG_ACTIONS)}"
+            )
         getattr(self, action)()
 
     def to_dict(self) -> dict[str, Any]:
         from .trace import summarize
 
         if self.current is None:
-            return {"job_id": self.job_id, "status": self.job.status, "location": None,
-                    "variables": {}, "call_stack": [], "parked_count": 0}
+            return {
+                "job_id": self.job_id,
+                "status": self.job.status,
+                "location": None,
+                "variables": {},
+                "call_stack": [],
+                "parked_count": 0,
+            }
         try:
             variables = {k: summarize(v, 2000) for k, v in self.variables().items()}
             stack = self.call_stack()
             location = self.location()
         except JobStateError:  # released meanwhile
-            return {"job_id": self.job_id, "status": self.job.status, "location": None,
-                    "variables": {}, "call_stack": [], "parked_count": 0}
-        return {"job_id": self.job_id, "status": self.job.status, "location": location,
-                "variables": variables, "call_stack": stack, "parked_count": len(self.job.parked)}
+            return {
+                "job_id": self.job_id,
+                "status": self.job.status,
+                "location": None,
+                "variables": {},
+                "call_stack": [],
+                "parked_count": 0,
+            }
+        return {
+            "job_id": self.job_id,
+            "status": self.job.status,
+            "location": location,
+            "variables": variables,
+            "call_stack": stack,
+            "parked_count": len(self.job.parked),
+        }
 
     def __repr__(self) -> str:
         p = self.current

@@ -39,17 +39,59 @@ import pandas as pd
 
 from .trace import TRACE_COLUMNS, TraceRecord, summarize
 
-__all__ = ["HISTORY_COLUMNS", "JOB_COLUMNS", "METRICS_COLUMNS", "QUEUE_COLUMNS", "history_frame",
-           "jobs_frame", "metrics_frame", "queues_frame", "runtime_metrics_frame", "runtime_trace_frame",
-           "trace_frame"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "JOB_COLUMNS",
+    "METRICS_COLUMNS",
+    "QUEUE_COLUMNS",
+    "history_frame",
+    "jobs_frame",
+    "metrics_frame",
+    "queues_frame",
+    "runtime_metrics_frame",
+    "runtime_trace_frame",
+    "trace_frame",
+]
 
-METRICS_COLUMNS = ["routine_id", "execution_count", "total_duration", "avg_duration", "min_duration",
-                   "max_duration", "error_count", "last_execution", "total_cpu_time", "avg_cpu_time",
-                   "total_queue_wait", "avg_queue_wait", "items_in", "items_out"]
-JOB_COLUMNS = ["job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-               "duration", "error"]
-QUEUE_COLUMNS = ["routine_id", "slot_name", "unconsumed_count", "total_count", "max_length",
-                 "watermark_threshold", "usage_percentage", "pressure_level", "is_full", "is_near_full"]
+METRICS_COLUMNS = [
+    "routine_id",
+    "execution_count",
+    "total_duration",
+    "avg_duration",
+    "min_duration",
+    "max_duration",
+    "error_count",
+    "last_execution",
+    "total_cpu_time",
+    "avg_cpu_time",
+    "total_queue_wait",
+    "avg_queue_wait",
+    "items_in",
+    "items_out",
+]
+JOB_COLUMNS = [
+    "job_id",
+    "worker_id",
+    "flow_id",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "duration",
+    "error",
+]
+QUEUE_COLUMNS = [
+    "routine_id",
+    "slot_name",
+    "unconsumed_count",
+    "total_count",
+    "max_length",
+    "watermark_threshold",
+    "usage_percentage",
+    "pressure_level",
+    "is_full",
+    "is_near_full",
+]
 HISTORY_COLUMNS = ["seq", "timestamp", "job_id", "routine_id", "event_name", "data"]
 
 
@@ -59,79 +101,100 @@ def _utc(values: Iterable[float | None]) -> pd.Series:
 
 
 #: which typed column the ``detail`` of each event type goes to
-_DETAIL_COLUMN = {"slot_call": "slot_name", "event_emit": "event_name", "routine_error": "error_type",
-                  "routine_retry": "error_type", "routine_skipped": "error_type",
-                  "job_status": "previous_status", "job_end": "previous_status",
-                  "breakpoint_hit": "reason", "breakpoint_release": "reason", "items_discarded": "reason"}
+_DETAIL_COLUMN = {
+    "slot_call": "slot_name",
+    "event_emit": "event_name",
+    "routine_error": "error_type",
+    "routine_retry": "error_type",
+    "routine_skipped": "error_type",
+    "job_status": "previous_status",
+    "job_end": "previous_status",
+    "breakpoint_hit": "reason",
+    "breakpoint_release": "reason",
+    "items_discarded": "reason",
+}
 
 
 def _cut(df: pd.DataFrame, truncated: bool, what: str, setting: str) -> pd.DataFrame:
     df.attrs["truncated"] = bool(truncated)
     if truncated:
-        warnings.warn(f"{what} was cut: its ring keeps only the newest events (counters stay exact); "
-                      f"to keep more, create the runtime with Runtime(monitor=Monitor({setting}=...))",
-                      stacklevel=3)
+        warnings.warn(
+            f"{what} was cut: its ring keeps only the newest events (counters stay exact); "
+            f"to keep more, create the runtime with Runtime(monitor=Monitor({setting}=...))",
+            stacklevel=3,
+        )
     return df
 
 
-def trace_frame(records: list[TraceRecord], *, truncated: bool = False, setting: str = "trace_size",
-                what: str = "the trace") -> pd.DataFrame:
+def trace_frame(
+    records: list[TraceRecord],
+    *,
+    truncated: bool = False,
+    setting: str = "trace_size",
+    what: str = "the trace",
+) -> pd.DataFrame:
     rows = [r if isinstance(r, TraceRecord) else TraceRecord(*r) for r in records]
     typed: dict[str, list[Any]] = {c: [None] * len(rows) for c in set(_DETAIL_COLUMN.values())}
     for i, r in enumerate(rows):
         col = _DETAIL_COLUMN.get(r.event_type)
         if col is not None:
             typed[col][i] = r.detail
-    df = pd.DataFrame({
-        "seq": pd.Series([r.seq for r in rows], dtype="int64"),
-        "event_id": pd.Series([f"evt-{r.seq}" for r in rows], dtype="object"),
-        "job_id": pd.Series([r.job_id for r in rows], dtype="object"),
-        "routine_id": pd.Series([r.routine_id for r in rows], dtype="object"),
-        "event_type": pd.Series([r.event_type for r in rows], dtype="object"),
-        "timestamp": _utc(r.ts for r in rows),
-        **{c: pd.Series(v, dtype="object") for c, v in typed.items()},
-        "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
-        "duration": pd.Series([r.duration for r in rows], dtype="float64"),
-        "cpu_time": pd.Series([r.cpu_time for r in rows], dtype="float64"),
-        "queue_wait": pd.Series([r.queue_wait for r in rows], dtype="float64"),
-        "status": pd.Series([r.status for r in rows], dtype="object"),
-    })
+    df = pd.DataFrame(
+        {
+            "seq": pd.Series([r.seq for r in rows], dtype="int64"),
+            "event_id": pd.Series([f"evt-{r.seq}" for r in rows], dtype="object"),
+            "job_id": pd.Series([r.job_id for r in rows], dtype="object"),
+            "routine_id": pd.Series([r.routine_id for r in rows], dtype="object"),
+            "event_type": pd.Series([r.event_type for r in rows], dtype="object"),
+            "timestamp": _utc(r.ts for r in rows),
+            **{c: pd.Series(v, dtype="object") for c, v in typed.items()},
+            "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
+            "duration": pd.Series([r.duration for r in rows], dtype="float64"),
+            "cpu_time": pd.Series([r.cpu_time for r in rows], dtype="float64"),
+            "queue_wait": pd.Series([r.queue_wait for r in rows], dtype="float64"),
+            "status": pd.Series([r.status for r in rows], dtype="object"),
+        }
+    )
     return _cut(df[TRACE_COLUMNS], truncated, what, setting)
 
 
 def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
-    df = pd.DataFrame({
-        "routine_id": pd.Series([m.routine_id for m in metrics], dtype="object"),
-        "execution_count": pd.Series([m.execution_count for m in metrics], dtype="int64"),
-        "total_duration": pd.Series([m.total_duration for m in metrics], dtype="float64"),
-        "avg_duration": pd.Series([m.avg_duration for m in metrics], dtype="float64"),
-        "min_duration": pd.Series([m.min_duration for m in metrics], dtype="float64"),
-        "max_duration": pd.Series([m.max_duration for m in metrics], dtype="float64"),
-        "error_count": pd.Series([m.error_count for m in metrics], dtype="int64"),
-        "last_execution": _utc(m.last_execution for m in metrics),
-        "total_cpu_time": pd.Series([m.total_cpu_time for m in metrics], dtype="float64"),
-        "avg_cpu_time": pd.Series([m.avg_cpu_time for m in metrics], dtype="float64"),
-        "total_queue_wait": pd.Series([m.total_queue_wait for m in metrics], dtype="float64"),
-        "avg_queue_wait": pd.Series([m.avg_queue_wait for m in metrics], dtype="float64"),
-        "items_in": pd.Series([m.items_in for m in metrics], dtype="int64"),
-        "items_out": pd.Series([m.items_out for m in metrics], dtype="int64"),
-    })[METRICS_COLUMNS]
+    df = pd.DataFrame(
+        {
+            "routine_id": pd.Series([m.routine_id for m in metrics], dtype="object"),
+            "execution_count": pd.Series([m.execution_count for m in metrics], dtype="int64"),
+            "total_duration": pd.Series([m.total_duration for m in metrics], dtype="float64"),
+            "avg_duration": pd.Series([m.avg_duration for m in metrics], dtype="float64"),
+            "min_duration": pd.Series([m.min_duration for m in metrics], dtype="float64"),
+            "max_duration": pd.Series([m.max_duration for m in metrics], dtype="float64"),
+            "error_count": pd.Series([m.error_count for m in metrics], dtype="int64"),
+            "last_execution": _utc(m.last_execution for m in metrics),
+            "total_cpu_time": pd.Series([m.total_cpu_time for m in metrics], dtype="float64"),
+            "avg_cpu_time": pd.Series([m.avg_cpu_time for m in metrics], dtype="float64"),
+            "total_queue_wait": pd.Series([m.total_queue_wait for m in metrics], dtype="float64"),
+            "avg_queue_wait": pd.Series([m.avg_queue_wait for m in metrics], dtype="float64"),
+            "items_in": pd.Series([m.items_in for m in metrics], dtype="int64"),
+            "items_out": pd.Series([m.items_out for m in metrics], dtype="int64"),
+        }
+    )[METRICS_COLUMNS]
     df.attrs["truncated"] = False  # counters are exact
     return df
 
 
 def jobs_frame(jobs: list[Any]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "job_id": pd.Series([j.job_id for j in jobs], dtype="object"),
-        "worker_id": pd.Series([j.worker_id for j in jobs], dtype="object"),
-        "flow_id": pd.Series([j.flow_id for j in jobs], dtype="object"),
-        "status": pd.Series([j.status for j in jobs], dtype="object"),
-        "created_at": _utc(j.created_at for j in jobs),
-        "started_at": _utc(j.started_at for j in jobs),
-        "completed_at": _utc(j.completed_at for j in jobs),
-        "duration": pd.Series([j.duration for j in jobs], dtype="float64"),
-        "error": pd.Series([j.error for j in jobs], dtype="object"),
-    })[JOB_COLUMNS]
+    return pd.DataFrame(
+        {
+            "job_id": pd.Series([j.job_id for j in jobs], dtype="object"),
+            "worker_id": pd.Series([j.worker_id for j in jobs], dtype="object"),
+            "flow_id": pd.Series([j.flow_id for j in jobs], dtype="object"),
+            "status": pd.Series([j.status for j in jobs], dtype="object"),
+            "created_at": _utc(j.created_at for j in jobs),
+            "started_at": _utc(j.started_at for j in jobs),
+            "completed_at": _utc(j.completed_at for j in jobs),
+            "duration": pd.Series([j.duration for j in jobs], dtype="float64"),
+            "error": pd.Series([j.error for j in jobs], dtype="object"),
+        }
+    )[JOB_COLUMNS]
 
 
 def queues_frame(status: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
@@ -149,14 +212,16 @@ def queues_frame(status: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
 
 def history_frame(records: list[TraceRecord], *, truncated: bool = False) -> pd.DataFrame:
     rows = [r if isinstance(r, TraceRecord) else TraceRecord(*r) for r in records]
-    df = pd.DataFrame({
-        "seq": pd.Series([r.seq for r in rows], dtype="int64"),
-        "timestamp": _utc(r.ts for r in rows),
-        "job_id": pd.Series([r.job_id for r in rows], dtype="object"),
-        "routine_id": pd.Series([r.routine_id for r in rows], dtype="object"),
-        "event_name": pd.Series([r.detail for r in rows], dtype="object"),
-        "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
-    })[HISTORY_COLUMNS]
+    df = pd.DataFrame(
+        {
+            "seq": pd.Series([r.seq for r in rows], dtype="int64"),
+            "timestamp": _utc(r.ts for r in rows),
+            "job_id": pd.Series([r.job_id for r in rows], dtype="object"),
+            "routine_id": pd.Series([r.routine_id for r in rows], dtype="object"),
+            "event_name": pd.Series([r.detail for r in rows], dtype="object"),
+            "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
+        }
+    )[HISTORY_COLUMNS]
     return _cut(df, truncated, "the worker history", "history_size")
 
 
@@ -168,13 +233,17 @@ def _held_jobs(runtime: Any, flow_id: str | None, worker_id: str | None) -> tupl
     return jobs, runtime.monitor.jobs_finished > held_finished
 
 
-def runtime_metrics_frame(runtime: Any, *, per: str = "job", flow_id: str | None = None,
-                          worker_id: str | None = None) -> pd.DataFrame:
+def runtime_metrics_frame(
+    runtime: Any, *, per: str = "job", flow_id: str | None = None, worker_id: str | None = None
+) -> pd.DataFrame:
     """Metrics spanning jobs: one row per job and routine, or (``per="routine"``) exact totals
     per flow and routine over every job ever run."""
     if per == "routine":
-        rows = [(fid, m) for fid in ([flow_id] if flow_id else sorted(runtime.flows))
-                for m in runtime.monitor.routine_totals(flow_id=fid).values()]
+        rows = [
+            (fid, m)
+            for fid in ([flow_id] if flow_id else sorted(runtime.flows))
+            for m in runtime.monitor.routine_totals(flow_id=fid).values()
+        ]
         df = metrics_frame([m for _, m in rows])
         df.insert(0, "flow_id", pd.Series([f for f, _ in rows], dtype="object"))
         return df
@@ -187,13 +256,18 @@ def runtime_metrics_frame(runtime: Any, *, per: str = "job", flow_id: str | None
         df.insert(i, col, pd.Series([getattr(j, col) for j, _ in keys], dtype="object"))
     df.attrs["truncated"] = evicted
     if evicted:
-        warnings.warn("finished jobs were evicted from the runtime, so their rows are missing (the "
-                      "per='routine' totals still count them); to hold more, create the runtime with "
-                      "Runtime(max_finished_jobs=...)", stacklevel=2)
+        warnings.warn(
+            "finished jobs were evicted from the runtime, so their rows are missing (the "
+            "per='routine' totals still count them); to hold more, create the runtime with "
+            "Runtime(max_finished_jobs=...)",
+            stacklevel=2,
+        )
     return df
 
 
-def runtime_trace_frame(runtime: Any, *, flow_id: str | None = None, worker_id: str | None = None) -> pd.DataFrame:
+def runtime_trace_frame(
+    runtime: Any, *, flow_id: str | None = None, worker_id: str | None = None
+) -> pd.DataFrame:
     """Every held job's kept trace events in one frame, by seq, with ``worker_id`` and ``flow_id``."""
     jobs, evicted = _held_jobs(runtime, flow_id, worker_id)
     records = sorted(r for j in jobs for r in j.monitor.trace.records())
@@ -203,13 +277,20 @@ def runtime_trace_frame(runtime: Any, *, flow_id: str | None = None, worker_id: 
         warnings.simplefilter("ignore")
         df = trace_frame(records)
     df.insert(0, "flow_id", pd.Series([owner[r.job_id].flow_id for r in records], dtype="object"))
-    df.insert(0, "worker_id", pd.Series([owner[r.job_id].worker_id for r in records], dtype="object"))
+    df.insert(
+        0, "worker_id", pd.Series([owner[r.job_id].worker_id for r in records], dtype="object")
+    )
     df.attrs["truncated"] = bool(cut) or evicted
     if cut:
-        warnings.warn(f"the traces of {len(cut)} job(s) were cut (e.g. {cut[0]}): each keeps only its newest "
-                      "events; to keep more, create the runtime with Runtime(monitor=Monitor(trace_size=...))",
-                      stacklevel=2)
+        warnings.warn(
+            f"the traces of {len(cut)} job(s) were cut (e.g. {cut[0]}): each keeps only its newest "
+            "events; to keep more, create the runtime with Runtime(monitor=Monitor(trace_size=...))",
+            stacklevel=2,
+        )
     if evicted:
-        warnings.warn("finished jobs were evicted from the runtime, so their events are missing; to hold "
-                      "more, create the runtime with Runtime(max_finished_jobs=...)", stacklevel=2)
+        warnings.warn(
+            "finished jobs were evicted from the runtime, so their events are missing; to hold "
+            "more, create the runtime with Runtime(max_finished_jobs=...)",
+            stacklevel=2,
+        )
     return df

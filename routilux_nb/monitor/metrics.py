@@ -25,9 +25,23 @@ class RoutineMetrics:
     (items taken from slots), ``items_out`` (payloads emitted) and ``emits`` per event name.
     """
 
-    __slots__ = ("emits", "error_count", "events", "execution_count", "items_in", "items_out",
-                 "last_execution", "last_start", "max_duration", "min_duration", "routine_id",
-                 "running", "total_cpu_time", "total_duration", "total_queue_wait")
+    __slots__ = (
+        "emits",
+        "error_count",
+        "events",
+        "execution_count",
+        "items_in",
+        "items_out",
+        "last_execution",
+        "last_start",
+        "max_duration",
+        "min_duration",
+        "routine_id",
+        "running",
+        "total_cpu_time",
+        "total_duration",
+        "total_queue_wait",
+    )
 
     def __init__(self, routine_id: str) -> None:
         self.routine_id = routine_id
@@ -120,24 +134,58 @@ class RoutineMetrics:
         }
 
     def __repr__(self) -> str:
-        return (f"RoutineMetrics(routine_id={self.routine_id!r}, execution_count={self.execution_count}, "
-                f"error_count={self.error_count})")
+        return (
+            f"RoutineMetrics(routine_id={self.routine_id!r}, execution_count={self.execution_count}, "
+            f"error_count={self.error_count})"
+        )
 
 
 class ErrorRecord:
-    __slots__ = ("error_id", "error_message", "error_type", "job_id", "routine_id", "strategy",
-                 "timestamp", "traceback")
+    __slots__ = (
+        "error_id",
+        "error_message",
+        "error_type",
+        "job_id",
+        "routine_id",
+        "strategy",
+        "timestamp",
+        "traceback",
+    )
 
-    def __init__(self, error_id: str, job_id: str, routine_id: str, timestamp: float, error_type: str,
-                 error_message: str, traceback: str, strategy: str) -> None:
-        self.error_id, self.job_id, self.routine_id, self.timestamp = error_id, job_id, routine_id, timestamp
-        self.error_type, self.error_message, self.traceback, self.strategy = error_type, error_message, traceback, strategy
+    def __init__(
+        self,
+        error_id: str,
+        job_id: str,
+        routine_id: str,
+        timestamp: float,
+        error_type: str,
+        error_message: str,
+        traceback: str,
+        strategy: str,
+    ) -> None:
+        self.error_id, self.job_id, self.routine_id, self.timestamp = (
+            error_id,
+            job_id,
+            routine_id,
+            timestamp,
+        )
+        self.error_type, self.error_message, self.traceback, self.strategy = (
+            error_type,
+            error_message,
+            traceback,
+            strategy,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "error_id": self.error_id, "job_id": self.job_id, "routine_id": self.routine_id,
-            "timestamp": iso(self.timestamp), "error_type": self.error_type,
-            "error_message": self.error_message, "traceback": self.traceback, "strategy": self.strategy,
+            "error_id": self.error_id,
+            "job_id": self.job_id,
+            "routine_id": self.routine_id,
+            "timestamp": iso(self.timestamp),
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "traceback": self.traceback,
+            "strategy": self.strategy,
         }
 
 
@@ -209,8 +257,10 @@ class ExecutionMetrics(HtmlRepr):
         return metrics_frame(list(self.routine_metrics.values()))
 
     def __repr__(self) -> str:
-        return (f"ExecutionMetrics(job_id={self.job.job_id!r}, routines={len(self.routine_metrics)}, "
-                f"events={self.total_events}, errors={len(self.errors)})")
+        return (
+            f"ExecutionMetrics(job_id={self.job.job_id!r}, routines={len(self.routine_metrics)}, "
+            f"events={self.total_events}, errors={len(self.errors)})"
+        )
 
 
 def unrouted_counts(flow: Any, metrics: Iterable[RoutineMetrics]) -> dict[str, int]:
@@ -256,5 +306,7 @@ class FlowStats:
             "cancelled_jobs": self.cancelled,
             "success_rate": round(self.completed / finished, 4) if finished else None,
             "average_duration": self.total_duration / self.total if self.total else None,
-            "job_metrics": [{"job_id": j, "duration": d, "status": s} for j, d, s in list(self.recent)],
+            "job_metrics": [
+                {"job_id": j, "duration": d, "status": s} for j, d, s in list(self.recent)
+            ],
         }

@@ -46,7 +46,7 @@ class JobOutput:
         with self._lock:
             text = "".join(self._chunks)
             if incremental:
-                out = text[self._cursor:]
+                out = text[self._cursor :]
                 self._cursor = len(text)
                 return out
             return text

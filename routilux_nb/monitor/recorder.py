@@ -303,8 +303,14 @@ class Recorder(Publisher):
     def discarded(self, job: JobContext, count: int, reason: str) -> None:
         self._write(job, now(), "items_discarded", None, reason, count, None, None)
 
-    def note(self, job: JobContext, event_type: str, routine_id: str | None, detail: Any = None,
-             payload: Any = None) -> None:
+    def note(
+        self,
+        job: JobContext,
+        event_type: str,
+        routine_id: str | None,
+        detail: Any = None,
+        payload: Any = None,
+    ) -> None:
         if job.monitor is not None:
             self._write(job, now(), event_type, routine_id, detail, payload, None, None)
             self.changed.notify_changed()

@@ -34,8 +34,13 @@ log = logging.getLogger(__name__)
 
 
 class SnapshotStream:
-    def __init__(self, ticker: Ticker, produce: Callable[[], Snapshot],
-                 callback: Callable[[Snapshot], None], max_rate_hz: float) -> None:
+    def __init__(
+        self,
+        ticker: Ticker,
+        produce: Callable[[], Snapshot],
+        callback: Callable[[Snapshot], None],
+        max_rate_hz: float,
+    ) -> None:
         self._ticker = ticker
         self.produce = produce
         self.callback = callback
@@ -69,7 +74,9 @@ class SnapshotStream:
         self._ticker.remove(self)
 
     def __repr__(self) -> str:
-        return f"SnapshotStream(rate_hz={1 / self.interval:g}, sent={self.sent}, closed={self.closed})"
+        return (
+            f"SnapshotStream(rate_hz={1 / self.interval:g}, sent={self.sent}, closed={self.closed})"
+        )
 
 
 class Ticker:
@@ -84,7 +91,9 @@ class Ticker:
         with self._cond:
             self._streams.append(stream)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="routilux-snapshots", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="routilux-snapshots", daemon=True
+                )
                 self._thread.start()
             self._cond.notify()
         return stream
@@ -133,14 +142,25 @@ class Ticker:
 
 
 def _queue_view(q: dict[str, Any]) -> QueueView:
-    return {"unconsumed_count": q["unconsumed_count"], "max_length": q["max_length"],
-            "usage_percentage": q["usage_percentage"], "pressure_level": q["pressure_level"]}
+    return {
+        "unconsumed_count": q["unconsumed_count"],
+        "max_length": q["max_length"],
+        "usage_percentage": q["usage_percentage"],
+        "pressure_level": q["pressure_level"],
+    }
 
 
 def _breakpoint_view(d: dict[str, Any]) -> BreakpointView:
-    return {"breakpoint_id": d["breakpoint_id"], "type": d["type"], "routine_id": d["routine_id"],
-            "slot_name": d["slot_name"], "event_name": d["event_name"], "enabled": d["enabled"],
-            "hit_count": d["hit_count"], "job_id": d["job_id"]}
+    return {
+        "breakpoint_id": d["breakpoint_id"],
+        "type": d["type"],
+        "routine_id": d["routine_id"],
+        "slot_name": d["slot_name"],
+        "event_name": d["event_name"],
+        "enabled": d["enabled"],
+        "hit_count": d["hit_count"],
+        "job_id": d["job_id"],
+    }
 
 
 class SnapshotBuilder:
@@ -168,39 +188,71 @@ class SnapshotBuilder:
         routines: dict[str, RoutineView] = {}
         for rid, st in states.items():
             m = totals.get(rid)
-            routines[rid] = {"status": "paused" if rid in parked_at else st["status"],
-                             "execution_count": st["execution_count"], "error_count": st["error_count"],
-                             "avg_duration": round(m.avg_duration, 6) if m else 0.0, "active": st["active"]}
+            routines[rid] = {
+                "status": "paused" if rid in parked_at else st["status"],
+                "execution_count": st["execution_count"],
+                "error_count": st["error_count"],
+                "avg_duration": round(m.avg_duration, 6) if m else 0.0,
+                "active": st["active"],
+            }
         queues: dict[str, dict[str, QueueView]] = {
             rid: {q["slot_name"]: _queue_view(q) for q in qs}
-            for rid, qs in worker.queue_status(job.job_id if job else None).items()}
+            for rid, qs in worker.queue_status(job.job_id if job else None).items()
+        }
         jobs: dict[str, JobView] = {}
         for j in [job] if job else list(wm.recent_jobs):
             rm = j.monitor.routines if j.monitor else {}
-            jobs[j.job_id] = {"job_id": j.job_id, "status": j.status, "created_at": iso(j.created_at),
-                              "elapsed": round(j.duration or 0.0, 3),
-                              "routine_counts": {r: m.execution_count for r, m in list(rm.items())},
-                              "error": j.error}
+            jobs[j.job_id] = {
+                "job_id": j.job_id,
+                "status": j.status,
+                "created_at": iso(j.created_at),
+                "elapsed": round(j.duration or 0.0, 3),
+                "routine_counts": {r: m.execution_count for r, m in list(rm.items())},
+                "error": j.error,
+            }
         if job is not None:
             bps = [b for b in self.breakpoints.list() if b.applies_to(job)]
         else:
             bps = self.breakpoints.list(worker_id=worker.worker_id, flow_id=worker.flow_id)
         views = [_breakpoint_view(b.to_dict()) for b in bps]
         return {
-            "worker": {"worker_id": worker.worker_id, "flow_id": worker.flow_id, "status": worker.status,
-                       "jobs_processed": worker.jobs_processed, "jobs_failed": worker.jobs_failed,
-                       "active_jobs": len(worker.active_jobs)},
+            "worker": {
+                "worker_id": worker.worker_id,
+                "flow_id": worker.flow_id,
+                "status": worker.status,
+                "jobs_processed": worker.jobs_processed,
+                "jobs_failed": worker.jobs_failed,
+                "active_jobs": len(worker.active_jobs),
+            },
             "routines": routines,
             "queues": queues,
-            "connections": {f"conn_{i}": {"count": c} for i, c in sorted(worker.connection_counts.items())},
+            "connections": {
+                f"conn_{i}": {"count": c} for i, c in sorted(worker.connection_counts.items())
+            },
             "jobs": jobs,
             "breakpoints": views,
-            "paused": [{"job_id": p.job.job_id, "routine_id": p.routine_id, "kind": p.kind,
-                        "slot_name": p.slot_name, "event_name": p.event_name} for p in parked],
+            "paused": [
+                {
+                    "job_id": p.job.job_id,
+                    "routine_id": p.routine_id,
+                    "kind": p.kind,
+                    "slot_name": p.slot_name,
+                    "event_name": p.event_name,
+                }
+                for p in parked
+            ],
         }
 
-    def stream(self, callback: Callable[[Snapshot], None], *, worker: Worker,
-               job: JobContext | None = None, max_rate_hz: float = 10.0) -> SnapshotStream:
+    def stream(
+        self,
+        callback: Callable[[Snapshot], None],
+        *,
+        worker: Worker,
+        job: JobContext | None = None,
+        max_rate_hz: float = 10.0,
+    ) -> SnapshotStream:
         """Call ``callback(snapshot)`` at most ``max_rate_hz`` times a second while it changes."""
-        stream = SnapshotStream(self.ticker, lambda: self.snapshot(worker, job=job), callback, max_rate_hz)
+        stream = SnapshotStream(
+            self.ticker, lambda: self.snapshot(worker, job=job), callback, max_rate_hz
+        )
         return self.ticker.add(stream)

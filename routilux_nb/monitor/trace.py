@@ -26,18 +26,56 @@ from typing import Any, NamedTuple
 from routilux_nb.core.clock import iso
 from routilux_nb.core.display import HtmlRepr
 
-__all__ = ["ACTIVATION", "EVENT_TYPES", "TRACE_COLUMNS", "ExecutionEvent", "Ring", "TraceBuffer",
-           "TraceRecord", "bus_message", "expand", "next_seq", "summarize", "take_seqs"]
+__all__ = [
+    "ACTIVATION",
+    "EVENT_TYPES",
+    "TRACE_COLUMNS",
+    "ExecutionEvent",
+    "Ring",
+    "TraceBuffer",
+    "TraceRecord",
+    "bus_message",
+    "expand",
+    "next_seq",
+    "summarize",
+    "take_seqs",
+]
 
 EVENT_TYPES = (
-    "job_start", "job_status", "job_end", "routine_start", "routine_end", "slot_call",
-    "event_emit", "routine_error", "routine_retry", "breakpoint_hit", "breakpoint_release",
-    "items_discarded", "routine_skipped", "worker_status",
+    "job_start",
+    "job_status",
+    "job_end",
+    "routine_start",
+    "routine_end",
+    "slot_call",
+    "event_emit",
+    "routine_error",
+    "routine_retry",
+    "breakpoint_hit",
+    "breakpoint_release",
+    "items_discarded",
+    "routine_skipped",
+    "worker_status",
 )
 #: columns of :meth:`TraceBuffer.to_pandas` (see :mod:`routilux_nb.monitor.frames`)
-TRACE_COLUMNS = ["seq", "event_id", "job_id", "routine_id", "event_type", "timestamp", "slot_name",
-                 "event_name", "error_type", "previous_status", "reason", "data", "duration",
-                 "cpu_time", "queue_wait", "status"]
+TRACE_COLUMNS = [
+    "seq",
+    "event_id",
+    "job_id",
+    "routine_id",
+    "event_type",
+    "timestamp",
+    "slot_name",
+    "event_name",
+    "error_type",
+    "previous_status",
+    "reason",
+    "data",
+    "duration",
+    "cpu_time",
+    "queue_wait",
+    "status",
+]
 #: the ``event_type`` slot of an activation entry (never seen by readers)
 ACTIVATION = "activation"
 
@@ -71,12 +109,38 @@ class TraceRecord(NamedTuple):
     queue_wait: float | None = None
 
 
-def activation_entry(seq0: int, ts_start: float, rid: str, jid: str, inputs: dict[str, list[Any]],
-                     emits: list[tuple[float, str, Any]] | None, duration: float, failed: str | None,
-                     ts_end: float, cpu: float, wait: float | None, attempt: int, n: int) -> tuple[Any, ...]:
+def activation_entry(
+    seq0: int,
+    ts_start: float,
+    rid: str,
+    jid: str,
+    inputs: dict[str, list[Any]],
+    emits: list[tuple[float, str, Any]] | None,
+    duration: float,
+    failed: str | None,
+    ts_end: float,
+    cpu: float,
+    wait: float | None,
+    attempt: int,
+    n: int,
+) -> tuple[Any, ...]:
     """One ring entry standing for ``n`` events of one activation, seqs ``seq0 .. seq0+n-1``."""
-    return (seq0, ts_start, ACTIVATION, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait,
-            attempt, n)
+    return (
+        seq0,
+        ts_start,
+        ACTIVATION,
+        rid,
+        jid,
+        inputs,
+        emits,
+        duration,
+        failed,
+        ts_end,
+        cpu,
+        wait,
+        attempt,
+        n,
+    )
 
 
 def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord]:
@@ -89,8 +153,19 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
         for slot, items in inputs.items():
             out.append(TraceRecord(seq, ts, "slot_call", rid, jid, slot, items, None, None))
             seq += 1
-        out.append(TraceRecord(seq, ts, "routine_start", rid, jid, None, None, None,
-                               f"attempt {attempt}" if attempt else None))
+        out.append(
+            TraceRecord(
+                seq,
+                ts,
+                "routine_start",
+                rid,
+                jid,
+                None,
+                None,
+                None,
+                f"attempt {attempt}" if attempt else None,
+            )
+        )
         seq += 1
     else:
         seq += len(inputs) + 1
@@ -98,8 +173,21 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
         out.append(TraceRecord(seq, ets, "event_emit", rid, jid, event, payload, None, None))
         seq += 1
     if not emits_only:
-        out.append(TraceRecord(seq, ts_end, "routine_end", rid, jid, None, failed, duration,
-                               "ok" if failed is None else "error", cpu, wait))
+        out.append(
+            TraceRecord(
+                seq,
+                ts_end,
+                "routine_end",
+                rid,
+                jid,
+                None,
+                failed,
+                duration,
+                "ok" if failed is None else "error",
+                cpu,
+                wait,
+            )
+        )
     return out
 
 
@@ -191,9 +279,19 @@ def summarize(value: Any, limit: int = 200, _depth: int = 0) -> Any:
 def bus_message(rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> dict[str, Any]:
     """A trace record as the event bus (and the WebSockets) carry it."""
     r = rec if isinstance(rec, TraceRecord) else TraceRecord(*rec)
-    msg = {"seq": r.seq, "type": r.event_type, "timestamp": iso(r.ts), "job_id": r.job_id,
-           "worker_id": worker_id, "flow_id": flow_id, "routine_id": r.routine_id, "detail": r.detail,
-           "data": summarize(r.payload), "duration": r.duration, "status": r.status}
+    msg = {
+        "seq": r.seq,
+        "type": r.event_type,
+        "timestamp": iso(r.ts),
+        "job_id": r.job_id,
+        "worker_id": worker_id,
+        "flow_id": flow_id,
+        "routine_id": r.routine_id,
+        "detail": r.detail,
+        "data": summarize(r.payload),
+        "duration": r.duration,
+        "status": r.status,
+    }
     if r.cpu_time is not None:
         msg["cpu_time"] = r.cpu_time
         msg["queue_wait"] = r.queue_wait
@@ -221,16 +319,35 @@ class ExecutionEvent:
     @classmethod
     def from_record(cls, r: tuple[Any, ...]) -> ExecutionEvent:
         v = r if isinstance(r, TraceRecord) else TraceRecord(*r)
-        return cls(v.seq, f"evt-{v.seq}", v.job_id, v.routine_id, v.event_type, iso(v.ts) or "", v.detail,
-                   summarize(v.payload), v.duration, v.status, v.cpu_time, v.queue_wait)
+        return cls(
+            v.seq,
+            f"evt-{v.seq}",
+            v.job_id,
+            v.routine_id,
+            v.event_type,
+            iso(v.ts) or "",
+            v.detail,
+            summarize(v.payload),
+            v.duration,
+            v.status,
+            v.cpu_time,
+            v.queue_wait,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "event_id": self.event_id, "job_id": self.job_id,
-            "routine_id": self.routine_id, "event_type": self.event_type,
-            "timestamp": self.timestamp, "detail": self.detail, "data": self.data,
-            "duration": self.duration, "status": self.status,
-            "cpu_time": self.cpu_time, "queue_wait": self.queue_wait,
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "job_id": self.job_id,
+            "routine_id": self.routine_id,
+            "event_type": self.event_type,
+            "timestamp": self.timestamp,
+            "detail": self.detail,
+            "data": self.data,
+            "duration": self.duration,
+            "status": self.status,
+            "cpu_time": self.cpu_time,
+            "queue_wait": self.queue_wait,
         }
 
 
@@ -270,7 +387,7 @@ class TraceBuffer(Ring, HtmlRepr):
         if since is not None:
             rows = [r for r in rows if r.seq > since]
         if limit is not None:
-            rows = rows[len(rows) - limit:] if limit > 0 else []
+            rows = rows[len(rows) - limit :] if limit > 0 else []
         return rows
 
     def events(self, limit: int | None = None, since: int | None = None) -> list[ExecutionEvent]:

@@ -32,7 +32,9 @@ def _preview(store: Any, art: Any) -> str:
             frame = store.load(art.artifact_id)
             head = frame.head(_HEAD_ROWS).reset_index()
             rows = [{str(k): v for k, v in row.items()} for row in head.to_dict("records")]
-            note = f'<div style="opacity:0.7">{frame.shape[0]} rows × {frame.shape[1]} columns</div>'
+            note = (
+                f'<div style="opacity:0.7">{frame.shape[0]} rows × {frame.shape[1]} columns</div>'
+            )
             return note + table(rows, [str(c) for c in head.columns], _HEAD_ROWS)
         if art.kind in ("text", "json"):
             text = store.read_bytes(art.artifact_id)[1].decode("utf-8", "replace")
@@ -50,10 +52,15 @@ def artifacts_section(job: Any) -> str:
     arts = [] if store is None else store.for_job(job.job_id)
     if not arts:
         return ""
-    rows = [{"name": a.name, "kind": a.kind, "size": f"{a.size:,} B", "routine": a.routine_id} for a in arts]
+    rows = [
+        {"name": a.name, "kind": a.kind, "size": f"{a.size:,} B", "routine": a.routine_id}
+        for a in arts
+    ]
     body = table(rows, ["name", "kind", "size", "routine"], 50)
     # pictures and tables first, then the newest of the rest; shown in the order attached
-    chosen = sorted(arts, key=lambda a: (a.kind not in ("figure", "dataframe"), -a.created_at))[:MAX_SHOWN]
+    chosen = sorted(arts, key=lambda a: (a.kind not in ("figure", "dataframe"), -a.created_at))[
+        :MAX_SHOWN
+    ]
     for art in [a for a in arts if a in chosen]:
         preview = _preview(store, art)
         if preview:

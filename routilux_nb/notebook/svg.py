@@ -136,9 +136,7 @@ def compact_svg(
         name = _clip(rid, w - 10, 7.0)
         # A tooltip only where the name had to be shortened: it costs bytes on every box.
         boxes.append(f"{rect}><title>{escape(rid)}</title></rect>" if name != rid else f"{rect}/>")
-        names.append(
-            f'<text x="{_num(x + w / 2)}" y="{_num(y + h / 2 + 4)}">{escape(name)}</text>'
-        )
+        names.append(f'<text x="{_num(x + w / 2)}" y="{_num(y + h / 2 + 4)}">{escape(name)}</text>')
     edge_style = f'fill="none" stroke="{_EDGE}" stroke-width="1.2"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '

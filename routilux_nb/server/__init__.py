@@ -10,7 +10,9 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 if find_spec("fastapi") is None:  # pragma: no cover - depends on installed extras
-    raise ImportError('routilux_nb.server needs the server extra: pip install "routilux_nb[server]"')
+    raise ImportError(
+        'routilux_nb.server needs the server extra: pip install "routilux_nb[server]"'
+    )
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

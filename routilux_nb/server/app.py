@@ -85,10 +85,17 @@ def _install_docs(app: FastAPI) -> None:
         return _docs_page(app) if assets is not None else HTMLResponse(_NO_ASSETS)
 
 
-def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: str = "",
-               max_body_bytes: int = 1_000_000, cors_origins: Iterable[str] | None = None,
-               allowed_hosts: Iterable[str] | None = None, bind_host: str | None = None,
-               compat: str | None = None) -> FastAPI:
+def create_app(
+    runtime: Any = None,
+    *,
+    api_key: str | None = None,
+    root_path: str = "",
+    max_body_bytes: int = 1_000_000,
+    cors_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    bind_host: str | None = None,
+    compat: str | None = None,
+) -> FastAPI:
     """The app serving ``runtime`` (default: ``routilux_nb.runtime()``, the kernel's runtime).
 
     ``root_path`` is the prefix a proxy serves the app under (e.g. JupyterHub's
@@ -126,20 +133,37 @@ def create_app(runtime: Any = None, *, api_key: str | None = None, root_path: st
         app.include_router(api_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(health_router, prefix=prefix, include_in_schema=False)
-    probe_errors: dict[int | str, dict[str, Any]] = {k: v for k, v in errors.items() if k in (405, 421, 500)}
+    probe_errors: dict[int | str, dict[str, Any]] = {
+        k: v for k, v in errors.items() if k in (405, 421, 500)
+    }
     app.include_router(health_router, responses=probe_errors)
     app.include_router(metrics_router, responses={**probe_errors, 401: errors[401]})
     _install_docs(app)
-    install_security(app, api_key=api_key, max_body_bytes=max_body_bytes, cors_origins=cors_origins,
-                     allowed_hosts=allowed_hosts, bind_host=bind_host)
+    install_security(
+        app,
+        api_key=api_key,
+        max_body_bytes=max_body_bytes,
+        cors_origins=cors_origins,
+        allowed_hosts=allowed_hosts,
+        bind_host=bind_host,
+    )
     if root_path:
-        app.add_middleware(RootPathMiddleware, root_path=root_path)  # outermost: seen by every layer
+        app.add_middleware(
+            RootPathMiddleware, root_path=root_path
+        )  # outermost: seen by every layer
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> ApiJSONResponse:
         root = request.scope.get("root_path", "") or ""
-        return ApiJSONResponse({"name": "routilux_nb", "version": __version__, "api": f"{root}/api/v1",
-                                "docs": f"{root}/docs", "openapi": f"{root}/openapi.json",
-                                "health": f"{root}/health"})
+        return ApiJSONResponse(
+            {
+                "name": "routilux_nb",
+                "version": __version__,
+                "api": f"{root}/api/v1",
+                "docs": f"{root}/docs",
+                "openapi": f"{root}/openapi.json",
+                "health": f"{root}/health",
+            }
+        )
 
     return app

@@ -61,8 +61,11 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise PortInUseError(exc.errno, f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
-                                        "choose another port or port=0 for a free one") from None
+        raise PortInUseError(
+            exc.errno,
+            f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
+            "choose another port or port=0 for a free one",
+        ) from None
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
@@ -71,8 +74,16 @@ def _bind(host: str, port: int) -> socket.socket:
 class ServerHandle:
     """A running API server: its URLs, ``stop()``, and a link when displayed in a notebook."""
 
-    def __init__(self, server: Any, thread: threading.Thread, sock: socket.socket, host: str, port: int,
-                 runtime: Any = None, public_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        server: Any,
+        thread: threading.Thread,
+        sock: socket.socket,
+        host: str,
+        port: int,
+        runtime: Any = None,
+        public_prefix: str | None = None,
+    ) -> None:
         self._server = server
         self._thread = thread
         self._sock = sock
@@ -145,9 +156,18 @@ class ServerHandle:
         )
 
 
-def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_key: str | None = None,
-                  log_level: str = "warning", allow_remote: bool = False, app: Any = None,
-                  start_timeout: float = 10.0, **app_options: Any) -> ServerHandle:
+def serve_runtime(
+    runtime: Any,
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    api_key: str | None = None,
+    log_level: str = "warning",
+    allow_remote: bool = False,
+    app: Any = None,
+    start_timeout: float = 10.0,
+    **app_options: Any,
+) -> ServerHandle:
     """Serve ``runtime``'s API on a daemon thread; the running server is returned if there is one.
 
     A host other than loopback needs ``allow_remote=True`` (and warns without ``api_key``).
@@ -158,11 +178,16 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
         return current
     if not _is_loopback(host):
         if not allow_remote:
-            raise ValueError(f"host {host!r} is not loopback: pass allow_remote=True to expose the API "
-                             "to other machines (and set api_key)")
+            raise ValueError(
+                f"host {host!r} is not loopback: pass allow_remote=True to expose the API "
+                "to other machines (and set api_key)"
+            )
         if api_key is None:
-            warnings.warn(f"serving on {host} without an api_key: anyone who reaches this port "
-                          "controls the runtime", stacklevel=2)
+            warnings.warn(
+                f"serving on {host} without an api_key: anyone who reaches this port "
+                "controls the runtime",
+                stacklevel=2,
+            )
     import uvicorn
 
     sock = _bind(host, port)
@@ -172,14 +197,21 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
         from routilux_nb.server.app import create_app
 
         app_options.setdefault("bind_host", host)
-        if prefix:  # reached only through the hub's authenticated proxy, which forwards the hub's Host
+        if (
+            prefix
+        ):  # reached only through the hub's authenticated proxy, which forwards the hub's Host
             app_options["allowed_hosts"] = [*(app_options.get("allowed_hosts") or ()), "*"]
         app = create_app(runtime, api_key=api_key, root_path=prefix or "", **app_options)
-    config = uvicorn.Config(app, log_config=None, log_level=log_level, lifespan="on",
-                            root_path=prefix or "")
+    config = uvicorn.Config(
+        app, log_config=None, log_level=log_level, lifespan="on", root_path=prefix or ""
+    )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"routilux-api-{bound_port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        name=f"routilux-api-{bound_port}",
+        daemon=True,
+    )
     thread.start()
     deadline = time.monotonic() + start_timeout
     while not server.started:
@@ -187,8 +219,10 @@ def serve_runtime(runtime: Any, *, port: int = 0, host: str = "127.0.0.1", api_k
             server.should_exit = True
             sock.close()
             thread.join(1.0)
-            raise ServerStartError(f"the API server did not start on {host}:{bound_port} "
-                                 "(see the log of 'uvicorn.error'); try another port")
+            raise ServerStartError(
+                f"the API server did not start on {host}:{bound_port} "
+                "(see the log of 'uvicorn.error'); try another port"
+            )
         time.sleep(0.01)
     handle = ServerHandle(server, thread, sock, host, bound_port, runtime, prefix)
     runtime.server = handle

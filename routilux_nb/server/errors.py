@@ -39,31 +39,62 @@ from routilux_nb.core.expressions import ExpressionError
 from routilux_nb.core.ids import InvalidIdError
 from routilux_nb.core.limits import DocumentLimitError
 
-__all__ = ["CODES", "ApiError", "ApiJSONResponse", "error_response", "install_error_handlers", "respond",
-           "unknown_reference"]
+__all__ = [
+    "CODES",
+    "ApiError",
+    "ApiJSONResponse",
+    "error_response",
+    "install_error_handlers",
+    "respond",
+    "unknown_reference",
+]
 
 log = logging.getLogger(__name__)
 
 #: stable error codes and their HTTP status
 CODES: dict[str, int] = {
-    "JOB_NOT_FOUND": 404, "WORKER_NOT_FOUND": 404, "FLOW_NOT_FOUND": 404, "ROUTINE_NOT_FOUND": 404,
-    "SLOT_NOT_FOUND": 404, "EVENT_NOT_FOUND": 404, "BREAKPOINT_NOT_FOUND": 404,
-    "CONNECTION_NOT_FOUND": 404, "NOT_FOUND": 404,
-    "FLOW_ALREADY_EXISTS": 409, "JOB_ALREADY_EXISTS": 409, "WORKER_ALREADY_EXISTS": 409,
-    "ROUTINE_ALREADY_EXISTS": 409, "WORKER_NOT_RUNNING": 409, "INVALID_STATE": 409,
-    "MONITORING_DISABLED": 409, "UNKNOWN_REFERENCE": 409,
-    "VALIDATION_ERROR": 422, "INVALID_DSL": 422, "UNSAFE_EXPRESSION": 422,
-    "PAYLOAD_TOO_LARGE": 413, "UNAUTHORIZED": 401, "METHOD_NOT_ALLOWED": 405,
-    "ORIGIN_NOT_ALLOWED": 403, "UNSUPPORTED_MEDIA_TYPE": 415, "HOST_NOT_ALLOWED": 421,
-    "BACKPRESSURE": 503, "INTERNAL_ERROR": 500,
+    "JOB_NOT_FOUND": 404,
+    "WORKER_NOT_FOUND": 404,
+    "FLOW_NOT_FOUND": 404,
+    "ROUTINE_NOT_FOUND": 404,
+    "SLOT_NOT_FOUND": 404,
+    "EVENT_NOT_FOUND": 404,
+    "BREAKPOINT_NOT_FOUND": 404,
+    "CONNECTION_NOT_FOUND": 404,
+    "NOT_FOUND": 404,
+    "FLOW_ALREADY_EXISTS": 409,
+    "JOB_ALREADY_EXISTS": 409,
+    "WORKER_ALREADY_EXISTS": 409,
+    "ROUTINE_ALREADY_EXISTS": 409,
+    "WORKER_NOT_RUNNING": 409,
+    "INVALID_STATE": 409,
+    "MONITORING_DISABLED": 409,
+    "UNKNOWN_REFERENCE": 409,
+    "VALIDATION_ERROR": 422,
+    "INVALID_DSL": 422,
+    "UNSAFE_EXPRESSION": 422,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNAUTHORIZED": 401,
+    "METHOD_NOT_ALLOWED": 405,
+    "ORIGIN_NOT_ALLOWED": 403,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "HOST_NOT_ALLOWED": 421,
+    "BACKPRESSURE": 503,
+    "INTERNAL_ERROR": 500,
 }
 
 
 class ApiError(Exception):
     """An error answered with the envelope: ``raise ApiError(404, "JOB_NOT_FOUND", "...")``."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details or {}
         self.headers = headers
@@ -89,8 +120,13 @@ def respond(content: Any, status_code: int = 200) -> ApiJSONResponse:
     return ApiJSONResponse(content, status_code=status_code)
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> ApiJSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiJSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return ApiJSONResponse(body, status_code=status, headers=headers)
 
@@ -102,9 +138,13 @@ def _message(exc: BaseException) -> str:
 
 
 _NOT_FOUND_CODES: tuple[tuple[type[NotFound], str], ...] = (
-    (JobNotFound, "JOB_NOT_FOUND"), (WorkerNotFound, "WORKER_NOT_FOUND"), (FlowNotFound, "FLOW_NOT_FOUND"),
-    (BreakpointNotFound, "BREAKPOINT_NOT_FOUND"), (UnknownRoutineError, "ROUTINE_NOT_FOUND"),
-    (UnknownSlotError, "SLOT_NOT_FOUND"), (UnknownEventError, "EVENT_NOT_FOUND"),
+    (JobNotFound, "JOB_NOT_FOUND"),
+    (WorkerNotFound, "WORKER_NOT_FOUND"),
+    (FlowNotFound, "FLOW_NOT_FOUND"),
+    (BreakpointNotFound, "BREAKPOINT_NOT_FOUND"),
+    (UnknownRoutineError, "ROUTINE_NOT_FOUND"),
+    (UnknownSlotError, "SLOT_NOT_FOUND"),
+    (UnknownEventError, "EVENT_NOT_FOUND"),
 )
 
 
@@ -118,7 +158,9 @@ def map_exception(exc: BaseException) -> tuple[int, str, dict[str, Any]] | None:
         return 422, "UNSAFE_EXPRESSION", {}
     if isinstance(exc, NotFound):
         code = next((c for t, c in _NOT_FOUND_CODES if isinstance(exc, t)), "NOT_FOUND")
-        details = {k: v for k, v in vars(exc).items() if k in ("routine_id", "slot_name", "event_name")}
+        details = {
+            k: v for k, v in vars(exc).items() if k in ("routine_id", "slot_name", "event_name")
+        }
         return 404, code, details
     if isinstance(exc, RegistryError):
         return 422, "VALIDATION_ERROR", {"object_name": exc.name}
@@ -138,8 +180,14 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         field = ".".join(p for p in loc if p not in ("body", "query", "path", "header"))
-        errors.append({"field": field or ".".join(loc), "location": loc[0] if loc else None,
-                       "message": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+        errors.append(
+            {
+                "field": field or ".".join(loc),
+                "location": loc[0] if loc else None,
+                "message": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return {"errors": errors}
 
 
@@ -152,15 +200,23 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc)
     first = details["errors"][0] if details["errors"] else None
-    message = f"invalid request: {first['field']}: {first['message']}" if first else "invalid request"
+    message = (
+        f"invalid request: {first['field']}: {first['message']}" if first else "invalid request"
+    )
     return error_response(422, "VALIDATION_ERROR", message, details)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 413: "PAYLOAD_TOO_LARGE",
-            400: "VALIDATION_ERROR", 422: "VALIDATION_ERROR"}.get(status, "HTTP_ERROR")
+    code = {
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        401: "UNAUTHORIZED",
+        413: "PAYLOAD_TOO_LARGE",
+        400: "VALIDATION_ERROR",
+        422: "VALIDATION_ERROR",
+    }.get(status, "HTTP_ERROR")
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if status == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"

@@ -45,8 +45,11 @@ def _check(fn: Any) -> dict[str, Any]:
         ok, message = fn()
     except Exception as exc:  # a probe must answer, whatever broke
         ok, message = False, f"{type(exc).__name__}: {exc}"
-    return {"status": "healthy" if ok else "unhealthy", "message": message,
-            "response_time_ms": round((time.perf_counter() - t0) * 1000, 3)}
+    return {
+        "status": "healthy" if ok else "unhealthy",
+        "message": message,
+        "response_time_ms": round((time.perf_counter() - t0) * 1000, 3),
+    }
 
 
 def _runtime_check(rt: Any) -> tuple[bool, str]:
@@ -87,8 +90,12 @@ def _storage_check(rt: Any) -> tuple[bool, str]:
 
 def check_components(rt: Any) -> dict[str, dict[str, Any]]:
     """``{runtime, thread_pool, monitoring, storage}``: each ``{status, message, response_time_ms}``."""
-    return {"runtime": _check(lambda: _runtime_check(rt)), "thread_pool": _check(lambda: _pool_check(rt)),
-            "monitoring": _check(lambda: _monitoring_check(rt)), "storage": _check(lambda: _storage_check(rt))}
+    return {
+        "runtime": _check(lambda: _runtime_check(rt)),
+        "thread_pool": _check(lambda: _pool_check(rt)),
+        "monitoring": _check(lambda: _monitoring_check(rt)),
+        "storage": _check(lambda: _storage_check(rt)),
+    }
 
 
 @router.get("/health", summary="Health summary")
@@ -98,8 +105,13 @@ async def health(request: Request) -> dict[str, Any]:
     checks = check_components(rt)
     components = {name: checks[name]["status"] for name in ("runtime", "monitoring", "storage")}
     healthy = all(c["status"] == "healthy" for c in checks.values())
-    return {"status": "healthy" if healthy else "unhealthy", "version": _version(),
-            "components": components, "uptime": _uptime(rt), "timestamp": iso(now())}
+    return {
+        "status": "healthy" if healthy else "unhealthy",
+        "version": _version(),
+        "components": components,
+        "uptime": _uptime(rt),
+        "timestamp": iso(now()),
+    }
 
 
 @router.get("/health/live", summary="Liveness probe")
@@ -108,12 +120,16 @@ async def live() -> dict[str, Any]:
     return {"status": "alive", "timestamp": iso(now())}
 
 
-@router.get("/health/ready", summary="Readiness probe", responses={503: {"description": "Not ready"}})
+@router.get(
+    "/health/ready", summary="Readiness probe", responses={503: {"description": "Not ready"}}
+)
 async def ready(request: Request) -> JSONResponse:
     """200 ``{"ready": true, "checks"}`` when every component works, else 503."""
     checks = check_components(request.app.state.runtime)
     ok = all(c["status"] == "healthy" for c in checks.values())
-    return JSONResponse({"ready": ok, "timestamp": iso(now()), "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"ready": ok, "timestamp": iso(now()), "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 def _memory() -> dict[str, Any]:
@@ -170,13 +186,24 @@ async def status(request: Request) -> dict[str, Any]:
         "uptime_seconds": _uptime(rt),
         "version": _version(),
         "system": system_status(),
-        "runtime": {"flows": len(rt.flows), "workers": dict(workers), "jobs": dict(jobs),
-                    "max_threads": rt.max_threads, "closed": rt.closed},
-        "websocket": {"status": "running", "connected_clients": stats.connected_clients,
-                      "total_messages": stats.total_messages, "total_connections": stats.total_connections},
-        "monitoring": {"enabled": bus is not None,
-                       "bus_subscribers": bus.subscriber_count if bus is not None else 0,
-                       "bus_published": bus.published if bus is not None else 0},
+        "runtime": {
+            "flows": len(rt.flows),
+            "workers": dict(workers),
+            "jobs": dict(jobs),
+            "max_threads": rt.max_threads,
+            "closed": rt.closed,
+        },
+        "websocket": {
+            "status": "running",
+            "connected_clients": stats.connected_clients,
+            "total_messages": stats.total_messages,
+            "total_connections": stats.total_connections,
+        },
+        "monitoring": {
+            "enabled": bus is not None,
+            "bus_subscribers": bus.subscriber_count if bus is not None else 0,
+            "bus_published": bus.published if bus is not None else 0,
+        },
     }
 
 
@@ -185,8 +212,11 @@ def database_status(rt: Any) -> dict[str, Any]:
     store = rt.store
     out: dict[str, Any] = {"status": "healthy", "timestamp": iso(now())}
     if store is None:
-        out["store"] = {"kind": "none", "message": "jobs are kept in memory only (no store configured)",
-                        "jobs_in_memory": len(rt.jobs())}
+        out["store"] = {
+            "kind": "none",
+            "message": "jobs are kept in memory only (no store configured)",
+            "jobs_in_memory": len(rt.jobs()),
+        }
         return out
     info: dict[str, Any] = {"kind": type(store).__name__}
     try:
@@ -203,17 +233,27 @@ def database_status(rt: Any) -> dict[str, Any]:
     return out
 
 
-@router.get("/health/database", summary="Job store status", responses={200: {"model": DatabaseStatusResponse}})
+@router.get(
+    "/health/database",
+    summary="Job store status",
+    responses={200: {"model": DatabaseStatusResponse}},
+)
 def database(request: Request) -> dict[str, Any]:
     """Store kind, path, size, WAL mode, jobs stored and the writer's lag and errors."""
     return database_status(request.app.state.runtime)
 
 
-@router.get("/health/metrics", summary="System metrics", responses={200: {"model": SystemMetricsResponse}})
+@router.get(
+    "/health/metrics", summary="System metrics", responses={200: {"model": SystemMetricsResponse}}
+)
 def metrics(request: Request) -> dict[str, Any]:
     """CPU, memory and disk figures of this process and machine, with the process's threads."""
     import threading
 
     rt = request.app.state.runtime
-    return {"timestamp": iso(now()), "uptime_seconds": _uptime(rt), "system": system_status(),
-            "process": {"pid": os.getpid(), "threads": threading.active_count()}}
+    return {
+        "timestamp": iso(now()),
+        "uptime_seconds": _uptime(rt),
+        "system": system_status(),
+        "process": {"pid": os.getpid(), "threads": threading.active_count()},
+    }

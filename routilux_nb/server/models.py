@@ -23,11 +23,34 @@ from routilux_nb.core.ids import ID_MAX_LENGTH
 from routilux_nb.core.limits import Limits, check_value
 
 __all__ = [
-    "BreakpointCreateRequest", "BreakpointListResponse", "BreakpointResponse", "BreakpointUpdateRequest",
-    "BulkJobsRequest", "BulkJobsResponse", "ERROR_RESPONSES", "FLOW_FIELDS", "JOB_FIELDS", "WORKER_FIELDS", "CancelRequest", "ConnectionRequest", "DebugActionResponse",
-    "DebugVariableRequest", "ErrorResponse", "fields_pattern", "FailRequest", "FlowCreateRequest", "FlowExecuteRequest",
-    "FlowListResponse", "FlowResponse", "JobListResponse", "JobResponse", "JobSubmitRequest",
-    "RoutineAddRequest", "WaitResponse", "WorkerCreateRequest", "WorkerListResponse",
+    "BreakpointCreateRequest",
+    "BreakpointListResponse",
+    "BreakpointResponse",
+    "BreakpointUpdateRequest",
+    "BulkJobsRequest",
+    "BulkJobsResponse",
+    "ERROR_RESPONSES",
+    "FLOW_FIELDS",
+    "JOB_FIELDS",
+    "WORKER_FIELDS",
+    "CancelRequest",
+    "ConnectionRequest",
+    "DebugActionResponse",
+    "DebugVariableRequest",
+    "ErrorResponse",
+    "fields_pattern",
+    "FailRequest",
+    "FlowCreateRequest",
+    "FlowExecuteRequest",
+    "FlowListResponse",
+    "FlowResponse",
+    "JobListResponse",
+    "JobResponse",
+    "JobSubmitRequest",
+    "RoutineAddRequest",
+    "WaitResponse",
+    "WorkerCreateRequest",
+    "WorkerListResponse",
     "WorkerResponse",
 ]
 
@@ -54,7 +77,9 @@ JsonValue = Annotated[Any, AfterValidator(_bounded)]
 
 def _id(default: Any = ..., description: str | None = None) -> Any:
     """A new object's id: 1-128 characters from ``A-Z a-z 0-9 _ . -``, not starting with . or -."""
-    return Field(default, min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_REGEX, description=description)
+    return Field(
+        default, min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_REGEX, description=description
+    )
 
 
 class _Request(BaseModel):
@@ -92,15 +117,47 @@ _ERROR_DESCRIPTIONS = {
 }
 #: the error statuses every operation may answer, all with the error envelope
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text} for status, text in _ERROR_DESCRIPTIONS.items()
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in _ERROR_DESCRIPTIONS.items()
 }
 
 #: the fields ``?fields=`` may name, per resource (a field the object lacks comes back null)
-JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-              "metadata", "error", "data", "error_traceback", "cancelled_at", "cancel_reason", "flow_version", "_links")
-WORKER_FIELDS = ("worker_id", "flow_id", "status", "created_at", "started_at", "completed_at", "jobs_processed",
-                 "jobs_failed", "error", "error_traceback", "active_jobs", "pending_tasks", "pause_points",
-                 "routine_states", "execution_history", "deferred_events", "_links")
+JOB_FIELDS = (
+    "job_id",
+    "worker_id",
+    "flow_id",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "metadata",
+    "error",
+    "data",
+    "error_traceback",
+    "cancelled_at",
+    "cancel_reason",
+    "flow_version",
+    "_links",
+)
+WORKER_FIELDS = (
+    "worker_id",
+    "flow_id",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "jobs_processed",
+    "jobs_failed",
+    "error",
+    "error_traceback",
+    "active_jobs",
+    "pending_tasks",
+    "pause_points",
+    "routine_states",
+    "execution_history",
+    "deferred_events",
+    "_links",
+)
 FLOW_FIELDS = ("flow_id", "routines", "connections", "execution_timeout", "error_handler", "_links")
 
 
@@ -114,17 +171,22 @@ def fields_pattern(names: tuple[str, ...]) -> str:
 class JobSubmitRequest(_Request):
     """Name the flow (``flow_id``) or a running worker (``worker_id``), or both."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "anyOf": [{"required": ["flow_id"]}, {"required": ["worker_id"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["flow_id"]}, {"required": ["worker_id"]}]},
+    )
     flow_id: str = _id(None, "flow to run (may be left out when worker_id is given)")
     routine_id: str | None = _id(None, "entry routine (default: the only one)")
-    slot_name: str | None = Field(None, min_length=1, max_length=256,
-                                  description="entry slot (default: the only one)")
+    slot_name: str | None = Field(
+        None, min_length=1, max_length=256, description="entry slot (default: the only one)"
+    )
     data: JsonObject | None = None
     worker_id: str = _id(None, "default: the flow's running worker")
     job_id: str | None = _id(None, "default: generated")
     metadata: JsonObject | None = None
-    timeout: float | None = Field(None, gt=0, le=86_400, description="fail the job after this many seconds")
+    timeout: float | None = Field(
+        None, gt=0, le=86_400, description="fail the job after this many seconds"
+    )
 
 
 class JobResponse(_Response):
@@ -152,11 +214,15 @@ class JobListResponse(_Response):
 
 
 class BulkJobsRequest(_Request):
-    jobs: list[dict[str, Any]] = Field(max_length=1000, description="items shaped like JobSubmitRequest")
+    jobs: list[dict[str, Any]] = Field(
+        max_length=1000, description="items shaped like JobSubmitRequest"
+    )
 
 
 class BulkJobsResponse(_Response):
-    jobs: list[dict[str, Any]] = Field(description="created jobs, or {index, error} for refused items")
+    jobs: list[dict[str, Any]] = Field(
+        description="created jobs, or {index, error} for refused items"
+    )
     total: int
     created: int
     failed: int
@@ -194,9 +260,15 @@ class WorkerResponse(_Response):
     jobs_failed: int
     error: str | None = None
     error_traceback: str | None = None
-    routine_states: dict[str, dict[str, Any]] | None = Field(None, description="per routine, when monitored")
-    execution_history: list[dict[str, Any]] | None = Field(None, description="the latest execution records")
-    deferred_events: list[dict[str, str]] | None = Field(None, description="routines held by a pause")
+    routine_states: dict[str, dict[str, Any]] | None = Field(
+        None, description="per routine, when monitored"
+    )
+    execution_history: list[dict[str, Any]] | None = Field(
+        None, description="the latest execution records"
+    )
+    deferred_events: list[dict[str, str]] | None = Field(
+        None, description="routines held by a pause"
+    )
 
 
 class WorkerListResponse(_Response):
@@ -214,13 +286,20 @@ class EnabledRequest(_Request):
 class FlowCreateRequest(_Request):
     """Give ``flow_id`` (an empty flow), or ``dsl`` or ``dsl_dict`` (not both)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "anyOf": [{"required": ["flow_id"]}, {"required": ["dsl"]}, {"required": ["dsl_dict"]}],
-        "not": {"required": ["dsl", "dsl_dict"]},
-    })
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [{"required": ["flow_id"]}, {"required": ["dsl"]}, {"required": ["dsl_dict"]}],
+            "not": {"required": ["dsl", "dsl_dict"]},
+        },
+    )
     flow_id: str = _id(None, "the flow's id (required unless the DSL names it)")
-    dsl: str = Field(None, min_length=1, max_length=100_000,  # type: ignore[assignment]
-                     description="YAML or JSON flow definition")
+    dsl: str = Field(
+        None,
+        min_length=1,
+        max_length=100_000,  # type: ignore[assignment]
+        description="YAML or JSON flow definition",
+    )
     dsl_dict: JsonObject = Field(None, description="the flow definition as an object")  # type: ignore[arg-type]
 
 
@@ -239,7 +318,9 @@ class FlowListResponse(_Response):
 
 class RoutineAddRequest(_Request):
     routine_id: str = _id()
-    object_name: str = Field(min_length=1, max_length=256, description="a registered routine class name")
+    object_name: str = Field(
+        min_length=1, max_length=256, description="a registered routine class name"
+    )
     config: JsonObject = Field(default_factory=dict)
 
 
@@ -257,7 +338,9 @@ class FlowExecuteRequest(_Request):
     worker_id: str | None = _id(None, "default: the flow's running worker")
     job_id: str | None = _id(None, "default: generated")
     metadata: JsonObject | None = None
-    wait: StrictBool = Field(False, description="answer once the job has finished (or timeout passed)")
+    wait: StrictBool = Field(
+        False, description="answer once the job has finished (or timeout passed)"
+    )
     timeout: float = Field(60.0, ge=0, le=3600, description="seconds to wait when wait is true")
 
 
@@ -267,8 +350,10 @@ _BREAKPOINT_NEEDS: dict[str, Any] = {
         {"properties": {"type": {"const": "routine"}}, "required": ["routine_id"]},
         {"properties": {"type": {"const": "slot"}}, "required": ["routine_id", "slot_name"]},
         {"properties": {"type": {"const": "event"}}, "required": ["routine_id", "event_name"]},
-        *({"properties": {"type": {"const": "connection"}}, "required": [name]}
-          for name in ("routine_id", "event_name", "target_routine", "slot_name")),
+        *(
+            {"properties": {"type": {"const": "connection"}}, "required": [name]}
+            for name in ("routine_id", "event_name", "target_routine", "slot_name")
+        ),
     ]
 }
 
@@ -279,12 +364,16 @@ class BreakpointCreateRequest(_Request):
     ``slot_name`` is given, else ``routine`` (as the original's clients send it)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_BREAKPOINT_NEEDS)
-    type: BreakpointType | None = Field(None, description="default: 'slot' when slot_name is given, else 'routine'")
+    type: BreakpointType | None = Field(
+        None, description="default: 'slot' when slot_name is given, else 'routine'"
+    )
     routine_id: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     slot_name: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     event_name: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
     target_routine: str = Field(None, min_length=1, max_length=256)  # type: ignore[assignment]
-    condition: str | None = Field(None, max_length=1000, description="safe expression, never evaluated as Python")
+    condition: str | None = Field(
+        None, max_length=1000, description="safe expression, never evaluated as Python"
+    )
     enabled: StrictBool = True
 
     @model_validator(mode="after")

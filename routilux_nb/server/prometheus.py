@@ -50,7 +50,9 @@ class RuntimeCollector:
             current: dict[str, int] = {
                 j.job_id: j.monitor.metrics.total_events for j in jobs if j.monitor is not None
             }
-            self._retired_events += sum(n for jid, n in self._job_events.items() if jid not in current)
+            self._retired_events += sum(
+                n for jid, n in self._job_events.items() if jid not in current
+            )
             self._job_events = current
             return self._retired_events + sum(current.values())
 
@@ -66,8 +68,11 @@ class RuntimeCollector:
         info.add_metric([], {"version": __version__})
         yield info
         started = getattr(mon, "started_at", None) or now()
-        yield GaugeMetricFamily("routilux_uptime_seconds", "Seconds since the runtime started",
-                                value=max(0.0, now() - started))
+        yield GaugeMetricFamily(
+            "routilux_uptime_seconds",
+            "Seconds since the runtime started",
+            value=max(0.0, now() - started),
+        )
 
         by_status = Counter(j.status for j in jobs)
         g = GaugeMetricFamily("routilux_jobs", "Jobs kept in memory, by status", labels=["status"])
@@ -81,30 +86,49 @@ class RuntimeCollector:
             g.add_metric([status], w_status.get(status, 0))
         yield g
 
-        finished = CounterMetricFamily("routilux_jobs_finished", "Jobs finished, by flow and outcome",
-                                       labels=["flow_id", "status"])
+        finished = CounterMetricFamily(
+            "routilux_jobs_finished",
+            "Jobs finished, by flow and outcome",
+            labels=["flow_id", "status"],
+        )
         for flow_id, stats in list(getattr(mon, "flow_stats", {}).items()):
             for status in ("completed", "failed", "cancelled"):
                 finished.add_metric([flow_id, status], getattr(stats, status))
         yield finished
 
-        yield CounterMetricFamily("routilux_events", "Monitor events recorded (trace events of all jobs)",
-                                  value=self._events_total(jobs))
+        yield CounterMetricFamily(
+            "routilux_events",
+            "Monitor events recorded (trace events of all jobs)",
+            value=self._events_total(jobs),
+        )
         bus = getattr(mon, "bus", None)
-        yield CounterMetricFamily("routilux_bus_messages", "Messages published on the monitor event bus",
-                                  value=bus.published if bus is not None else 0)
-        yield GaugeMetricFamily("routilux_websocket_clients", "Connected WebSocket clients",
-                                value=ws_stats(self.app).connected_clients)
+        yield CounterMetricFamily(
+            "routilux_bus_messages",
+            "Messages published on the monitor event bus",
+            value=bus.published if bus is not None else 0,
+        )
+        yield GaugeMetricFamily(
+            "routilux_websocket_clients",
+            "Connected WebSocket clients",
+            value=ws_stats(self.app).connected_clients,
+        )
         yield from self._routine_families(rt, mon, workers)
         yield self._queue_family(workers)
 
     def _routine_families(self, rt: Any, mon: Any, workers: list[Any]) -> Iterator[Metric]:
-        execs = CounterMetricFamily("routilux_routine_executions", "Routine activations",
-                                    labels=["flow_id", "routine_id"])
-        errors = CounterMetricFamily("routilux_routine_errors", "Routine activations that raised",
-                                     labels=["flow_id", "routine_id"])
-        durations = SummaryMetricFamily("routilux_routine_duration_seconds", "Routine activation time",
-                                        labels=["flow_id", "routine_id"])
+        execs = CounterMetricFamily(
+            "routilux_routine_executions", "Routine activations", labels=["flow_id", "routine_id"]
+        )
+        errors = CounterMetricFamily(
+            "routilux_routine_errors",
+            "Routine activations that raised",
+            labels=["flow_id", "routine_id"],
+        )
+        durations = SummaryMetricFamily(
+            "routilux_routine_duration_seconds",
+            "Routine activation time",
+            labels=["flow_id", "routine_id"],
+        )
         merged: dict[tuple[str, str], list[Any]] = {}
         flow_of = {w.worker_id: w.flow_id for w in workers}
         for wid, wm in list(getattr(mon, "workers", {}).items()):
@@ -126,8 +150,11 @@ class RuntimeCollector:
 
     @staticmethod
     def _queue_family(workers: list[Any]) -> Metric:
-        g = GaugeMetricFamily("routilux_queue_depth", "Unconsumed items in a slot queue",
-                              labels=["worker_id", "routine_id", "slot"])
+        g = GaugeMetricFamily(
+            "routilux_queue_depth",
+            "Unconsumed items in a slot queue",
+            labels=["worker_id", "routine_id", "slot"],
+        )
         for w in workers:
             if w.status == "stopped":
                 continue
@@ -148,8 +175,12 @@ def registry_for(app: Any) -> CollectorRegistry:
         return reg
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
 def metrics(request: Request) -> Response:
     """Prometheus text exposition of the runtime's jobs, workers, routines and queues."""
     return Response(generate_latest(registry_for(request.app)), media_type=CONTENT_TYPE_LATEST)

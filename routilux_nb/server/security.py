@@ -32,9 +32,21 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CORS_ENV", "ApiKeyMiddleware", "BodySizeLimitMiddleware", "GuardMiddleware", "RedactKeyFilter",
-           "api_key_ok", "cors_origins_from_env", "default_allowed_hosts", "error_body",
-           "host_allowed", "install_security", "is_public_path", "provided_api_key"]
+__all__ = [
+    "CORS_ENV",
+    "ApiKeyMiddleware",
+    "BodySizeLimitMiddleware",
+    "GuardMiddleware",
+    "RedactKeyFilter",
+    "api_key_ok",
+    "cors_origins_from_env",
+    "default_allowed_hosts",
+    "error_body",
+    "host_allowed",
+    "install_security",
+    "is_public_path",
+    "provided_api_key",
+]
 
 CORS_ENV = "ROUTILUX_CORS_ORIGINS"
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -47,7 +59,9 @@ _API_PREFIXES = ("/api/v1", "/api")
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
     """The API's error envelope ``{"error": {"code", "message", "details"}}`` as JSON bytes."""
-    return json.dumps({"error": {"code": code, "message": message, "details": details or {}}}).encode()
+    return json.dumps(
+        {"error": {"code": code, "message": message, "details": details or {}}}
+    ).encode()
 
 
 def api_key_ok(provided: str | None, expected: str | None) -> bool:
@@ -64,7 +78,7 @@ def _app_path(scope: Scope) -> str:
     path: str = scope.get("path", "")
     root = scope.get("root_path", "")
     if root and path.startswith(root):
-        path = path[len(root):] or "/"
+        path = path[len(root) :] or "/"
     return path
 
 
@@ -73,8 +87,10 @@ def is_public_path(path: str) -> bool:
     for prefix in ("", *_API_PREFIXES):
         if prefix and not path.startswith(prefix + "/"):
             continue
-        rest = path[len(prefix):]
-        if rest in _PUBLIC_EXACT or any(rest == p or rest.startswith(p + "/") for p in _PUBLIC_PREFIXES):
+        rest = path[len(prefix) :]
+        if rest in _PUBLIC_EXACT or any(
+            rest == p or rest.startswith(p + "/") for p in _PUBLIC_PREFIXES
+        ):
             return True
     return False
 
@@ -115,7 +131,7 @@ def default_allowed_hosts(bind_host: str | None = None) -> list[str]:
 def _host_name(value: str) -> str:
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -167,7 +183,9 @@ def _same_origin(origin: str, host: str | None) -> bool:
 class GuardMiddleware:
     """Host allowlist and cross-site write protection for HTTP and WebSockets (see the module)."""
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], cors_origins: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, allowed_hosts: Iterable[str], cors_origins: Iterable[str]
+    ) -> None:
         self.app = app
         self.allowed_hosts = tuple(allowed_hosts)
         self.origins = frozenset(o.rstrip("/") for o in cors_origins)
@@ -185,21 +203,40 @@ class GuardMiddleware:
             return
         host = _header(scope, b"host")
         if not host_allowed(host, self.allowed_hosts):
-            await self._refuse(scope, send, 421, "HOST_NOT_ALLOWED",
-                               f"Host {host!r} is not served here; allowed: loopback names"
-                               + "".join(f", {h}" for h in self.allowed_hosts if h not in ("localhost", "127.0.0.1", "::1"))
-                               + " (add one with allowed_hosts=[...] or --allowed-host)")
+            await self._refuse(
+                scope,
+                send,
+                421,
+                "HOST_NOT_ALLOWED",
+                f"Host {host!r} is not served here; allowed: loopback names"
+                + "".join(
+                    f", {h}"
+                    for h in self.allowed_hosts
+                    if h not in ("localhost", "127.0.0.1", "::1")
+                )
+                + " (add one with allowed_hosts=[...] or --allowed-host)",
+            )
             return
         origin = _header(scope, b"origin")
         if kind == "websocket" or scope.get("method") in _STATE_CHANGING:
             if not self.origin_ok(origin, host):
-                await self._refuse(scope, send, 403, "ORIGIN_NOT_ALLOWED",
-                                   f"requests from origin {origin!r} may not change state here; name it with "
-                                   f"cors_origins=[...], {CORS_ENV} or --cors-origin")
+                await self._refuse(
+                    scope,
+                    send,
+                    403,
+                    "ORIGIN_NOT_ALLOWED",
+                    f"requests from origin {origin!r} may not change state here; name it with "
+                    f"cors_origins=[...], {CORS_ENV} or --cors-origin",
+                )
                 return
             if kind == "http" and origin is None and not _json_or_empty(scope):
-                await self._refuse(scope, send, 415, "UNSUPPORTED_MEDIA_TYPE",
-                                   "send the request body as JSON (Content-Type: application/json)")
+                await self._refuse(
+                    scope,
+                    send,
+                    415,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "send the request body as JSON (Content-Type: application/json)",
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -226,8 +263,9 @@ class RedactKeyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
-            record.args = tuple(self._KEY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(
+                self._KEY.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
         if isinstance(record.msg, str) and "api_key=" in record.msg.lower():
             record.msg = self._KEY.sub(r"\1[redacted]", record.msg)
         return True
@@ -241,10 +279,20 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactKeyFilter())
 
 
-async def _send_error(send: Send, status: int, code: str, message: str,
-                      details: dict[str, Any] | None = None, extra: Iterable[tuple[bytes, bytes]] = ()) -> None:
+async def _send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    extra: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
     body = error_body(code, message, details)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -257,15 +305,22 @@ class ApiKeyMiddleware:
         self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope.get("method") == "OPTIONS"
-                or is_public_path(_app_path(scope))
-                or api_key_ok(provided_api_key(scope), self.api_key)):
+        if (
+            scope["type"] != "http"
+            or scope.get("method") == "OPTIONS"
+            or is_public_path(_app_path(scope))
+            or api_key_ok(provided_api_key(scope), self.api_key)
+        ):
             await self.app(scope, receive, send)
             return
-        await _send_error(send, 401, "UNAUTHORIZED",
-                          "a valid API key is required in the X-API-Key header (not in the URL, where "
-                          "logs and browser histories would keep it)",
-                          extra=[(b"www-authenticate", b"ApiKey")])
+        await _send_error(
+            send,
+            401,
+            "UNAUTHORIZED",
+            "a valid API key is required in the X-API-Key header (not in the URL, where "
+            "logs and browser histories would keep it)",
+            extra=[(b"www-authenticate", b"ApiKey")],
+        )
 
 
 class _TooLarge:
@@ -287,8 +342,13 @@ class _TooLarge:
                 self.rejected = True
                 if not self.started:
                     self.started = True
-                    await _send_error(self.send, 413, "PAYLOAD_TOO_LARGE",
-                                      f"request body exceeds {self.limit} bytes", {"max_bytes": self.limit})
+                    await _send_error(
+                        self.send,
+                        413,
+                        "PAYLOAD_TOO_LARGE",
+                        f"request body exceeds {self.limit} bytes",
+                        {"max_bytes": self.limit},
+                    )
                 return {"type": "http.disconnect"}
         return message
 
@@ -319,9 +379,13 @@ class BodySizeLimitMiddleware:
                     await _send_error(send, 400, "INVALID_REQUEST", "invalid Content-Length header")
                     return
                 if declared > self.max_bytes:
-                    await _send_error(send, 413, "PAYLOAD_TOO_LARGE",
-                                      f"request body exceeds {self.max_bytes} bytes",
-                                      {"max_bytes": self.max_bytes, "content_length": declared})
+                    await _send_error(
+                        send,
+                        413,
+                        "PAYLOAD_TOO_LARGE",
+                        f"request body exceeds {self.max_bytes} bytes",
+                        {"max_bytes": self.max_bytes, "content_length": declared},
+                    )
                     return
         guard = _TooLarge(receive, send, self.max_bytes)
         try:
@@ -332,9 +396,15 @@ class BodySizeLimitMiddleware:
             # the app saw the cut body as a client disconnect; the 413 is already sent
 
 
-def install_security(app: Any, *, api_key: str | None = None, max_body_bytes: int = 1_000_000,
-                     cors_origins: Iterable[str] | None = None, allowed_hosts: Iterable[str] | None = None,
-                     bind_host: str | None = None) -> None:
+def install_security(
+    app: Any,
+    *,
+    api_key: str | None = None,
+    max_body_bytes: int = 1_000_000,
+    cors_origins: Iterable[str] | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    bind_host: str | None = None,
+) -> None:
     """Add the checks of this module, outermost first: CORS (only when origins are named), host
     and origin guard, ``OPTIONS``, API key, body size limit.
 
@@ -362,5 +432,11 @@ def install_security(app: Any, *, api_key: str | None = None, max_body_bytes: in
     if origins:
         from starlette.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
-                           allow_headers=["*"], allow_credentials="*" not in origins, max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials="*" not in origins,
+            max_age=600,
+        )

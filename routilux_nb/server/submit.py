@@ -129,6 +129,7 @@ async def submit_nonblocking(
     )
     key = id(getattr(submit, "__self__", submit))
     _in_flight[key] = _in_flight.get(key, 0) + 1
+
     def finished(_: object) -> None:
         gate.release()
         _done(key)

@@ -68,7 +68,9 @@ class MonitorConnection(Connection):
     async def setup(self) -> bool:
         if self.scope is not None and lookup(self.runtime, *self.scope) is None:
             kind, ident = self.scope
-            await self.fail(NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", CLOSE_NOT_FOUND, **{kind: ident})
+            await self.fail(
+                NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", CLOSE_NOT_FOUND, **{kind: ident}
+            )
             return False
         params = self.ws.query_params
         since: int | None = None
@@ -76,20 +78,34 @@ class MonitorConnection(Connection):
             try:
                 since = int(params["since"])
             except ValueError:
-                await self.fail("INVALID_PARAMETER", "since must be an integer seq", CLOSE_BAD_REQUEST)
+                await self.fail(
+                    "INVALID_PARAMETER", "since must be an integer seq", CLOSE_BAD_REQUEST
+                )
                 return False
         mode = params.get("mode", "events")
         if mode not in ("events", "snapshot"):
-            await self.fail("INVALID_PARAMETER", "mode must be 'events' or 'snapshot'", CLOSE_BAD_REQUEST)
+            await self.fail(
+                "INVALID_PARAMETER", "mode must be 'events' or 'snapshot'", CLOSE_BAD_REQUEST
+            )
             return False
         self.sub = self.monitor.subscribe(since=since)
         self._apply_filter()
         await self.established(scope=self._scope_dict(), mode=mode)
         if since is not None:
-            missed = self._replay_job_trace(since) if self.scope and self.scope[0] == "job_id" else self.sub.missed
+            missed = (
+                self._replay_job_trace(since)
+                if self.scope and self.scope[0] == "job_id"
+                else self.sub.missed
+            )
             self.reported_missed = self.sub.missed
-            await self.send("resumed", {"missed": missed, "from_seq": since,
-                                        "replayed": len(self.backlog) + self.sub.pending()})
+            await self.send(
+                "resumed",
+                {
+                    "missed": missed,
+                    "from_seq": since,
+                    "replayed": len(self.backlog) + self.sub.pending(),
+                },
+            )
         if mode == "snapshot":
             self.forced_snapshot = True
             await self._switch("snapshot", "requested")
@@ -135,8 +151,15 @@ class MonitorConnection(Connection):
         self.sub.update_filter(**fields)
 
     def subscriptions(self) -> dict[str, Any]:
-        follows: Any = "all" if self.interest is None else {k: sorted(v) for k, v in self.interest.items() if v}
-        return {"follows": follows, "event_types": sorted(self.types) if self.types is not None else None}
+        follows: Any = (
+            "all"
+            if self.interest is None
+            else {k: sorted(v) for k, v in self.interest.items() if v}
+        )
+        return {
+            "follows": follows,
+            "event_types": sorted(self.types) if self.types is not None else None,
+        }
 
     async def _ids(self, data: dict[str, Any]) -> dict[str, list[str]] | None:
         """The ids named in a command, checked to exist (error message and ``None`` if not)."""
@@ -151,7 +174,9 @@ class MonitorConnection(Connection):
                 return None
             for ident in ids:
                 if lookup(self.runtime, kind, ident) is None:
-                    await self.error(NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", **{kind: ident})
+                    await self.error(
+                        NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", **{kind: ident}
+                    )
                     return None
             out[kind] = ids
         return out
@@ -164,7 +189,9 @@ class MonitorConnection(Connection):
             types = [types]
         bad = [t for t in types if t not in EVENT_TYPES] if isinstance(types, list) else [types]
         if bad:
-            await self.error("INVALID_EVENT_TYPE", f"unknown event types {bad!r}", valid=list(EVENT_TYPES))
+            await self.error(
+                "INVALID_EVENT_TYPE", f"unknown event types {bad!r}", valid=list(EVENT_TYPES)
+            )
             return False
         return types
 
@@ -189,8 +216,11 @@ class MonitorConnection(Connection):
             return
         if ids:
             if self.interest is None:
-                await self.error("NOT_SUBSCRIBED", "this connection follows every event: "
-                                 "subscribe to ids first, or unsubscribe with empty data to stop all")
+                await self.error(
+                    "NOT_SUBSCRIBED",
+                    "this connection follows every event: "
+                    "subscribe to ids first, or unsubscribe with empty data to stop all",
+                )
                 return
             for kind, values in ids.items():
                 self.interest.get(kind, set()).difference_update(values)
@@ -209,9 +239,15 @@ class MonitorConnection(Connection):
         if not ids and self.scope is not None:
             ids = {self.scope[0]: [self.scope[1]]}
         out: dict[str, Any] = await anyio.to_thread.run_sync(self._status, ids)
-        out["connection"] = {"client_id": self.client_id, "mode": self.mode, "last_seq": self.sent_seq,
-                             "pending": self.sub.pending(), "missed": self.sub.missed,
-                             "dropped": self.dropped_total, **self.subscriptions()}
+        out["connection"] = {
+            "client_id": self.client_id,
+            "mode": self.mode,
+            "last_seq": self.sent_seq,
+            "pending": self.sub.pending(),
+            "missed": self.sub.missed,
+            "dropped": self.dropped_total,
+            **self.subscriptions(),
+        }
         await self.send("status", out)
 
     def _status(self, ids: dict[str, list[str]]) -> dict[str, Any]:
@@ -219,18 +255,27 @@ class MonitorConnection(Connection):
         out: dict[str, Any] = {}
         for ident in ids.get("job_id", []):
             job = rt.get_job(ident)
-            out.setdefault("jobs", {})[ident] = {**job.to_dict(include_data=False),
-                                                 "routines": self.monitor.job_routine_status(job)}
+            out.setdefault("jobs", {})[ident] = {
+                **job.to_dict(include_data=False),
+                "routines": self.monitor.job_routine_status(job),
+            }
         for ident in ids.get("worker_id", []):
             out.setdefault("workers", {})[ident] = rt.get_worker(ident).to_dict()
         for ident in ids.get("flow_id", []):
             workers = [w.to_dict() for w in list(rt.workers.values()) if w.flow_id == ident]
-            out.setdefault("flows", {})[ident] = {"flow_id": ident, "workers": workers,
-                                                  "metrics": self.monitor.flow_metrics(ident)}
+            out.setdefault("flows", {})[ident] = {
+                "flow_id": ident,
+                "workers": workers,
+                "metrics": self.monitor.flow_metrics(ident),
+            }
         if not ids:
             workers = list(rt.workers.values())
-            out["runtime"] = {"flows": len(rt.flows), "workers": {w.worker_id: w.status for w in workers},
-                              "active_jobs": sum(len(w.active_jobs) for w in workers), "closed": rt.closed}
+            out["runtime"] = {
+                "flows": len(rt.flows),
+                "workers": {w.worker_id: w.status for w in workers},
+                "active_jobs": sum(len(w.active_jobs) for w in workers),
+                "closed": rt.closed,
+            }
         return out
 
     # -- events and snapshots ---------------------------------------------------------------
@@ -299,15 +344,24 @@ class MonitorConnection(Connection):
             if worker is not None:
                 out.append((worker, None))
         flows = self.interest.get("flow_id", set())
-        out += [(w, None) for w in list(rt.workers.values()) if w.flow_id in flows and w.status != "stopped"]
+        out += [
+            (w, None)
+            for w in list(rt.workers.values())
+            if w.flow_id in flows and w.status != "stopped"
+        ]
         return out[:20]
 
     def _snapshots(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         out = []
         for worker, job in self._targets():
             key = f"{worker.worker_id}/{job.job_id if job else ''}"
-            out.append((key, {"worker_id": worker.worker_id, "job_id": job.job_id if job else None},
-                        self.monitor.snapshot(worker, job=job)))
+            out.append(
+                (
+                    key,
+                    {"worker_id": worker.worker_id, "job_id": job.job_id if job else None},
+                    self.monitor.snapshot(worker, job=job),
+                )
+            )
         return out
 
     async def _send_snapshots(self) -> None:
@@ -315,9 +369,16 @@ class MonitorConnection(Connection):
             if self.last_snapshots.get(key) == snap and not self.dropped:
                 continue
             self.last_snapshots[key] = snap
-            await self.send("snapshot", {**ids, "snapshot": snap, "dropped": self.dropped,
-                                         "dropped_total": self.dropped_total + self.dropped},
-                            seq=self.sent_seq or None)
+            await self.send(
+                "snapshot",
+                {
+                    **ids,
+                    "snapshot": snap,
+                    "dropped": self.dropped,
+                    "dropped_total": self.dropped_total + self.dropped,
+                },
+                seq=self.sent_seq or None,
+            )
         self.dropped_total += self.dropped
         self.dropped = 0
 
@@ -326,7 +387,11 @@ class MonitorConnection(Connection):
         return await self.pump()
 
     def handlers(self) -> dict[str, Any]:
-        return {"subscribe": self.subscribe, "unsubscribe": self.unsubscribe, "get_status": self.status}
+        return {
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "get_status": self.status,
+        }
 
 
 @router.websocket("/ws/events")

@@ -38,7 +38,9 @@ class DebugConnection(Connection):
     async def setup(self) -> bool:
         job = lookup(self.runtime, "job_id", self.job_id)
         if job is None:
-            await self.fail("JOB_NOT_FOUND", f"no job {self.job_id!r}", CLOSE_NOT_FOUND, job_id=self.job_id)
+            await self.fail(
+                "JOB_NOT_FOUND", f"no job {self.job_id!r}", CLOSE_NOT_FOUND, job_id=self.job_id
+            )
             return False
         self.session = self.monitor.debug_session(job)
         self.sub = self.monitor.subscribe(job_id=self.job_id)
@@ -70,7 +72,9 @@ class DebugConnection(Connection):
     async def action(self, data: dict[str, Any]) -> None:
         name = data.get("action")
         if name not in DEBUG_ACTIONS:
-            await self.error("INVALID_ACTION", f"unknown debug action {name!r}", actions=list(DEBUG_ACTIONS))
+            await self.error(
+                "INVALID_ACTION", f"unknown debug action {name!r}", actions=list(DEBUG_ACTIONS)
+            )
             return
         if await self._run_in_thread(self.session.act, name) is None:
             await self.send("action_result", {"action": name, "ok": True, "job_id": self.job_id})
@@ -79,11 +83,15 @@ class DebugConnection(Connection):
     async def set_variable(self, data: dict[str, Any]) -> None:
         name = data.get("name")
         if not isinstance(name, str) or "value" not in data:
-            await self.error("INVALID_REQUEST", "set_variable needs data {\"name\": str, \"value\": ...}")
+            await self.error(
+                "INVALID_REQUEST", 'set_variable needs data {"name": str, "value": ...}'
+            )
             return
         if await self._run_in_thread(self.session.set_variable, name, data["value"]) is None:
-            await self.send("action_result", {"action": "set_variable", "name": name, "ok": True,
-                                              "job_id": self.job_id})
+            await self.send(
+                "action_result",
+                {"action": "set_variable", "name": name, "ok": True, "job_id": self.job_id},
+            )
             await self.push_state()
 
     async def tick(self) -> bool:
@@ -92,8 +100,11 @@ class DebugConnection(Connection):
         return False
 
     def handlers(self) -> dict[str, Any]:
-        return {"action": self.action, "set_variable": self.set_variable,
-                "get_status": lambda data: self.push_state(force=True)}
+        return {
+            "action": self.action,
+            "set_variable": self.set_variable,
+            "get_status": lambda data: self.push_state(force=True),
+        }
 
 
 async def debug_socket(websocket: WebSocket, job_id: str) -> None:

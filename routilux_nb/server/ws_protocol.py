@@ -21,8 +21,18 @@ from routilux_nb.core.clock import iso, now
 
 from .security import api_key_ok
 
-__all__ = ["CLOSE_BAD_REQUEST", "CLOSE_NOT_FOUND", "CLOSE_UNAUTHORIZED", "DISCONNECTS", "NOT_FOUND_CODES", "Connection",
-           "WsStats", "lookup", "setting", "ws_stats"]
+__all__ = [
+    "CLOSE_BAD_REQUEST",
+    "CLOSE_NOT_FOUND",
+    "CLOSE_UNAUTHORIZED",
+    "DISCONNECTS",
+    "NOT_FOUND_CODES",
+    "Connection",
+    "WsStats",
+    "lookup",
+    "setting",
+    "ws_stats",
+]
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
@@ -32,7 +42,12 @@ CLOSE_NOT_FOUND = 4404
 DISCONNECTS = (WebSocketDisconnect, OSError, RuntimeError)
 
 #: defaults of the tunables read from ``app.state`` (``ws_<name>``)
-DEFAULTS = {"ping_interval": 15.0, "throttle_threshold": 1000, "snapshot_hz": 10.0, "poll_interval": 0.02}
+DEFAULTS = {
+    "ping_interval": 15.0,
+    "throttle_threshold": 1000,
+    "snapshot_hz": 10.0,
+    "poll_interval": 0.02,
+}
 
 
 def setting(app: Any, name: str) -> Any:
@@ -63,7 +78,9 @@ class WsStats:
         return len(self.clients)
 
     def __repr__(self) -> str:
-        return f"WsStats(connected_clients={len(self.clients)}, total_messages={self.total_messages})"
+        return (
+            f"WsStats(connected_clients={len(self.clients)}, total_messages={self.total_messages})"
+        )
 
 
 def ws_stats(app: Any) -> WsStats:
@@ -149,7 +166,9 @@ class Connection:
             elif kind in handlers:
                 await handlers[kind](cmd["data"])
             else:
-                await self.error("UNKNOWN_COMMAND", f"unknown command {kind!r}", commands=[*handlers, "ping"])
+                await self.error(
+                    "UNKNOWN_COMMAND", f"unknown command {kind!r}", commands=[*handlers, "ping"]
+                )
 
     async def open(self) -> bool:
         """Accept, then check the API key; false (socket closed with 4401) when it is wrong."""
@@ -157,8 +176,11 @@ class Connection:
         expected = getattr(self.app.state, "api_key", None)
         provided = self.ws.headers.get("x-api-key") or self.ws.query_params.get("api_key")
         if not api_key_ok(provided, expected):
-            await self.fail("UNAUTHORIZED", "a valid API key is required (?api_key= or X-API-Key)",
-                            CLOSE_UNAUTHORIZED)
+            await self.fail(
+                "UNAUTHORIZED",
+                "a valid API key is required (?api_key= or X-API-Key)",
+                CLOSE_UNAUTHORIZED,
+            )
             return False
         self.client_id = self.stats.register(self.ws.url.path)
         return True
@@ -192,10 +214,16 @@ class Connection:
         return seq
 
     async def established(self, **extra: Any) -> None:
-        await self.send("connection_established", {
-            "client_id": self.client_id, "server_time": iso(now()),
-            "connected_clients": self.stats.connected_clients, "last_seq": self.last_seq(), **extra,
-        })
+        await self.send(
+            "connection_established",
+            {
+                "client_id": self.client_id,
+                "server_time": iso(now()),
+                "connected_clients": self.stats.connected_clients,
+                "last_seq": self.last_seq(),
+                **extra,
+            },
+        )
 
     # -- reading ----------------------------------------------------------------------------
     def start_reader(self) -> None:
@@ -219,7 +247,11 @@ class Connection:
     async def next_command(self, timeout: float) -> dict[str, Any] | None | Literal[False]:
         """A parsed client message, ``None`` when the client left, ``False`` when none came."""
         try:
-            item = await asyncio.wait_for(self.inbox.get(), timeout) if timeout > 0 else self.inbox.get_nowait()
+            item = (
+                await asyncio.wait_for(self.inbox.get(), timeout)
+                if timeout > 0
+                else self.inbox.get_nowait()
+            )
         except (asyncio.TimeoutError, asyncio.QueueEmpty):
             return False
         if item is None:
@@ -230,10 +262,14 @@ class Connection:
         try:
             msg = json.loads(raw or "")
         except ValueError:
-            await self.error("INVALID_JSON", "messages must be JSON objects like {\"type\": ..., \"data\": {...}}")
+            await self.error(
+                "INVALID_JSON", 'messages must be JSON objects like {"type": ..., "data": {...}}'
+            )
             return False
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-            await self.error("INVALID_MESSAGE", "a message needs a string 'type' (and an object 'data')")
+            await self.error(
+                "INVALID_MESSAGE", "a message needs a string 'type' (and an object 'data')"
+            )
             return False
         data = msg.get("data")
         if data is None:
@@ -262,11 +298,19 @@ class Connection:
 
 def lookup(runtime: Any, kind: str, ident: str) -> Any:
     """The job, worker or flow called ``ident``, or ``None``."""
-    getter = {"job_id": runtime.get_job, "worker_id": runtime.get_worker, "flow_id": runtime.get_flow}[kind]
+    getter = {
+        "job_id": runtime.get_job,
+        "worker_id": runtime.get_worker,
+        "flow_id": runtime.get_flow,
+    }[kind]
     try:
         return getter(ident)
     except KeyError:
         return None
 
 
-NOT_FOUND_CODES = {"job_id": "JOB_NOT_FOUND", "worker_id": "WORKER_NOT_FOUND", "flow_id": "FLOW_NOT_FOUND"}
+NOT_FOUND_CODES = {
+    "job_id": "JOB_NOT_FOUND",
+    "worker_id": "WORKER_NOT_FOUND",
+    "flow_id": "FLOW_NOT_FOUND",
+}

@@ -31,9 +31,26 @@ __all__ = [
 ]
 
 #: the fields a stored job keeps (its JSON document's keys)
-JOB_FIELDS = ("job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-           "metadata", "data", "error", "error_type", "error_traceback", "cancelled_at", "cancel_reason",
-           "logs", "entry", "entry_data", "flow_version")
+JOB_FIELDS = (
+    "job_id",
+    "worker_id",
+    "flow_id",
+    "status",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "metadata",
+    "data",
+    "error",
+    "error_type",
+    "error_traceback",
+    "cancelled_at",
+    "cancel_reason",
+    "logs",
+    "entry",
+    "entry_data",
+    "flow_version",
+)
 #: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
 SORT_KEYS = ("created_at", "completed_at", "status")
 UNFINISHED = ("pending", "running", "paused")
@@ -52,7 +69,9 @@ def _jsonable(value: Any, active: set[int]) -> Any:
     if value is None or type(value) in (str, bool, int, float):
         return value
     if isinstance(value, (bool, int, float)):  # e.g. IntEnum, numpy.float64: keep the number
-        return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(value)
+        return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(
+            value
+        )
     if isinstance(value, str):
         return str.__str__(value)
     if type(value) in (dict, list, tuple):
@@ -61,7 +80,10 @@ def _jsonable(value: Any, active: set[int]) -> Any:
         active.add(id(value))
         try:
             if isinstance(value, dict):
-                return {str.__str__(k) if isinstance(k, str) else repr(k): _jsonable(v, active) for k, v in value.items()}
+                return {
+                    str.__str__(k) if isinstance(k, str) else repr(k): _jsonable(v, active)
+                    for k, v in value.items()
+                }
             return [_jsonable(v, active) for v in value]
         finally:
             active.discard(id(value))
@@ -142,14 +164,18 @@ class StoredJob:
 
     @property
     def worker(self) -> Any:
-        raise JobStateError(f"job {self.job_id!r} was loaded from the job store; it has no live worker")
+        raise JobStateError(
+            f"job {self.job_id!r} was loaded from the job store; it has no live worker"
+        )
 
     def wait(self, timeout: float | None = None) -> StoredJob:
         """Return at once: a stored job has finished."""
         return self
 
     def _finished(self, *_: Any, **__: Any) -> StoredJob:
-        raise JobStateError(f"job {self.job_id!r} is already {self.status} (loaded from the job store)")
+        raise JobStateError(
+            f"job {self.job_id!r} is already {self.status} (loaded from the job store)"
+        )
 
     pause = resume = cancel = complete = fail = _finished
 
@@ -186,7 +212,10 @@ def check_listing(limit: int, offset: int, sort_by: str, order: str) -> None:
 def interrupted(record: StoredJob, at: float) -> StoredJob:
     """``record`` (an unfinished job whose process died) as a failed, interrupted job."""
     return dataclasses.replace(
-        record, status="failed", completed_at=at, error=INTERRUPTED_ERROR.format(status=record.status),
+        record,
+        status="failed",
+        completed_at=at,
+        error=INTERRUPTED_ERROR.format(status=record.status),
         error_type="Interrupted",
     )
 

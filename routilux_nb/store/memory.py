@@ -66,8 +66,9 @@ class MemoryJobStore:
         key = (record.created_at, self._seq)
         bisect.insort(self._order, key)
         self._ids[key] = record.job_id
-        self._entries[record.job_id] = _Entry(key, record.flow_id, record.worker_id, record.status, doc,
-                                              record.completed_at)
+        self._entries[record.job_id] = _Entry(
+            key, record.flow_id, record.worker_id, record.status, doc, record.completed_at
+        )
         while len(self._order) > self.max_jobs:
             oldest = self._order.pop(0)
             del self._entries[self._ids.pop(oldest)]
@@ -83,41 +84,74 @@ class MemoryJobStore:
             entry = self._entries.get(job_id)
         return None if entry is None else decode_job(entry.doc)
 
-    def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-                  status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0, created_after: float | None = None,
-                  created_before: float | None = None, sort_by: str = "created_at",
-                  order: str = "desc") -> tuple[list[StoredJob], int]:
+    def list_jobs(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        sort_by: str = "created_at",
+        order: str = "desc",
+    ) -> tuple[list[StoredJob], int]:
         """One page and the total matching (newest first and unfiltered: O(offset + limit))."""
         check_listing(limit, offset, sort_by, order)
         statuses = status_set(status)
-        if (created_after is not None or created_before is not None or sort_by != "created_at"
-                or order != "desc"):
-            return self._scan(flow_id, worker_id, statuses, limit, offset, created_after,
-                              created_before, sort_by, order)
+        if (
+            created_after is not None
+            or created_before is not None
+            or sort_by != "created_at"
+            or order != "desc"
+        ):
+            return self._scan(
+                flow_id,
+                worker_id,
+                statuses,
+                limit,
+                offset,
+                created_after,
+                created_before,
+                sort_by,
+                order,
+            )
         with self._lock:
             if flow_id is None and worker_id is None and statuses is None:
                 total = len(self._order)
-                keys = self._order[max(total - offset - limit, 0):max(total - offset, 0)]
+                keys = self._order[max(total - offset - limit, 0) : max(total - offset, 0)]
                 docs = [self._entries[self._ids[k]].doc for k in reversed(keys)]
             else:
                 docs, total = [], 0
                 for k in reversed(self._order):
                     e = self._entries[self._ids[k]]
-                    if ((flow_id is None or e.flow_id == flow_id)
-                            and (worker_id is None or e.worker_id == worker_id)
-                            and (statuses is None or e.status in statuses)):
+                    if (
+                        (flow_id is None or e.flow_id == flow_id)
+                        and (worker_id is None or e.worker_id == worker_id)
+                        and (statuses is None or e.status in statuses)
+                    ):
                         if offset <= total < offset + limit:
                             docs.append(e.doc)
                         total += 1
         return [decode_job(d) for d in docs], total
 
-    def _scan(self, flow_id: str | None, worker_id: str | None, statuses: tuple[str, ...] | None,
-              limit: int, offset: int, created_after: float | None, created_before: float | None,
-              sort_by: str, order: str) -> tuple[list[StoredJob], int]:
+    def _scan(
+        self,
+        flow_id: str | None,
+        worker_id: str | None,
+        statuses: tuple[str, ...] | None,
+        limit: int,
+        offset: int,
+        created_after: float | None,
+        created_before: float | None,
+        sort_by: str,
+        order: str,
+    ) -> tuple[list[StoredJob], int]:
         with self._lock:
             rows = [
-                e for e in self._entries.values()
+                e
+                for e in self._entries.values()
                 if (flow_id is None or e.flow_id == flow_id)
                 and (worker_id is None or e.worker_id == worker_id)
                 and (statuses is None or e.status in statuses)
@@ -130,8 +164,11 @@ class MemoryJobStore:
         elif sort_by == "status":
             rows.sort(key=lambda e: (e.status, e.key), reverse=desc)
         else:  # completed_at: unfinished jobs first in asc order, last in desc (as SQLite sorts NULL)
-            rows.sort(key=lambda e: (e.completed_at is not None, e.completed_at or 0.0, e.key), reverse=desc)
-        return [decode_job(e.doc) for e in rows[offset:offset + limit]], len(rows)
+            rows.sort(
+                key=lambda e: (e.completed_at is not None, e.completed_at or 0.0, e.key),
+                reverse=desc,
+            )
+        return [decode_job(e.doc) for e in rows[offset : offset + limit]], len(rows)
 
     def count(self) -> int:
         with self._lock:
@@ -141,8 +178,12 @@ class MemoryJobStore:
         """``{"jobs", "max_jobs", "dropped", "size_bytes"}`` (size of the kept JSON documents)."""
         with self._lock:
             size = sum(len(e.doc) for e in self._entries.values())
-            return {"jobs": len(self._entries), "max_jobs": self.max_jobs, "dropped": self.dropped,
-                    "size_bytes": size}
+            return {
+                "jobs": len(self._entries),
+                "max_jobs": self.max_jobs,
+                "dropped": self.dropped,
+                "size_bytes": size,
+            }
 
     def ping(self) -> str:
         """A one-line state for health checks."""

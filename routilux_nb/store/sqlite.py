@@ -102,7 +102,9 @@ class SQLiteJobStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
         try:
             self.journal_mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -114,11 +116,16 @@ class SQLiteJobStore:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
             for statement in (*_SCHEMA[1:], _VERSIONS):
                 conn.execute(statement)
-            if conn.execute("SELECT name FROM sqlite_master WHERE name = 'job_counts'").fetchone() is None:
+            if (
+                conn.execute("SELECT name FROM sqlite_master WHERE name = 'job_counts'").fetchone()
+                is None
+            ):
                 for statement in _COUNTS:
                     conn.execute(statement)
-                conn.execute("INSERT INTO job_counts SELECT COALESCE(flow_id, ''), status, COUNT(*) "
-                             "FROM jobs GROUP BY 1, 2")
+                conn.execute(
+                    "INSERT INTO job_counts SELECT COALESCE(flow_id, ''), status, COUNT(*) "
+                    "FROM jobs GROUP BY 1, 2"
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -137,7 +144,9 @@ class SQLiteJobStore:
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
         """Upsert several records in one transaction."""
-        self.save_encoded([(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner)
+        self.save_encoded(
+            [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner
+        )
 
     def save_encoded(self, encoded: Iterable[tuple[Any, str]], *, owner: str | None = None) -> None:
         """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
@@ -158,10 +167,15 @@ class SQLiteJobStore:
         """Fail the unfinished jobs whose writing process is gone (see :func:`.base.interrupted`)."""
         marks = ", ".join("?" * len(UNFINISHED))
         with self._lock:
-            rows = self._db().execute(
-                f"SELECT doc, owner FROM jobs WHERE status IN ({marks})", UNFINISHED).fetchall()
+            rows = (
+                self._db()
+                .execute(f"SELECT doc, owner FROM jobs WHERE status IN ({marks})", UNFINISHED)
+                .fetchall()
+            )
         now = time.time()
-        changed = [interrupted(decode_job(doc), now) for doc, owner in rows if not owner_alive(owner)]
+        changed = [
+            interrupted(decode_job(doc), now) for doc, owner in rows if not owner_alive(owner)
+        ]
         if changed:
             self.save_records(changed)
         return [r.job_id for r in changed]
@@ -172,17 +186,27 @@ class SQLiteJobStore:
 
     def save_flow_version(self, version: FlowVersion) -> None:
         """Keep one version of a flow (its DSL definition)."""
-        row = (version.flow_id, version.version, version.created_at, version.digest,
-               json.dumps(version.definition, default=repr))
+        row = (
+            version.flow_id,
+            version.version,
+            version.created_at,
+            version.digest,
+            json.dumps(version.definition, default=repr),
+        )
         with self._lock:
             self._db().execute("INSERT OR REPLACE INTO flow_versions VALUES (?, ?, ?, ?, ?)", row)
 
     def load_flow_versions(self) -> list[FlowVersion]:
         """Every kept version of every flow, oldest first."""
         with self._lock:
-            rows = self._db().execute(
-                "SELECT flow_id, version, created_at, digest, definition FROM flow_versions "
-                "ORDER BY flow_id, version").fetchall()
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT flow_id, version, created_at, digest, definition FROM flow_versions "
+                    "ORDER BY flow_id, version"
+                )
+                .fetchall()
+            )
         return [FlowVersion(f, v, c, d, json.loads(text)) for f, v, c, d, text in rows]
 
     def get_job(self, job_id: str) -> StoredJob | None:
@@ -190,11 +214,19 @@ class SQLiteJobStore:
             row = self._db().execute("SELECT doc FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return None if row is None else decode_job(row[0])
 
-    def list_jobs(self, *, flow_id: str | None = None, worker_id: str | None = None,
-                  status: str | Iterable[str] | None = None, limit: int = 100,
-                  offset: int = 0, created_after: float | None = None,
-                  created_before: float | None = None, sort_by: str = "created_at",
-                  order: str = "desc") -> tuple[list[StoredJob], int]:
+    def list_jobs(
+        self,
+        *,
+        flow_id: str | None = None,
+        worker_id: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        sort_by: str = "created_at",
+        order: str = "desc",
+    ) -> tuple[list[StoredJob], int]:
         """One page and the total matching; the page is cut in SQL on an index.
 
         ``created_after``/``created_before`` are epoch seconds (exclusive); ``sort_by`` is one
@@ -202,14 +234,20 @@ class SQLiteJobStore:
         first in ``asc`` order, last in ``desc``) or ``status``.
         """
         check_listing(limit, offset, sort_by, order)
-        where, params = _where(flow_id, worker_id, status_set(status), created_after, created_before)
+        where, params = _where(
+            flow_id, worker_id, status_set(status), created_after, created_before
+        )
         by = _ORDER[sort_by].format(o=order.upper())
         # the inner query walks an index only; documents are read for the page's rows alone
-        page_sql = (f"SELECT doc FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
-                    f"ORDER BY {by} LIMIT ? OFFSET ?) ORDER BY {by}")
+        page_sql = (
+            f"SELECT doc FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
+            f"ORDER BY {by} LIMIT ? OFFSET ?) ORDER BY {by}"
+        )
         with self._lock:
             db = self._db()
-            total = _total(db, where, params, flow_id, worker_id, status, created_after, created_before)
+            total = _total(
+                db, where, params, flow_id, worker_id, status, created_after, created_before
+            )
             rows = db.execute(page_sql, (*params, limit, offset)).fetchall() if limit else []
         return [decode_job(r[0]) for r in rows], int(total)
 
@@ -225,8 +263,12 @@ class SQLiteJobStore:
             page_size = db.execute("PRAGMA page_size").fetchone()[0]
             mode = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
             jobs = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
-        return {"database_size_bytes": int(pages) * int(page_size), "wal_mode": mode == "wal",
-                "jobs": int(jobs), "path": self.path}
+        return {
+            "database_size_bytes": int(pages) * int(page_size),
+            "wal_mode": mode == "wal",
+            "jobs": int(jobs),
+            "path": self.path,
+        }
 
     def ping(self) -> str:
         """A one-line state for health checks (raises if the database cannot be read)."""
@@ -253,25 +295,48 @@ class SQLiteJobStore:
         return f"SQLiteJobStore(path={self.path!r})"
 
 
-def _total(db: sqlite3.Connection, where: str, params: tuple[Any, ...], flow_id: str | None,
-           worker_id: str | None, status: Any, created_after: float | None,
-           created_before: float | None) -> int:
+def _total(
+    db: sqlite3.Connection,
+    where: str,
+    params: tuple[Any, ...],
+    flow_id: str | None,
+    worker_id: str | None,
+    status: Any,
+    created_after: float | None,
+    created_before: float | None,
+) -> int:
     """How many jobs match: from the per-(flow, status) counts when only those filter, else counted."""
     if worker_id is not None or created_after is not None or created_before is not None:
         return int(db.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0])
-    counts_where, counts_params = _where(None if flow_id is None else flow_id, None, status_set(status))
-    row = db.execute(f"SELECT COALESCE(SUM(n), 0) FROM job_counts{counts_where}", counts_params).fetchone()
+    counts_where, counts_params = _where(
+        None if flow_id is None else flow_id, None, status_set(status)
+    )
+    row = db.execute(
+        f"SELECT COALESCE(SUM(n), 0) FROM job_counts{counts_where}", counts_params
+    ).fetchone()
     return int(row[0])
 
 
 def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:
-    return (record.job_id, record.flow_id, record.worker_id, record.status, record.created_at,
-            record.completed_at, doc, owner)
+    return (
+        record.job_id,
+        record.flow_id,
+        record.worker_id,
+        record.status,
+        record.created_at,
+        record.completed_at,
+        doc,
+        owner,
+    )
 
 
-def _where(flow_id: str | None, worker_id: str | None, statuses: tuple[str, ...] | None,
-           created_after: float | None = None,
-           created_before: float | None = None) -> tuple[str, tuple[Any, ...]]:
+def _where(
+    flow_id: str | None,
+    worker_id: str | None,
+    statuses: tuple[str, ...] | None,
+    created_after: float | None = None,
+    created_before: float | None = None,
+) -> tuple[str, tuple[Any, ...]]:
     """A ``WHERE`` clause over fixed column names with ``?`` placeholders, and its values."""
     clauses: list[str] = []
     params: list[Any] = []

@@ -146,8 +146,9 @@ def test_debugger_buttons_while_a_cell_waits(browser_page, jupyter_lab, tmp_path
     def blocked_cell() -> None:
         t0 = time.monotonic()
         try:
-            outcome["result"] = kernel_execute(jupyter_lab, kid, "(await job.wait_async(20)).status",
-                                               timeout=60)
+            outcome["result"] = kernel_execute(
+                jupyter_lab, kid, "(await job.wait_async(20)).status", timeout=60
+            )
         except KernelExecuteError as exc:
             outcome["error"] = str(exc).splitlines()[0]
         outcome["seconds"] = time.monotonic() - t0

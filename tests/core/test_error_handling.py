@@ -42,10 +42,16 @@ def _flow_with(fn, *, flow_id="errors", handler=None, flow_handler=None, **optio
 
 # -- the handler itself ---------------------------------------------------------------------
 
+
 def test_error_handler_delays_and_spec():
     h = ErrorHandler("retry", max_retries=4, retry_delay=0.1, backoff=3)
     assert [h.delay(n) for n in (1, 2, 3)] == [0.1, 0.3, 0.9]
-    assert ErrorHandler().to_dict() == {"strategy": "stop", "max_retries": 3, "retry_delay": 0.1, "backoff": 2.0}
+    assert ErrorHandler().to_dict() == {
+        "strategy": "stop",
+        "max_retries": 3,
+        "retry_delay": 0.1,
+        "backoff": 2.0,
+    }
     assert ErrorHandler.from_spec("skip") == ErrorHandler("skip")
     assert ErrorHandler.from_spec({"strategy": "retry", "max_retries": 1}).max_retries == 1
     assert ErrorHandler.from_spec(None) is None
@@ -55,7 +61,10 @@ def test_error_handler_delays_and_spec():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("explode",), "unknown error strategy 'explode'; choose one of stop, continue, retry, skip"),
+        (
+            ("explode",),
+            "unknown error strategy 'explode'; choose one of stop, continue, retry, skip",
+        ),
         (({"strategy": "retry", "tries": 2},), r"unknown error_handler keys \['tries'\]"),
         ((3,), "must be a strategy name or a mapping"),
     ],
@@ -73,11 +82,13 @@ def test_error_handler_rejects_bad_numbers():
 
 # -- stop -----------------------------------------------------------------------------------
 
+
 def _boom_on(bad):
     def fn(v, ctx):
         if v == bad:
             raise ValueError(f"bad value {v}")
         return v
+
     return fn
 
 
@@ -117,6 +128,7 @@ def test_stop_in_entry_routine_fails_job(rt):
 
 
 # -- continue and skip ----------------------------------------------------------------------
+
 
 def test_continue_records_error_and_job_completes(rt, finished):
     flow = _flow_with(_boom_on(2), handler="continue")
@@ -176,6 +188,7 @@ def test_skip_abandons_activation_and_job_completes(rt, finished):
 
 # -- retry ----------------------------------------------------------------------------------
 
+
 def test_retry_re_executes_until_success(rt, finished):
     calls = []
 
@@ -185,8 +198,9 @@ def test_retry_re_executes_until_success(rt, finished):
             raise ConnectionError(f"attempt {len(calls)}")
         return v * 10
 
-    flow = _flow_with(flaky, handler={"strategy": "retry", "max_retries": 3, "retry_delay": 0.1,
-                                      "backoff": 2})
+    flow = _flow_with(
+        flaky, handler={"strategy": "retry", "max_retries": 3, "retry_delay": 0.1, "backoff": 2}
+    )
     job = finished(rt.submit(flow, "fan", data={"values": [4]}))
     assert [(v, a) for v, a, _ in calls] == [(4, 0), (4, 1), (4, 2)], "same item, each attempt"
     assert job.data["out"] == [40], "the downstream routine got the result once"
@@ -222,7 +236,9 @@ def test_retry_delay_does_not_hold_a_worker_thread(rt, finished):
             raise RuntimeError("try again later")
         return v
 
-    flow = _flow_with(fails_first, handler={"strategy": "retry", "max_retries": 1, "retry_delay": 0.5})
+    flow = _flow_with(
+        fails_first, handler={"strategy": "retry", "max_retries": 1, "retry_delay": 0.5}
+    )
     worker = rt.start(flow, max_concurrency=1)
     slow = worker.submit("fan", data={"values": ["slow"]})
     assert first_call.wait(2)
@@ -239,8 +255,11 @@ def test_retry_in_the_entry_routine(rt, finished):
     attempts = []
     flow = Flow("retry_entry")
 
-    @flow.routine(slots=["input"], events=[],
-                  error_handler=ErrorHandler("retry", max_retries=3, retry_delay=0.01))
+    @flow.routine(
+        slots=["input"],
+        events=[],
+        error_handler=ErrorHandler("retry", max_retries=3, retry_delay=0.01),
+    )
     def entry(input, ctx):
         attempts.append(ctx.attempt)
         if ctx.attempt < 1:
@@ -271,6 +290,7 @@ def test_cancelled_job_is_not_retried(rt, wait_until):
 
 # -- flow-level handler ---------------------------------------------------------------------
 
+
 def test_flow_error_handler_applies_when_routine_has_none(rt, finished):
     flow = _flow_with(_boom_on(1), flow_handler="continue")
     job = finished(rt.submit(flow, "fan", data={"values": [1, 2]}))
@@ -292,7 +312,9 @@ def test_flow_level_retry(rt, finished):
             raise TimeoutError("once")
         return v
 
-    flow = _flow_with(flaky, flow_handler={"strategy": "retry", "max_retries": 1, "retry_delay": 0.01})
+    flow = _flow_with(
+        flaky, flow_handler={"strategy": "retry", "max_retries": 1, "retry_delay": 0.01}
+    )
     job = finished(rt.submit(flow, "fan", data={"values": [7]}))
     assert calls == [0, 1] and job.data["out"] == [7]
 
@@ -311,8 +333,11 @@ def test_pending_retry_waits_while_paused(rt, paused, finished):
     failed_once = threading.Event()
     flow = Flow(f"retry_paused_{paused}")
 
-    @flow.routine(slots=["input"], events=[],
-                  error_handler={"strategy": "retry", "max_retries": 2, "retry_delay": 0.15})
+    @flow.routine(
+        slots=["input"],
+        events=[],
+        error_handler={"strategy": "retry", "max_retries": 2, "retry_delay": 0.15},
+    )
     def work(input, ctx):
         calls.append(ctx.attempt)
         if ctx.attempt == 0:

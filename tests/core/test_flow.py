@@ -36,6 +36,7 @@ def _collect(flow: Flow, rid: str = "sink", key: str = "out") -> None:
 
 # -- jobs complete by themselves ------------------------------------------------------------
 
+
 def test_chain_completes_by_itself(rt, chain_flow, finished):
     job = finished(rt.submit(chain_flow("chain", 4), data={"v": 0}))
     assert job.data["out"] == [{"v": 4, "path": ["r0", "r1", "r2", "r3"]}]
@@ -132,15 +133,21 @@ def test_connections_can_change_while_a_worker_runs(rt, finished):
 
 # -- building and wiring errors -------------------------------------------------------------
 
+
 def test_connect_to_unknown_routine_event_or_slot_names_what_exists():
     flow = Flow("wiring")
     flow.add_routine(Pass(), "a")
     flow.add_routine(Pass(), "b")
-    with pytest.raises(UnknownRoutineError, match=r"unknown routine 'zz' in flow 'wiring'; existing routines: 'a', 'b'"):
+    with pytest.raises(
+        UnknownRoutineError,
+        match=r"unknown routine 'zz' in flow 'wiring'; existing routines: 'a', 'b'",
+    ):
         flow.connect("zz.output", "b.input")
     with pytest.raises(UnknownRoutineError, match="'zz'"):
         flow.connect("a.output", "zz.input")
-    with pytest.raises(UnknownEventError, match=r"routine 'a' has no event 'out'; its events: 'output'"):
+    with pytest.raises(
+        UnknownEventError, match=r"routine 'a' has no event 'out'; its events: 'output'"
+    ):
         flow.connect("a.out", "b.input")
     with pytest.raises(UnknownSlotError, match=r"routine 'b' has no slot 'in'; its slots: 'input'"):
         flow.connect("a.output", "b.in")
@@ -216,6 +223,7 @@ def test_entry_routines_and_ambiguous_submit(rt):
 
 # -- validation -----------------------------------------------------------------------------
 
+
 def test_validate_reports_unknown_references_as_errors(rt):
     flow = Flow("broken")
     flow.add_routine(Pass(), "a")
@@ -227,7 +235,11 @@ def test_validate_reports_unknown_references_as_errors(rt):
     assert "conn_0" in report.errors[0] and "'ghost'" in report.errors[0]
     assert "conn_1" in report.errors[1] and "no event 'nope'" in report.errors[1]
     d = report.to_dict()
-    assert d["valid"] is False and d["errors"] == report.errors and set(report.errors) <= set(d["issues"])
+    assert (
+        d["valid"] is False
+        and d["errors"] == report.errors
+        and set(report.errors) <= set(d["issues"])
+    )
     with pytest.raises(RoutiluxError, match="'broken' is not valid"):
         rt.start(flow)
 
@@ -275,6 +287,7 @@ def test_self_loop_is_a_cycle_warning():
 
 # -- graphs and descriptions ----------------------------------------------------------------
 
+
 def test_to_networkx_nodes_and_edges():
     flow = Flow("graph")
     flow.add_routine(Pass(), "a")
@@ -289,8 +302,11 @@ def test_to_networkx_nodes_and_edges():
     assert g.nodes["a"]["class_name"] == "Pass"
     assert g.nodes["c"]["slots"] == ["input"] and g.nodes["c"]["events"] == []
     edges = sorted((u, v, k, d["event"], d["slot"]) for u, v, k, d in g.edges(keys=True, data=True))
-    assert edges == [("a", "b", "conn_0", "output", "input"), ("a", "c", "conn_1", "output", "input"),
-                     ("b", "c", "conn_2", "output", "input")]
+    assert edges == [
+        ("a", "b", "conn_0", "output", "input"),
+        ("a", "c", "conn_1", "output", "input"),
+        ("b", "c", "conn_2", "output", "input"),
+    ]
 
 
 def test_describe_shape():
@@ -303,8 +319,15 @@ def test_describe_shape():
     assert d["error_handler"]["strategy"] == "continue"
     assert d["routines"]["a"]["class_name"] == "Pass"
     assert d["routines"]["a"]["activation_policy"]["type"] == "immediate"
-    assert d["connections"] == [{"connection_id": "conn_0", "source_routine": "a", "source_event": "output",
-                                 "target_routine": "b", "target_slot": "input"}]
+    assert d["connections"] == [
+        {
+            "connection_id": "conn_0",
+            "source_routine": "a",
+            "source_event": "output",
+            "target_routine": "b",
+            "target_slot": "input",
+        }
+    ]
     assert repr(flow) == "Flow(flow_id='desc', routines=['a', 'b'], connections=1)"
 
 

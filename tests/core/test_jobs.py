@@ -54,6 +54,7 @@ def _iso_aware(text):
 
 # -- states ---------------------------------------------------------------------------------
 
+
 def test_states_and_timestamps(rt, finished):
     started = threading.Event()
     release = threading.Event()
@@ -80,8 +81,18 @@ def test_states_and_timestamps(rt, finished):
     assert job.data == {"seed": 1, "done": True}
     assert job.metadata == {"who": "test"}
     d = job.to_dict()
-    assert {"job_id", "worker_id", "flow_id", "status", "created_at", "started_at", "completed_at",
-            "metadata", "error", "data"} <= set(d)
+    assert {
+        "job_id",
+        "worker_id",
+        "flow_id",
+        "status",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "metadata",
+        "error",
+        "data",
+    } <= set(d)
     for key in ("created_at", "started_at", "completed_at"):
         _iso_aware(d[key])
     assert "data" not in job.to_dict(include_data=False)
@@ -100,6 +111,7 @@ def test_wait_returns_the_job_and_timeout_message(rt):
 
 
 # -- user operations ------------------------------------------------------------------------
+
 
 def test_pause_and_resume_a_running_job(rt, finished):
     go_on = threading.Event()
@@ -135,13 +147,19 @@ def test_pause_and_resume_a_running_job(rt, finished):
 def test_resume_of_a_job_that_is_not_paused_warns_and_returns_it(rt):
     gate = threading.Event()
     job = rt.submit(_gated_flow("resume_req", gate, threading.Event(), items=1), "source", data={})
-    with pytest.warns(UserWarning, match=r"job '.+' is (pending|running), not paused: nothing to resume"):
+    with pytest.warns(
+        UserWarning, match=r"job '.+' is (pending|running), not paused: nothing to resume"
+    ):
         assert job.resume() is job
     gate.set()
     job.wait(2)
-    with pytest.warns(UserWarning, match=f"job '{job.job_id}' is completed, not paused: nothing to resume"):
+    with pytest.warns(
+        UserWarning, match=f"job '{job.job_id}' is completed, not paused: nothing to resume"
+    ):
         assert job.resume() is job
-    with pytest.warns(UserWarning, match=f"job '{job.job_id}' is completed, not running: nothing to pause"):
+    with pytest.warns(
+        UserWarning, match=f"job '{job.job_id}' is completed, not running: nothing to pause"
+    ):
         assert job.pause() is job
     assert job.status == "completed"
 
@@ -170,7 +188,9 @@ def test_cancel_discards_queued_items_and_records_reason(rt):
 
 def test_cancel_default_reason(rt):
     gate = threading.Event()
-    job = rt.submit(_gated_flow("cancel_default", gate, threading.Event(), items=1), "source", data={})
+    job = rt.submit(
+        _gated_flow("cancel_default", gate, threading.Event(), items=1), "source", data={}
+    )
     job.cancel()
     gate.set()
     assert job.cancel_reason == "cancelled by user"
@@ -210,6 +230,7 @@ def test_operations_on_finished_jobs_raise(rt, op, finished):
 
 
 # -- timeouts -------------------------------------------------------------------------------
+
 
 def _loop_flow(flow_id, **flow_kw):
     """A routine feeding itself forever (a cycle)."""
@@ -304,6 +325,7 @@ def test_completed_job_cancels_its_timeout(rt, finished):
 
 # -- bad input ------------------------------------------------------------------------------
 
+
 def test_submit_unknown_routine_or_slot_names_what_exists(rt):
     flow = Flow("bad_submit")
 
@@ -311,9 +333,13 @@ def test_submit_unknown_routine_or_slot_names_what_exists(rt):
     def two(a, b):
         return None
 
-    with pytest.raises(UnknownRoutineError, match=r"unknown routine 'nope' .*existing routines: 'two'"):
+    with pytest.raises(
+        UnknownRoutineError, match=r"unknown routine 'nope' .*existing routines: 'two'"
+    ):
         rt.submit(flow, "nope", "a", {})
-    with pytest.raises(UnknownSlotError, match=r"routine 'two' has no slot 'c'; its slots: 'a', 'b'"):
+    with pytest.raises(
+        UnknownSlotError, match=r"routine 'two' has no slot 'c'; its slots: 'a', 'b'"
+    ):
         rt.submit(flow, "two", "c", {})
     with pytest.raises(UnknownSlotError, match="its slots: 'a', 'b'"):
         rt.submit(flow, "two", None, {})
@@ -361,6 +387,7 @@ def test_submit_to_flow_with_no_single_entry(rt):
 
 
 # -- logs and traces ------------------------------------------------------------------------
+
 
 def test_logs_are_bounded():
     with Runtime(log_size=5) as runtime:

@@ -80,7 +80,10 @@ def test_a_remote_error_carries_the_remote_traceback(pool):
         flow.routine(mod.explode, slots=["input"], events=[])
         job = rt.submit(flow, data={}).wait(30)
         assert job.error_type == "ValueError"
-        assert "RemoteTraceback" in job.error_traceback and "offload_routines.py" in job.error_traceback
+        assert (
+            "RemoteTraceback" in job.error_traceback
+            and "offload_routines.py" in job.error_traceback
+        )
     finally:
         rt.shutdown()
 
@@ -112,7 +115,11 @@ def test_builtins_and_the_mapping_form_of_emit_run_on_a_process_pool(pool):
         assert job.status == "completed", job.error
         [item] = job.data["items"]
         assert item["pid"] != os.getpid()  # emitted in another process
-        assert {k: v for k, v in item.items() if k != "pid"} == {"name": "ADA", "n": 1, "seen": True}
+        assert {k: v for k, v in item.items() if k != "pid"} == {
+            "name": "ADA",
+            "n": 1,
+            "seen": True,
+        }
     finally:
         rt.shutdown()
 

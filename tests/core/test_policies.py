@@ -16,30 +16,48 @@ from routilux_nb.core.policies import Decision, policy_from_spec
 
 def test_describe_of_every_policy():
     assert policies.immediate().describe() == {
-        "type": "immediate", "config": {}, "description": "Activate immediately when any slot receives data"}
+        "type": "immediate",
+        "config": {},
+        "description": "Activate immediately when any slot receives data",
+    }
     assert policies.batch_size(3).describe() == {
-        "type": "batch_size", "config": {"batch_size": 3},
-        "description": "Activate when a slot holds 3 items, taking 3"}
+        "type": "batch_size",
+        "config": {"batch_size": 3},
+        "description": "Activate when a slot holds 3 items, taking 3",
+    }
     d = policies.batch_size(3, timeout=0.5).describe()
     assert d["config"] == {"batch_size": 3, "timeout": 0.5} and "after 0.5 s" in d["description"]
     assert policies.all_slots_ready().describe()["type"] == "all_slots_ready"
     assert policies.time_interval(2).describe() == {
-        "type": "time_interval", "config": {"min_interval": 2.0},
-        "description": "Activate at most once every 2 s, taking everything waiting"}
+        "type": "time_interval",
+        "config": {"min_interval": 2.0},
+        "description": "Activate at most once every 2 s, taking everything waiting",
+    }
 
     def enough(counts):
         return True
 
     c = policies.custom(enough).describe()
-    assert c["type"] == "custom" and c["config"] == {"check": "enough"} and "enough(counts)" in c["description"]
-    for p in (policies.immediate(), policies.batch_size(2), policies.all_slots_ready(),
-              policies.time_interval(1), policies.custom(enough)):
+    assert (
+        c["type"] == "custom"
+        and c["config"] == {"check": "enough"}
+        and "enough(counts)" in c["description"]
+    )
+    for p in (
+        policies.immediate(),
+        policies.batch_size(2),
+        policies.all_slots_ready(),
+        policies.time_interval(1),
+        policies.custom(enough),
+    ):
         assert set(p.describe()) == {"type", "config", "description"}
         assert isinstance(p.describe()["description"], str) and p.describe()["description"]
 
 
 def test_decide_semantics():
-    assert policies.immediate().decide({"a": 0, "b": 2}, now=0, last=None, since=None) == Decision({"b": None})
+    assert policies.immediate().decide({"a": 0, "b": 2}, now=0, last=None, since=None) == Decision(
+        {"b": None}
+    )
     assert policies.immediate().decide({"a": 0}, now=0, last=None, since=None).take is None
     b = policies.batch_size(3)
     assert b.decide({"input": 2}, now=0, last=None, since=0).take is None
@@ -70,8 +88,13 @@ def test_equality_hash_and_repr():
 
 @pytest.mark.parametrize(
     "policy",
-    [policies.immediate(), policies.batch_size(4), policies.batch_size(2, timeout=0.25),
-     policies.all_slots_ready(), policies.time_interval(1.5)],
+    [
+        policies.immediate(),
+        policies.batch_size(4),
+        policies.batch_size(2, timeout=0.25),
+        policies.all_slots_ready(),
+        policies.time_interval(1.5),
+    ],
     ids=lambda p: repr(p),
 )
 def test_policy_from_spec_round_trip(policy):
@@ -85,8 +108,12 @@ def test_policy_from_spec_shorthands():
     assert policy_from_spec(None) is policies.immediate()
     assert policy_from_spec("immediate") is policies.immediate()
     assert policy_from_spec("all_slots_ready") is policies.all_slots_ready()
-    assert policy_from_spec({"type": "batch_size", "config": {"min_batch_size": 5}}) == policies.batch_size(5)
-    assert policy_from_spec({"type": "time_interval", "config": {"seconds": 3}}) == policies.time_interval(3)
+    assert policy_from_spec(
+        {"type": "batch_size", "config": {"min_batch_size": 5}}
+    ) == policies.batch_size(5)
+    assert policy_from_spec(
+        {"type": "time_interval", "config": {"seconds": 3}}
+    ) == policies.time_interval(3)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +141,7 @@ def test_custom_needs_callable():
 
 
 # -- real flows -----------------------------------------------------------------------------
+
 
 def _batch_flow(flow_id, policy, record, *, emit_plan):
     """``source -> sink``; ``emit_plan`` is a list of (count, sleep_after) steps of the source."""
@@ -171,8 +199,9 @@ def test_batch_size_many_jobs_each_get_their_own_batches(rt, recorder, finished)
 def test_batch_size_timeout_fires_partial_batch_without_new_data(rt, recorder, finished):
     record = recorder()
     # 2 items, then the source keeps the job busy for 0.6 s without sending anything
-    flow = _batch_flow("batch_timeout", policies.batch_size(5, timeout=0.25), record,
-                       emit_plan=[(2, 0.6), (5, 0)])
+    flow = _batch_flow(
+        "batch_timeout", policies.batch_size(5, timeout=0.25), record, emit_plan=[(2, 0.6), (5, 0)]
+    )
     finished(rt.submit(flow, "source", data={}))
     rows = record.snapshot()
     assert _batches(record) == [[0, 1], [2, 3, 4, 5, 6]]
@@ -183,8 +212,9 @@ def test_batch_size_timeout_fires_partial_batch_without_new_data(rt, recorder, f
 
 def test_batch_size_timeout_when_the_source_is_done(rt, recorder, finished):
     record = recorder()
-    flow = _batch_flow("batch_timeout_idle", policies.batch_size(5, timeout=0.3), record,
-                       emit_plan=[(2, 0)])
+    flow = _batch_flow(
+        "batch_timeout_idle", policies.batch_size(5, timeout=0.3), record, emit_plan=[(2, 0)]
+    )
     t0 = time.monotonic()
     job = finished(rt.submit(flow, "source", data={}))
     assert _batches(record) == [[0, 1]]
@@ -220,8 +250,9 @@ def test_all_slots_ready_joins_pairs_and_reports_leftovers(rt, finished):
 def test_time_interval_limits_activations(rt, recorder, finished):
     record = recorder()
     # 20 items over ~0.5 s into a routine allowed to run every 0.2 s
-    flow = _batch_flow("interval_limit", policies.time_interval(0.2), record,
-                       emit_plan=[(1, 0.025)] * 20)
+    flow = _batch_flow(
+        "interval_limit", policies.time_interval(0.2), record, emit_plan=[(1, 0.025)] * 20
+    )
     finished(rt.submit(flow, "source", data={}))
     rows = [(b, t) for kind, b, t in record.snapshot() if kind == "batch"]
     assert [i for b, _ in rows for i in b] == list(range(20)), "nothing lost, order kept"
@@ -232,8 +263,9 @@ def test_time_interval_limits_activations(rt, recorder, finished):
 
 def test_time_interval_fires_without_new_data(rt, recorder, finished):
     record = recorder()
-    flow = _batch_flow("interval_timer", policies.time_interval(0.3), record,
-                       emit_plan=[(1, 0.05), (3, 0)])
+    flow = _batch_flow(
+        "interval_timer", policies.time_interval(0.3), record, emit_plan=[(1, 0.05), (3, 0)]
+    )
     finished(rt.submit(flow, "source", data={}))
     rows = record.snapshot()
     batches = [(b, t) for kind, b, t in rows if kind == "batch"]

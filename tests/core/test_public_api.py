@@ -80,8 +80,11 @@ CORE = [
 ]
 
 
-MODULES = pytest.mark.parametrize(("module", "expected"), [(routilux_nb, TOP_LEVEL), (routilux_nb.core, CORE)],
-                                  ids=["routilux_nb", "routilux_nb.core"])
+MODULES = pytest.mark.parametrize(
+    ("module", "expected"),
+    [(routilux_nb, TOP_LEVEL), (routilux_nb.core, CORE)],
+    ids=["routilux_nb", "routilux_nb.core"],
+)
 
 
 def test_intended_lists_are_sorted():
@@ -118,7 +121,9 @@ def test_live_views_are_listed_by_dir_and_reachable_but_not_star_imported():
 def test_top_level_names_are_the_core_objects():
     for name in set(TOP_LEVEL) & set(CORE):
         assert getattr(routilux_nb, name) is getattr(routilux_nb.core, name), name
-    assert routilux_nb.runtime is importlib.import_module("routilux_nb.core.default").default_runtime
+    assert (
+        routilux_nb.runtime is importlib.import_module("routilux_nb.core.default").default_runtime
+    )
     assert isinstance(routilux_nb.__version__, str) and routilux_nb.__version__
 
 
@@ -127,7 +132,12 @@ def test_exception_tree():
     assert issubclass(rx.FlowError, rx.RoutiluxError)
     for exc in (rx.UnknownRoutineError, rx.UnknownSlotError, rx.UnknownEventError, rx.DSLError):
         assert issubclass(exc, rx.FlowError)
-    for exc in (rx.UnknownRoutineError, rx.UnknownSlotError, rx.UnknownEventError, rx.RegistryError):
+    for exc in (
+        rx.UnknownRoutineError,
+        rx.UnknownSlotError,
+        rx.UnknownEventError,
+        rx.RegistryError,
+    ):
         assert issubclass(exc, KeyError)
     for exc in (rx.WorkerNotRunningError, rx.JobStateError):
         assert issubclass(exc, rx.StateError) and issubclass(exc, rx.RoutiluxError)
@@ -142,7 +152,9 @@ def test_import_is_light():
         "heavy = ['fastapi', 'ipywidgets', 'anywidget', 'uvicorn', 'starlette']\n"
         "print(json.dumps({m: m in sys.modules for m in heavy}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == {m: False for m in loaded}, loaded
 
@@ -155,14 +167,23 @@ def test_core_imports_no_jupyter_or_server_package():
         " or m.startswith(('routilux_nb.notebook', 'routilux_nb.server'))]\n"
         "print(json.dumps(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
-@pytest.mark.parametrize("name", [
-    "flow", "routine", "policies", "runtime", "registry",
-    pytest.param("error_handling"),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "flow",
+        "routine",
+        "policies",
+        "runtime",
+        "registry",
+        pytest.param("error_handling"),
+    ],
+)
 def test_module_examples_run(name):
     module = importlib.import_module(f"routilux_nb.core.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

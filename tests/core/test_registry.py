@@ -22,7 +22,14 @@ def test_register_and_lookup_by_exact_snake_and_dotted_names():
     class DataEcho(Echo):
         pass
 
-    for name in ("my_echo", "DataEcho", "data_echo", "some.module.DataEcho", "pkg:DataEcho", "MyEcho"):
+    for name in (
+        "my_echo",
+        "DataEcho",
+        "data_echo",
+        "some.module.DataEcho",
+        "pkg:DataEcho",
+        "MyEcho",
+    ):
         assert reg.get(name) is DataEcho, name
     assert "data_echo" in reg and "nothing" not in reg and 42 not in reg
     assert reg.name_of(DataEcho) == "my_echo"
@@ -34,7 +41,9 @@ def test_register_and_lookup_by_exact_snake_and_dotted_names():
 def test_unknown_name_is_a_registry_error_naming_what_is_registered():
     reg = Registry()
     reg.add(Echo)
-    with pytest.raises(RegistryError, match=r"no routine class registered as 'Nope'; registered: 'Echo', 'echo'"):
+    with pytest.raises(
+        RegistryError, match=r"no routine class registered as 'Nope'; registered: 'Echo', 'echo'"
+    ):
         reg.get("Nope")
     with pytest.raises(KeyError):
         reg.create("Nope")

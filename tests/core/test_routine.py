@@ -53,6 +53,7 @@ def _class_flow(**scale_config) -> Flow:
 
 # -- class-based routines ------------------------------------------------------------------
 
+
 def test_class_routine_runs_with_config_and_self_emit(rt, finished):
     job = finished(rt.submit(_class_flow(factor=3, offset=1), "scale", "input", {"value": 5}))
     assert job.data["kept"] == [16]
@@ -138,11 +139,20 @@ def test_unknown_event_in_emit_fails_job_naming_existing_events(rt):
 
 
 def test_describe_and_info():
-    r = Scale(routine_id="s", config={"factor": 4, "fn": len}, policy=policies.batch_size(2),
-              error_handler="retry")
+    r = Scale(
+        routine_id="s",
+        config={"factor": 4, "fn": len},
+        policy=policies.batch_size(2),
+        error_handler="retry",
+    )
     d = r.describe()
-    assert d == {"routine_id": "s", "class_name": "Scale", "slots": ["input"], "events": ["output"],
-                 "config": {"factor": 4, "offset": 0, "fn": "<callable len>"}}
+    assert d == {
+        "routine_id": "s",
+        "class_name": "Scale",
+        "slots": ["input"],
+        "events": ["output"],
+        "config": {"factor": 4, "offset": 0, "fn": "<callable len>"},
+    }
     info = r.info()
     assert info["routine_type"] == "Scale"
     assert info["activation_policy"]["type"] == "batch_size"
@@ -175,7 +185,10 @@ def test_policy_and_error_handler_setters_accept_specs():
 
 def test_every_routine_runs_immediately_by_default():
     assert Scale().activation_policy is policies.immediate()
-    assert FunctionRoutine(lambda input: None, routine_id="f").activation_policy.describe()["type"] == "immediate"
+    assert (
+        FunctionRoutine(lambda input: None, routine_id="f").activation_policy.describe()["type"]
+        == "immediate"
+    )
 
 
 def test_snake_case():
@@ -185,6 +198,7 @@ def test_snake_case():
 
 
 # -- function routines ----------------------------------------------------------------------
+
 
 def test_function_returning_dict_emits_once(rt, finished):
     flow = Flow("ret_dict")
@@ -415,8 +429,9 @@ def test_function_routine_validation():
         FunctionRoutine(42)
     with pytest.raises(ValueError, match="needs at least one slot"):
         FunctionRoutine(lambda: None, slots=[], routine_id="empty")
-    r = FunctionRoutine(lambda input: None, slots=[Slot("input", max_length=3)], events=["out"],
-                        routine_id="lam")
+    r = FunctionRoutine(
+        lambda input: None, slots=[Slot("input", max_length=3)], events=["out"], routine_id="lam"
+    )
     assert r.slot("input").max_length == 3
     assert r.class_name == "<lambda>"
 

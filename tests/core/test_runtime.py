@@ -29,6 +29,7 @@ def _tiny_flow(flow_id="tiny"):
 
 # -- flows and workers ----------------------------------------------------------------------
 
+
 def test_register_get_remove_flow(rt):
     flow = _tiny_flow("reg")
     assert rt.register_flow(flow) is flow
@@ -54,7 +55,9 @@ def test_start_get_worker_and_worker_for(rt, finished):
     w = rt.start(flow, worker_id="w1")
     assert rt.workers == {"w1": w} and rt.get_worker("w1") is w
     assert rt.worker_for(flow) is w and rt.worker_for("workers") is w
-    assert rt.start(flow, worker_id="w1") is w, "starting the same flow again returns the running worker"
+    assert rt.start(flow, worker_id="w1") is w, (
+        "starting the same flow again returns the running worker"
+    )
     with pytest.raises(KeyError, match=r"no worker 'w9'; known workers: \['w1'\]"):
         rt.get_worker("w9")
     w2 = rt.start(flow, worker_id="w2")
@@ -123,6 +126,7 @@ def test_default_runtime_is_one_object():
 
 # -- threads, memory and executors ----------------------------------------------------------
 
+
 def test_idle_runtime_starts_no_thread():
     before = threading.active_count()
     runtime = Runtime()
@@ -160,8 +164,11 @@ def test_timer_thread_exits_at_shutdown(thread_count_settles):
     runtime = Runtime()
     flow = Flow("timers")
 
-    @flow.routine(slots=["input"], events=[], error_handler={"strategy": "retry", "max_retries": 1,
-                                                             "retry_delay": 0.01})
+    @flow.routine(
+        slots=["input"],
+        events=[],
+        error_handler={"strategy": "retry", "max_retries": 1, "retry_delay": 0.01},
+    )
     def flaky(input, ctx):
         if ctx.attempt == 0:
             raise RuntimeError("once")
@@ -186,8 +193,9 @@ def test_finished_jobs_are_evicted_beyond_the_limit(finished):
         kept_ids = {j.job_id for j in kept}
         evicted = [j for j in jobs if j.job_id not in kept_ids]
         assert len(evicted) == 900
-        assert min(j.completed_at for j in kept) >= max(j.completed_at for j in evicted), \
+        assert min(j.completed_at for j in kept) >= max(j.completed_at for j in evicted), (
             "the oldest finished jobs are the ones evicted"
+        )
         assert runtime.list_jobs(limit=1000)[1] == 100
         for job in evicted[:10]:
             with pytest.raises(KeyError):
@@ -242,6 +250,7 @@ def test_pluggable_executor_runs_flows(finished):
 
 
 # -- lifecycle ------------------------------------------------------------------------------
+
 
 def test_shutdown_is_idempotent_and_final():
     runtime = Runtime()

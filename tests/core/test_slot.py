@@ -26,8 +26,17 @@ def test_slot_defaults_and_validation():
 
 @pytest.mark.parametrize(
     ("unconsumed", "expected"),
-    [(0, "low"), (5, "low"), (59, "low"), (60, "medium"), (79, "medium"), (80, "high"),
-     (99, "high"), (100, "critical"), (150, "critical")],
+    [
+        (0, "low"),
+        (5, "low"),
+        (59, "low"),
+        (60, "medium"),
+        (79, "medium"),
+        (80, "high"),
+        (99, "high"),
+        (100, "critical"),
+        (150, "critical"),
+    ],
 )
 def test_pressure_levels(unconsumed, expected):
     assert pressure_level(unconsumed, 100, 0.8) == expected

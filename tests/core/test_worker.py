@@ -28,7 +28,9 @@ def _tagged_flow(flow_id, activations, *, per_job=10, middle_sleep=0.0):
 
     @flow.routine(slots=["input"], events=["output"])
     def middle(input, ctx):
-        activations.add((ctx.job_id, ctx.data["tag"], [x["tag"] for x in input], [x["i"] for x in input]))
+        activations.add(
+            (ctx.job_id, ctx.data["tag"], [x["tag"] for x in input], [x["i"] for x in input])
+        )
         if middle_sleep:
             time.sleep(middle_sleep)
         return [dict(x) for x in input]
@@ -136,6 +138,7 @@ def test_max_concurrency_one_runs_one_activation_at_a_time(rt, finished):
 
 # -- backpressure ---------------------------------------------------------------------------
 
+
 def test_backpressure_nothing_dropped_and_queue_bounded(rt, finished):
     flow = Flow("backpressure")
 
@@ -236,7 +239,9 @@ def test_emitter_running_the_full_slot_consumer_inline_is_progress_not_timeout(r
 
     flow.routines["slow"].define_slot("input", max_length=2, put_timeout=0.2)
     flow.connect("source.output", "slow.input")
-    worker = rt.start(flow, max_concurrency=1)  # the consumer's key stays ready: the emitter runs it
+    worker = rt.start(
+        flow, max_concurrency=1
+    )  # the consumer's key stays ready: the emitter runs it
     job = worker.submit("source", data={})
     job.wait(5)
     assert job.status == "completed", job.error
@@ -292,6 +297,7 @@ def test_backpressure_across_jobs_on_a_small_thread_pool(finished):
 
 
 # -- pause / resume / stop ------------------------------------------------------------------
+
 
 def test_worker_pause_holds_jobs_and_resume_runs_them_all(rt, finished, source_flow):
     flow = source_flow("paused", n=5)
@@ -397,6 +403,7 @@ def test_a_new_worker_runs_after_the_old_one_stopped(rt, source_flow, finished):
 
 # -- introspection --------------------------------------------------------------------------
 
+
 def test_worker_to_dict_and_statistics(rt, source_flow, finished):
     flow = source_flow("stats", n=3)
     worker = rt.start(flow, worker_id="w-stats")
@@ -446,9 +453,16 @@ def test_queue_status_fields_and_pressure(rt):
                 break
             time.sleep(0.005)
         assert st == {
-            "slot_name": "input", "routine_id": "sink", "unconsumed_count": 7, "total_count": 8,
-            "max_length": 10, "watermark_threshold": 8, "usage_percentage": 0.7,
-            "pressure_level": "medium", "is_full": False, "is_near_full": False,
+            "slot_name": "input",
+            "routine_id": "sink",
+            "unconsumed_count": 7,
+            "total_count": 8,
+            "max_length": 10,
+            "watermark_threshold": 8,
+            "usage_percentage": 0.7,
+            "pressure_level": "medium",
+            "is_full": False,
+            "is_near_full": False,
         }
         assert worker.queue_status(job.job_id)["sink"][0]["unconsumed_count"] == 7
         assert worker.queue_status("job-other")["sink"][0]["unconsumed_count"] == 0

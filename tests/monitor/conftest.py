@@ -45,8 +45,15 @@ class Chain:
             return self.calls[rid]
 
 
-def build_chain(flow_id: str = "chain", *, fanout: bool = False, source_slot: Slot | str = "input",
-                double_slot: Slot | str = "input", factor: int = 2, gated: bool = False) -> Chain:
+def build_chain(
+    flow_id: str = "chain",
+    *,
+    fanout: bool = False,
+    source_slot: Slot | str = "input",
+    double_slot: Slot | str = "input",
+    factor: int = 2,
+    gated: bool = False,
+) -> Chain:
     flow = Flow(flow_id)
     chain = Chain(flow, gate=threading.Event() if gated else None)
 
@@ -75,6 +82,7 @@ def build_chain(flow_id: str = "chain", *, fanout: bool = False, source_slot: Sl
     flow.connect("source.output", "double.input")
     flow.connect("double.output", "sink.input")
     if fanout:
+
         @flow.routine(slots=["input"], events=[])
         def audit(input: list[dict[str, Any]], ctx: Any) -> None:
             chain.hit("audit")

@@ -29,11 +29,19 @@ def test_routine_breakpoint_parks_before_logic_runs(rt, chain, until):
     assert c.count("double") == 0, "the routine's logic has not run"
     assert c.count("sink") == 0
     loc = job.debug.location()
-    assert (loc["kind"], loc["routine_id"], loc["breakpoint_id"]) == ("routine", "double", bp.breakpoint_id)
+    assert (loc["kind"], loc["routine_id"], loc["breakpoint_id"]) == (
+        "routine",
+        "double",
+        bp.breakpoint_id,
+    )
     assert job.debug.variables()["payload"] == {"input": [{"value": 4}]}
     assert bp.hit_count == 1
     hits = until(lambda: trace_types(job, "breakpoint_hit"))
-    assert len(hits) == 1 and hits[0]["routine_id"] == "double" and hits[0]["status"] == bp.breakpoint_id
+    assert (
+        len(hits) == 1
+        and hits[0]["routine_id"] == "double"
+        and hits[0]["status"] == bp.breakpoint_id
+    )
     with pytest.raises(JobWaitTimeout, match="paused"):
         job.wait(0.05)
     job.resume()
@@ -86,8 +94,9 @@ def test_event_breakpoint_parks_the_emit(rt, chain, until):
 def test_connection_breakpoint_parks_one_branch_of_a_fanout(rt, chain, until):
     c = chain(fanout=True)
     w = rt.start(c.flow)
-    bp = rt.monitor.add_breakpoint("connection", "double", event_name="output", target_routine="audit",
-                                   worker=w)
+    bp = rt.monitor.add_breakpoint(
+        "connection", "double", event_name="output", target_routine="audit", worker=w
+    )
     job = w.submit(data={"value": 7})
     assert job.debug.wait_paused(WAIT)
     queues = w.queue_status(job.job_id)
@@ -251,12 +260,28 @@ def test_hit_count_counts_every_parked_item(rt, chain, until):
 def test_breakpoint_to_dict_and_list(rt, chain):
     c = chain()
     w = rt.start(c.flow)
-    bp = rt.monitor.add_breakpoint("slot", "sink", slot_name="input", condition="value > 5", worker=w)
+    bp = rt.monitor.add_breakpoint(
+        "slot", "sink", slot_name="input", condition="value > 5", worker=w
+    )
     other = rt.monitor.add_breakpoint("routine", "double", flow=c.flow)
     d = bp.to_dict()
-    assert {"breakpoint_id", "job_id", "type", "routine_id", "slot_name", "event_name", "condition",
-            "enabled", "hit_count"} <= set(d)
-    assert (d["type"], d["routine_id"], d["slot_name"], d["condition"]) == ("slot", "sink", "input", "value > 5")
+    assert {
+        "breakpoint_id",
+        "job_id",
+        "type",
+        "routine_id",
+        "slot_name",
+        "event_name",
+        "condition",
+        "enabled",
+        "hit_count",
+    } <= set(d)
+    assert (d["type"], d["routine_id"], d["slot_name"], d["condition"]) == (
+        "slot",
+        "sink",
+        "input",
+        "value > 5",
+    )
     assert d["worker_id"] == w.worker_id and d["job_id"] is None
     assert rt.monitor.breakpoints.list(worker_id=w.worker_id) == [bp, other]
     assert rt.monitor.breakpoints.list(worker_id="someone-else") == [other]
@@ -266,17 +291,23 @@ def test_breakpoint_to_dict_and_list(rt, chain):
 
 
 # -- conditions ----------------------------------------------------------------------------
-@pytest.mark.parametrize("condition", [
-    "value > 5",
-    "data.get('value') > 5",
-    "data['value'] > 5 and job_id is not None",
-    lambda value: value > 5,
-    lambda data, slot_name: slot_name == "input" and data["value"] > 5,
-], ids=["str-name", "str-get", "str-subscript", "callable-name", "callable-data"])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "value > 5",
+        "data.get('value') > 5",
+        "data['value'] > 5 and job_id is not None",
+        lambda value: value > 5,
+        lambda data, slot_name: slot_name == "input" and data["value"] > 5,
+    ],
+    ids=["str-name", "str-get", "str-subscript", "callable-name", "callable-data"],
+)
 def test_condition_selects_which_item_pauses(rt, chain, until, condition):
     c = chain()
     w = rt.start(c.flow)
-    bp = rt.monitor.add_breakpoint("slot", "double", slot_name="input", condition=condition, worker=w)
+    bp = rt.monitor.add_breakpoint(
+        "slot", "double", slot_name="input", condition=condition, worker=w
+    )
     job = w.submit(data={"values": [1, 7, 3]})
     assert job.debug.wait_paused(WAIT)
     until(lambda: source_done(job))
@@ -291,7 +322,9 @@ def test_condition_selects_which_item_pauses(rt, chain, until, condition):
 def test_condition_on_routine_breakpoint_sees_job_data(rt, chain):
     c = chain()
     w = rt.start(c.flow)
-    rt.monitor.add_breakpoint("routine", "double", condition="job_data.get('debug') == True", worker=w)
+    rt.monitor.add_breakpoint(
+        "routine", "double", condition="job_data.get('debug') == True", worker=w
+    )
     assert w.submit(data={"value": 1}, job_data={"debug": False}).wait(WAIT).status == "completed"
     held = w.submit(data={"value": 1}, job_data={"debug": True})
     assert held.debug.wait_paused(WAIT)
@@ -299,15 +332,21 @@ def test_condition_on_routine_breakpoint_sees_job_data(rt, chain):
     assert held.wait(WAIT).status == "completed"
 
 
-@pytest.mark.parametrize("condition", [
-    "missing_name > 1",
-    "value / 0 > 1",
-    lambda value: 1 / 0,
-], ids=["unknown-name", "zero-division", "callable-raises"])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "missing_name > 1",
+        "value / 0 > 1",
+        lambda value: 1 / 0,
+    ],
+    ids=["unknown-name", "zero-division", "callable-raises"],
+)
 def test_condition_error_is_counted_and_does_not_pause(rt, chain, condition):
     c = chain()
     w = rt.start(c.flow)
-    bp = rt.monitor.add_breakpoint("slot", "double", slot_name="input", condition=condition, worker=w)
+    bp = rt.monitor.add_breakpoint(
+        "slot", "double", slot_name="input", condition=condition, worker=w
+    )
     job = w.submit(data={"values": [1, 2]}).wait(WAIT)
     assert job.status == "completed"
     assert sorted(job.data["out"]) == [2, 4]
@@ -317,16 +356,19 @@ def test_condition_error_is_counted_and_does_not_pause(rt, chain, condition):
     assert bp.to_dict()["condition_errors"] == 2
 
 
-@pytest.mark.parametrize("condition", [
-    "__import__('os').system('echo pwned')",
-    "value.__class__",
-    "().__class__.__bases__[0].__subclasses__()",
-    "open('/etc/passwd').read()",
-    "data._private",
-    "exec('1')",
-    "lambda: 1",
-    "value >",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "__import__('os').system('echo pwned')",
+        "value.__class__",
+        "().__class__.__bases__[0].__subclasses__()",
+        "open('/etc/passwd').read()",
+        "data._private",
+        "exec('1')",
+        "lambda: 1",
+        "value >",
+    ],
+)
 def test_unsafe_or_invalid_string_conditions_are_refused_at_creation(rt, chain, condition):
     c = chain()
     w = rt.start(c.flow)
@@ -351,13 +393,16 @@ def test_unknown_type_and_missing_fields_are_refused(rt, chain):
     assert rt.monitor.breakpoints.list() == []
 
 
-@pytest.mark.parametrize(("kwargs", "bad", "known"), [
-    ({"type": "routine", "routine_id": "nope"}, "nope", ["source", "double", "sink"]),
-    ({"type": "slot", "routine_id": "double", "slot_name": "nope"}, "nope", ["input"]),
-    ({"type": "event", "routine_id": "double", "event_name": "nope"}, "nope", ["output"]),
-    ({"type": "connection", "target_routine": "nope"}, "nope", ["source", "double", "sink"]),
-    ({"type": "connection", "target_routine": "sink", "slot_name": "nope"}, "nope", ["input"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "bad", "known"),
+    [
+        ({"type": "routine", "routine_id": "nope"}, "nope", ["source", "double", "sink"]),
+        ({"type": "slot", "routine_id": "double", "slot_name": "nope"}, "nope", ["input"]),
+        ({"type": "event", "routine_id": "double", "event_name": "nope"}, "nope", ["output"]),
+        ({"type": "connection", "target_routine": "nope"}, "nope", ["source", "double", "sink"]),
+        ({"type": "connection", "target_routine": "sink", "slot_name": "nope"}, "nope", ["input"]),
+    ],
+)
 @pytest.mark.parametrize("scope", ["job", "worker", "flow"])
 def test_unknown_names_are_refused_naming_what_exists(rt, chain, kwargs, bad, known, scope):
     c = chain()
@@ -367,8 +412,9 @@ def test_unknown_names_are_refused_naming_what_exists(rt, chain, kwargs, bad, kn
     target = {"job": job, "worker": w, "flow": c.flow}[scope]
     kwargs = dict(kwargs)
     with pytest.raises(KeyError) as info:
-        rt.monitor.add_breakpoint(kwargs.pop("type"), kwargs.pop("routine_id", None), **kwargs,
-                                  **{scope: target})
+        rt.monitor.add_breakpoint(
+            kwargs.pop("type"), kwargs.pop("routine_id", None), **kwargs, **{scope: target}
+        )
     message = str(info.value)
     assert bad in message
     for name in known:
@@ -439,5 +485,7 @@ def test_breakpoint_repr_is_deterministic():
     bp = Breakpoint("slot", "double", slot_name="input", condition=negative)
     text = repr(bp)
     assert "0x" not in text and "created_at" not in text
-    assert text.startswith(f"Breakpoint(breakpoint_id={bp.breakpoint_id!r}, type='slot', routine_id='double'")
+    assert text.startswith(
+        f"Breakpoint(breakpoint_id={bp.breakpoint_id!r}, type='slot', routine_id='double'"
+    )
     assert "<callable negative>" in text

@@ -9,8 +9,19 @@ from datetime import datetime
 from routilux_nb.monitor import EventBus, Monitor
 
 WAIT = 2.0
-MESSAGE_FIELDS = {"seq", "type", "timestamp", "job_id", "worker_id", "flow_id", "routine_id", "detail", "data",
-                  "duration", "status"}
+MESSAGE_FIELDS = {
+    "seq",
+    "type",
+    "timestamp",
+    "job_id",
+    "worker_id",
+    "flow_id",
+    "routine_id",
+    "detail",
+    "data",
+    "duration",
+    "status",
+}
 
 
 def seqs(messages):
@@ -36,9 +47,17 @@ def test_two_subscribers_both_receive_every_event_of_a_job(rt, chain):
     assert all(datetime.fromisoformat(x["timestamp"]).tzinfo is not None for x in got_a)
     assert m["type"] == "job_start"
     assert m["worker_id"] == job.worker_id and m["flow_id"] == "chain"
-    assert {x["type"] for x in job_a} >= {"job_start", "slot_call", "routine_start", "event_emit",
-                                          "routine_end", "job_end"}
-    assert any(x["type"] == "worker_status" for x in got_a), "worker events reach unfiltered subscribers"
+    assert {x["type"] for x in job_a} >= {
+        "job_start",
+        "slot_call",
+        "routine_start",
+        "event_emit",
+        "routine_end",
+        "job_end",
+    }
+    assert any(x["type"] == "worker_status" for x in got_a), (
+        "worker events reach unfiltered subscribers"
+    )
     assert rt.monitor.bus.subscriber_count == 2
     a.close()
     b.close()
@@ -60,7 +79,10 @@ def test_filtered_subscription_gets_only_its_job(rt, chain):
     assert sorted(seqs(got)) == [e.seq for e in job.trace.events()]
     emits = by_type.drain(10_000)
     assert [m["routine_id"] for m in sorted(emits, key=lambda m: m["seq"])] == ["source", "double"]
-    assert [m["data"] for m in sorted(emits, key=lambda m: m["seq"])] == [{"value": 5}, {"value": 10}]
+    assert [m["data"] for m in sorted(emits, key=lambda m: m["seq"])] == [
+        {"value": 5},
+        {"value": 10},
+    ]
     assert by_flow.drain() == []
 
 
@@ -74,7 +96,9 @@ def test_update_filter_switches_jobs(rt, chain):
     rt.submit(c.flow, data={"value": 1}, job_id="job-first-again").wait(WAIT)
     second = rt.submit(c.flow, data={"value": 1}, job_id="job-second").wait(WAIT)
     got = sub.drain(10_000)
-    assert [(m["job_id"], m["type"], m["status"]) for m in got] == [("job-second", "job_end", "completed")]
+    assert [(m["job_id"], m["type"], m["status"]) for m in got] == [
+        ("job-second", "job_end", "completed")
+    ]
     assert got[0]["seq"] == second.trace.events()[-1].seq
     sub.update_filter(job_id=None, event_types=None)
     third = rt.submit(c.flow, data={"value": 1}).wait(WAIT)

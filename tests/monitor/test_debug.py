@@ -63,7 +63,9 @@ def test_call_stack_is_the_chain_of_hops(rt, chain):
     job = w.submit(data={"value": 1})
     assert job.debug.wait_paused(WAIT)
     stack = job.debug.call_stack()
-    assert [(f["routine_id"], f["event_name"], f["target_routine"], f["target_slot"]) for f in stack] == [
+    assert [
+        (f["routine_id"], f["event_name"], f["target_routine"], f["target_slot"]) for f in stack
+    ] == [
         ("source", "output", "double", "input"),
         ("double", "output", "sink", "input"),
     ]

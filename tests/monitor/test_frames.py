@@ -11,23 +11,68 @@ from routilux_nb.monitor.trace import TRACE_COLUMNS
 WAIT = 2.0
 UTC_NS = "datetime64[ns, UTC]"
 
-TRACE_DTYPES = {"seq": "int64", "event_id": "object", "job_id": "object", "routine_id": "object",
-                "event_type": "object", "timestamp": UTC_NS, "slot_name": "object", "event_name": "object",
-                "error_type": "object", "previous_status": "object", "reason": "object", "data": "object",
-                "duration": "float64", "cpu_time": "float64", "queue_wait": "float64", "status": "object"}
-METRICS_DTYPES = {"routine_id": "object", "execution_count": "int64", "total_duration": "float64",
-                  "avg_duration": "float64", "min_duration": "float64", "max_duration": "float64",
-                  "error_count": "int64", "last_execution": UTC_NS, "total_cpu_time": "float64",
-                  "avg_cpu_time": "float64", "total_queue_wait": "float64", "avg_queue_wait": "float64",
-                  "items_in": "int64", "items_out": "int64"}
-JOB_DTYPES = {"job_id": "object", "worker_id": "object", "flow_id": "object", "status": "object",
-              "created_at": UTC_NS, "started_at": UTC_NS, "completed_at": UTC_NS, "duration": "float64",
-              "error": "object"}
-QUEUE_NUMERIC_DTYPES = {"unconsumed_count": "int64", "total_count": "int64", "max_length": "int64",
-                        "watermark_threshold": "int64", "usage_percentage": "float64", "is_full": "bool",
-                        "is_near_full": "bool"}
-HISTORY_DTYPES = {"seq": "int64", "timestamp": UTC_NS, "job_id": "object", "routine_id": "object",
-                  "event_name": "object", "data": "object"}
+TRACE_DTYPES = {
+    "seq": "int64",
+    "event_id": "object",
+    "job_id": "object",
+    "routine_id": "object",
+    "event_type": "object",
+    "timestamp": UTC_NS,
+    "slot_name": "object",
+    "event_name": "object",
+    "error_type": "object",
+    "previous_status": "object",
+    "reason": "object",
+    "data": "object",
+    "duration": "float64",
+    "cpu_time": "float64",
+    "queue_wait": "float64",
+    "status": "object",
+}
+METRICS_DTYPES = {
+    "routine_id": "object",
+    "execution_count": "int64",
+    "total_duration": "float64",
+    "avg_duration": "float64",
+    "min_duration": "float64",
+    "max_duration": "float64",
+    "error_count": "int64",
+    "last_execution": UTC_NS,
+    "total_cpu_time": "float64",
+    "avg_cpu_time": "float64",
+    "total_queue_wait": "float64",
+    "avg_queue_wait": "float64",
+    "items_in": "int64",
+    "items_out": "int64",
+}
+JOB_DTYPES = {
+    "job_id": "object",
+    "worker_id": "object",
+    "flow_id": "object",
+    "status": "object",
+    "created_at": UTC_NS,
+    "started_at": UTC_NS,
+    "completed_at": UTC_NS,
+    "duration": "float64",
+    "error": "object",
+}
+QUEUE_NUMERIC_DTYPES = {
+    "unconsumed_count": "int64",
+    "total_count": "int64",
+    "max_length": "int64",
+    "watermark_threshold": "int64",
+    "usage_percentage": "float64",
+    "is_full": "bool",
+    "is_near_full": "bool",
+}
+HISTORY_DTYPES = {
+    "seq": "int64",
+    "timestamp": UTC_NS,
+    "job_id": "object",
+    "routine_id": "object",
+    "event_name": "object",
+    "data": "object",
+}
 
 
 def dtypes(df: pd.DataFrame) -> dict[str, str]:
@@ -48,8 +93,14 @@ def test_documented_column_lists():
     assert frames.METRICS_COLUMNS == list(METRICS_DTYPES)
     assert frames.JOB_COLUMNS == list(JOB_DTYPES)
     assert frames.HISTORY_COLUMNS == list(HISTORY_DTYPES)
-    assert frames.QUEUE_COLUMNS == ["routine_id", "slot_name", *list(QUEUE_NUMERIC_DTYPES)[:5],
-                                    "pressure_level", "is_full", "is_near_full"]
+    assert frames.QUEUE_COLUMNS == [
+        "routine_id",
+        "slot_name",
+        *list(QUEUE_NUMERIC_DTYPES)[:5],
+        "pressure_level",
+        "is_full",
+        "is_near_full",
+    ]
     for name in ("trace", "metrics", "jobs", "queues", "history"):
         assert name in frames.__doc__
 

@@ -12,12 +12,41 @@ from routilux_nb.monitor.frames import HISTORY_COLUMNS
 
 WAIT = 2.0
 
-ROUTINE_METRIC_FIELDS = {"routine_id", "execution_count", "total_duration", "avg_duration", "min_duration",
-                         "max_duration", "error_count", "last_execution", "total_cpu_time", "avg_cpu_time",
-                         "total_queue_wait", "avg_queue_wait", "items_in", "items_out"}
-ERROR_FIELDS = {"error_id", "job_id", "routine_id", "timestamp", "error_type", "error_message", "traceback"}
-QUEUE_FIELDS = {"unconsumed_count", "total_count", "max_length", "watermark_threshold", "usage_percentage",
-                "pressure_level", "is_full", "is_near_full"}
+ROUTINE_METRIC_FIELDS = {
+    "routine_id",
+    "execution_count",
+    "total_duration",
+    "avg_duration",
+    "min_duration",
+    "max_duration",
+    "error_count",
+    "last_execution",
+    "total_cpu_time",
+    "avg_cpu_time",
+    "total_queue_wait",
+    "avg_queue_wait",
+    "items_in",
+    "items_out",
+}
+ERROR_FIELDS = {
+    "error_id",
+    "job_id",
+    "routine_id",
+    "timestamp",
+    "error_type",
+    "error_message",
+    "traceback",
+}
+QUEUE_FIELDS = {
+    "unconsumed_count",
+    "total_count",
+    "max_length",
+    "watermark_threshold",
+    "usage_percentage",
+    "pressure_level",
+    "is_full",
+    "is_near_full",
+}
 
 
 def _aware(ts: str) -> datetime:
@@ -68,8 +97,19 @@ def test_job_metrics_have_the_spec_fields(rt, chain):
     c = chain()
     job = rt.submit(c.flow, data={"values": [1, 2, 3]}).wait(WAIT)
     m = job.metrics.to_dict()
-    assert set(m) == {"job_id", "flow_id", "start_time", "end_time", "duration", "routine_metrics",
-                      "total_events", "total_slot_calls", "total_event_emits", "unrouted_emits", "errors"}
+    assert set(m) == {
+        "job_id",
+        "flow_id",
+        "start_time",
+        "end_time",
+        "duration",
+        "routine_metrics",
+        "total_events",
+        "total_slot_calls",
+        "total_event_emits",
+        "unrouted_emits",
+        "errors",
+    }
     assert m["job_id"] == job.job_id
     assert m["flow_id"] == "chain"
     assert _aware(m["start_time"]) <= _aware(m["end_time"])
@@ -233,8 +273,9 @@ def test_flow_metrics(rt):
     assert fm["routine_metrics"]["work"]["execution_count"] == 8
     assert fm["routine_metrics"]["work"]["error_count"] == 2
     via_flow = flow.metrics(rt)
-    assert {k: v for k, v in via_flow.items() if k != "routine_metrics"} == \
-        {k: v for k, v in fm.items() if k != "routine_metrics"}
+    assert {k: v for k, v in via_flow.items() if k != "routine_metrics"} == {
+        k: v for k, v in fm.items() if k != "routine_metrics"
+    }
 
 
 def test_flow_metrics_merge_workers_and_ignore_other_flows(rt, chain):
@@ -271,8 +312,15 @@ def test_job_routine_status_and_monitoring_shape(rt, chain):
     st = rt.monitor.job_routine_status(job)
     assert set(st) == {"source", "double", "sink"}
     for rid, s in st.items():
-        assert set(s) == {"routine_id", "is_active", "status", "last_execution_time", "execution_count",
-                          "error_count", "active_thread_count"}
+        assert set(s) == {
+            "routine_id",
+            "is_active",
+            "status",
+            "last_execution_time",
+            "execution_count",
+            "error_count",
+            "active_thread_count",
+        }
         assert s["routine_id"] == rid
         assert s["status"] == "completed"
         assert s["is_active"] is False and s["active_thread_count"] == 0
@@ -280,7 +328,11 @@ def test_job_routine_status_and_monitoring_shape(rt, chain):
         _aware(s["last_execution_time"])
     mon = rt.monitor.job_monitoring(job)
     assert set(mon) == {"job_id", "flow_id", "job_status", "routines", "updated_at"}
-    assert mon["job_id"] == job.job_id and mon["flow_id"] == "chain" and mon["job_status"] == "completed"
+    assert (
+        mon["job_id"] == job.job_id
+        and mon["flow_id"] == "chain"
+        and mon["job_status"] == "completed"
+    )
     _aware(mon["updated_at"])
     for rid, r in mon["routines"].items():
         assert set(r) == {"routine_id", "execution_status", "queue_status", "info"}

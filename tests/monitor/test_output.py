@@ -28,7 +28,9 @@ def talker_flow(barrier: threading.Barrier, lines: int) -> Flow:
 
 def test_print_in_routines_goes_to_the_job_not_to_stdout(rt, chain, capsys):
     c = chain()
-    job = rt.submit(c.flow, data={"value": 1, "lines": ["hello from source", "second line"]}).wait(WAIT)
+    job = rt.submit(c.flow, data={"value": 1, "lines": ["hello from source", "second line"]}).wait(
+        WAIT
+    )
     assert job.status == "completed"
     assert job.output() == "hello from source\nsecond line\n"
     captured = capsys.readouterr()

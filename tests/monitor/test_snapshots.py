@@ -82,7 +82,10 @@ def test_stream_is_rate_limited_and_ends_with_the_final_state(rt, until):
     assert final["worker"]["active_jobs"] == 0
     assert final["jobs"][job.job_id]["status"] == "completed"
     assert final["jobs"][job.job_id]["routine_counts"]["burst"] == 1
-    assert final["routines"]["count"]["execution_count"] == job.metrics.routine_metrics["count"].execution_count
+    assert (
+        final["routines"]["count"]["execution_count"]
+        == job.metrics.routine_metrics["count"].execution_count
+    )
     assert final["connections"]["conn_0"]["count"] == EVENTS
     assert final["queues"]["count"]["input"]["unconsumed_count"] == 0
     assert stream.sent == len(rec)
@@ -125,8 +128,15 @@ def test_a_job_stream_shows_only_that_job_and_its_pause(rt, chain, until):
     snap = rec.last
     assert list(snap["jobs"]) == [job.job_id]
     assert snap["jobs"][job.job_id]["status"] == "paused"
-    assert snap["paused"] == [{"job_id": job.job_id, "routine_id": "double", "kind": "routine",
-                               "slot_name": "input", "event_name": None}]
+    assert snap["paused"] == [
+        {
+            "job_id": job.job_id,
+            "routine_id": "double",
+            "kind": "routine",
+            "slot_name": "input",
+            "event_name": None,
+        }
+    ]
     assert snap["routines"]["double"]["status"] == "paused"
     assert [b["job_id"] for b in snap["breakpoints"]] == [job.job_id]
     job.resume()

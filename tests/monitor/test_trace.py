@@ -32,7 +32,14 @@ def test_three_routine_job_records_every_event_type_in_order(rt, chain):
     assert kinds[0] == "job_start"
     assert kinds[-1] == "job_end"
     assert events[-1]["status"] == "completed"
-    for etype in ("job_start", "slot_call", "routine_start", "event_emit", "routine_end", "job_end"):
+    for etype in (
+        "job_start",
+        "slot_call",
+        "routine_start",
+        "event_emit",
+        "routine_end",
+        "job_end",
+    ):
         assert etype in kinds
         assert etype in EVENT_TYPES
     for rid in ("source", "double", "sink"):
@@ -183,8 +190,13 @@ def test_monitoring_disabled_worker_views_raise_a_clear_error(chain):
         c = chain()
         w = rt.start(c.flow)
         w.submit(data={"value": 1}).wait(WAIT)
-        for call in (w.statistics, w.routine_states, lambda: w.history, lambda: c.flow.metrics(rt),
-                     lambda: rt.monitor.add_breakpoint("routine", "double", worker=w)):
+        for call in (
+            w.statistics,
+            w.routine_states,
+            lambda: w.history,
+            lambda: c.flow.metrics(rt),
+            lambda: rt.monitor.add_breakpoint("routine", "double", worker=w),
+        ):
             with pytest.raises(RuntimeError, match="monitor"):
                 call()
     finally:

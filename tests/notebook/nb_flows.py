@@ -38,7 +38,12 @@ def chain_flow(n: int, seed: int = 7) -> dict[str, Any]:
     """``n`` routines ``r0..``; each one after the first is fed by one of the 12 before it."""
     rng = random.Random(seed)
     routines = {
-        f"r{i}": {"routine_id": f"r{i}", "class_name": "Step", "slots": ["input"], "events": ["output"]}
+        f"r{i}": {
+            "routine_id": f"r{i}",
+            "class_name": "Step",
+            "slots": ["input"],
+            "events": ["output"],
+        }
         for i in range(n)
     }
     connections = [

@@ -214,7 +214,9 @@ def test_200_routine_flow_repr_is_an_overview_under_60_kb():
     rng = random.Random(7)
     flow = rx.Flow("big")
     for i in range(200):
-        flow.routine(lambda input, ctx: None, routine_id=f"r{i}", slots=["input"], events=["output"])
+        flow.routine(
+            lambda input, ctx: None, routine_id=f"r{i}", slots=["input"], events=["output"]
+        )
     for i in range(1, 200):
         flow.connect(f"r{rng.randint(max(0, i - 12), i - 1)}.output", f"r{i}.input")
     text = flow._repr_html_()

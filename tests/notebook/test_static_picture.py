@@ -198,8 +198,12 @@ def test_pictures_are_bounded_and_legible_or_summarised():
     assert flow_png(huge) is None  # a 200-step chain cannot be read as one picture
     branching = chain(200)
     branching["connections"] = [
-        {"source_routine": f"r{(i - 1) // 2}", "source_event": "output", "target_routine": f"r{i}",
-         "target_slot": "input"}
+        {
+            "source_routine": f"r{(i - 1) // 2}",
+            "source_event": "output",
+            "target_routine": f"r{i}",
+            "target_slot": "input",
+        }
         for i in range(1, 200)
     ]  # a binary tree: no long one-to-one chain the live graph would fold into one box
     graph = FlowGraph(branching)

@@ -31,9 +31,12 @@ def make_app(runtime: Runtime, **kwargs: Any) -> Any:
 
     app = FastAPI()
     app.state.runtime = runtime
-    install_security(app, api_key=kwargs.get("api_key"),
-                     max_body_bytes=kwargs.get("max_body_bytes", 1_000_000),
-                     cors_origins=kwargs.get("cors_origins", ()))
+    install_security(
+        app,
+        api_key=kwargs.get("api_key"),
+        max_body_bytes=kwargs.get("max_body_bytes", 1_000_000),
+        cors_origins=kwargs.get("cors_origins", ()),
+    )
     app.include_router(health.router)
     app.include_router(prometheus.router)
     for prefix in ("/api/v1", "/api"):
@@ -47,8 +50,13 @@ def make_app(runtime: Runtime, **kwargs: Any) -> Any:
     return app
 
 
-def pipeline(flow_id: str = "pipe", gate: threading.Event | None = None, *, fail_on: int | None = None,
-             started: threading.Event | None = None) -> Flow:
+def pipeline(
+    flow_id: str = "pipe",
+    gate: threading.Event | None = None,
+    *,
+    fail_on: int | None = None,
+    started: threading.Event | None = None,
+) -> Flow:
     """``src -> sink``: src emits one event per input item (``{"n": k}``); sink collects.
 
     With ``gate``, src waits for it first (so a job stays running until the test releases it);

@@ -42,6 +42,8 @@ def client(rt: Runtime) -> Iterator[TestClient]:
 @pytest.fixture
 def etl_flow(client: TestClient) -> str:
     """``data_source -> mapper -> collector`` created over HTTP; returns its flow id."""
-    r = client.post("/api/v1/flows", json={"flow_id": PIPELINE_DSL["flow_id"], "dsl_dict": PIPELINE_DSL})
+    r = client.post(
+        "/api/v1/flows", json={"flow_id": PIPELINE_DSL["flow_id"], "dsl_dict": PIPELINE_DSL}
+    )
     assert r.status_code == 201, r.text
     return str(PIPELINE_DSL["flow_id"])

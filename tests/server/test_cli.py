@@ -61,7 +61,13 @@ def test_load_flows_registers_good_files_and_reports_bad_ones(rt: Runtime, flows
 
 def test_parser_defaults() -> None:
     args = build_parser().parse_args(["serve"])
-    assert (args.host, args.port, args.flows, args.api_key, args.strict) == ("127.0.0.1", 8765, None, None, False)
+    assert (args.host, args.port, args.flows, args.api_key, args.strict) == (
+        "127.0.0.1",
+        8765,
+        None,
+        None,
+        False,
+    )
 
 
 def test_remote_host_is_refused_without_allow_remote(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,8 +77,13 @@ def test_remote_host_is_refused_without_allow_remote(capsys: pytest.CaptureFixtu
 
 def run_cli(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "routilux_nb", "serve", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "routilux_nb", "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.skipif(not has_create_app(), reason="needs routilux_nb.server.app.create_app")
@@ -100,8 +111,11 @@ def test_serve_subprocess_loads_flows_and_runs_jobs_over_http(flows_dir: Path) -
             time.sleep(0.1)
         flows = httpx.get(f"{base}/api/v1/flows", timeout=5)
         assert flows.status_code == 200 and "greet" in flows.text and "deep" not in flows.text
-        created = httpx.post(f"{base}/api/v1/jobs", timeout=5,
-                             json={"flow_id": "greet", "routine_id": "source", "data": {}})
+        created = httpx.post(
+            f"{base}/api/v1/jobs",
+            timeout=5,
+            json={"flow_id": "greet", "routine_id": "source", "data": {}},
+        )
         assert created.status_code in (200, 201), created.text
         job_id = created.json()["job_id"]
         for _ in range(100):
@@ -118,11 +132,22 @@ def test_serve_subprocess_loads_flows_and_runs_jobs_over_http(flows_dir: Path) -
 
 
 def test_cors_and_host_options_reach_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    args = build_parser().parse_args(["serve", "--cors-origin", "http://localhost:3000", "--cors-origin",
-                                      "http://b.example", "--allowed-host", "box.lan"])
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--cors-origin",
+            "http://localhost:3000",
+            "--cors-origin",
+            "http://b.example",
+            "--allowed-host",
+            "box.lan",
+        ]
+    )
     assert args.cors_origin == ["http://localhost:3000", "http://b.example"]
     assert args.allowed_host == ["box.lan"]
-    assert build_parser().parse_args(["serve"]).cors_origin is None  # None: ROUTILUX_CORS_ORIGINS decides
+    assert (
+        build_parser().parse_args(["serve"]).cors_origin is None
+    )  # None: ROUTILUX_CORS_ORIGINS decides
     seen: dict[str, Any] = {}
 
     def fake_run(app: Any, **kwargs: Any) -> None:
@@ -131,5 +156,7 @@ def test_cors_and_host_options_reach_the_app(monkeypatch: pytest.MonkeyPatch) ->
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    assert main(["serve", "--cors-origin", "http://localhost:3000", "--allowed-host", "box.lan"]) == 0
+    assert (
+        main(["serve", "--cors-origin", "http://localhost:3000", "--allowed-host", "box.lan"]) == 0
+    )
     assert seen["origins"] == ["http://localhost:3000"] and "box.lan" in seen["hosts"]

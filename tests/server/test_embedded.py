@@ -65,7 +65,10 @@ def test_real_server_http_and_websocket_then_stop_releases_the_port(rt: Runtime)
     assert rt._server is None
     again = serve(rt, port=handle.port)
     try:
-        assert again.port == handle.port and httpx.get(f"{again.url}/health", timeout=5).status_code == 200
+        assert (
+            again.port == handle.port
+            and httpx.get(f"{again.url}/health", timeout=5).status_code == 200
+        )
     finally:
         again.stop()
 
@@ -110,7 +113,9 @@ def test_repr_and_html(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     assert repr(handle).endswith("running=False)")
 
 
-def test_behind_jupyterhub_links_and_docs_use_the_proxy_prefix(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_behind_jupyterhub_links_and_docs_use_the_proxy_prefix(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
     handle = serve(rt)
     try:
@@ -147,7 +152,10 @@ def test_api_key_through_the_real_server(rt: Runtime) -> None:
     handle = serve(rt, api_key="k3y")
     try:
         assert httpx.get(f"{handle.url}/metrics", timeout=5).status_code == 401
-        assert httpx.get(f"{handle.url}/metrics", headers={"X-API-Key": "k3y"}, timeout=5).status_code == 200
+        assert (
+            httpx.get(f"{handle.url}/metrics", headers={"X-API-Key": "k3y"}, timeout=5).status_code
+            == 200
+        )
         with connect(f"ws://127.0.0.1:{handle.port}/api/v1/ws/events", open_timeout=5) as ws:
             assert json.loads(ws.recv(timeout=5))["data"]["error_code"] == "UNAUTHORIZED"
             with pytest.raises(Exception) as info:

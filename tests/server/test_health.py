@@ -29,7 +29,11 @@ def client(rt: Runtime) -> TestClient:
 def test_health_summary(client: TestClient, prefix: str) -> None:
     body = client.get(f"{prefix}/health").json()
     assert body["status"] == "healthy" and body["version"] == __version__
-    assert body["components"] == {"runtime": "healthy", "monitoring": "healthy", "storage": "healthy"}
+    assert body["components"] == {
+        "runtime": "healthy",
+        "monitoring": "healthy",
+        "storage": "healthy",
+    }
     assert body["uptime"] >= 0 and body["timestamp"].endswith("+00:00")
 
 
@@ -80,6 +84,8 @@ def test_status_reports_system_runtime_and_websockets(client: TestClient, rt: Ru
     system = body["system"]
     assert 0 <= system["cpu_percent"] <= 100 and len(system["load_average"]) == 3
     assert system["memory"]["max_rss_mb"] > 0
-    assert body["runtime"]["jobs"] == {"completed": 1} and body["runtime"]["workers"] == {"running": 1}
+    assert body["runtime"]["jobs"] == {"completed": 1} and body["runtime"]["workers"] == {
+        "running": 1
+    }
     assert body["websocket"]["connected_clients"] == 1 and body["websocket"]["total_messages"] >= 1
     assert body["monitoring"]["bus_subscribers"] == 1

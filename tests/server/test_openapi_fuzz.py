@@ -70,7 +70,9 @@ def test_schemathesis_finds_nothing(served: str, tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=580, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     summary = [line for line in out.splitlines() if line.startswith("=") and " in " in line]
-    print(*[line for line in out.splitlines() if "generated" in line or "Tested:" in line], sep="\n")
+    print(
+        *[line for line in out.splitlines() if "generated" in line or "Tested:" in line], sep="\n"
+    )
     print(summary[-1] if summary else out[-2000:])
     assert "Tested: 69" in out or "Tested:" in out
     assert proc.returncode == 0, out[-6000:]

@@ -59,10 +59,20 @@ def test_counts_match_the_runtime(rt: Runtime) -> None:
         assert m[("routilux_routine_duration_seconds_sum", src)] > 0
         sink = (("flow_id", "p"), ("routine_id", "sink"))
         assert m[("routilux_routine_executions_total", sink)] == sum(
-            j.monitor.metrics.routine_metrics["sink"].execution_count for j in rt.jobs(flow_id="p")
-            if "sink" in j.monitor.metrics.routine_metrics)
+            j.monitor.metrics.routine_metrics["sink"].execution_count
+            for j in rt.jobs(flow_id="p")
+            if "sink" in j.monitor.metrics.routine_metrics
+        )
         worker = rt.worker_for("p").worker_id
-        assert m[("routilux_queue_depth", (("routine_id", "sink"), ("slot", "input"), ("worker_id", worker)))] == 0
+        assert (
+            m[
+                (
+                    "routilux_queue_depth",
+                    (("routine_id", "sink"), ("slot", "input"), ("worker_id", worker)),
+                )
+            ]
+            == 0
+        )
         assert m[("routilux_uptime_seconds", ())] >= 0
     finally:
         gate.set()
@@ -90,7 +100,17 @@ def test_each_app_has_its_own_registry(rt: Runtime) -> None:
         a, b = make_app(rt), make_app(other)
         assert registry_for(a) is registry_for(a) and registry_for(a) is not registry_for(b)
         rt.submit(pipeline("p"), "src", "input", {}).wait(5)
-        assert scrape(TestClient(a, base_url="http://127.0.0.1"))[("routilux_jobs", (("status", "completed"),))] == 1
-        assert scrape(TestClient(b, base_url="http://127.0.0.1"))[("routilux_jobs", (("status", "completed"),))] == 0
+        assert (
+            scrape(TestClient(a, base_url="http://127.0.0.1"))[
+                ("routilux_jobs", (("status", "completed"),))
+            ]
+            == 1
+        )
+        assert (
+            scrape(TestClient(b, base_url="http://127.0.0.1"))[
+                ("routilux_jobs", (("status", "completed"),))
+            ]
+            == 0
+        )
     finally:
         other.shutdown(wait=False)

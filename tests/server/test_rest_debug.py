@@ -51,25 +51,48 @@ def gated(rt: Runtime, gate: threading.Event) -> str:
 
 
 def test_debug_session_edits_data_then_steps_and_resumes(client: TestClient, etl_flow: str) -> None:
-    bp = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "mapper", "flow_id": etl_flow,
-                                                  "condition": "value > 10"}).json()
+    bp = client.post(
+        "/api/v1/breakpoints",
+        json={
+            "type": "routine",
+            "routine_id": "mapper",
+            "flow_id": etl_flow,
+            "condition": "value > 10",
+        },
+    ).json()
     assert bp["flow_id"] == etl_flow and bp["job_id"] is None
-    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 42}}).json()["job_id"]
+    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 42}}).json()[
+        "job_id"
+    ]
     until(client, jid, "paused")
     session = client.get(f"/api/v1/jobs/{jid}/debug").json()
-    assert session["location"]["routine_id"] == "mapper" and session["location"]["breakpoint_id"] == bp["breakpoint_id"]
+    assert (
+        session["location"]["routine_id"] == "mapper"
+        and session["location"]["breakpoint_id"] == bp["breakpoint_id"]
+    )
     assert session["parked_count"] == 1
     variables = client.get(f"/api/v1/jobs/{jid}/debug/variables").json()
     assert variables["variables"]["payload"] == {"input": [{"value": 42}]}
     assert variables["location"]["kind"] == "routine"
-    put = client.put(f"/api/v1/jobs/{jid}/debug/variables", json={"name": "payload.input.0.value", "value": 7})
-    assert put.status_code == 200 and put.json()["variables"]["payload"] == {"input": [{"value": 7}]}
+    put = client.put(
+        f"/api/v1/jobs/{jid}/debug/variables", json={"name": "payload.input.0.value", "value": 7}
+    )
+    assert put.status_code == 200 and put.json()["variables"]["payload"] == {
+        "input": [{"value": 7}]
+    }
     bad = client.put(f"/api/v1/jobs/{jid}/debug/variables", json={"name": "secrets", "value": 1})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
     for path in ("call_stack", "call-stack"):
         stack = client.get(f"/api/v1/jobs/{jid}/debug/{path}").json()["call_stack"]
-        assert stack == [{"routine_id": "data_source", "event_name": "output", "target_routine": "mapper",
-                          "target_slot": "input", "activation_id": stack[0]["activation_id"]}]
+        assert stack == [
+            {
+                "routine_id": "data_source",
+                "event_name": "output",
+                "target_routine": "mapper",
+                "target_slot": "input",
+                "activation_id": stack[0]["activation_id"],
+            }
+        ]
     assert client.get("/api/v1/breakpoints").json()["breakpoints"][0]["hit_count"] == 1
     step = client.post(f"/api/v1/jobs/{jid}/debug/step_over").json()
     assert step["action"] == "step_over" and step["job_id"] == jid
@@ -77,7 +100,8 @@ def test_debug_session_edits_data_then_steps_and_resumes(client: TestClient, etl
     at = client.get(f"/api/v1/jobs/{jid}/debug").json()["location"]
     assert at["routine_id"] == "collector" and at["kind"] == "step"
     assert client.get(f"/api/v1/jobs/{jid}/debug/variables").json()["variables"]["payload"] == {
-        "input": [{"value": 7}]}
+        "input": [{"value": 7}]
+    }
     assert client.post(f"/api/v1/jobs/{jid}/debug/resume").json()["action"] == "resume"
     done = client.post(f"/api/v1/jobs/{jid}/wait", params={"timeout": 10}).json()
     assert done["final_status"] == "completed"
@@ -86,8 +110,13 @@ def test_debug_session_edits_data_then_steps_and_resumes(client: TestClient, etl
 
 
 def test_step_into_from_routine_breakpoint(client: TestClient, etl_flow: str) -> None:
-    client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "data_source", "flow_id": etl_flow})
-    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()["job_id"]
+    client.post(
+        "/api/v1/breakpoints",
+        json={"type": "routine", "routine_id": "data_source", "flow_id": etl_flow},
+    )
+    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()[
+        "job_id"
+    ]
     until(client, jid, "paused")
     assert client.post(f"/api/v1/jobs/{jid}/debug/step-into").status_code == 200
     until(client, jid, "paused", timeout=2)
@@ -95,9 +124,13 @@ def test_step_into_from_routine_breakpoint(client: TestClient, etl_flow: str) ->
 
 
 def test_step_into_from_slot_breakpoint_and_drop(client: TestClient, etl_flow: str) -> None:
-    client.post("/api/v1/breakpoints", json={"type": "slot", "routine_id": "mapper", "slot_name": "input",
-                                             "flow_id": etl_flow})
-    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()["job_id"]
+    client.post(
+        "/api/v1/breakpoints",
+        json={"type": "slot", "routine_id": "mapper", "slot_name": "input", "flow_id": etl_flow},
+    )
+    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()[
+        "job_id"
+    ]
     until(client, jid, "paused")
     assert client.get(f"/api/v1/jobs/{jid}/debug").json()["location"]["kind"] == "slot"
     assert client.post(f"/api/v1/jobs/{jid}/debug/step-into").status_code == 200
@@ -109,10 +142,14 @@ def test_step_into_from_slot_breakpoint_and_drop(client: TestClient, etl_flow: s
     assert client.get(f"/api/v1/jobs/{jid}/data").json()["data"] == {}
 
 
-def test_job_breakpoint_pauses_and_global_resume(client: TestClient, gated: str, gate: threading.Event) -> None:
+def test_job_breakpoint_pauses_and_global_resume(
+    client: TestClient, gated: str, gate: threading.Event
+) -> None:
     jid = client.post("/api/v1/jobs", json={"flow_id": gated, "data": {"n": 1}}).json()["job_id"]
-    bp = client.post(f"/api/v1/jobs/{jid}/breakpoints", json={"type": "slot", "routine_id": "sink",
-                                                               "slot_name": "input"})
+    bp = client.post(
+        f"/api/v1/jobs/{jid}/breakpoints",
+        json={"type": "slot", "routine_id": "sink", "slot_name": "input"},
+    )
     assert bp.status_code == 201
     bp_id = bp.json()["breakpoint_id"]
     other = client.post("/api/v1/jobs", json={"flow_id": gated, "data": {"n": 2}}).json()["job_id"]
@@ -131,11 +168,17 @@ def test_job_breakpoint_pauses_and_global_resume(client: TestClient, gated: str,
 
 
 def test_disabled_breakpoint_does_not_pause(client: TestClient, etl_flow: str) -> None:
-    bp = client.post("/api/v1/breakpoints", json={"type": "routine", "routine_id": "mapper", "flow_id": etl_flow,
-                                                  "enabled": False}).json()
-    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()["job_id"]
+    bp = client.post(
+        "/api/v1/breakpoints",
+        json={"type": "routine", "routine_id": "mapper", "flow_id": etl_flow, "enabled": False},
+    ).json()
+    jid = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()[
+        "job_id"
+    ]
     assert client.post(f"/api/v1/jobs/{jid}/wait").json()["final_status"] == "completed"
-    assert client.put(f"/api/v1/breakpoints/{bp['breakpoint_id']}", json={"enabled": True}).json()["enabled"]
+    assert client.put(f"/api/v1/breakpoints/{bp['breakpoint_id']}", json={"enabled": True}).json()[
+        "enabled"
+    ]
 
 
 def test_pause_resume_cancel_job(client: TestClient, gated: str, gate: threading.Event) -> None:
@@ -181,11 +224,15 @@ def test_wait_does_not_block_other_requests(rt: Runtime, gated: str, gate: threa
     async def scenario() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
-            jid = (await c.post("/api/v1/jobs", json={"flow_id": gated, "data": {"n": 1}})).json()["job_id"]
+            jid = (await c.post("/api/v1/jobs", json={"flow_id": gated, "data": {"n": 1}})).json()[
+                "job_id"
+            ]
             results: dict[str, Any] = {}
 
             async def waiter() -> None:
-                results["wait"] = (await c.post(f"/api/v1/jobs/{jid}/wait", params={"timeout": 10})).json()
+                results["wait"] = (
+                    await c.post(f"/api/v1/jobs/{jid}/wait", params={"timeout": 10})
+                ).json()
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(waiter)
@@ -216,7 +263,10 @@ def test_wait_does_not_block_other_requests(rt: Runtime, gated: str, gate: threa
 
 
 def test_execute_flow(client: TestClient, etl_flow: str) -> None:
-    r = client.post(f"/api/v1/flows/{etl_flow}/execute", json={"data": {"value": 3}, "wait": True, "timeout": 10})
+    r = client.post(
+        f"/api/v1/flows/{etl_flow}/execute",
+        json={"data": {"value": 3}, "wait": True, "timeout": 10},
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["status"] == "completed" and body["data"] == {"collected": [{"value": 3}]}

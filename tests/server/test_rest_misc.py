@@ -21,8 +21,14 @@ def test_bulk_with_one_bad_item(client: TestClient, rt: Runtime, etl_flow: str) 
     assert r.status_code == 201
     body = r.json()
     assert (body["total"], body["created"], body["failed"]) == (5, 3, 2)
-    assert body["jobs"][1] == {"index": 1, "error": {"code": "FLOW_NOT_FOUND", "message": "Flow 'nope' not found",
-                                                     "details": body["jobs"][1]["error"]["details"]}}
+    assert body["jobs"][1] == {
+        "index": 1,
+        "error": {
+            "code": "FLOW_NOT_FOUND",
+            "message": "Flow 'nope' not found",
+            "details": body["jobs"][1]["error"]["details"],
+        },
+    }
     assert body["jobs"][4]["error"]["code"] == "VALIDATION_ERROR"
     created = [j["job_id"] for j in body["jobs"] if "job_id" in j]
     for jid in created:
@@ -43,8 +49,12 @@ def test_fields_selection(client: TestClient, etl_flow: str) -> None:
     listed = client.get("/api/v1/jobs", params={"fields": "job_id,status"}).json()
     assert listed["jobs"] == [{"job_id": jid, "status": "completed"}] and listed["total"] == 1
     wid = client.get(f"/api/v1/jobs/{jid}").json()["worker_id"]
-    assert client.get(f"/api/v1/workers/{wid}", params={"fields": "status"}).json() == {"status": "running"}
-    assert client.get(f"/api/v1/flows/{etl_flow}", params={"fields": "flow_id"}).json() == {"flow_id": etl_flow}
+    assert client.get(f"/api/v1/workers/{wid}", params={"fields": "status"}).json() == {
+        "status": "running"
+    }
+    assert client.get(f"/api/v1/flows/{etl_flow}", params={"fields": "flow_id"}).json() == {
+        "flow_id": etl_flow
+    }
 
 
 @pytest.mark.parametrize("api", ["/api/v1", "/api"])
@@ -93,9 +103,14 @@ def test_openapi_lists_v1_only(client: TestClient) -> None:
     paths = spec["paths"]
     assert "/api/v1/jobs" in paths and "/api/jobs" not in paths
     assert not [p for p in paths if p.startswith("/api/") and not p.startswith("/api/v1/")]
-    for p in ("/api/v1/jobs/{job_id}/wait", "/api/v1/flows/{flow_id}/execute", "/api/v1/breakpoints/{breakpoint_id}/resume",
-              "/api/v1/jobs/{job_id}/debug/step_over", "/api/v1/jobs/bulk",
-              "/api/v1/workers/{worker_id}/breakpoints/{breakpoint_id}"):
+    for p in (
+        "/api/v1/jobs/{job_id}/wait",
+        "/api/v1/flows/{flow_id}/execute",
+        "/api/v1/breakpoints/{breakpoint_id}/resume",
+        "/api/v1/jobs/{job_id}/debug/step_over",
+        "/api/v1/jobs/bulk",
+        "/api/v1/workers/{worker_id}/breakpoints/{breakpoint_id}",
+    ):
         assert p in paths, p
     assert "JobResponse" in spec["components"]["schemas"]
     assert "201" in paths["/api/v1/jobs"]["post"]["responses"]
@@ -103,12 +118,16 @@ def test_openapi_lists_v1_only(client: TestClient) -> None:
 
 
 def test_python_and_http_see_the_same_jobs(client: TestClient, rt: Runtime, etl_flow: str) -> None:
-    over_http = client.post("/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}).json()["job_id"]
+    over_http = client.post(
+        "/api/v1/jobs", json={"flow_id": etl_flow, "data": {"value": 1}}
+    ).json()["job_id"]
     assert over_http in {j.job_id for j in rt.jobs()}
     in_python = rt.submit(etl_flow, data={"value": 2}).wait(10)
     listed = client.get("/api/v1/jobs").json()
     assert listed["jobs"][0]["job_id"] == in_python.job_id and listed["total"] == 2
-    assert client.get(f"/api/v1/jobs/{in_python.job_id}").json()["data"] == {"collected": [{"value": 2}]}
+    assert client.get(f"/api/v1/jobs/{in_python.job_id}").json()["data"] == {
+        "collected": [{"value": 2}]
+    }
 
 
 def test_pagination_newest_first(client: TestClient, rt: Runtime, etl_flow: str) -> None:
@@ -144,15 +163,19 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_core_does_not_import_fastapi() -> None:
-    r = _run("import sys, routilux_nb; rt = routilux_nb.Runtime(); rt.shutdown(); "
-             "assert 'fastapi' not in sys.modules and 'routilux_nb.server' not in sys.modules")
+    r = _run(
+        "import sys, routilux_nb; rt = routilux_nb.Runtime(); rt.shutdown(); "
+        "assert 'fastapi' not in sys.modules and 'routilux_nb.server' not in sys.modules"
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_server_without_fastapi_names_the_extra() -> None:
-    r = _run("import importlib.util as u\n"
-             "real = u.find_spec\n"
-             "u.find_spec = lambda name, *a: None if name == 'fastapi' else real(name, *a)\n"
-             "try:\n    import routilux_nb.server\nexcept ImportError as e:\n    print(e)\n")
+    r = _run(
+        "import importlib.util as u\n"
+        "real = u.find_spec\n"
+        "u.find_spec = lambda name, *a: None if name == 'fastapi' else real(name, *a)\n"
+        "try:\n    import routilux_nb.server\nexcept ImportError as e:\n    print(e)\n"
+    )
     assert r.returncode == 0, r.stderr
     assert 'pip install "routilux_nb[server]"' in r.stdout

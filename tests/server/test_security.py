@@ -46,8 +46,12 @@ def test_no_key_configured_means_open() -> None:
 
 def test_api_key_required_with_the_error_envelope() -> None:
     client = make(api_key="s3cret")
-    for response in (client.get("/api/v1/things"), client.get("/api/v1/things", headers={"X-API-Key": "nope"}),
-                     client.get("/api/v1/things?api_key=nope"), client.get("/metrics")):
+    for response in (
+        client.get("/api/v1/things"),
+        client.get("/api/v1/things", headers={"X-API-Key": "nope"}),
+        client.get("/api/v1/things?api_key=nope"),
+        client.get("/metrics"),
+    ):
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
         assert set(response.json()["error"]) == {"code", "message", "details"}
@@ -63,10 +67,24 @@ def test_health_and_docs_need_no_key() -> None:
     assert client.get("/api/v1/health/ready").status_code == 200
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 200
-    assert [p for p in ("/health", "/health/ready", "/api/health", "/api/v1/health/status", "/docs",
-                        "/docs/oauth2-redirect", "/openapi.json") if not is_public_path(p)] == []
-    assert [p for p in ("/healthz", "/api/v1/jobs", "/metrics", "/api/v1/docsx", "/x/health")
-            if is_public_path(p)] == []
+    assert [
+        p
+        for p in (
+            "/health",
+            "/health/ready",
+            "/api/health",
+            "/api/v1/health/status",
+            "/docs",
+            "/docs/oauth2-redirect",
+            "/openapi.json",
+        )
+        if not is_public_path(p)
+    ] == []
+    assert [
+        p
+        for p in ("/healthz", "/api/v1/jobs", "/metrics", "/api/v1/docsx", "/x/health")
+        if is_public_path(p)
+    ] == []
 
 
 def test_keys_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +105,9 @@ def test_keys_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> 
 def test_declared_body_over_the_limit_is_413() -> None:
     client = make(max_body_bytes=100)
     json_type = {"content-type": "application/json"}
-    assert client.post("/api/v1/echo", content=b"x" * 100, headers=json_type).json() == {"size": 100}
+    assert client.post("/api/v1/echo", content=b"x" * 100, headers=json_type).json() == {
+        "size": 100
+    }
     response = client.post("/api/v1/echo", content=b"x" * 101, headers=json_type)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
@@ -110,8 +130,11 @@ def test_streamed_body_over_the_limit_is_413() -> None:
         assert "content-length" not in response.request.headers
         assert response.status_code == 413, path
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
-    small = client.post("/api/v1/model", content=iter([b'{"a":', b' 1}']),
-                        headers={"content-type": "application/json"})
+    small = client.post(
+        "/api/v1/model",
+        content=iter([b'{"a":', b" 1}"]),
+        headers={"content-type": "application/json"},
+    )
     assert small.json() == {"a": 1}
 
 

@@ -56,7 +56,9 @@ def events_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if m["type"] == "event"]
 
 
-def test_connection_established_and_message_format(rt: Runtime, client: TestClient, gate: threading.Event) -> None:
+def test_connection_established_and_message_format(
+    rt: Runtime, client: TestClient, gate: threading.Event
+) -> None:
     job = rt.submit(pipeline("p", gate), "src", "input", {"count": 2})
     with client.websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/monitor") as ws:
         hello = ws.receive_json()
@@ -73,8 +75,9 @@ def test_connection_established_and_message_format(rt: Runtime, client: TestClie
     assert job.wait(5).data["got"] == [0, 1]
 
 
-def test_two_clients_on_one_job_each_get_every_event(rt: Runtime, client: TestClient,
-                                                     gate: threading.Event) -> None:
+def test_two_clients_on_one_job_each_get_every_event(
+    rt: Runtime, client: TestClient, gate: threading.Event
+) -> None:
     job = rt.submit(pipeline("p", gate), "src", "input", {"count": 50})
     path = f"/api/v1/ws/jobs/{job.job_id}/monitor"
     with client.websocket_connect(path) as a, client.websocket_connect(path) as b:
@@ -90,8 +93,10 @@ def test_two_clients_on_one_job_each_get_every_event(rt: Runtime, client: TestCl
 def test_the_api_spelling_and_flow_and_worker_monitors(rt: Runtime, client: TestClient) -> None:
     flow = pipeline("p")
     worker = rt.start(flow)
-    with client.websocket_connect("/api/ws/flows/p/monitor") as f, \
-            client.websocket_connect(f"/api/ws/workers/{worker.worker_id}/monitor") as w:
+    with (
+        client.websocket_connect("/api/ws/flows/p/monitor") as f,
+        client.websocket_connect(f"/api/ws/workers/{worker.worker_id}/monitor") as w,
+    ):
         f.receive_json(), w.receive_json()
         job = rt.submit(flow, "src", "input", {})
         for ws in (f, w):
@@ -99,7 +104,9 @@ def test_the_api_spelling_and_flow_and_worker_monitors(rt: Runtime, client: Test
             assert {e["data"]["job_id"] for e in events} == {job.job_id}
 
 
-def test_subscribe_unsubscribe_and_get_status(rt: Runtime, client: TestClient, gate: threading.Event) -> None:
+def test_subscribe_unsubscribe_and_get_status(
+    rt: Runtime, client: TestClient, gate: threading.Event
+) -> None:
     flow = pipeline("p", gate)
     a = rt.submit(flow, "src", "input", {"count": 3})
     b = rt.submit(flow, "src", "input", {"count": 3})
@@ -184,10 +191,13 @@ def test_job_monitor_since_zero_replays_the_job_trace(rt: Runtime, client: TestC
 def test_bad_messages_are_errors_not_disconnects(rt: Runtime, client: TestClient) -> None:
     with client.websocket_connect("/api/v1/ws/events") as ws:
         ws.receive_json()
-        for raw, code in (("{not json", "INVALID_JSON"), ('["a"]', "INVALID_MESSAGE"),
-                          ('{"type": "subscribe", "data": 3}', "INVALID_MESSAGE"),
-                          ('{"type": "launch_rockets"}', "UNKNOWN_COMMAND"),
-                          ('{"type": "subscribe", "data": {"event_types": ["nope"]}}', "INVALID_EVENT_TYPE")):
+        for raw, code in (
+            ("{not json", "INVALID_JSON"),
+            ('["a"]', "INVALID_MESSAGE"),
+            ('{"type": "subscribe", "data": 3}', "INVALID_MESSAGE"),
+            ('{"type": "launch_rockets"}', "UNKNOWN_COMMAND"),
+            ('{"type": "subscribe", "data": {"event_types": ["nope"]}}', "INVALID_EVENT_TYPE"),
+        ):
             ws.send_text(raw)
             msg = ws.receive_json()
             assert msg["type"] == "error" and msg["data"]["error_code"] == code, raw
@@ -195,10 +205,15 @@ def test_bad_messages_are_errors_not_disconnects(rt: Runtime, client: TestClient
         assert ws.receive_json()["type"] == "pong"
 
 
-@pytest.mark.parametrize(("path", "code"), [("/api/v1/ws/jobs/nope/monitor", "JOB_NOT_FOUND"),
-                                            ("/api/v1/ws/workers/nope/monitor", "WORKER_NOT_FOUND"),
-                                            ("/api/ws/flows/nope/monitor", "FLOW_NOT_FOUND"),
-                                            ("/api/v1/ws/jobs/nope/debug", "JOB_NOT_FOUND")])
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/api/v1/ws/jobs/nope/monitor", "JOB_NOT_FOUND"),
+        ("/api/v1/ws/workers/nope/monitor", "WORKER_NOT_FOUND"),
+        ("/api/ws/flows/nope/monitor", "FLOW_NOT_FOUND"),
+        ("/api/v1/ws/jobs/nope/debug", "JOB_NOT_FOUND"),
+    ],
+)
 def test_unknown_ids_close_with_4404(client: TestClient, path: str, code: str) -> None:
     with client.websocket_connect(path) as ws:
         msg = ws.receive_json()
@@ -241,19 +256,27 @@ def test_idle_connections_get_pings(rt: Runtime) -> None:
         assert time.monotonic() - t0 >= 0.15
 
 
-def test_snapshot_mode_coalesces_a_busy_job(rt: Runtime, client: TestClient, gate: threading.Event) -> None:
+def test_snapshot_mode_coalesces_a_busy_job(
+    rt: Runtime, client: TestClient, gate: threading.Event
+) -> None:
     started = threading.Event()
     job = rt.submit(pipeline("p", gate, started=started), "src", "input", {"count": 3000})
     assert started.wait(5)
     before = job.monitor.trace.total
     with client.websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/monitor?mode=snapshot") as ws:
         ws.receive_json()
-        assert ws.receive_json()["data"] == {"mode": "snapshot", "reason": "requested", "pending": 0}
+        assert ws.receive_json()["data"] == {
+            "mode": "snapshot",
+            "reason": "requested",
+            "pending": 0,
+        }
         first = ws.receive_json()
         assert first["type"] == "snapshot" and first["data"]["job_id"] == job.job_id
         t0 = time.monotonic()
         gate.set()
-        snaps = receive_until(ws, lambda m: m["data"]["snapshot"]["jobs"][job.job_id]["status"] == "completed")
+        snaps = receive_until(
+            ws, lambda m: m["data"]["snapshot"]["jobs"][job.job_id]["status"] == "completed"
+        )
         elapsed = time.monotonic() - t0
     assert all(m["type"] == "snapshot" for m in snaps)
     assert len(snaps) <= elapsed * 10 + 2  # at most 10 a second
@@ -268,11 +291,15 @@ def test_a_backlog_switches_to_snapshots_and_back(rt: Runtime, gate: threading.E
     job = rt.submit(pipeline("p", gate, started=started), "src", "input", {"count": 2000})
     assert started.wait(5)
     before = job.monitor.trace.total
-    with TestClient(app, base_url="http://127.0.0.1").websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/monitor") as ws:
+    with TestClient(app, base_url="http://127.0.0.1").websocket_connect(
+        f"/api/v1/ws/jobs/{job.job_id}/monitor"
+    ) as ws:
         ws.receive_json()
         gate.set()
         job.wait(10)
-        messages = receive_until(ws, lambda m: m["type"] == "mode" and m["data"]["mode"] == "events")
+        messages = receive_until(
+            ws, lambda m: m["type"] == "mode" and m["data"]["mode"] == "events"
+        )
     modes = [m["data"]["reason"] for m in messages if m["type"] == "mode"]
     assert modes == ["backlog", "caught_up"]
     snaps = [m for m in messages if m["type"] == "snapshot"]
@@ -281,8 +308,9 @@ def test_a_backlog_switches_to_snapshots_and_back(rt: Runtime, gate: threading.E
     assert sent + snaps[-1]["data"]["dropped_total"] == job.monitor.trace.total - before
 
 
-def test_debug_socket_state_actions_and_variables(rt: Runtime, client: TestClient,
-                                                  gate: threading.Event) -> None:
+def test_debug_socket_state_actions_and_variables(
+    rt: Runtime, client: TestClient, gate: threading.Event
+) -> None:
     job = rt.submit(pipeline("p", gate), "src", "input", {"count": 1})
     rt.monitor.add_breakpoint("routine", "sink", job=job)
     with client.websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/debug") as ws:
@@ -292,12 +320,18 @@ def test_debug_socket_state_actions_and_variables(rt: Runtime, client: TestClien
         ws.send_json({"type": "action", "data": {"action": "resume"}})
         assert ws.receive_json()["data"]["error_code"] == "JOB_NOT_PAUSED"
         gate.set()
-        paused = receive_until(ws, lambda m: m["type"] == "debug_state" and m["data"]["location"])[-1]
+        paused = receive_until(ws, lambda m: m["type"] == "debug_state" and m["data"]["location"])[
+            -1
+        ]
         assert paused["data"]["location"]["routine_id"] == "sink"
         assert paused["data"]["variables"]["payload"] == {"input": [{"x": 0}]}
         ws.send_json({"type": "set_variable", "data": {"name": "payload.input.0.x", "value": 42}})
-        assert ws.receive_json()["data"] == {"action": "set_variable", "name": "payload.input.0.x",
-                                             "ok": True, "job_id": job.job_id}
+        assert ws.receive_json()["data"] == {
+            "action": "set_variable",
+            "name": "payload.input.0.x",
+            "ok": True,
+            "job_id": job.job_id,
+        }
         edited = ws.receive_json()
         assert edited["type"] == "debug_state"
         assert edited["data"]["variables"]["payload"] == {"input": [{"x": 42}]}
@@ -307,18 +341,26 @@ def test_debug_socket_state_actions_and_variables(rt: Runtime, client: TestClien
         assert ws.receive_json()["data"]["error_code"] == "INVALID_ACTION"
         ws.send_json({"type": "action", "data": {"action": "resume"}})
         assert receive_until(ws, lambda m: m["type"] == "action_result")[-1]["data"]["ok"]
-        final = receive_until(ws, lambda m: m["type"] == "debug_state" and m["data"]["status"] == "completed")
+        final = receive_until(
+            ws, lambda m: m["type"] == "debug_state" and m["data"]["status"] == "completed"
+        )
         assert final[-1]["data"]["location"] is None
     assert job.wait(5).data["got"] == [42]
 
 
 def test_connected_clients_are_counted(rt: Runtime, client: TestClient) -> None:
-    with client.websocket_connect("/api/v1/ws/events") as a, client.websocket_connect("/api/v1/ws/events") as b:
+    with (
+        client.websocket_connect("/api/v1/ws/events") as a,
+        client.websocket_connect("/api/v1/ws/events") as b,
+    ):
         a.receive_json()
         assert b.receive_json()["data"]["connected_clients"] == 2
         assert client.get("/health/status").json()["websocket"]["connected_clients"] == 2
     deadline = time.monotonic() + 5
-    while client.get("/health/status").json()["websocket"]["connected_clients"] and time.monotonic() < deadline:
+    while (
+        client.get("/health/status").json()["websocket"]["connected_clients"]
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.02)
     assert client.get("/health/status").json()["websocket"]["connected_clients"] == 0
     assert rt.monitor.bus.subscriber_count == 0

@@ -57,10 +57,24 @@ def stored_job(store: JobStore, job_id: str) -> StoredJob:
     return job
 
 
-def record(job_id: str, created_at: float, *, flow_id: str = "f", worker_id: str = "w",
-           status: str = "completed", **extra: Any) -> StoredJob:
-    return StoredJob(job_id=job_id, worker_id=worker_id, flow_id=flow_id, status=status,
-                     created_at=created_at, completed_at=created_at + 0.5, **extra)
+def record(
+    job_id: str,
+    created_at: float,
+    *,
+    flow_id: str = "f",
+    worker_id: str = "w",
+    status: str = "completed",
+    **extra: Any,
+) -> StoredJob:
+    return StoredJob(
+        job_id=job_id,
+        worker_id=worker_id,
+        flow_id=flow_id,
+        status=status,
+        created_at=created_at,
+        completed_at=created_at + 0.5,
+        **extra,
+    )
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -71,6 +85,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 
 # -- a real runtime evicting into SQLite ---------------------------------------------------
+
 
 def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
@@ -83,8 +98,14 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
         handles: list[JobContext] = []
         for i in range(50):
             flow, wid = ((alpha, "a1"), (alpha, "a2"), (beta, "b1"))[i % 3]
-            handles.append(rt.submit(flow, data={"n": i, "fail": i % 7 == 3}, worker_id=wid,
-                                     metadata={"i": i, "tag": "batch"}))
+            handles.append(
+                rt.submit(
+                    flow,
+                    data={"n": i, "fail": i % 7 == 3},
+                    worker_id=wid,
+                    metadata={"i": i, "tag": "batch"},
+                )
+            )
         for job in handles:
             job.wait(10)
         # write-through: every job is in the store; memory keeps the newest 10 finished ones
@@ -102,7 +123,11 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
             assert isinstance(found, StoredJob) and found.is_finished
             assert found.to_dict() == job.to_dict()
             assert found.to_dict(include_data=False) == job.to_dict(include_data=False)
-            assert (found.status, found.worker_id, found.flow_id) == (job.status, job.worker_id, job.flow_id)
+            assert (found.status, found.worker_id, found.flow_id) == (
+                job.status,
+                job.worker_id,
+                job.flow_id,
+            )
             assert found.duration == pytest.approx(job.duration)
             assert found.wait() is found
             n = job.metadata["i"]
@@ -110,7 +135,9 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
                 assert found.status == "failed"
                 assert found.error is not None and f"job {n} refused" in found.error
                 assert found.error_traceback is not None
-                assert "Traceback" in found.error_traceback and "ValueError" in found.error_traceback
+                assert (
+                    "Traceback" in found.error_traceback and "ValueError" in found.error_traceback
+                )
                 assert found.to_dict()["error_traceback"] == job.error_traceback
             else:
                 assert found.status == "completed" and found.error is None
@@ -143,7 +170,8 @@ def test_runtime_evicts_finished_jobs_into_sqlite_and_finds_them_again(tmp_path:
         assert ids(status="failed") == want(lambda j: j.status == "failed") != []
         assert ids(status=["failed", "completed"]) == [j.job_id for j in expected]
         assert ids(flow_id="alpha", status="completed") == want(
-            lambda j: j.flow_id == "alpha" and j.status == "completed")
+            lambda j: j.flow_id == "alpha" and j.status == "completed"
+        )
         assert ids(flow_id="gamma") == []
 
         pages = [reopened.list_jobs(limit=7, offset=o) for o in range(0, 56, 7)]
@@ -169,7 +197,9 @@ def test_database_file_is_in_wal_mode_and_rows_are_plain_json(tmp_path: Path) ->
             assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             (doc,) = other.execute("SELECT doc FROM jobs WHERE job_id = ?", ("j1",)).fetchone()
             assert json.loads(doc)["data"] == {"x": [1, 2]}
-            names = {r[0] for r in other.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+            names = {
+                r[0] for r in other.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            }
             assert {"jobs_created", "jobs_flow_created", "jobs_status_created"} <= names
         finally:
             other.close()
@@ -178,13 +208,22 @@ def test_database_file_is_in_wal_mode_and_rows_are_plain_json(tmp_path: Path) ->
 def test_pages_are_cut_on_an_index_never_a_full_table_scan() -> None:
     store = SQLiteJobStore(":memory:")
     for i in range(30):
-        store.save_job(record(f"j{i}", float(i), flow_id=f"f{i % 2}", status=("failed", "completed")[i % 3 > 0]))
+        store.save_job(
+            record(
+                f"j{i}", float(i), flow_id=f"f{i % 2}", status=("failed", "completed")[i % 3 > 0]
+            )
+        )
     statements: list[str] = []
     conn = store._conn
     assert conn is not None
     conn.set_trace_callback(statements.append)
-    for filters in ({}, {"flow_id": "f1"}, {"status": "failed"}, {"worker_id": "w"},
-                    {"flow_id": "f0", "status": "completed"}):
+    for filters in (
+        {},
+        {"flow_id": "f1"},
+        {"status": "failed"},
+        {"worker_id": "w"},
+        {"flow_id": "f0", "status": "completed"},
+    ):
         store.list_jobs(limit=5, offset=3, **filters)
     conn.set_trace_callback(None)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
@@ -200,6 +239,7 @@ def test_pages_are_cut_on_an_index_never_a_full_table_scan() -> None:
 
 
 # -- what is stored ------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Point:
@@ -227,8 +267,16 @@ def test_data_json_cannot_hold_is_stored_as_repr(any_store: Any) -> None:
 
     @flow.routine(slots=["input"], events=[])
     def keep(input, ctx):
-        ctx.data.update(point=Point(1, 2), tags={"a"}, pair=(1, "b"), by_int={3: "three"},
-                        nested=[{"p": Point(0, 0)}, 2.5, None, True], bomb=Explosive(), text="ok", level=Level.HIGH)
+        ctx.data.update(
+            point=Point(1, 2),
+            tags={"a"},
+            pair=(1, "b"),
+            by_int={3: "three"},
+            nested=[{"p": Point(0, 0)}, 2.5, None, True],
+            bomb=Explosive(),
+            text="ok",
+            level=Level.HIGH,
+        )
 
     try:
         job = rt.submit(flow, data={}, metadata={"when": Point(5, 6)}).wait(5)
@@ -281,10 +329,13 @@ def test_stored_job_answers_like_a_finished_job_context() -> None:
     assert stored.to_dict() == job.to_dict()
     assert list(stored.to_dict()) == list(job.to_dict())
     assert stored.to_dict()["cancel_reason"] == "not needed"
-    assert stored.cancelled_at == job.cancelled_at and stored.duration == pytest.approx(job.duration)
+    assert stored.cancelled_at == job.cancelled_at and stored.duration == pytest.approx(
+        job.duration
+    )
     assert repr(stored) == f"StoredJob(job_id={job.job_id!r}, flow_id='held', status='cancelled')"
     assert repr(record("j", 1.0, status="failed", error="boom")) == (
-        "StoredJob(job_id='j', flow_id='f', status='failed', error='boom')")
+        "StoredJob(job_id='j', flow_id='f', status='failed', error='boom')"
+    )
     assert stored.monitor is None and list(stored.logs) == [] and stored.trace_log == []
     for action in (stored.pause, stored.resume, stored.cancel, stored.complete):
         with pytest.raises(JobStateError, match="already cancelled"):
@@ -297,6 +348,7 @@ def test_stored_job_answers_like_a_finished_job_context() -> None:
 
 
 # -- both stores ---------------------------------------------------------------------------
+
 
 def test_stores_follow_the_protocol_and_replace_by_job_id(any_store: Any) -> None:
     assert isinstance(any_store, JobStore)
@@ -321,8 +373,9 @@ def test_concurrent_saves_from_four_threads(any_store: Any) -> None:
         try:
             start.wait()
             for i in range(per_thread):
-                any_store.save_job(record(f"t{t}-{i}", t + i / 1000, flow_id=f"f{t}",
-                                          data={"thread": t, "i": i}))
+                any_store.save_job(
+                    record(f"t{t}-{i}", t + i / 1000, flow_id=f"f{t}", data={"thread": t, "i": i})
+                )
                 if i % 50 == 0:
                     any_store.list_jobs(flow_id=f"f{t}", limit=10)
                     any_store.count()

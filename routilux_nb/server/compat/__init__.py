@@ -55,7 +55,9 @@ def install_compat(
     app.state.compat = compat
     router = compat_router()
     for i, prefix in enumerate(prefixes):
-        app.include_router(router, prefix=prefix, include_in_schema=i == 0, responses=ERROR_RESPONSES)
+        app.include_router(
+            router, prefix=prefix, include_in_schema=i == 0, responses=ERROR_RESPONSES
+        )
     if compat == "routilux":
         from .shaping import CompatResponsesMiddleware
 

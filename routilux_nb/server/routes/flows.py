@@ -45,14 +45,20 @@ __all__ = ["load_dsl", "router"]
 
 router = APIRouter(tags=["flows"])
 _R = ApiJSONResponse
+
+
 def load_dsl(text: str | None, spec: Mapping[str, Any] | None, flow_id: str | None) -> Flow:
     """A flow from DSL text (YAML or JSON), a DSL dict, or nothing (an empty flow)."""
     if text is not None and spec is not None:
         raise ApiError(422, "VALIDATION_ERROR", "give either dsl or dsl_dict, not both")
     if text is None and spec is None:
         if flow_id is None:
-            raise ApiError(422, "VALIDATION_ERROR", "give flow_id (and optionally dsl or dsl_dict)",
-                           {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]})
+            raise ApiError(
+                422,
+                "VALIDATION_ERROR",
+                "give flow_id (and optionally dsl or dsl_dict)",
+                {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]},
+            )
         return Flow(flow_id)
     if text is not None:
         flow = dsl.load(text)  # bounded: depth, expanded size (aliases), text (core.limits)
@@ -63,9 +69,12 @@ def load_dsl(text: str | None, spec: Mapping[str, Any] | None, flow_id: str | No
             spec.setdefault("flow_id", flow_id)
         flow = dsl.flow_from_dict(spec)
     if flow_id is not None and flow.flow_id != flow_id:
-        raise ApiError(422, "VALIDATION_ERROR",
-                       f"flow_id {flow_id!r} differs from the DSL's flow_id {flow.flow_id!r}",
-                       {"flow_id": flow_id, "dsl_flow_id": flow.flow_id})
+        raise ApiError(
+            422,
+            "VALIDATION_ERROR",
+            f"flow_id {flow_id!r} differs from the DSL's flow_id {flow.flow_id!r}",
+            {"flow_id": flow_id, "dsl_flow_id": flow.flow_id},
+        )
     _check_writable(flow)
     return flow
 
@@ -77,8 +86,12 @@ def _check_writable(flow: Flow) -> None:
         for doc in (flow.describe(), dsl.flow_to_dict(flow)):
             json.dumps(doc, allow_nan=False, default=_unwritable).encode("utf-8")
     except (TypeError, ValueError, RecursionError, OverflowError) as exc:
-        raise ApiError(422, "INVALID_DSL", f"the flow cannot be written back as JSON: {exc}",
-                       {"flow_id": flow.flow_id}) from None
+        raise ApiError(
+            422,
+            "INVALID_DSL",
+            f"the flow cannot be written back as JSON: {exc}",
+            {"flow_id": flow.flow_id},
+        ) from None
 
 
 def _unwritable(obj: Any) -> Any:
@@ -91,30 +104,47 @@ def _flow_dict(base: str, flow: Flow) -> dict[str, Any]:
     return d
 
 
-@router.get("/flows", response_class=_R, responses={200: {"model": FlowListResponse}}, summary="List flows")
+@router.get(
+    "/flows", response_class=_R, responses={200: {"model": FlowListResponse}}, summary="List flows"
+)
 async def list_flows(request: Request) -> ApiJSONResponse:
     base = api_base(request)
     flows = [_flow_dict(base, f) for f in list(get_runtime(request).flows.values())]
     return respond({"flows": flows, "total": len(flows)})
 
 
-@router.post("/flows", status_code=201, response_class=_R, responses={201: {"model": FlowResponse}},
-             summary="Create a flow")
+@router.post(
+    "/flows",
+    status_code=201,
+    response_class=_R,
+    responses={201: {"model": FlowResponse}},
+    summary="Create a flow",
+)
 def create_flow(request: Request, body: FlowCreateRequest) -> ApiJSONResponse:
     """From ``dsl`` (YAML or JSON text), ``dsl_dict``, or empty. Class names resolve through the
     routine registry only: nothing is imported or evaluated."""
     rt = get_runtime(request)
     flow = load_dsl(body.dsl, body.dsl_dict, body.flow_id)
     if flow.flow_id in rt.flows:
-        raise ApiError(409, "FLOW_ALREADY_EXISTS", f"Flow {flow.flow_id!r} already exists",
-                       {"flow_id": flow.flow_id})
+        raise ApiError(
+            409,
+            "FLOW_ALREADY_EXISTS",
+            f"Flow {flow.flow_id!r} already exists",
+            {"flow_id": flow.flow_id},
+        )
     rt.register_flow(flow)
     return respond(_flow_dict(api_base(request), flow), 201)
 
 
-@router.get("/flows/{flow_id}", response_class=_R, responses={200: {"model": FlowView}},
-            summary="Get a flow")
-async def get_flow(request: Request, *, flow: Flow = Depends(flow_path), fields: str | None = FIELDS) -> ApiJSONResponse:
+@router.get(
+    "/flows/{flow_id}",
+    response_class=_R,
+    responses={200: {"model": FlowView}},
+    summary="Get a flow",
+)
+async def get_flow(
+    request: Request, *, flow: Flow = Depends(flow_path), fields: str | None = FIELDS
+) -> ApiJSONResponse:
     return respond(select_fields(_flow_dict(api_base(request), flow), fields))
 
 
@@ -136,8 +166,12 @@ async def flow_routines(request: Request, *, flow: Flow = Depends(flow_path)) ->
     return respond({rid: r.describe() for rid, r in list(flow.routines.items())})
 
 
-@router.get("/flows/{flow_id}/routines/{routine_id}/info", response_class=_R, summary="Routine info")
-async def routine_info(request: Request, *, flow: Flow = Depends(flow_path), routine_id: str) -> ApiJSONResponse:
+@router.get(
+    "/flows/{flow_id}/routines/{routine_id}/info", response_class=_R, summary="Routine info"
+)
+async def routine_info(
+    request: Request, *, flow: Flow = Depends(flow_path), routine_id: str
+) -> ApiJSONResponse:
     return respond(routine_or_404(flow, routine_id).info())
 
 
@@ -147,37 +181,58 @@ async def flow_connections(request: Request, *, flow: Flow = Depends(flow_path))
 
 
 @router.post("/flows/{flow_id}/routines", response_class=_R, summary="Add a routine to a flow")
-def add_routine(request: Request, *, flow: Flow = Depends(flow_path), body: RoutineAddRequest) -> ApiJSONResponse:
+def add_routine(
+    request: Request, *, flow: Flow = Depends(flow_path), body: RoutineAddRequest
+) -> ApiJSONResponse:
     """``object_name`` is a registered routine class name (``GET`` the 422 to see them all)."""
     if body.routine_id in flow.routines:
-        raise ApiError(409, "ROUTINE_ALREADY_EXISTS",
-                       f"flow {flow.flow_id!r} already has a routine {body.routine_id!r}",
-                       {"flow_id": flow.flow_id, "routine_id": body.routine_id})
+        raise ApiError(
+            409,
+            "ROUTINE_ALREADY_EXISTS",
+            f"flow {flow.flow_id!r} already has a routine {body.routine_id!r}",
+            {"flow_id": flow.flow_id, "routine_id": body.routine_id},
+        )
     if body.object_name not in registry:
         names = registry.names()
-        raise ApiError(409, "UNKNOWN_REFERENCE",
-                       f"no routine class registered as {body.object_name!r}; registered: {', '.join(names)}",
-                       {"object_name": body.object_name, "registered": names})
-    routine = registry.create(body.object_name, routine_id=body.routine_id, config=dict(body.config))
+        raise ApiError(
+            409,
+            "UNKNOWN_REFERENCE",
+            f"no routine class registered as {body.object_name!r}; registered: {', '.join(names)}",
+            {"object_name": body.object_name, "registered": names},
+        )
+    routine = registry.create(
+        body.object_name, routine_id=body.routine_id, config=dict(body.config)
+    )
     flow.add_routine(routine, body.routine_id)
     return respond({"routine_id": body.routine_id, "status": "added"})
 
 
-@router.delete("/flows/{flow_id}/routines/{routine_id}", status_code=204,
-               summary="Remove a routine and its connections")
-def remove_routine(request: Request, *, flow: Flow = Depends(flow_path), routine_id: str) -> Response:
+@router.delete(
+    "/flows/{flow_id}/routines/{routine_id}",
+    status_code=204,
+    summary="Remove a routine and its connections",
+)
+def remove_routine(
+    request: Request, *, flow: Flow = Depends(flow_path), routine_id: str
+) -> Response:
     routine_or_404(flow, routine_id)
     flow.remove_routine(routine_id)
     return Response(status_code=204)
 
 
-@router.post("/flows/{flow_id}/connections", response_class=_R, summary="Connect an event to a slot")
-def add_connection(request: Request, *, flow: Flow = Depends(flow_path), body: ConnectionRequest) -> ApiJSONResponse:
+@router.post(
+    "/flows/{flow_id}/connections", response_class=_R, summary="Connect an event to a slot"
+)
+def add_connection(
+    request: Request, *, flow: Flow = Depends(flow_path), body: ConnectionRequest
+) -> ApiJSONResponse:
     """Routines, events and slots the flow lacks are a 409 ``UNKNOWN_REFERENCE`` naming what exists."""
     try:
         routine_or_404(flow, body.source_routine)
         routine_or_404(flow, body.target_routine)
-        conn = flow.connect(body.source_routine, body.target_routine, body.source_event, body.target_slot)
+        conn = flow.connect(
+            body.source_routine, body.target_routine, body.source_event, body.target_slot
+        )
     except ApiError as exc:
         raise unknown_reference(exc.message, exc.details) from None
     except (UnknownEventError, UnknownSlotError) as exc:
@@ -189,16 +244,24 @@ def add_connection(request: Request, *, flow: Flow = Depends(flow_path), body: C
     return respond({"status": "connected", "connection": conn.to_dict(index)})
 
 
-@router.delete("/flows/{flow_id}/connections/{connection_index}", status_code=204,
-               summary="Remove a connection (by index or conn_<index>)")
-def remove_connection(request: Request, *, flow: Flow = Depends(flow_path), connection_index: str) -> Response:
+@router.delete(
+    "/flows/{flow_id}/connections/{connection_index}",
+    status_code=204,
+    summary="Remove a connection (by index or conn_<index>)",
+)
+def remove_connection(
+    request: Request, *, flow: Flow = Depends(flow_path), connection_index: str
+) -> Response:
     raw = connection_index.removeprefix("conn_")
     count = len(flow.connections)
     if not raw.isdigit() or int(raw) >= count:
-        raise ApiError(404, "CONNECTION_NOT_FOUND",
-                       f"flow {flow.flow_id!r} has no connection {connection_index!r}; "
-                       + (f"indexes 0..{count - 1}" if count else "it has no connections"),
-                       {"flow_id": flow.flow_id, "connection_index": connection_index, "count": count})
+        raise ApiError(
+            404,
+            "CONNECTION_NOT_FOUND",
+            f"flow {flow.flow_id!r} has no connection {connection_index!r}; "
+            + (f"indexes 0..{count - 1}" if count else "it has no connections"),
+            {"flow_id": flow.flow_id, "connection_index": connection_index, "count": count},
+        )
     flow.disconnect(int(raw))
     return Response(status_code=204)
 
@@ -209,20 +272,39 @@ def validate_flow(request: Request, *, flow: Flow = Depends(flow_path)) -> ApiJS
 
 
 @router.get("/flows/{flow_id}/dsl", response_class=_R, summary="Export a flow as YAML or JSON")
-async def export_dsl(request: Request, *, flow: Flow = Depends(flow_path),
-                     format: Literal["yaml", "json"] = Query("yaml", description="yaml or json")
-                     ) -> ApiJSONResponse:
-    return respond({"format": format, "dsl": flow.to_yaml() if format == "yaml" else flow.to_json()})
+async def export_dsl(
+    request: Request,
+    *,
+    flow: Flow = Depends(flow_path),
+    format: Literal["yaml", "json"] = Query("yaml", description="yaml or json"),
+) -> ApiJSONResponse:
+    return respond(
+        {"format": format, "dsl": flow.to_yaml() if format == "yaml" else flow.to_json()}
+    )
 
 
-@router.post("/flows/{flow_id}/execute", status_code=201, response_class=_R,
-             responses={201: {"model": JobResponse}}, summary="Execute a flow (submit a job)")
-async def execute_flow(request: Request, *, flow: Flow = Depends(flow_path), body: FlowExecuteRequest | None = None) -> ApiJSONResponse:
+@router.post(
+    "/flows/{flow_id}/execute",
+    status_code=201,
+    response_class=_R,
+    responses={201: {"model": JobResponse}},
+    summary="Execute a flow (submit a job)",
+)
+async def execute_flow(
+    request: Request, *, flow: Flow = Depends(flow_path), body: FlowExecuteRequest | None = None
+) -> ApiJSONResponse:
     """Submit a job to the flow; with ``wait`` answer once it finished (``timed_out`` says if not)."""
     rt = get_runtime(request)
     body = body or FlowExecuteRequest.model_validate({})
-    fields = {"flow_id": flow.flow_id, "routine_id": body.routine_id, "slot_name": body.slot_name, "data": body.data,
-              "worker_id": body.worker_id, "job_id": body.job_id, "metadata": body.metadata}
+    fields = {
+        "flow_id": flow.flow_id,
+        "routine_id": body.routine_id,
+        "slot_name": body.slot_name,
+        "data": body.data,
+        "worker_id": body.worker_id,
+        "job_id": body.job_id,
+        "metadata": body.metadata,
+    }
     req = JobSubmitRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     job = await submit_job(rt, req)
     out: dict[str, Any]
