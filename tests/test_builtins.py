@@ -648,7 +648,11 @@ connections:
 """
     )
     assert flow.routines["quiet"].activation_policy.config == {"interval": 0.1}
-    assert collected(run(rt, flow)) == [{"value": 6}]
+    # the burst ends with the last item; a loaded machine may split it into several bursts
+    out = collected(run(rt, flow))
+    assert out[-1] == {"value": 6}
+    values = [o["value"] for o in out]
+    assert values == sorted(set(values))
 
 
 # -- RetryHandler --------------------------------------------------------------------------
