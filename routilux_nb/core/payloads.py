@@ -1,0 +1,180 @@
+"""DataFrames and arrays as payloads: who owns them, and how they are shown.
+
+**Policy** (``"copy"``, the default): every item delivered to a slot, and every submitted
+job's data, gets its *own* copy of each top-level value that is a pandas ``DataFrame`` or
+``Series`` or a numpy ``ndarray``, so a routine mutating its input in place never changes
+the emitter's frame, the user's original, or what a sibling routine on another connection
+received. Frames and Series are copied lazily (pandas copy-on-write, always on from pandas
+3: O(columns), the data is copied only by the side that writes); arrays are copied in full.
+Other values (dicts, lists, objects) are shared as before; nested frames (e.g. a list of
+frames) are not copied. :func:`set_payload_policy` ``("share")`` turns copying off for a
+process whose routines never mutate their inputs (figures: ``benchmarks/bench_payloads.py``).
+
+Items holding none of these types pass through untouched: the check is one dict look-up of
+each value's exact type, and pandas/numpy are never imported here (their types are found in
+``sys.modules`` once the user imported them).
+
+**Summaries**: :func:`describe` turns a frame, Series or array into a
+:class:`PayloadSummary` (``DataFrame 50×15``, ``ndarray float64 (100, 3)``) that traces,
+reprs and widgets show instead of a repr string; ``.head()`` gives the data on demand.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "PAYLOAD_POLICIES",
+    "PayloadSummary",
+    "describe",
+    "owned",
+    "payload_policy",
+    "set_payload_policy",
+]
+
+PAYLOAD_POLICIES = ("copy", "share")
+_state = {"policy": "copy"}
+#: exact type -> copier, filled once numpy / pandas are imported by someone
+_copiers: dict[type, Callable[[Any], Any]] = {}
+_found: set[str] = set()
+_MAX_DTYPES = 200
+
+
+def payload_policy() -> str:
+    """The current payload policy: ``"copy"`` (default) or ``"share"``."""
+    return _state["policy"]
+
+
+def set_payload_policy(policy: str) -> str:
+    """Set the process-wide payload policy (see the module docstring); returns the old one."""
+    if policy not in PAYLOAD_POLICIES:
+        raise ValueError(
+            f"unknown payload policy {policy!r}; choose one of {', '.join(PAYLOAD_POLICIES)}"
+        )
+    old, _state["policy"] = _state["policy"], policy
+    return old
+
+
+def _pandas_copier(pd: Any) -> Callable[[Any], Any]:
+    major = int(str(getattr(pd, "__version__", "0")).split(".", 1)[0] or 0)
+    cow = major >= 3
+    if not cow:
+        try:
+            cow = bool(pd.get_option("mode.copy_on_write"))
+        except Exception:  # an old pandas without the option: copy the data
+            cow = False
+    if cow:
+        return lambda v: v.copy(deep=False)  # a lazy copy: copy-on-write guards both sides
+    return lambda v: v.copy(deep=True)
+
+
+def _refresh() -> dict[type, Callable[[Any], Any]]:
+    """Register the frame/array types of the libraries imported so far."""
+    if "numpy" not in _found:
+        np = sys.modules.get("numpy")
+        if np is not None and hasattr(np, "ndarray"):
+            _copiers[np.ndarray] = np.ndarray.copy
+            _found.add("numpy")
+    if "pandas" not in _found:
+        pd = sys.modules.get("pandas")
+        if pd is not None and hasattr(pd, "DataFrame") and hasattr(pd, "Series"):
+            copier = _pandas_copier(pd)
+            _copiers[pd.DataFrame] = copier
+            _copiers[pd.Series] = copier
+            _found.add("pandas")
+    return _copiers
+
+
+def owned(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` itself when no value is a DataFrame, Series or ndarray (or the policy is
+    ``share``); else a new dict whose frames and arrays are copies (see the module docstring)."""
+    copiers = _copiers if len(_found) == 2 else _refresh()
+    if not copiers or _state["policy"] != "copy":
+        return item
+    for value in item.values():
+        if type(value) in copiers:
+            break
+    else:
+        return item
+    out = {}
+    for key, value in item.items():
+        copier = copiers.get(type(value))
+        out[key] = value if copier is None else copier(value)
+    return out
+
+
+class PayloadSummary:
+    """What a trace, a repr or a widget shows of a DataFrame, Series or array.
+
+    ``str()`` is the one-line summary (``DataFrame 50×15``); :meth:`to_dict` the JSON form
+    (``{"__type__", "summary", "shape", "dtypes" | "dtype"}``); :meth:`head` the first rows
+    of the value itself, which the summary keeps a reference to (``.value``).
+    """
+
+    __slots__ = ("dtypes", "kind", "name", "shape", "value")
+
+    def __init__(
+        self, kind: str, shape: tuple[int, ...], dtypes: Any, value: Any, name: Any = None
+    ) -> None:
+        self.kind = kind
+        self.shape = shape
+        #: ``{column: dtype}`` for a DataFrame, the dtype text for a Series or array
+        self.dtypes = dtypes
+        self.value = value
+        self.name = name
+
+    @property
+    def text(self) -> str:
+        if self.kind == "DataFrame":
+            return f"DataFrame {self.shape[0]}×{self.shape[1]}"
+        named = f" {self.name!r}" if self.kind == "Series" and self.name is not None else ""
+        return f"{self.kind}{named} {self.dtypes} {self.shape}"
+
+    def head(self, n: int = 5) -> Any:
+        """The first ``n`` rows (a DataFrame/Series) or entries (an array) of the value."""
+        value = self.value
+        return value.head(n) if hasattr(value, "head") else value[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"__type__": self.kind, "summary": self.text}
+        out["shape"] = list(self.shape)
+        if self.kind == "DataFrame":
+            out["dtypes"] = self.dtypes
+        else:
+            out["dtype"] = self.dtypes
+        if self.kind == "Series":
+            out["name"] = None if self.name is None else str(self.name)
+        return out
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = self.head()
+        body = head._repr_html_() if hasattr(head, "_repr_html_") else html.escape(repr(head))
+        return f"<div><b>{html.escape(self.text)}</b></div>{body}"
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def describe(value: Any) -> PayloadSummary | None:
+    """The summary of a pandas DataFrame/Series or numpy array, else ``None``."""
+    cls = type(value)
+    module = cls.__module__
+    if module.startswith("pandas"):
+        name = cls.__name__
+        if name == "DataFrame":
+            dtypes = {str(c): str(t) for c, t in list(value.dtypes.items())[:_MAX_DTYPES]}
+            return PayloadSummary("DataFrame", tuple(map(int, value.shape)), dtypes, value)
+        if name == "Series":
+            shape = tuple(map(int, value.shape))
+            return PayloadSummary("Series", shape, str(value.dtype), value, value.name)
+    elif module.startswith("numpy") and getattr(value, "ndim", False) and hasattr(value, "dtype"):
+        shape = tuple(map(int, value.shape))
+        return PayloadSummary(cls.__name__, shape, str(value.dtype), value)
+    return None
