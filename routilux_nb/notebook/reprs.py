@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from routilux_nb.core.jsonsafe import to_jsonable
+
 from .artifacts_html import artifacts_section
 from .html import badge, card, escape, kv, svg_img, table
 from .overview import flow_overview
@@ -53,7 +55,11 @@ def _clip(text: str, limit: int = _MAX_TEXT) -> str:
 
 
 def _pre(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, indent=1, default=repr)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(to_jsonable(value), indent=1, ensure_ascii=False)
+    )
     return f'<pre style="{_PRE}">{escape(_clip(text))}</pre>'
 
 

@@ -23,7 +23,9 @@ from typing import Any
 
 import traitlets
 
-from ._base import Callbacks, LockedWidget, jsonable
+from routilux_nb.core.jsonsafe import to_jsonable
+
+from ._base import Callbacks, LockedWidget
 from ._endpoint import direct_info
 from ._static import Picture, debugger_picture
 
@@ -71,7 +73,7 @@ class Debugger(LockedWidget):
 
     def set_state(self, state: Mapping[str, Any] | None) -> list[str]:
         """Show a debug state (``None`` or ``{}`` clears the panel)."""
-        shown = jsonable(dict(state or {}))
+        shown = to_jsonable(dict(state or {}))
         variables = shown.get("variables")
         if isinstance(variables, dict):
             shown["variables_json"] = {

@@ -19,7 +19,9 @@ from typing import Any
 import pandas as pd
 import traitlets
 
-from ._base import LockedWidget, jsonable
+from routilux_nb.core.jsonsafe import to_jsonable
+
+from ._base import LockedWidget
 from ._static import Picture, trace_picture
 
 __all__ = ["TRACE_COLUMNS", "TraceTable"]
@@ -42,7 +44,7 @@ TRACE_COLUMNS = (
 
 
 def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {col: jsonable(row.get(col)) for col in TRACE_COLUMNS}
+    out = {col: to_jsonable(row.get(col)) for col in TRACE_COLUMNS}
     if row.get("detail") is not None:
         out["detail"] = str(row["detail"])[:_MAX_DATA_CHARS]
     data = out["data"]
