@@ -190,7 +190,7 @@ class _Walker:
             fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
             return self.walk(fields, depth)
         if isinstance(value, type) or inspect.isroutine(value):
-            name = getattr(value, "__qualname__", None) or type(value).__name__
+            name = getattr(value, "__name__", None) or type(value).__name__
             return _text(f"<callable {name}>")
         return _text(_short_repr(value))
 

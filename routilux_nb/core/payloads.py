@@ -30,8 +30,12 @@ __all__ = [
     "PayloadSummary",
     "describe",
     "owned",
+    "parse_cell",
     "payload_policy",
     "set_payload_policy",
+    "summary_text",
+    "summary_details",
+    "with_cell",
 ]
 
 PAYLOAD_POLICIES = ("copy", "share")
@@ -178,3 +182,114 @@ def describe(value: Any) -> PayloadSummary | None:
         shape = tuple(map(int, value.shape))
         return PayloadSummary(cls.__name__, shape, str(value.dtype), value)
     return None
+
+
+def _is_summary(value: Any) -> bool:
+    return isinstance(value, dict) and "__type__" in value and "summary" in value
+
+
+def summary_text(value: Any) -> str:
+    """Compact text of summarized data (what traces carry): a frame or array summary as its
+    one line (``DataFrame 50×15``), dicts as ``{key: value, ...}``, strings quoted."""
+    if isinstance(value, PayloadSummary):
+        return value.text
+    if _is_summary(value):
+        return str(value["summary"])
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {summary_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(summary_text(v) for v in value) + "]"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def summary_details(value: Any) -> str | None:
+    """The dtypes of each frame or array summary among ``value``'s top-level items (one line
+    each, e.g. ``df: DataFrame 50×15 (x: float64, name: str)``), or ``None`` when it has none."""
+    items = value.items() if isinstance(value, dict) and not _is_summary(value) else [("", value)]
+    lines = []
+    for key, item in items:
+        if isinstance(item, PayloadSummary):
+            item = item.to_dict()
+        if not _is_summary(item):
+            continue
+        dtypes = item.get("dtypes")
+        kinds = (
+            ", ".join(f"{c}: {t}" for c, t in dtypes.items())
+            if isinstance(dtypes, dict)
+            else item.get("dtype")
+        )
+        lines.append(
+            f"{key}: {item['summary']} ({kinds})" if key else f"{item['summary']} ({kinds})"
+        )
+    return "\n".join(lines) or None
+
+
+def _column_position(frame: Any, column: Any) -> int:
+    columns = list(frame.columns)
+    if column in columns:
+        return columns.index(column)
+    by_text = [i for i, c in enumerate(columns) if str(c) == str(column)]
+    if len(by_text) == 1:  # a label that came back as text (e.g. from JSON)
+        return by_text[0]
+    shown = ", ".join(map(repr, columns[:20])) + (", ..." if len(columns) > 20 else "")
+    raise KeyError(f"no column {column!r}; the columns are {shown}")
+
+
+def with_cell(obj: Any, row: int, column: Any, value: Any) -> Any:
+    """A copy of the DataFrame, Series or array ``obj`` with one cell set: ``row`` is the
+    row position (0-based), ``column`` a DataFrame's column label (a 2-D array's column
+    position; ignored for a Series or 1-D array). Values the column's dtype cannot hold are
+    refused with a ``ValueError`` naming the dtype; nothing is changed then."""
+    summary = describe(obj)
+    if summary is None:
+        raise TypeError(f"{type(obj).__name__} has no cells: only a DataFrame, Series or array")
+    rows = summary.shape[0]
+    if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < rows:
+        raise IndexError(f"row {row!r} is out of range: the {summary.text} has rows 0..{rows - 1}")
+    copy = obj.copy()
+    try:
+        if summary.kind == "DataFrame":
+            j = _column_position(obj, column)
+            where = f"column {obj.columns[j]!r} ({obj.dtypes.iloc[j]})"
+            copy.iloc[row, j] = value
+        elif summary.kind == "Series":
+            where = f"the Series ({obj.dtype})"
+            copy.iloc[row] = value
+        elif len(summary.shape) == 2:
+            where = f"the array ({obj.dtype})"
+            copy[row, int(column)] = value
+        else:
+            where = f"the array ({obj.dtype})"
+            copy[row] = value
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"cannot put {value!r} into {where}: {exc}") from None
+    return copy
+
+
+def parse_cell(text: str, dtype: str) -> Any:
+    """The value a cell edit typed as ``text`` means for a column of ``dtype`` (its name as
+    pandas/numpy spell it): numbers for numeric columns (empty, ``nan`` or ``null`` is a
+    missing value), ``true``/``false`` for booleans, the text itself otherwise."""
+    text = text.strip()
+    if dtype.startswith(("float", "int", "uint", "Int", "UInt", "Float", "bool", "boolean")):
+        if text.lower() in ("", "nan", "null", "none", "na", "<na>"):
+            return None
+        if dtype.lower().startswith("bool"):
+            if text.lower() in ("true", "1"):
+                return True
+            if text.lower() in ("false", "0"):
+                return False
+            raise ValueError(f"{text!r} is not a boolean: type true or false")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number (the column is {dtype})") from None
+        return (
+            int(number)
+            if dtype.lower().startswith(("int", "uint")) and number.is_integer()
+            else number
+        )
+    if dtype.startswith("datetime64"):
+        pd = sys.modules.get("pandas")
+        return None if text == "" else pd.Timestamp(text) if pd is not None else text
+    return text

@@ -26,6 +26,7 @@ from routilux_nb.core.jsonsafe import to_jsonable
 from .artifacts_html import artifacts_section
 from .html import badge, card, escape, kv, svg_img, table
 from .overview import flow_overview
+from .payload_html import data_section
 from .svg import COMPACT_OVER, flow_svg
 
 __all__ = ["MAX_HTML", "MAX_ROWS", "html_for"]
@@ -194,6 +195,9 @@ def _job(job: Any) -> str:
             body += _section(
                 "routines", table(rows, ["routine", "runs", "errors", "avg", "total"], MAX_ROWS)
             )
+    data = data_section(job.data)
+    if data:
+        body += _section("data", data)
     body += artifacts_section(job)
     if job.error:
         body += _section("error", _pre(job.error))
