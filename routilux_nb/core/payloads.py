@@ -1,14 +1,24 @@
 """DataFrames and arrays as payloads: who owns them, and how they are shown.
 
-**Policy** (``"copy"``, the default): every item delivered to a slot, and every submitted
-job's data, gets its *own* copy of each top-level value that is a pandas ``DataFrame`` or
-``Series`` or a numpy ``ndarray``, so a routine mutating its input in place never changes
-the emitter's frame, the user's original, or what a sibling routine on another connection
-received. Frames and Series are copied lazily (pandas copy-on-write, always on from pandas
-3: O(columns), the data is copied only by the side that writes); arrays are copied in full.
-Other values (dicts, lists, objects) are shared as before; nested frames (e.g. a list of
-frames) are not copied. :func:`set_payload_policy` ``("share")`` turns copying off for a
-process whose routines never mutate their inputs (figures: ``benchmarks/bench_payloads.py``).
+**Policy** (``"protect"``, the default): every item delivered to a slot, and every submitted
+job's data, gets its *own* object for each top-level value that is a pandas ``DataFrame``
+or ``Series`` or a numpy ``ndarray``, so a routine mutating its input in place never
+changes the emitter's data, the user's original, or what a sibling routine on another
+connection received:
+
+* a DataFrame/Series is copied lazily (pandas copy-on-write, always on from pandas 3): O(1)
+  in its size, the data is copied only by whichever side writes to it; every side may
+  mutate its own frame freely;
+* an ndarray arrives as a **read-only view** (O(1), no memory): writing to it raises
+  ``ValueError: assignment destination is read-only`` (the convention of pandas 3's own
+  ``to_numpy()``); ``arr = arr.copy()`` gives a writable array. An emitter that reuses a
+  buffer after emitting it must emit ``buf.copy()``.
+
+``"copy"`` gives every slot a full, writable copy of each array instead (costly for large
+arrays: time and memory per queued item); ``"share"`` passes the same objects on (the
+fastest; for routines that never mutate their inputs). Figures:
+``benchmarks/bench_payloads.py``. Other values (dicts, lists, objects) are always passed by
+reference; frames nested deeper (e.g. a list of frames) are not protected.
 
 Items holding none of these types pass through untouched: the check is one dict look-up of
 each value's exact type, and pandas/numpy are never imported here (their types are found in
@@ -33,31 +43,38 @@ __all__ = [
     "parse_cell",
     "payload_policy",
     "set_payload_policy",
-    "summary_text",
     "summary_details",
+    "summary_text",
     "with_cell",
 ]
 
-PAYLOAD_POLICIES = ("copy", "share")
-_state = {"policy": "copy"}
-#: exact type -> copier, filled once numpy / pandas are imported by someone
+PAYLOAD_POLICIES = ("protect", "copy", "share")
+_policy = "protect"
+#: exact type -> what a slot gets instead of it, for the libraries imported so far
 _copiers: dict[type, Callable[[Any], Any]] = {}
 _found: set[str] = set()
+#: False under "share": owned() returns at once
+_active = True
 _MAX_DTYPES = 200
 
 
 def payload_policy() -> str:
-    """The current payload policy: ``"copy"`` (default) or ``"share"``."""
-    return _state["policy"]
+    """The current payload policy: ``"protect"`` (default), ``"copy"`` or ``"share"``."""
+    return _policy
 
 
 def set_payload_policy(policy: str) -> str:
     """Set the process-wide payload policy (see the module docstring); returns the old one."""
+    global _policy, _active
     if policy not in PAYLOAD_POLICIES:
         raise ValueError(
             f"unknown payload policy {policy!r}; choose one of {', '.join(PAYLOAD_POLICIES)}"
         )
-    old, _state["policy"] = _state["policy"], policy
+    old, _policy = _policy, policy
+    _active = policy != "share"
+    _copiers.clear()
+    _found.clear()
+    _refresh()
     return old
 
 
@@ -74,12 +91,18 @@ def _pandas_copier(pd: Any) -> Callable[[Any], Any]:
     return lambda v: v.copy(deep=True)
 
 
+def _read_only(array: Any) -> Any:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def _refresh() -> dict[type, Callable[[Any], Any]]:
     """Register the frame/array types of the libraries imported so far."""
     if "numpy" not in _found:
         np = sys.modules.get("numpy")
         if np is not None and hasattr(np, "ndarray"):
-            _copiers[np.ndarray] = np.ndarray.copy
+            _copiers[np.ndarray] = np.ndarray.copy if _policy == "copy" else _read_only
             _found.add("numpy")
     if "pandas" not in _found:
         pd = sys.modules.get("pandas")
@@ -93,15 +116,17 @@ def _refresh() -> dict[type, Callable[[Any], Any]]:
 
 def owned(item: dict[str, Any]) -> dict[str, Any]:
     """``item`` itself when no value is a DataFrame, Series or ndarray (or the policy is
-    ``share``); else a new dict whose frames and arrays are copies (see the module docstring)."""
-    copiers = _copiers if len(_found) == 2 else _refresh()
-    if not copiers or _state["policy"] != "copy":
-        return item
-    for value in item.values():
-        if type(value) in copiers:
-            break
-    else:
-        return item
+    ``share``); else a new dict whose frames are copies and arrays read-only views (or
+    copies, under ``copy``): see the module docstring."""
+    if _active:
+        copiers = _copiers if len(_found) == 2 else _refresh()
+        for value in item.values():
+            if type(value) in copiers:
+                return _copied(item, copiers)
+    return item
+
+
+def _copied(item: dict[str, Any], copiers: dict[type, Callable[[Any], Any]]) -> dict[str, Any]:
     out = {}
     for key, value in item.items():
         copier = copiers.get(type(value))

@@ -49,7 +49,13 @@ def _mutating_flow(seen: dict[str, Any], lock: threading.Lock) -> Flow:
             df, arr = input[0]["df"], input[0]["arr"]
             df.loc[0, "x"] = -100.0
             df["extra"] = name
-            arr[0] = -100
+            try:
+                arr[0] = -100
+            except ValueError as exc:  # a read-only view: take a copy to write
+                with lock:
+                    seen[f"{name}_refused"] = str(exc)
+                arr = arr.copy()
+                arr[0] = -100
             with lock:
                 seen[name] = (df, arr)
 
@@ -71,10 +77,16 @@ def _run_mutations(rt: Runtime, finished: Callable[..., JobContext]) -> tuple[An
     return frame, arr, seen
 
 
+@pytest.mark.parametrize("policy", ["protect", "copy"])
 def test_downstream_mutation_never_reaches_the_user_or_the_emitter(
-    runtime: Runtime, finished: Callable[..., JobContext]
+    runtime: Runtime, finished: Callable[..., JobContext], share_restored: None, policy: str
 ) -> None:
+    set_payload_policy(policy)
     frame, arr, seen = _run_mutations(runtime, finished)
+    if policy == "protect":  # arrays arrive as read-only views
+        assert "read-only" in seen["left_refused"] and "read-only" in seen["right_refused"]
+    else:
+        assert "left_refused" not in seen and "right_refused" not in seen
     assert frame["x"].tolist() == [1.0, 2.0, 3.0] and "extra" not in frame  # user's original
     assert arr.tolist() == [0, 1, 2, 3]
     assert seen["src_frame"]["x"].tolist() == [1.0, 2.0, 3.0]  # the emitter's frame
@@ -88,19 +100,22 @@ def test_downstream_mutation_never_reaches_the_user_or_the_emitter(
 def test_share_policy_passes_the_same_objects(
     runtime: Runtime, finished: Callable[..., JobContext], share_restored: None
 ) -> None:
-    assert set_payload_policy("share") == "copy"
+    assert set_payload_policy("share") == "protect"
     frame, arr, seen = _run_mutations(runtime, finished)
     assert seen["left"][0] is frame and seen["right"][1] is arr  # by reference: mutated
     assert arr[0] == -100
 
 
-def test_plain_items_pass_untouched_and_bad_policy_is_refused() -> None:
+def test_plain_items_pass_untouched_and_bad_policy_is_refused(share_restored: None) -> None:
+    set_payload_policy("protect")
     item = {"a": 1, "b": [1, 2], "c": {"d": np.float64(1.0)}}
     assert owned(item) is item
     with_frame = {"a": 1, "df": _frame()}
     out = owned(with_frame)
     assert out is not with_frame and out["a"] == 1 and out["df"] is not with_frame["df"]
-    with pytest.raises(ValueError, match="choose one of copy, share"):
+    view = owned({"arr": np.arange(3)})["arr"]
+    assert not view.flags.writeable and view.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="choose one of protect, copy, share"):
         set_payload_policy("readonly")
 
 
