@@ -3,12 +3,14 @@
 :func:`frame_views` lists every frame found in a debug session's variables with the path
 that names it (``payload.input.0.df``, the path :meth:`DebugSession.set_variable` and
 :meth:`DebugSession.set_cell` take) and its first rows as JSON-safe cells.
-:func:`keep_frames` lets a whole-variable edit made from that JSON view (where frames are
-their summaries) keep the frames themselves.
+:func:`keep_frames` lets a whole-variable edit made from a JSON view keep the frames: a
+summary (the debugger's view) stands for the frame it summarizes, and a DataFrame/Series in
+the JSON layout of HTTP reads is read back into a frame (so a client may edit cells in it).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -84,9 +86,61 @@ def _is_summary(value: Any) -> bool:
     return isinstance(value, dict) and "__type__" in value and "summary" in value
 
 
+def _is_layout(value: Any) -> bool:
+    """The JSON layout of a DataFrame or Series (:mod:`routilux_nb.core.jsonsafe`)."""
+    return (
+        isinstance(value, dict)
+        and value.get("__type__") in ("DataFrame", "Series")
+        and isinstance(value.get("data"), list)
+    )
+
+
+def _from_layout(new: dict[str, Any], old: Any) -> Any:
+    """The frame a JSON layout describes: ``old`` itself when the layout is unchanged."""
+    if describe(old) is not None and to_jsonable(old) == new:
+        return old
+    if new.get("truncated"):
+        raise ValueError(
+            f"the {new['__type__']} in this edit carries only its first rows: edit its cells "
+            "with set_cell instead"
+        )
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return new
+    index = new.get("index")
+    try:
+        if new["__type__"] == "Series":
+            series = pd.Series(new["data"], index=index, name=new.get("name"))
+            return _typed(series, new.get("dtype"))
+        frame = pd.DataFrame(new["data"], columns=new.get("columns"), index=index)
+        dtypes = new.get("dtypes") or {}
+        for i, column in enumerate(list(frame.columns)):
+            frame.isetitem(i, _typed(frame.iloc[:, i], dtypes.get(str(column))))
+        return frame
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"this {new['__type__']} layout cannot be read back: {exc}") from None
+
+
+def _typed(values: Any, dtype: Any) -> Any:
+    """``values`` as ``dtype`` when they can be (ISO text back to datetimes), else as read."""
+    if not isinstance(dtype, str) or str(values.dtype) == dtype:
+        return values
+    try:
+        if dtype.startswith("datetime64"):
+            pd = sys.modules["pandas"]
+            stamps = pd.to_datetime(values, utc="," in dtype, format="ISO8601")
+            return (
+                stamps.dt.tz_convert(dtype.split(",", 1)[1].strip(" ]")) if "," in dtype else stamps
+            )
+        return values.astype(dtype)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return values
+
+
 def keep_frames(new: Any, old: Any) -> Any:
     """``new`` with each frame summary put back as the frame ``old`` holds at the same place
-    (when the summary still matches); a summary with no such frame is refused."""
+    (when the summary still matches; a summary with no such frame is refused), and each
+    DataFrame/Series JSON layout (as HTTP reads show it) read back into a frame."""
     if _is_summary(new):
         summary = describe(old)
         if summary is not None and summary.text == new.get("summary"):
@@ -95,6 +149,8 @@ def keep_frames(new: Any, old: Any) -> Any:
             f"{new.get('summary')!r} is a summary, not data: leave it in place to keep the "
             "frame, and edit its cells with set_cell"
         )
+    if _is_layout(new):
+        return _from_layout(new, old)
     if isinstance(new, dict):
         olds = old if isinstance(old, Mapping) else {}
         return {k: keep_frames(v, olds.get(k)) for k, v in new.items()}
