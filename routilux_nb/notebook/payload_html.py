@@ -13,7 +13,7 @@ from routilux_nb.monitor.records import summarize
 
 from .html import escape, table
 
-__all__ = ["data_section", "frame_html"]
+__all__ = ["data_section", "frame_html", "parked_frames_html"]
 
 _MAX_KEYS = 50
 _HEAD_ROWS = 5
@@ -69,3 +69,20 @@ def data_section(data: Mapping[str, Any]) -> str:
     if len(items) > _MAX_KEYS:
         out += f'<div style="opacity:0.7">… {len(items) - _MAX_KEYS} more keys</div>'
     return out
+
+
+def parked_frames_html(frames: list[dict[str, Any]], rows: int = 10) -> str:
+    """The frames a debug session lists (``to_dict()["frames"]``): each as its path, summary
+    and first ``rows`` rows."""
+    out = []
+    for view in frames:
+        columns = ["", *(str(c) for c in view.get("columns") or [])]
+        body = [
+            {"": str(idx), **dict(zip(columns[1:], values, strict=False))}
+            for idx, values in zip(view.get("index") or [], view.get("rows") or [], strict=False)
+        ]
+        out.append(
+            f'<div style="margin-top:4px"><code>{escape(view.get("name"))}</code> '
+            f"{escape(view.get('summary'))}</div>{table(body, columns, rows)}"
+        )
+    return "".join(out)

@@ -123,6 +123,8 @@ def test_debugger_lists_and_edits_a_parked_frame(rt: Any) -> None:
     assert views["payload.input.0.arr"]["summary"] == "ndarray float64 (100, 3)"
     assert d["variables"]["payload"]["input"][0]["df"]["summary"] == "DataFrame 50×15"
 
+    html = job.debug._repr_html_()
+    assert "payload.input.0.df" in html and "DataFrame 50×15" in html and ">r9<" in html
     job.debug.set_cell("payload.input.0.df", 0, "c0", 42.5)
     job.debug.set_cell("payload.input.0.df", 1, "name", "edited")
     job.debug.set_cell("payload.input.0.arr", 0, 0, 7)
