@@ -27,7 +27,7 @@ pandas DataFrame              split layout: ``{"__type__": "DataFrame", "shape":
 pandas Series                 ``{"__type__": "Series", "name", "dtype", "shape": [n], "data":
                               [...], "truncated"}`` (``"index"`` as for a DataFrame)
 ``Timestamp``, ``NaT``, NA    ISO 8601 text (with its offset when the zone is known), ``null``
-object with ``to_dict()``     its result; dataclass: its fields; a function or class
+object with ``to_dict()``     its result; dataclass: its fields; any callable
                               ``"<callable name>"``; else ``repr`` (bounded)
 a container inside itself     ``"<circular reference>"``
 deeper than ``max_depth``     ``"<truncated: deeper than N levels>"``
@@ -41,7 +41,6 @@ import base64
 import dataclasses
 import datetime as dt
 import enum
-import inspect
 import json
 import math
 from collections import deque
@@ -189,7 +188,7 @@ class _Walker:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
             return self.walk(fields, depth)
-        if isinstance(value, type) or inspect.isroutine(value):
+        if callable(value):  # functions, classes, partials: by name, never an address
             name = getattr(value, "__name__", None) or type(value).__name__
             return _text(f"<callable {name}>")
         return _text(_short_repr(value))
