@@ -127,3 +127,43 @@ def test_compat_websocket_survives_unsafe_payloads(rt: Runtime) -> None:
             if msg["type"] == "job_completed":
                 break
         assert "event_emitted" in kinds and kinds[-1] == "job_completed"
+
+
+def _receive_until(ws: Any, predicate: Any, limit: int = 2_000) -> dict[str, Any]:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if predicate(msg):
+            return msg  # type: ignore[no-any-return]
+    raise AssertionError("no matching message")
+
+
+def test_debug_socket_shows_and_edits_an_unsafe_parked_payload(rt: Runtime) -> None:
+    flow = _flow()
+    rt.register_flow(flow)
+    worker = rt.start(flow)
+    rt.monitor.add_breakpoint("routine", "fit", worker=worker)
+    loop: dict[str, Any] = {"name": "loop"}
+    loop["self"] = loop
+    job = worker.submit(data={"df": _frame()}, job_data={"loop": loop, (1, 2): "pair"})
+    assert job.debug.wait_paused(WAIT)
+    with (
+        TestClient(make_app(rt)) as client,
+        client.websocket_connect(f"/api/v1/ws/jobs/{job.job_id}/debug") as ws,
+    ):
+        ws.receive_json()  # connection_established
+        state = _receive_until(ws, lambda m: m["type"] == "debug_state")["data"]
+        item = state["variables"]["payload"]["input"][0]
+        assert item["df"]["summary"] == "DataFrame 3×3" and item["half"] == "y\ufffd"
+        assert item["big"].startswith("0x") and state["variables"]["job_data"]["(1, 2)"] == "pair"
+        assert state["variables"]["job_data"]["loop"]["self"]["self"]  # cut, never an error
+        names = [f["name"] for f in state["frames"]]
+        assert names[:2] == ["payload.input.0.df", "payload.input.0.arr"]
+        layout = client.get(f"/api/v1/jobs/{job.job_id}/debug/variables").json()["variables"]
+        df = layout["payload"]["input"][0]["df"]
+        df["data"][0][0] = 100.0
+        ws.send_json({"type": "set_variable", "data": {"name": "payload.input.0.df", "value": df}})
+        assert _receive_until(ws, lambda m: m["type"] == "action_result")["data"]["ok"]
+        ws.send_json({"type": "action", "data": {"action": "resume"}})
+        assert _receive_until(ws, lambda m: m["type"] == "action_result")["data"]["ok"]
+    assert job.wait(WAIT).status == "completed", job.error
+    assert job.data["x_sum"] == 103.0
