@@ -1,8 +1,9 @@
 """Payload policy benchmark: what protecting DataFrames and arrays between routines costs.
 
 A 3-routine chain source -> transform -> sink (as in ``bench_engine.py``) whose items carry
-one payload: a plain value, a DataFrame of 50×15 or 10,000×15, or a float64 array of
-10,000×15. Each is run under the three payload policies in the same process: ``protect``
+one payload: a plain value, a DataFrame of 50×15 or 10,000×15 (passed on as it is, or with
+one pandas reduction in the middle routine, as a real routine would do), or a float64 array
+of 10,000×15. Each is run under the three payload policies in the same process: ``protect``
 (the default: lazy copy-on-write copies of frames, read-only views of arrays), ``copy``
 (arrays copied in full) and ``share`` (the same objects passed on: the reference pass);
 medians of ``--repeat`` runs (the policies' order rotates between runs), and the ratio of
@@ -34,11 +35,13 @@ def build_flow(name: str) -> rx.Flow:
         for item in input:
             value = item["value"]
             for _ in range(item["n"]):
-                ctx.emit("output", value=value)
+                ctx.emit("output", value=value, work=item.get("work", False))
 
     @flow.routine(slots=["input"], events=["output"])
     def transform(input, ctx):
         for item in input:
+            if item.get("work"):  # one pandas reduction, as a real routine would do
+                ctx.data["mean"] = float(item["value"].iloc[:, 0].mean())
             ctx.emit("output", value=item["value"])
 
     @flow.routine(slots=["input"], events=[])
@@ -56,9 +59,9 @@ def frame(rows: int) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def items_per_second(worker: rx.Worker, value: Any, n: int) -> float:
+def items_per_second(worker: rx.Worker, value: Any, n: int, work: bool = False) -> float:
     t0 = time.perf_counter()
-    job = worker.submit(data={"value": value, "n": n})
+    job = worker.submit(data={"value": value, "n": n, "work": work})
     job.wait(600)
     elapsed = time.perf_counter() - t0
     assert job.status == "completed" and job.data["count"] == n, (job.status, job.error)
@@ -78,14 +81,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer items (a smoke run)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
-    cases: list[tuple[str, Callable[[], Any], int]] = [
-        ("plain value", lambda: 1, 20_000 // scale),
-        ("DataFrame 50×15", lambda: frame(50), 5_000 // scale),
-        ("DataFrame 10,000×15", lambda: frame(10_000), 2_000 // scale),
+    cases: list[tuple[str, Callable[[], Any], int, bool]] = [
+        ("plain value", lambda: 1, 20_000 // scale, False),
+        ("DataFrame 50×15", lambda: frame(50), 5_000 // scale, False),
+        ("DataFrame 10,000×15", lambda: frame(10_000), 2_000 // scale, False),
+        ("DataFrame 10,000×15 + a mean", lambda: frame(10_000), 2_000 // scale, True),
         (
             "ndarray float64 (10000, 15)",
             lambda: np.random.default_rng(0).random((10_000, 15)),
             1_000 // scale,
+            False,
         ),
     ]
     rt = rx.Runtime()
@@ -99,13 +104,13 @@ def main() -> None:
             + "".join(f"{p:>11}" for p in policies)
             + "  protect/share  copy/share"
         )
-        for label, make, n in cases:
+        for label, make, n, work in cases:
             value = make()
             runs: dict[str, list[float]] = {p: [] for p in policies}
             for r in range(args.repeat):
                 for policy in policies[r % 3 :] + policies[: r % 3]:  # rotate the order
                     set_payload_policy(policy)
-                    runs[policy].append(items_per_second(worker, value, n))
+                    runs[policy].append(items_per_second(worker, value, n, work))
             med = {p: statistics.median(runs[p]) for p in policies}
             print(
                 f"{label:<30}"
