@@ -247,10 +247,12 @@ class _Walker:
             return out
         if kind in ("NaTType", "NAType"):
             return None
-        if kind in ("Timestamp", "Timedelta", "Period"):
+        if kind in ("Timestamp", "Timedelta"):
             iso = getattr(value, "isoformat", None)
             if callable(iso):
                 return iso()
+        if kind in ("Period", "Interval"):
+            return _text(str(value))  # "2026-01", "(0, 1]"
         tolist = getattr(value, "tolist", None)  # Index, Categorical, extension arrays
         if callable(tolist):
             try:
