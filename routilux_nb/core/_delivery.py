@@ -16,6 +16,7 @@ from ._jobrun import FINISHED, Hop
 from .context import activation_depth
 from .errors import BackpressureTimeout
 from .job import Parked
+from .payloads import owned
 
 if TYPE_CHECKING:
     from ._execution import Execution
@@ -87,7 +88,7 @@ class Delivery:
             target, slot, index = routes[0]
             counts = self.connection_counts
             counts[index] = counts.get(index, 0) + 1
-            self.deliver(job, target, slot, payload, hop, checked=True)
+            self.deliver(job, target, slot, owned(payload), hop, checked=True)
             return
         self.route(job, routes, payload, hop)
 
@@ -115,7 +116,7 @@ class Delivery:
                         )
                     )
                     continue
-            self.deliver(job, target, slot, payload, hop)
+            self.deliver(job, target, slot, owned(payload), hop)
 
     def deliver(
         self,

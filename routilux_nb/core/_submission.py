@@ -18,6 +18,7 @@ from uuid import uuid4
 from ._jobrun import KeyState
 from .ids import check_id
 from .job import JobContext
+from .payloads import owned
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
@@ -168,4 +169,4 @@ def payload_of(data: object) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise TypeError(f"job data must be a mapping (dict), got {type(data).__name__}")
-    return dict(data)
+    return owned(dict(data))

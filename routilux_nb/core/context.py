@@ -122,6 +122,12 @@ class ActivationContext:
         The item is ``payload`` (a mapping, copied) and/or the keyword ``fields``:
         ``ctx.emit("output", row)``, ``ctx.emit("output", value=1)``. Any key is ordinary
         data, ``event`` and ``self`` included.
+
+        Payloads: a pandas DataFrame/Series among the item's values reaches each connected
+        slot as its own (lazy, copy-on-write) copy and a numpy array as a read-only view,
+        so a downstream routine never changes the emitter's data or the user's original
+        (``arr.copy()`` gives a writable array); other values are passed by reference. See
+        :mod:`routilux_nb.core.payloads` (``set_payload_policy("copy" | "share")``).
         """
         item = dict(payload) if payload is not None else fields
         if payload is not None and fields:

@@ -44,6 +44,7 @@ from .error_handling import ErrorHandler
 from .errors import DSLError, FlowError, RegistryError
 from .flow import Flow
 from .ids import InvalidIdError, check_id
+from .jsonsafe import to_jsonable
 from .policies import ActivationPolicy, custom
 from .registry import registry
 from .routine import FunctionRoutine, Routine
@@ -172,7 +173,7 @@ def flow_from_dict(spec: Any, *, _lines: Mapping[str, int] | None = None) -> Flo
 def generated_flow_id(spec: Mapping[str, Any]) -> str:
     """The id of a flow document without ``flow_id``: ``flow_`` + 12 hex digits of its hash."""
     canonical = json.dumps(
-        {k: v for k, v in spec.items() if k != "flow_id"}, sort_keys=True, default=repr
+        to_jsonable({k: v for k, v in spec.items() if k != "flow_id"}), sort_keys=True
     )
     return "flow_" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
@@ -286,14 +287,13 @@ def _fresh(routine: Routine, config: dict[str, Any]) -> Routine | None:
 def flow_to_dict(flow: Flow) -> dict[str, Any]:
     """The DSL dict of a flow (defaults left out, canonical key order)."""
     from .policies import immediate
-    from .routine import _jsonable
 
     routines: dict[str, Any] = {}
     for rid, r in flow.routines.items():
         entry: dict[str, Any] = {"class": _class_name(r, flow.flow_id)}
         config = {k: v for k, v in r.config.items() if r.default_config.get(k, _MISSING) != v}
         if config:
-            entry["config"] = _jsonable(config)
+            entry["config"] = to_jsonable(config)
         fresh = _fresh(r, config)
         default_handler = fresh.error_handler if fresh is not None else None
         if r.error_handler is not None and r.error_handler != default_handler:

@@ -17,6 +17,7 @@ from ._jobrun import FINISHED, JOB_STATUSES, Done, JobRun, JobStatus, KeyState
 from .clock import iso, now
 from .display import HtmlRepr
 from .errors import JobStateError, JobWaitTimeout
+from .jsonsafe import to_jsonable
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -351,7 +352,9 @@ class JobContext(HtmlRepr):
 
 
 def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:
-    """The spec's JobContext fields of anything shaped like a job (live or stored)."""
+    """The spec's JobContext fields of anything shaped like a job (live or stored), always
+    JSON-serializable: metadata and data go through :func:`~routilux_nb.core.jsonsafe.to_jsonable`
+    (DataFrames in its split layout, arrays as lists, timestamps ISO 8601, NaN as ``null``)."""
     d: dict[str, Any] = {
         "job_id": job.job_id,
         "worker_id": job.worker_id,
@@ -373,4 +376,5 @@ def job_fields(job: Any, *, include_data: bool = True) -> dict[str, Any]:
     if job.cancelled_at is not None:
         d["cancelled_at"] = iso(job.cancelled_at)
         d["cancel_reason"] = job.cancel_reason
-    return d
+    out: dict[str, Any] = to_jsonable(d)
+    return out

@@ -18,11 +18,17 @@ dict keys                     strings: ``str``/``int``/``float``/``bool``/``None
 ``bytes``                     the text when valid UTF-8, else ``{"base64": ...}``
 datetime, date, time          ISO 8601 text; ``timedelta`` seconds; ``Decimal``/``UUID``/paths
                               text; ``Enum`` its value
-numpy array / scalar          nested lists / the Python scalar
-pandas DataFrame              ``{"type": "DataFrame", "shape": [rows, cols], "columns": [...],
-                              "records": [first rows as {column: value}], "truncated": bool}``
-pandas Series                 ``{"type": "Series", "name", "length", "values", "truncated"}``
-object with ``to_dict()``     its result; dataclass: its fields; else ``repr`` (bounded)
+numpy array / scalar          nested lists / the Python number (``datetime64`` ISO text)
+pandas DataFrame              split layout: ``{"__type__": "DataFrame", "shape": [rows, cols],
+                              "columns": [...], "dtypes": {column: dtype}, "data": [[row
+                              values]...], "truncated": bool}``, plus ``"index": [...]`` when
+                              the index is not the default ``0..rows-1``; the first
+                              ``MAX_ROWS`` rows
+pandas Series                 ``{"__type__": "Series", "name", "dtype", "shape": [n], "data":
+                              [...], "truncated"}`` (``"index"`` as for a DataFrame)
+``Timestamp``, ``NaT``, NA    ISO 8601 text (with its offset when the zone is known), ``null``
+object with ``to_dict()``     its result; dataclass: its fields; any callable
+                              ``"<callable name>"``; else ``repr`` (bounded)
 a container inside itself     ``"<circular reference>"``
 deeper than ``max_depth``     ``"<truncated: deeper than N levels>"``
 past ``max_items`` values     the rest of that container is left out, with a marker item
@@ -152,10 +158,12 @@ class _Walker:
         return result
 
     def _other(self, value: Any, depth: int) -> Any:
-        if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+            if value != value:  # pandas NaT
+                return None
+            if isinstance(value, dt.timedelta):
+                return value.total_seconds()
             return value.isoformat()
-        if isinstance(value, dt.timedelta):
-            return value.total_seconds()
         if isinstance(value, (bytes, bytearray, memoryview)):
             raw = bytes(value)
             try:
@@ -180,20 +188,27 @@ class _Walker:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
             return self.walk(fields, depth)
+        if callable(value):  # functions, classes, partials: by name, never an address
+            name = getattr(value, "__name__", None) or type(value).__name__
+            return _text(f"<callable {name}>")
         return _text(_short_repr(value))
 
     def max_bytes(self) -> int:
         return max(0, self.budget) * 8 + 1024
 
     def _numpy(self, value: Any, depth: int) -> Any:
-        if hasattr(value, "ndim") and getattr(value, "ndim", 0) > 0 and hasattr(value, "tolist"):
+        if getattr(value, "ndim", 0) and hasattr(value, "tolist"):
+            kind = getattr(getattr(value, "dtype", None), "kind", "")
             if value.size > self.budget:
-                flat = value.reshape(-1)[: max(0, self.budget)].tolist()
+                flat = value.reshape(-1)[: max(0, self.budget)]
                 return [
-                    *(self.walk(v, depth + 1) for v in flat),
+                    *(self.walk(v, depth + 1) for v in _plain_values(flat, kind)),
                     f"<truncated: array of {value.size} values>",
                 ]
-            return self.walk(value.tolist(), depth)
+            return self.walk(_plain_values(value, kind), depth)
+        kind = getattr(getattr(value, "dtype", None), "kind", "")
+        if kind in ("M", "m"):
+            return self.walk(_plain_values(value.reshape(1), kind)[0], depth)
         item = getattr(value, "item", None)
         if callable(item):
             try:
@@ -207,32 +222,65 @@ class _Walker:
         if kind == "DataFrame":
             rows, cols = value.shape
             head = value.head(MAX_ROWS)
-            records = [
-                dict(zip(map(_key, head.columns), row, strict=False))
-                for row in head.itertuples(index=False, name=None)
-            ]
-            return {
-                "type": "DataFrame",
+            columns = [_plain_values(head.iloc[:, i]) for i in range(cols)]
+            out: dict[str, Any] = {
+                "__type__": "DataFrame",
                 "shape": [int(rows), int(cols)],
-                "columns": [_key(c) for c in value.columns],
-                "records": self.walk(records, depth + 1),
-                "truncated": rows > MAX_ROWS,
+                "columns": [self.walk(c, depth + 1) for c in value.columns],
+                "dtypes": {_key(c): str(t) for c, t in value.dtypes.items()},
             }
+            self._index(out, value, head, depth)
+            out["data"] = self.walk([list(r) for r in zip(*columns, strict=True)], depth + 1)
+            out["truncated"] = rows > MAX_ROWS
+            return out
         if kind == "Series":
-            return {
-                "type": "Series",
+            head = value.head(MAX_ROWS)
+            out = {
+                "__type__": "Series",
                 "name": self.walk(value.name, depth + 1),
-                "length": int(len(value)),
-                "values": self.walk(list(value.head(MAX_ROWS)), depth + 1),
-                "truncated": len(value) > MAX_ROWS,
+                "dtype": str(value.dtype),
+                "shape": [int(len(value))],
             }
-        if kind in ("Timestamp", "Timedelta", "Period"):
+            self._index(out, value, head, depth)
+            out["data"] = self.walk(_plain_values(head), depth + 1)
+            out["truncated"] = len(value) > MAX_ROWS
+            return out
+        if kind in ("NaTType", "NAType"):
+            return None
+        if kind in ("Timestamp", "Timedelta"):
             iso = getattr(value, "isoformat", None)
             if callable(iso):
                 return iso()
-        if kind in ("NaTType",):
-            return None
+        if kind in ("Period", "Interval"):
+            return _text(str(value))  # "2026-01", "(0, 1]"
+        tolist = getattr(value, "tolist", None)  # Index, Categorical, extension arrays
+        if callable(tolist):
+            try:
+                return self.walk(tolist(), depth)
+            except Exception:
+                pass
         return _text(_short_repr(value))
+
+    def _index(self, out: dict[str, Any], value: Any, head: Any, depth: int) -> None:
+        index = value.index
+        if type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1:
+            return  # the default 0..n-1: nothing to say
+        out["index"] = self.walk(_plain_values(head.index), depth + 1)
+
+
+def _plain_values(values: Any, kind: str | None = None) -> list[Any]:
+    """A numpy array's or pandas column's values as Python objects (datetimes as ISO text)."""
+    if kind is None:
+        kind = getattr(getattr(values, "dtype", None), "kind", "")
+    if kind == "M" and hasattr(values, "reshape"):  # numpy datetime64: ISO text, NaT null
+        import numpy as np
+
+        return [None if t == "NaT" else t for t in np.datetime_as_string(values).tolist()]
+    if kind == "m" and hasattr(values, "reshape"):  # numpy timedelta64: seconds
+        import numpy as np
+
+        return (values / np.timedelta64(1, "s")).tolist()  # type: ignore[no-any-return]
+    return values.tolist()  # type: ignore[no-any-return]
 
 
 def to_jsonable(value: Any, *, max_depth: int = MAX_DEPTH, max_items: int = MAX_ITEMS) -> Any:

@@ -32,6 +32,7 @@ from .display import HtmlRepr
 from .error_handling import ErrorHandler
 from .errors import UnknownEventError, UnknownSlotError
 from .event import Event
+from .jsonsafe import to_jsonable
 from .policies import ActivationPolicy, immediate, policy_from_spec
 from .slot import DEFAULT_MAX_LENGTH, Slot
 
@@ -216,7 +217,7 @@ class Routine(HtmlRepr):
             "class_name": self.class_name,
             "slots": list(self._slots),
             "events": list(self._events),
-            "config": _jsonable(self.config),
+            "config": to_jsonable(self.config),
         }
 
     def info(self) -> dict[str, Any]:
@@ -226,7 +227,7 @@ class Routine(HtmlRepr):
             "routine_type": self.class_name,
             "class_name": self.class_name,
             "activation_policy": self.activation_policy.describe(),
-            "config": _jsonable(self.config),
+            "config": to_jsonable(self.config),
             "slots": list(self._slots),
             "events": list(self._events),
             "error_handler": self.error_handler.to_dict() if self.error_handler else None,
@@ -284,16 +285,3 @@ class FunctionRoutine(Routine):
             self.__module__ = module.__name__  # where pickle looks the name up
             return name
         return super().__reduce__()
-
-
-def _jsonable(value: Any) -> Any:
-    """Config as plain JSON-able data (callables shown by name)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if callable(value):
-        return f"<callable {getattr(value, '__name__', type(value).__name__)}>"
-    return repr(value)

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from .clock import iso
+from .jsonsafe import to_jsonable
 
 __all__ = ["FlowVersion", "FlowVersions"]
 
@@ -66,7 +67,7 @@ def _code_fingerprint(flow: Any) -> list[str]:
 
 
 def digest_of(flow: Any, definition: dict[str, Any]) -> str:
-    text = json.dumps([definition, _code_fingerprint(flow)], sort_keys=True, default=repr)
+    text = json.dumps(to_jsonable([definition, _code_fingerprint(flow)]), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -4,6 +4,11 @@
 >>> session.location()["routine_id"]          # doctest: +SKIP
 'double'
 >>> session.set_variable("payload.input.0.value", 5); session.step_over()   # doctest: +SKIP
+>>> session.set_cell("payload.input.0.df", 3, "alcohol", 13.2)               # doctest: +SKIP
+
+A DataFrame, Series or array in the parked data is shown (``to_dict()["frames"]``) as a
+table of its first rows, addressed by the same variable path ``set_variable`` takes; its
+cells are edited with :meth:`DebugSession.set_cell`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.display import HtmlRepr
 from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.payloads import describe, with_cell
+
+from .parked_frames import frame_views, keep_frames
 
 if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext, Parked
@@ -113,21 +121,45 @@ class DebugSession(HtmlRepr):
                         )
                 elif not isinstance(value, dict):
                     raise ValueError("a parked item's payload must be a dict")
-                p.payload = value
+                p.payload = keep_frames(value, p.payload)
                 return
-            _set_path(p.payload, path, value)
+            _set_path(p.payload, path, keep_frames(value, _get_path(p.payload, path, True)))
         elif head == "job_data":
             if not path:
                 if not isinstance(value, dict):
                     raise ValueError("job_data must be a dict")
+                value = keep_frames(value, dict(self.job.data))
                 self.job.data.clear()
                 self.job.data.update(value)
                 return
-            _set_path(self.job.data, path, value)
+            _set_path(self.job.data, path, keep_frames(value, _get_path(self.job.data, path, True)))
         else:
             raise KeyError(
                 f"unknown variable {name!r}; editable: payload, payload.<path>, job_data, job_data.<path>"
             )
+
+    def set_cell(self, name: str, row: int, column: Any, value: Any) -> None:
+        """Edit one cell of a DataFrame (or entry of a Series/array) in the parked data.
+
+        ``name`` is the frame's variable path as :meth:`set_variable` takes it
+        (``payload.<slot>.<index>.<key>`` for a parked activation, ``payload.<key>`` for a
+        parked item, ``job_data.<key>``), ``row`` the row position (0-based, as
+        ``to_dict()["frames"]`` lists rows), ``column`` the column label. The frame is
+        replaced by an edited copy, so nobody else holding it sees the change; a value the
+        column's dtype cannot hold is refused (``ValueError``) and nothing changes.
+        """
+        p = self._require()
+        head, _, path = name.partition(".")
+        roots = {"payload": p.payload, "job_data": self.job.data}
+        if head not in roots or not path:
+            raise KeyError(
+                f"unknown frame {name!r}: name it by its path, e.g. payload.input.0.df or "
+                "job_data.df (to_dict()['frames'] lists them)"
+            )
+        frame = _get_path(roots[head], path)
+        if describe(frame) is None:
+            raise TypeError(f"{name} is a {type(frame).__name__}, not a DataFrame, Series or array")
+        _set_path(roots[head], path, with_cell(frame, row, column, value))
 
     def call_stack(self) -> list[dict[str, Any]]:
         """The hops that produced the parked data, oldest first."""
@@ -223,12 +255,27 @@ class DebugSession(HtmlRepr):
             "variables": variables,
             "call_stack": stack,
             "parked_count": len(self.job.parked),
+            "frames": frame_views(self.variables(), ("payload", "job_data")),
         }
 
     def __repr__(self) -> str:
         p = self.current
         where = f", at={p.kind}:{p.routine_id}" if p is not None else ""
         return f"DebugSession(job_id={self.job_id!r}, status={self.job.status!r}{where})"
+
+
+def _get_path(root: Any, path: str, missing_ok: bool = False) -> Any:
+    target = root
+    for part in path.split("."):
+        try:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            if missing_ok:
+                return None
+            raise KeyError(
+                f"nothing at {path!r} in the parked data (stopped at {part!r})"
+            ) from None
+    return target
 
 
 def _set_path(root: Any, path: str, value: Any) -> None:

@@ -25,6 +25,11 @@ runtime metrics    job_id, worker_id, flow_id, then the metrics columns: one row
 runtime trace      worker_id, flow_id, then the trace columns, every held job's kept events
 =================  ============================================================================
 
+The ``data`` columns hold a short summary of each payload (a dict of its items); a pandas
+DataFrame/Series or numpy array in it is a :class:`~routilux_nb.core.payloads.PayloadSummary`
+shown as ``DataFrame 50×15`` or ``ndarray float64 (100, 3)``, with ``.dtypes``, ``.shape``
+and ``.head(n)`` (the data itself, on demand).
+
 Every frame has ``attrs["truncated"]``: true when the buffer it was built from dropped events
 (a warning then names the ``Monitor(...)`` setting to raise). Counters are never cut.
 """
@@ -148,7 +153,7 @@ def trace_frame(
             "event_type": pd.Series([r.event_type for r in rows], dtype="object"),
             "timestamp": _utc(r.ts for r in rows),
             **{c: pd.Series(v, dtype="object") for c, v in typed.items()},
-            "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
+            "data": pd.Series([summarize(r.payload, objects=True) for r in rows], dtype="object"),
             "duration": pd.Series([r.duration for r in rows], dtype="float64"),
             "cpu_time": pd.Series([r.cpu_time for r in rows], dtype="float64"),
             "queue_wait": pd.Series([r.queue_wait for r in rows], dtype="float64"),
@@ -219,7 +224,7 @@ def history_frame(records: list[TraceRecord], *, truncated: bool = False) -> pd.
             "job_id": pd.Series([r.job_id for r in rows], dtype="object"),
             "routine_id": pd.Series([r.routine_id for r in rows], dtype="object"),
             "event_name": pd.Series([r.detail for r in rows], dtype="object"),
-            "data": pd.Series([summarize(r.payload) for r in rows], dtype="object"),
+            "data": pd.Series([summarize(r.payload, objects=True) for r in rows], dtype="object"),
         }
     )[HISTORY_COLUMNS]
     return _cut(df, truncated, "the worker history", "history_size")

@@ -7,6 +7,9 @@ routine_id, job_id, detail, payload, duration, status)`` or, for a whole activat
 :class:`TraceRecord` named tuples (same positions, plus ``cpu_time`` and ``queue_wait`` on
 ``routine_end``), :class:`ExecutionEvent` objects and DataFrames, built on demand.
 
+The read-side views (:class:`TraceRecord`, :class:`ExecutionEvent`, :func:`summarize`, the
+bus message) live in :mod:`.records`.
+
 Seqs are global and taken right before a record enters its ring: an activation's events take
 theirs, as one contiguous block (:func:`take_seqs`), when it ends, so a reader resuming "after
 seq N" never misses a record written later with a smaller seq. Nothing on the recording path
@@ -20,11 +23,11 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from routilux_nb.core.clock import iso
 from routilux_nb.core.display import HtmlRepr
+
+from .records import ExecutionEvent, TraceRecord, bus_message, summarize
 
 __all__ = [
     "ACTIVATION",
@@ -88,25 +91,6 @@ def take_seqs(n: int) -> int:
     """Take ``n`` consecutive seqs at once; returns the first. One C-level call consumes them
     all, so no other thread's seq falls inside the block."""
     return next(itertools.islice(_seqs, n - 1, None)) - n + 1
-
-
-class TraceRecord(NamedTuple):
-    """A read-side view of one recorded event (positions as on the hot path)."""
-
-    seq: int
-    ts: float
-    event_type: str
-    routine_id: str | None
-    job_id: str | None
-    #: slot name, event name, previous status, error type, breakpoint kind or discard reason
-    detail: Any
-    payload: Any
-    duration: float | None
-    status: str | None
-    #: CPU seconds of the activation's thread (``routine_end`` only)
-    cpu_time: float | None = None
-    #: seconds the activation's oldest input waited before it started (``routine_end`` only)
-    queue_wait: float | None = None
 
 
 def activation_entry(
@@ -251,104 +235,6 @@ class Ring:
 
     def __len__(self) -> int:
         return min(sum(self._count(e) for e in list(self._entries)), self.size)
-
-
-def summarize(value: Any, limit: int = 200, _depth: int = 0) -> Any:
-    """A short JSON-able summary of a payload (deep structures and long strings cut)."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + "…"
-    if isinstance(value, (dict, list, tuple)) and _depth >= 16:
-        return f"<{type(value).__name__} of {len(value)} items, nested too deep to show>"
-    if isinstance(value, dict):
-        items = list(value.items())[:20]
-        out = {str(k): summarize(v, limit // 2 or 1, _depth + 1) for k, v in items}
-        if len(value) > 20:
-            out["…"] = f"{len(value) - 20} more keys"
-        return out
-    if isinstance(value, (list, tuple)):
-        out_list = [summarize(v, limit // 2 or 1, _depth + 1) for v in list(value)[:10]]
-        if len(value) > 10:
-            out_list.append(f"… {len(value) - 10} more")
-        return out_list
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def bus_message(rec: tuple[Any, ...], worker_id: str | None, flow_id: str | None) -> dict[str, Any]:
-    """A trace record as the event bus (and the WebSockets) carry it."""
-    r = rec if isinstance(rec, TraceRecord) else TraceRecord(*rec)
-    msg = {
-        "seq": r.seq,
-        "type": r.event_type,
-        "timestamp": iso(r.ts),
-        "job_id": r.job_id,
-        "worker_id": worker_id,
-        "flow_id": flow_id,
-        "routine_id": r.routine_id,
-        "detail": r.detail,
-        "data": summarize(r.payload),
-        "duration": r.duration,
-        "status": r.status,
-    }
-    if r.cpu_time is not None:
-        msg["cpu_time"] = r.cpu_time
-        msg["queue_wait"] = r.queue_wait
-    return msg
-
-
-@dataclass(frozen=True)
-class ExecutionEvent:
-    """One recorded event (the spec's fields, plus ``seq`` and ``detail``)."""
-
-    seq: int
-    event_id: str
-    job_id: str | None
-    routine_id: str | None
-    event_type: str
-    timestamp: str
-    detail: str | None
-    data: Any
-    duration: float | None
-    status: str | None
-
-    cpu_time: float | None = None
-    queue_wait: float | None = None
-
-    @classmethod
-    def from_record(cls, r: tuple[Any, ...]) -> ExecutionEvent:
-        v = r if isinstance(r, TraceRecord) else TraceRecord(*r)
-        return cls(
-            v.seq,
-            f"evt-{v.seq}",
-            v.job_id,
-            v.routine_id,
-            v.event_type,
-            iso(v.ts) or "",
-            v.detail,
-            summarize(v.payload),
-            v.duration,
-            v.status,
-            v.cpu_time,
-            v.queue_wait,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "job_id": self.job_id,
-            "routine_id": self.routine_id,
-            "event_type": self.event_type,
-            "timestamp": self.timestamp,
-            "detail": self.detail,
-            "data": self.data,
-            "duration": self.duration,
-            "status": self.status,
-            "cpu_time": self.cpu_time,
-            "queue_wait": self.queue_wait,
-        }
 
 
 class TraceBuffer(Ring, HtmlRepr):

@@ -184,6 +184,16 @@ class LiveBinding:
             self.refresh()
         return f"set {name}: done"
 
+    def set_cell(self, name: str, row: int, column: Any, value: Any, job_id: str | None) -> str:
+        """Edit a cell of a frame in the shown paused job's data; returns a short message."""
+        job = self._job_for(job_id)
+        try:
+            job.debug.set_cell(name, row, column, value)
+        finally:
+            self._show_debug(job)
+            self.refresh()
+        return f"set {name}[{row}, {column}]: done"
+
     def toggle_breakpoint(self, routine_id: str) -> str:
         """Remove the routine breakpoints shown on ``routine_id``, or add one for the worker."""
         w = self.worker

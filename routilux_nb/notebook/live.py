@@ -234,6 +234,7 @@ def _graph_sink(graph: FlowGraph, worker: Worker) -> Callable[[Snapshot], list[s
 def _wire_debugger(view: Debugger, binding: LiveBinding) -> None:
     view.on_action(binding.debug_action)
     view.on_set_variable(binding.set_variable)
+    view.on_set_cell(binding.set_cell)
 
 
 def _dashboard_feeds(

@@ -21,9 +21,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from routilux_nb.core.jsonsafe import to_jsonable
+from routilux_nb.core.payloads import summary_text
+
 from .artifacts_html import artifacts_section
 from .html import badge, card, escape, kv, svg_img, table
 from .overview import flow_overview
+from .payload_html import data_section, parked_frames_html
 from .svg import COMPACT_OVER, flow_svg
 
 __all__ = ["MAX_HTML", "MAX_ROWS", "html_for"]
@@ -53,7 +57,11 @@ def _clip(text: str, limit: int = _MAX_TEXT) -> str:
 
 
 def _pre(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, indent=1, default=repr)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(to_jsonable(value), indent=1, ensure_ascii=False)
+    )
     return f'<pre style="{_PRE}">{escape(_clip(text))}</pre>'
 
 
@@ -188,6 +196,9 @@ def _job(job: Any) -> str:
             body += _section(
                 "routines", table(rows, ["routine", "runs", "errors", "avg", "total"], MAX_ROWS)
             )
+    data = data_section(job.data)
+    if data:
+        body += _section("data", data)
     body += artifacts_section(job)
     if job.error:
         body += _section("error", _pre(job.error))
@@ -229,6 +240,8 @@ def _debug_session(session: Any) -> str:
     body = badge(d.get("status")) + kv(loc)
     for name, value in (d.get("variables") or {}).items():
         body += _section(name, _pre(value))
+    if d.get("frames"):
+        body += _section("tables", parked_frames_html(d["frames"]))
     stack = d.get("call_stack") or []
     columns = ["routine_id", "event_name", "target_routine", "target_slot"]
     body += _section("call stack", table(stack, columns, MAX_ROWS) if stack else _note("empty"))
@@ -277,8 +290,16 @@ def _metrics(metrics: Any) -> str:
     return card(f"Metrics of job {d.get('job_id')}", body)
 
 
+def _shown_data(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose ``data`` (a payload summary) reads as text: frames as ``DataFrame 50×15``."""
+    return [
+        {**r, "data": summary_text(r["data"])} if isinstance(r.get("data"), (dict, list)) else r
+        for r in rows
+    ]
+
+
 def _trace(trace: Any) -> str:
-    rows = trace.to_list(MAX_ROWS)
+    rows = _shown_data(trace.to_list(MAX_ROWS))
     hidden = max(int(trace.total) - len(rows), 0)
     columns = ["seq", "timestamp", "event_type", "routine_id", "detail", "data", "status"]
     body = _note(f"… {hidden} more (earlier) events") if hidden else ""
@@ -287,7 +308,7 @@ def _trace(trace: Any) -> str:
 
 
 def _history(history: Any) -> str:
-    rows = history.to_list(limit=MAX_ROWS)
+    rows = _shown_data(history.to_list(limit=MAX_ROWS))
     hidden = max(len(history) - len(rows), 0)
     columns = ["seq", "timestamp", "routine_id", "event_name", "job_id", "data"]
     body = table(rows, columns, MAX_ROWS) if rows else _note("No emits yet.")

@@ -15,6 +15,7 @@ from typing import Any
 from routilux_nb.core.errors import JobStateError
 from routilux_nb.core.extensions import JobStore
 from routilux_nb.core.job import job_fields
+from routilux_nb.core.jsonsafe import to_jsonable
 
 __all__ = [
     "JOB_FIELDS",
@@ -26,7 +27,6 @@ __all__ = [
     "decode_job",
     "encode_job",
     "interrupted",
-    "jsonable",
     "status_set",
 ]
 
@@ -58,36 +58,6 @@ INTERRUPTED_ERROR = (
     "interrupted: the runtime stopped while the job was {status} (its process ended without "
     "finishing it); retry it with runtime.retry_job(job_id)"
 )
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with everything JSON cannot hold replaced by its ``repr`` (keys become strings)."""
-    return _jsonable(value, set())
-
-
-def _jsonable(value: Any, active: set[int]) -> Any:
-    if value is None or type(value) in (str, bool, int, float):
-        return value
-    if isinstance(value, (bool, int, float)):  # e.g. IntEnum, numpy.float64: keep the number
-        return (bool if isinstance(value, bool) else int if isinstance(value, int) else float)(
-            value
-        )
-    if isinstance(value, str):
-        return str.__str__(value)
-    if type(value) in (dict, list, tuple):
-        if id(value) in active:  # a container holding itself
-            return repr(value)
-        active.add(id(value))
-        try:
-            if isinstance(value, dict):
-                return {
-                    str.__str__(k) if isinstance(k, str) else repr(k): _jsonable(v, active)
-                    for k, v in value.items()
-                }
-            return [_jsonable(v, active) for v in value]
-        finally:
-            active.discard(id(value))
-    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -131,13 +101,13 @@ class StoredJob:
         ``with_data=False`` leaves out what changes while a job runs (data and logs).
         """
         values: dict[str, Any] = {name: getattr(job, name, None) for name in JOB_FIELDS}
-        values["metadata"] = jsonable(dict(values["metadata"] or {}))
-        values["data"] = jsonable(dict(values["data"] or {})) if with_data else {}
-        values["logs"] = jsonable(list(values["logs"] or ())) if with_data else []
+        values["metadata"] = to_jsonable(dict(values["metadata"] or {}))
+        values["data"] = to_jsonable(dict(values["data"] or {})) if with_data else {}
+        values["logs"] = to_jsonable(list(values["logs"] or ())) if with_data else []
         entry = values["entry"]
         values["entry"] = None if entry is None else [str(part) for part in entry]
         entry_data = values["entry_data"]
-        values["entry_data"] = None if entry_data is None else jsonable(dict(entry_data))
+        values["entry_data"] = None if entry_data is None else to_jsonable(dict(entry_data))
         return cls(**values)
 
     @classmethod

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import StateError
 from routilux_nb.core.versions import FlowVersion
 
@@ -191,7 +192,7 @@ class SQLiteJobStore:
             version.version,
             version.created_at,
             version.digest,
-            json.dumps(version.definition, default=repr),
+            jsonsafe.dumps(version.definition),
         )
         with self._lock:
             self._db().execute("INSERT OR REPLACE INTO flow_versions VALUES (?, ?, ?, ?, ?)", row)

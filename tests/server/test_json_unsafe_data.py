@@ -67,10 +67,13 @@ def test_numpy_and_pandas_values() -> None:
         dumps({"a": np.arange(3), "f": np.float64("nan"), "df": frame, "s": frame["x"]})
     )
     assert out["a"] == [0, 1, 2] and out["f"] is None
-    assert out["df"]["shape"] == [3, 2] and out["df"]["records"][0]["x"] == 1
-    assert out["df"]["records"][0]["t"].startswith("2026-01-01")
-    assert out["s"]["values"] == [1, 2, 3] and out["s"]["length"] == 3
-    assert json.loads(dumps(frame))["type"] == "DataFrame"
+    assert out["df"]["__type__"] == "DataFrame" and out["df"]["shape"] == [3, 2]
+    assert out["df"]["columns"] == ["x", "t"] and out["df"]["data"][0][0] == 1
+    assert out["df"]["data"][0][1].startswith("2026-01-01")
+    assert out["df"]["dtypes"]["x"] == "int64" and "index" not in out["df"]
+    assert out["s"]["data"] == [1, 2, 3] and out["s"]["shape"] == [3]
+    assert out["s"]["__type__"] == "Series" and out["s"]["name"] == "x"
+    assert json.loads(dumps(frame))["__type__"] == "DataFrame"
 
 
 def test_reads_of_unsafe_job_data_answer_200(rt: Runtime) -> None:

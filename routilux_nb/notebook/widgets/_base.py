@@ -18,7 +18,6 @@ Every widget's mimebundle also carries a static picture of its current state
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,27 +27,9 @@ import anywidget
 from ._clicks import ClickLog, dispatch, route_by_frontend
 from ._static import Picture, add_picture
 
-__all__ = ["Callbacks", "LockedWidget", "jsonable"]
+__all__ = ["Callbacks", "LockedWidget"]
 
 _log = logging.getLogger(__name__)
-_MAX_DEPTH = 8
-_MAX_REPR = 200
-
-
-def jsonable(value: Any, depth: int = 0) -> Any:
-    """A JSON-safe copy of ``value``: unknown objects become their (short) ``repr``."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if depth >= _MAX_DEPTH:
-        return "…"
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v, depth + 1) for v in value]
-    text = repr(value)
-    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 1] + "…"
 
 
 class Callbacks:

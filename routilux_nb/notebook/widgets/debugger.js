@@ -1,5 +1,6 @@
-// Debugger view: where the job stopped, its variables (payload editable), the call
-// stack and the step controls. Every control carries a data-action attribute.
+// Debugger view: where the job stopped, its variables (payload editable), the DataFrames
+// and arrays in the parked data as tables with editable cells, the call stack and the step
+// controls. Every control carries a data-action attribute.
 //
 // A click is sent on the comm with an id. Python answers {type: "ack"} when it starts
 // handling it and {type: "done", text} when finished. Without an ack within ACK_MS (the
@@ -35,7 +36,12 @@ function describeLocation(loc) {
 }
 
 function stateKey(state) {
-  return JSON.stringify([state.job_id, state.status, state.location, state.variables, state.variables_json]);
+  return JSON.stringify([state.job_id, state.status, state.location, state.variables, state.variables_json, state.frames]);
+}
+
+function cellText(value) {
+  if (value === null || value === undefined) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 // The stop a click is made at; Python refuses the click if the job has moved on meanwhile.
@@ -169,10 +175,82 @@ function render({ model, el }) {
   });
   const body = html("div", "rnb-d-body", el);
   const vars = html("div", "rnb-d-vars", body);
+  const framesBox = html("div", "rnb-d-tables");
   const stackBox = html("div", "rnb-d-stack", body);
+  el.insertBefore(framesBox, null);
   el.appendChild(message);
   let editors = new Map();
   let shownKey = null;
+  let editingCell = null; // the <input> of a cell being edited: no redraw under the user's typing
+
+  function editCell(td, frame, r, c) {
+    if (editingCell || model.get("state").status !== "paused") return;
+    const before = td.textContent;
+    const input = html("input", "rnb-d-cell-input");
+    input.value = before;
+    input.dataset.dirty = "1";
+    td.replaceChildren(input);
+    editingCell = input;
+    input.focus();
+    input.select();
+    let done = false;
+    function close(commit) {
+      if (done) return;
+      done = true;
+      editingCell = null;
+      td.textContent = commit ? input.value : before;
+      if (commit && input.value !== before) {
+        td.classList.add("rnb-d-cell-sent");
+        const at = stopOf(model.get("state") || {});
+        const column = frame.columns[c];
+        const content = { type: "set_cell", name: frame.name, row: r, column, text: input.value, at };
+        sender.send(content, `set ${frame.name}[${r}, ${column}]`);
+      }
+      if (shownKey && shownKey.full !== stateKey(model.get("state") || {})) applyState();
+    }
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") close(true);
+      else if (e.key === "Escape") close(false);
+    });
+    input.addEventListener("blur", () => close(true));
+  }
+
+  function renderFrames(state, paused) {
+    framesBox.replaceChildren();
+    const frames = state.frames || [];
+    if (!frames.length) return;
+    html("div", "rnb-d-title", framesBox, "Tables");
+    for (const frame of frames) {
+      const box = html("div", "rnb-d-frame", framesBox);
+      box.dataset.frame = frame.name;
+      const shape = frame.shape || [];
+      const more = shape[0] > frame.shown_rows ? ` · first ${frame.shown_rows} of ${shape[0]} rows` : "";
+      const head = html("div", "rnb-d-var-head", box);
+      html("code", "", head, frame.name);
+      html("span", "rnb-d-muted", head, `${frame.summary}${more}`);
+      const editable = paused && frame.editable !== false;
+      if (editable) html("span", "rnb-d-muted", head, "double-click a cell to edit");
+      const scroll = html("div", "rnb-d-frame-scroll", box);
+      const table = html("table", "rnb-d-table", scroll);
+      const hrow = html("tr", "", html("thead", "", table));
+      html("th", "", hrow, "");
+      (frame.columns || []).forEach((col, c) => {
+        const th = html("th", "", hrow, cellText(col));
+        th.title = (frame.column_dtypes || [])[c] || "";
+      });
+      const tbody = html("tbody", "", table);
+      (frame.rows || []).forEach((values, r) => {
+        const tr = html("tr", "", tbody);
+        html("th", "", tr, cellText((frame.index || [])[r]));
+        values.forEach((value, c) => {
+          const td = html("td", "rnb-d-cell", tr, cellText(value));
+          td.dataset.row = String(r);
+          td.dataset.column = String(c);
+          if (editable) td.addEventListener("dblclick", () => editCell(td, frame, r, c));
+        });
+      });
+    }
+  }
 
   function applyEdit(name, textarea, error) {
     try {
@@ -250,11 +328,13 @@ function render({ model, el }) {
     else if (paused) where.textContent = `Job ${state.job_id} paused at ${describeLocation(state.location)}`;
     else where.textContent = `Job ${state.job_id} is ${state.status || "unknown"}.`;
     const key = stateKey(state);
+    if (editingCell) return; // redrawn when the cell edit closes
     const dirty = [...editors.values()].some((t) => t.dataset.dirty);
     const sameStop = shownKey !== null && JSON.stringify([state.job_id, state.location]) === shownKey.stop;
     if (shownKey && shownKey.full === key) return;
     if (dirty && sameStop && paused) return; // keep the user's unsaved edit
     renderVariables(state, paused);
+    renderFrames(state, paused);
     renderStack(state);
     shownKey = { full: key, stop: JSON.stringify([state.job_id, state.location]) };
   }

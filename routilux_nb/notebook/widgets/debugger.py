@@ -8,6 +8,12 @@ loopback click endpoint where the frontend has no subshells (see
 ``job.wait()``. Handler results and failures are shown in the ``message``
 trait; nothing is sent while the job is not paused.
 
+A DataFrame, Series or array in the parked data is listed in ``state["frames"]`` (see
+:mod:`routilux_nb.monitor.parked_frames`) and shown as a table whose cells the user edits:
+an edit comes back as ``{"type": "set_cell", "name", "row", "column", "text"}``, the text is
+read for the column's dtype (:func:`~routilux_nb.core.payloads.parse_cell`) and handed to
+the ``on_set_cell`` handlers (the engine's :meth:`DebugSession.set_cell`).
+
 Editable variables are also sent as JSON text (``state["variables_json"]``) and
 edits come back as text, so ``499.0`` stays a float. A click names the stop it was
 made at (``at``: job id and location); a click that arrives after the job moved on
@@ -23,7 +29,10 @@ from typing import Any
 
 import traitlets
 
-from ._base import Callbacks, LockedWidget, jsonable
+from routilux_nb.core.jsonsafe import to_jsonable
+from routilux_nb.core.payloads import parse_cell
+
+from ._base import Callbacks, LockedWidget
 from ._endpoint import direct_info
 from ._static import Picture, debugger_picture
 
@@ -53,6 +62,7 @@ class Debugger(LockedWidget):
         super().__init__(**kwargs)
         self._action_callbacks = Callbacks()
         self._set_variable_callbacks = Callbacks()
+        self._set_cell_callbacks = Callbacks()
         self._update(_direct=direct_info(self))
         if state is not None:
             self.set_state(state)
@@ -71,7 +81,7 @@ class Debugger(LockedWidget):
 
     def set_state(self, state: Mapping[str, Any] | None) -> list[str]:
         """Show a debug state (``None`` or ``{}`` clears the panel)."""
-        shown = jsonable(dict(state or {}))
+        shown = to_jsonable(dict(state or {}))
         variables = shown.get("variables")
         if isinstance(variables, dict):
             shown["variables_json"] = {
@@ -89,6 +99,12 @@ class Debugger(LockedWidget):
     ) -> None:
         """Register ``callback(name, value, job_id)`` for an applied variable edit."""
         self._set_variable_callbacks.register(callback, remove)
+
+    def on_set_cell(
+        self, callback: Callable[[str, int, Any, Any, str], Any], remove: bool = False
+    ) -> None:
+        """Register ``callback(name, row, column, value, job_id)`` for an edited frame cell."""
+        self._set_cell_callbacks.register(callback, remove)
 
     def _say(self, text: str) -> str:
         self._update(message=text)
@@ -137,6 +153,33 @@ class Debugger(LockedWidget):
             f"set {name}",
             self._set_variable_callbacks,
             name,
+            value,
+            self.state.get("job_id"),
+            at=content.get("at"),
+        )
+
+    def _on_msg_set_cell(self, content: Mapping[str, Any]) -> str:
+        name = str(content.get("name") or "")
+        frames = {f.get("name"): f for f in self.state.get("frames") or [] if isinstance(f, dict)}
+        frame = frames.get(name)
+        if frame is None:
+            return self._say(f"no frame {name!r} is shown; nothing was changed")
+        row, column = content.get("row"), content.get("column")
+        columns = list(frame.get("columns") or [])
+        if not isinstance(row, int) or column not in columns:
+            return self._say(f"set {name}: no cell at row {row!r}, column {column!r}")
+        dtypes = list(frame.get("column_dtypes") or [])
+        dtype = str(dtypes[columns.index(column)]) if len(dtypes) == len(columns) else "object"
+        try:
+            value = parse_cell(str(content.get("text") or ""), dtype)
+        except ValueError as exc:
+            return self._say(f"set {name}[{row}, {column}]: {exc}; nothing was changed")
+        return self._run(
+            f"set {name}[{row}, {column}]",
+            self._set_cell_callbacks,
+            name,
+            row,
+            column,
             value,
             self.state.get("job_id"),
             at=content.get("at"),

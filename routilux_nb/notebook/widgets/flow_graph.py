@@ -17,11 +17,12 @@ from typing import Any
 
 import traitlets
 
+from routilux_nb.core.jsonsafe import to_jsonable
 from routilux_nb.monitor.types import SnapshotUpdate
 
 from ..chains import collapse_chains
 from ..layout import layered_layout
-from ._base import Callbacks, LockedWidget, jsonable
+from ._base import Callbacks, LockedWidget
 from ._snapshot import breakpoint_routines, edge_counts_of, queues_of, status_of
 from ._static import Picture, graph_picture
 
@@ -34,8 +35,8 @@ def _routine_info(flow_dict: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         str(rid): {
             "class_name": str(r.get("class_name") or ""),
-            "activation_policy": jsonable(r.get("activation_policy") or {}),
-            "config": jsonable(r.get("config") or {}),
+            "activation_policy": to_jsonable(r.get("activation_policy") or {}),
+            "config": to_jsonable(r.get("config") or {}),
         }
         for rid, r in (flow_dict.get("routines") or {}).items()
     }
@@ -90,7 +91,9 @@ class FlowGraph(LockedWidget):
             self._update(
                 flow_id=str(flow_dict.get("flow_id") or ""),
                 routines=_routine_info(flow_dict),
-                graph_layout=jsonable(layered_layout(collapse_chains(flow_dict, self._expanded))),
+                graph_layout=to_jsonable(
+                    layered_layout(collapse_chains(flow_dict, self._expanded))
+                ),
             )
 
     def _on_msg_expand(self, content: Mapping[str, Any]) -> None:

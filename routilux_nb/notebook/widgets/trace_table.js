@@ -73,7 +73,7 @@ function render({ model, el }) {
     const tr = html("tr", "");
     for (const [key] of COLUMNS) {
       const td = html("td", `rnb-t-${key}`, tr, cellText(key, row[key]));
-      if (key === "data" && row.data) td.title = row.data;
+      if (key === "data" && row.data) td.title = row.data_details ? `${row.data}\n${row.data_details}` : row.data;
       if (key === "event_type" && row.detail) td.title = row.detail;
     }
     if (row.status) tr.dataset.status = String(row.status);

@@ -3,7 +3,8 @@
 While ``follow`` is off, new rows are kept in Python and nothing is sent to the
 browser, so a user can read a table that is not scrolling under them; turning
 ``follow`` back on (from the button or from Python) pushes the buffered rows at
-once. Filtering happens in the browser over the rows already sent.
+once. Filtering happens in the browser over the rows already sent. A DataFrame or array in a
+payload shows as its summary (``{df: DataFrame 50×15}``), its dtypes in the cell's tooltip.
 
 ``rows`` lives in Python only: a view asks for the whole list once when it renders, and
 afterwards receives only the rows that are new, as ``{"type": "rows", "mode": "prepend"}``
@@ -19,7 +20,10 @@ from typing import Any
 import pandas as pd
 import traitlets
 
-from ._base import LockedWidget, jsonable
+from routilux_nb.core.jsonsafe import to_jsonable
+from routilux_nb.core.payloads import summary_details, summary_text
+
+from ._base import LockedWidget
 from ._static import Picture, trace_picture
 
 __all__ = ["TRACE_COLUMNS", "TraceTable"]
@@ -42,12 +46,15 @@ TRACE_COLUMNS = (
 
 
 def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {col: jsonable(row.get(col)) for col in TRACE_COLUMNS}
+    out = {col: to_jsonable(row.get(col)) for col in TRACE_COLUMNS}
     if row.get("detail") is not None:
         out["detail"] = str(row["detail"])[:_MAX_DATA_CHARS]
     data = out["data"]
+    details = summary_details(data)
+    if details is not None:  # frames and arrays: their dtypes in the cell's tooltip
+        out["data_details"] = details[: _MAX_DATA_CHARS * 4]
     if data is not None and not isinstance(data, str):
-        data = str(data)
+        data = summary_text(data)
     if data is not None and len(data) > _MAX_DATA_CHARS:
         data = data[: _MAX_DATA_CHARS - 1] + "…"
     out["data"] = data

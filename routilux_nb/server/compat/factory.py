@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, Request
 
 from routilux_nb import __version__
 from routilux_nb.core.errors import RegistryError
+from routilux_nb.core.jsonsafe import to_jsonable
 from routilux_nb.core.registry import FUNCTION_PREFIX, registry
-from routilux_nb.core.routine import Routine, _jsonable
+from routilux_nb.core.routine import Routine
 
 from ..errors import ApiError, ApiJSONResponse, respond
 
@@ -46,7 +47,7 @@ def object_info(name: str, factory: Callable[..., Any], aliases: list[str]) -> d
         "description": _description(factory),
         "category": _category(name, factory),
         "tags": aliases,
-        "example_config": _jsonable(dict(defaults)),
+        "example_config": to_jsonable(dict(defaults)),
         "version": __version__,
     }
 
@@ -113,7 +114,7 @@ async def object_interface(request: Request, name: str) -> ApiJSONResponse:
             "slots": slots,
             "events": events,
             "activation_policy": routine.activation_policy.describe(),
-            "config": _jsonable(routine.config),
+            "config": to_jsonable(routine.config),
         }
     )
 

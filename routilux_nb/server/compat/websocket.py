@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from routilux_nb.core import jsonsafe
 from routilux_nb.monitor.trace import bus_message
 
 from ..security import api_key_ok
@@ -109,7 +110,7 @@ class _Socket:
         self.last_sent = time.monotonic()
 
     async def send(self, msg: dict[str, Any]) -> None:
-        await self.ws.send_text(json.dumps(msg, default=str))
+        await self.ws.send_text(jsonsafe.dumps(msg))
         self.stats.total_messages += 1
         self.last_sent = time.monotonic()
 
