@@ -45,6 +45,7 @@ from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunning
 from .ids import check_id
 from .job import JobContext, JobStatus
 from .mapping import DEFAULT_MAX_IN_FLIGHT, MapRun
+from .payloads import owned
 
 if TYPE_CHECKING:
     from .flow import Flow
@@ -155,7 +156,8 @@ class Worker(WorkerViews, HtmlRepr):
         rid, slot = self._resolve_entry(routine_id, slot_name)
         payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
-        self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
+        # the entry kept for retries and the delivered item own separate frames (core.payloads)
+        self._submission.start([(job, [(rid, slot, owned(payload))])], generated=job_id is None)
         return job
 
     def submit_many(
@@ -181,7 +183,7 @@ class Worker(WorkerViews, HtmlRepr):
         for item in items:
             payload = payload_of(item)
             job = self._submission.new_job(None, metadata, timeout, None, entry, payload)
-            batch.append((job, [(rid, slot, payload)]))
+            batch.append((job, [(rid, slot, owned(payload))]))
             jobs.append(job)
             if len(batch) >= BATCH:
                 self._submission.start(batch, generated=True)
