@@ -39,6 +39,7 @@ from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
 from ._worker_views import WorkerViews
+from .admission import DEFAULT_MAX_ACTIVE_JOBS, Admission, check_max_active_jobs
 from .clock import now
 from .display import HtmlRepr
 from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunningError
@@ -65,7 +66,9 @@ class Worker(WorkerViews, HtmlRepr):
         flow: Flow,
         worker_id: str | None = None,
         max_concurrency: int | None = None,
+        max_active_jobs: int | None = DEFAULT_MAX_ACTIVE_JOBS,
     ) -> None:
+        check_max_active_jobs(max_active_jobs)
         self.runtime = runtime
         self.flow = flow
         self.worker_id = (
@@ -86,7 +89,7 @@ class Worker(WorkerViews, HtmlRepr):
             mon,
             spawn=self._spawn_drainer,
             call_at=runtime.scheduler.call_at,
-            on_finished=runtime._job_finished,
+            on_finished=self._job_finished,
             max_concurrency=self.max_concurrency,
         )
         self._delivery = Delivery(self._sched, mon)
@@ -96,11 +99,18 @@ class Worker(WorkerViews, HtmlRepr):
         self._delivery.bind(self.parking, self._execution)
         self._execution.bind(self.parking)
         self._submission = Submission(self, runtime, self._sched, self._delivery, mon)
+        self._admission = Admission(self._sched, max_active_jobs, self._submission.start_admitted)
+        self._submission.admission = self._admission
         #: how ``Routine.emit`` and ``ctx.emit`` reach this worker
         self._emit = self._delivery.emit
 
     def _spawn_drainer(self) -> None:
         self.runtime._spawn(self._execution.drain)
+
+    def _job_finished(self, job: JobContext) -> None:
+        """A job ended (lock held): record it, then admit pending jobs into its room."""
+        self.runtime._job_finished(job)
+        self._admission.job_ended(job)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -119,6 +129,24 @@ class Worker(WorkerViews, HtmlRepr):
     @property
     def jobs_failed(self) -> int:
         return self._sched.jobs_failed
+
+    @property
+    def max_active_jobs(self) -> int | None:
+        """Jobs run at once (``None``: no limit); more wait ``pending`` (see :mod:`.admission`).
+
+        Setting it applies at once: a higher limit admits pending jobs now."""
+        return self._admission.limit
+
+    @max_active_jobs.setter
+    def max_active_jobs(self, value: int | None) -> None:
+        with self._sched.lock:
+            self._admission.set_limit(value)
+
+    @property
+    def pending_jobs(self) -> list[JobContext]:
+        """Jobs waiting for admission, in the order they will start."""
+        with self._sched.lock:
+            return [job for job, _ in self._admission.pending if job.status not in FINISHED]
 
     @property
     def connection_counts(self) -> dict[int, int]:
@@ -314,6 +342,8 @@ class Worker(WorkerViews, HtmlRepr):
             deadline = time.monotonic() + timeout
             for job in list(sched.jobs.values()):
                 job._done_event().wait(max(0.0, deadline - time.monotonic()))
+        with sched.lock:
+            self._admission.closed = True  # admit nothing that would be cancelled at once
         for job in list(sched.jobs.values()):
             if not job.is_finished:
                 self.finish_job(job, "cancelled", reason=f"worker {self.worker_id} stopped")
