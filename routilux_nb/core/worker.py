@@ -10,12 +10,19 @@ per item, and at most ``max_concurrency`` drainers run at once. A key is never r
 running twice, so one job's routine sees its items in order and items of different jobs
 never meet in one activation.
 
+Jobs never block each other: a slot's ``max_length`` bounds the items *each job* holds in
+it, so a producer waits only for its own job's items (which its own consumer is running,
+ready to run, or holding until the job's upstream is done: then it does not wait at all);
+see ``core/_delivery.py``. At most ``max_active_jobs`` jobs run at once; later ones wait
+``pending`` and start in order (``core/admission.py``).
+
 The worker is the public handle; the engine behind it is split by role:
 
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
 ``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
-``core/_delivery.py``             emit, routing, backpressure
+``core/_delivery.py``             emit, routing, backpressure (``_fullness.py``: when to wait)
+``core/admission.py``             how many jobs run at once; pending jobs
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
 ``core/_parking.py``              breakpoints: park, and the public stepping API
 ``core/_submission.py``           creating jobs and queueing their first items (batches)
