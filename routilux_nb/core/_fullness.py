@@ -62,7 +62,7 @@ def _consumer(sched: Schedule, q: SlotQueue, job: JobContext) -> tuple[str, str]
     run = job._run
     n = q.job_count(jid)
     state = run.keys.get(rid, KeyState.IDLE)
-    who = f"{_kind(routine)} {rid} of job {jid}"
+    who = f"{_kind(routine)} {rid} of job {jid!r}"
     if sched.status == "paused":
         return (
             "the worker is paused: nothing runs until worker.resume()",
@@ -71,7 +71,7 @@ def _consumer(sched: Schedule, q: SlotQueue, job: JobContext) -> tuple[str, str]
     if run.user_paused or run.parked:
         where = "at a breakpoint" if run.parked else "by job.pause()"
         return (
-            f"job {jid} is paused ({where}): {who} holds {n} items until it resumes",
+            f"job {jid!r} is paused ({where}): {who} holds {n} items until it resumes",
             "Resume the job, or raise put_timeout with define_slot()",
         )
     if state == KeyState.RUNNING:
@@ -83,7 +83,7 @@ def _consumer(sched: Schedule, q: SlotQueue, job: JobContext) -> tuple[str, str]
         return (
             f"{who} is ready but waits for a thread: all {sched.max_concurrency} drainers of "
             "the worker are busy",
-            "Raise max_concurrency or put_timeout, or lower max_active_jobs",
+            "Raise max_concurrency or put_timeout",
         )
     policy = routine.activation_policy
     if is_held(sched, q, job):
@@ -93,10 +93,11 @@ def _consumer(sched: Schedule, q: SlotQueue, job: JobContext) -> tuple[str, str]
             "jobs hold items at once",
         )
     empty = [s for s in routine.slot_specs if sched.queue(rid, s).job_count(jid) == 0]
-    also = f" (slots with no items of the job: {', '.join(empty)})" if empty else ""
+    also = f"; slots with no items of the job: {', '.join(empty)}" if empty else ""
+    said = policy.describe()["description"]
     return (
-        f"{who} holds {n} items waiting for its activation policy to fire: "
-        f"{policy.describe()['description']}{also}",
+        f"{who} holds {n} items waiting for its activation policy to fire "
+        f"({said[:1].lower()}{said[1:]}){also}",
         "Raise max_length with define_slot(), or feed what the policy waits for",
     )
 
@@ -111,20 +112,21 @@ def explain_full(sched: Schedule, q: SlotQueue, job: JobContext, submitting: boo
         own = q.job_count(job.job_id)
         return (
             f"{where} stayed full ({own}/{q.max_length} items) for {timeout} s: job "
-            f"{job.job_id} holds {own} items there (the bound is per job: other jobs' items do "
-            f"not count); {cause}. {remedy}"
+            f"{job.job_id!r} holds {own} items there (the bound is per job: other jobs' items "
+            f"do not count); {cause}. {remedy}"
         )
-    holders = sorted(((len(items), jid) for jid, items in q.by_job.items()), reverse=True)
+    holders = sorted(((len(items), jid) for jid, items in q.by_job.items()), key=lambda h: -h[0])
     head = f"{where} stayed full ({q.count}/{q.max_length} items) for {timeout} s"
     if sched.status == "paused":
         cause, remedy = _consumer(sched, q, job)
         return f"{head}; {cause}. {remedy}"
-    named = ", ".join(f"job {jid} {n}" for n, jid in holders[:TOP_HOLDERS])
+    named = ", ".join(f"job {jid!r} ({n})" for n, jid in holders[:TOP_HOLDERS])
     more = f" and {len(holders) - TOP_HOLDERS} more jobs" if len(holders) > TOP_HOLDERS else ""
     top = sched.jobs.get(holders[0][1]) if holders else None
+    limit = getattr(job.worker, "max_active_jobs", None)
     cause, remedy = _consumer(sched, q, top) if top is not None else ("", "")
     return (
         f"{head} before this new job could put its first item: items held by {named}{more}; "
         f"{cause}. {remedy}; with many jobs at once, lower the worker's max_active_jobs "
-        "so that the slot can carry the first items of every job it runs"
+        f"(now {limit}) so that the slot can carry the first items of every job it runs"
     )
