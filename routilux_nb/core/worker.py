@@ -238,7 +238,8 @@ class Worker(WorkerViews, HtmlRepr):
         """Submit one job per item of ``params`` (dicts, or a DataFrame's rows); see :class:`MapRun`.
 
         At most ``max_in_flight`` jobs (default 32; ``None``: no limit) are unfinished at
-        once. Each item is the entry payload, as in ``submit(data=item)``.
+        once; of those, the worker runs at most ``max_active_jobs`` and keeps the rest
+        ``pending``. Each item is the entry payload, as in ``submit(data=item)``.
 
         >>> run = worker.map(df, max_in_flight=8)        # doctest: +SKIP
         >>> run.wait().to_pandas()                        # doctest: +SKIP
