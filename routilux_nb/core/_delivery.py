@@ -28,7 +28,10 @@ How many jobs hold items at once is bounded by admission (``core/admission.py``)
 queue holds at most ``max_active_jobs * max_length`` items (plus items held as above).
 
 Time an activation spends waiting here is its *blocked* time, recorded apart from its run
-time (``total_blocked_time`` in the routine's metrics).
+time (``total_blocked_time`` in the routine's metrics). It includes consumer activations the
+emitter ran inline meanwhile (each also recorded as its own activation): all of it is time
+the emitter spent because the slot was full, none of it the emitter's own work. It is
+measured only once a slot is full, so the hot path pays nothing for it.
 """
 
 from __future__ import annotations
