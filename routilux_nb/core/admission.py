@@ -8,9 +8,12 @@ kept aside, until an admitted job finishes. Pending jobs are admitted in the ord
 submitted. Submitting never waits for admission, so ``submit``, ``submit_many`` and
 ``worker.map`` return at once whatever the load.
 
-Why: a slot bounds the items *each job* holds in it (see ``core/_delivery.py``), so the
-items waiting in one slot queue are at most ``max_active_jobs * max_length``; admission
-keeps that product, and the threads and memory the jobs in flight use, bounded.
+Why: a slot bounds the items *each job* holds in it (see ``core/_delivery.py``): that alone
+keeps jobs from deadlocking each other, and admission keeps the total bounded: one slot
+queue holds at most ``max_active_jobs * max_length`` items (plus what aggregating routines
+hold for their jobs). The default, 256, stays well below the default slot capacity (1,000),
+so the entry slot can carry the first item of every admitted job and a submitter seldom
+waits for room there; a burst of thousands of jobs waits as pending jobs, not as items.
 
 ``worker.map(max_in_flight=N)`` limits how many jobs of that run exist unfinished; the
 worker's ``max_active_jobs`` limits how many of all its jobs run. With ``N`` above it, the
@@ -72,10 +75,6 @@ class Admission:
         self._admitting = False
         #: set when the worker stops: nothing more is admitted
         self.closed = False
-
-    @property
-    def pending_count(self) -> int:
-        return sum(1 for job, _ in self.pending if job.status not in FINISHED)
 
     def admit(self, job: JobContext, first: _FirstItems) -> bool:
         """True when ``job`` may start now (the caller starts it); else it is kept pending."""
