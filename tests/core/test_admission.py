@@ -83,9 +83,9 @@ def test_a_pending_jobs_timeout_counts_from_its_admission(rt: Runtime, wait_unti
     gate, lock, started = threading.Event(), threading.Lock(), []
     worker = rt.start(gated_flow("admit_timeout", gate, started, lock), max_active_jobs=1)
     first = worker.submit(data={"n": 0})
-    later = worker.submit(data={"n": 1}, timeout=0.3)
+    later = worker.submit(data={"n": 1}, timeout=1.0)
     wait_until(lambda: started == [0])
-    time.sleep(0.6)  # pending twice as long as its timeout
+    time.sleep(1.5)  # pending longer than its timeout
     assert later.status == "pending"
     gate.set()
     assert first.wait(10).status == "completed"

@@ -151,7 +151,7 @@ def test_blocked_time_is_recorded_apart_from_run_time(rt: Runtime, wait_until) -
     job = worker.submit(data={})
     try:
         wait_until(lambda: worker.queue_status(job.job_id)["consumer"][0]["is_full"])
-        held = 0.5
+        held = 1.0
         time.sleep(held)  # the producer is waiting for room all along
     finally:
         release.set()
