@@ -169,3 +169,42 @@ def test_blocked_time_is_recorded_apart_from_run_time(rt: Runtime, wait_until) -
     stats = worker.statistics()["routine_statistics"]["producer"]
     assert stats["total_blocked_time"] == producer_m.total_blocked_time
     assert job.metrics.routine_metrics["producer"].to_dict()["total_blocked_time"] >= held
+
+
+def test_items_an_aggregator_holds_for_its_upstream_are_named_as_such(rt: Runtime) -> None:
+    """An aggregator's items never make their own job wait; a submitter that finds such a
+    slot full is told they wait for that job's upstream, and what to change."""
+    from routilux_nb.builtins import Aggregator
+    from routilux_nb.core._fullness import explain_full, must_wait
+
+    release, emitted = threading.Event(), threading.Event()
+    flow = Flow("diag_held")
+
+    @flow.routine(slots=["input"], events=["output"])
+    def source(input: list[dict[str, Any]], ctx: Any) -> None:
+        for i in range(5):
+            ctx.emit("output", i=i)
+        emitted.set()
+        release.wait(5)  # the job's upstream is not done yet
+
+    flow.add_routine(Aggregator(), "agg")
+    flow.routines["agg"].define_slot("input", max_length=3, put_timeout=5)
+    flow.connect("source.output", "agg.input")
+    worker = rt.start(flow)
+    job = worker.submit(data={})
+    try:
+        assert emitted.wait(5), "the source was not held up by its own aggregator's items"
+        sched = worker._sched
+        with sched.lock:
+            q = sched.queue("agg", "input")
+            assert q.job_count(job.job_id) == 5 > q.max_length
+            assert not must_wait(sched, q, job, submitting=False)
+            message = explain_full(sched, q, job, submitting=True)
+    finally:
+        release.set()
+    assert job.wait(5).status == "completed", job.error
+    assert f"items held by job {job.job_id!r} (5)" in message
+    assert f"aggregator agg of job {job.job_id!r} holds 5 items waiting for its upstream" in (
+        message
+    )
+    assert "lower max_active_jobs so that fewer jobs hold items at once" in message
