@@ -58,7 +58,9 @@ def _kind(routine: Routine) -> str:
 def _consumer(sched: Schedule, q: SlotQueue, job: JobContext) -> tuple[str, str]:
     """What the consumer of ``job``'s items in ``q`` waits for, and the remedy that applies."""
     rid, jid = q.routine_id, job.job_id
-    routine = sched.flow.routines[rid]
+    routine = sched.flow.routines.get(rid)
+    if routine is None:  # removed from the flow while its items waited
+        return (f"routine {rid} is no longer in the flow", "Stop the worker and start a new one")
     run = job._run
     n = q.job_count(jid)
     state = run.keys.get(rid, KeyState.IDLE)
