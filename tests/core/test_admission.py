@@ -133,3 +133,20 @@ def test_max_active_jobs_is_checked_and_has_a_documented_default(rt: Runtime) ->
     assert all(job.wait(10).status == "completed" for job in jobs)
     with pytest.raises(ValueError, match="max_active_jobs"):
         worker.max_active_jobs = 0
+
+
+def test_a_pending_jobs_first_item_meets_slot_breakpoints_when_admitted(rt: Runtime) -> None:
+    gate, lock, started = threading.Event(), threading.Lock(), []
+    worker = rt.start(gated_flow("admit_bp", gate, started, lock), max_active_jobs=1)
+    rt.monitor.add_breakpoint("slot", "work", slot_name="input", worker=worker)
+    first, later = worker.submit(data={"n": 0}), worker.submit(data={"n": 1})
+    assert first.debug.wait_paused(5)
+    assert later.status == "pending" and worker.pending_jobs == [later]
+    first.debug.resume()
+    gate.set()
+    assert first.wait(10).status == "completed"
+    assert later.debug.wait_paused(5), "the admitted job's first item stopped at the breakpoint"
+    assert later.debug.variables()["payload"] == {"n": 1}
+    later.debug.resume()
+    assert later.wait(10).status == "completed"
+    assert started == [0, 1]
