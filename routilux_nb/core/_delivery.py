@@ -1,10 +1,37 @@
 """Moving items: an emit is routed to every connected slot and queued for its job.
 
-Backpressure: a delivery into a full slot waits for room. While it waits it runs ready
-activations of the full slot's routine itself ("caller runs"), so a pool full of blocked
-emitters cannot deadlock; after the slot's ``put_timeout`` it raises
-:class:`~routilux_nb.core.errors.BackpressureTimeout`. A paused worker starts nothing, not
-even this way: the emitter then only waits, and nothing runs until the worker resumes.
+Backpressure, and why jobs never deadlock each other
+----------------------------------------------------
+A slot's ``max_length`` bounds the items **each job** holds in the slot's queue. A routine
+of job ``J`` emitting into a slot where ``J`` already holds ``max_length`` items waits for
+room; items of other jobs never make it wait. So whenever a producer waits, the items in
+its way are its own job's, and their consumer is that job's routine, which is
+
+* ready or running: it makes room (a waiting emitter even runs it itself, "caller runs",
+  so a pool full of blocked emitters cannot deadlock), or
+* *holding them for its job's upstream to finish* (an activation policy that takes items
+  only once the job is otherwise idle: ``aggregator``, ``batcher`` without timeout, any
+  ``flush_on_idle`` policy with no timer pending): waiting could never end, since the
+  waiting producer is that upstream. Such items do not count against the bound: the
+  producer goes on, and the queue holds what the job needs to hold.
+
+Otherwise (a consumer that is slow or stuck, a join waiting for its other slot, a paused
+worker or job) the producer waits, and after the slot's ``put_timeout`` raises
+:class:`~routilux_nb.core.errors.BackpressureTimeout` naming who holds the items, what their
+consumer waits for, and the remedy (see ``core/_fullness.py``). A paused worker starts
+nothing, not even by caller runs: its emitters only wait.
+
+A *submitter* (``submit``, outside any job) putting a new job's first items waits while the
+slot holds ``max_length`` items of all jobs together: no job waits for a submitter, so this
+cannot deadlock, and it is how a full entry slot pushes back on callers (HTTP answers 503).
+How many jobs hold items at once is bounded by admission (``core/admission.py``), so one
+queue holds at most ``max_active_jobs * max_length`` items (plus items held as above).
+
+Time an activation spends waiting here is its *blocked* time, recorded apart from its run
+time (``total_blocked_time`` in the routine's metrics). It includes consumer activations the
+emitter ran inline meanwhile (each also recorded as its own activation): all of it is time
+the emitter spent because the slot was full, none of it the emitter's own work. It is
+measured only once a slot is full, so the hot path pays nothing for it.
 """
 
 from __future__ import annotations
@@ -12,8 +39,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._fullness import explain_full, must_wait
 from ._jobrun import FINISHED, Hop
-from .context import activation_depth
+from .context import activation_depth, current_activation
 from .errors import BackpressureTimeout
 from .job import Parked
 from .payloads import owned
@@ -128,8 +156,10 @@ class Delivery:
         *,
         front: bool = False,
         checked: bool = False,
+        submitting: bool = False,
     ) -> None:
-        """Put one item into ``rid.slot`` for ``job``, waiting for room if the slot is full."""
+        """Put one item into ``rid.slot`` for ``job``, waiting for room if the slot is full
+        (``submitting``: the item is a new job's first, put by its submitter)."""
         mon = self.monitor
         if mon.armed and not checked:
             bp = mon.check("slot", job, rid, slot, payload)
@@ -150,16 +180,34 @@ class Delivery:
         sched = self.schedule
         with sched.lock:
             q = sched.queues.get((rid, slot)) or sched.queue(rid, slot)
-            if q.count >= q.max_length and not front:
-                self.wait_for_room(q, job)
+            if q.count >= q.max_length and not front:  # the queue's total: a cheap first test
+                self.wait_for_room(q, job, submitting=submitting)
             sched.put(job, q, payload, hop, front)
 
-    def wait_for_room(self, q: SlotQueue, job: JobContext) -> None:
-        """Backpressure (lock held): run ready work of the full slot's routine, else wait."""
+    def wait_for_room(self, q: SlotQueue, job: JobContext, *, submitting: bool = False) -> None:
+        """Backpressure (lock held): run ready work of the full slot's routine, else wait.
+
+        The time spent here is the current activation's *blocked* time, recorded apart from
+        its run time (``ActivationContext.blocked``)."""
+        if not must_wait(self.schedule, q, job, submitting):
+            return
+        t0 = time.perf_counter()
+        try:
+            self._wait(q, job, submitting)
+        finally:
+            act = current_activation()
+            if act is not None:
+                act.blocked += time.perf_counter() - t0
+
+    def _wait(self, q: SlotQueue, job: JobContext, submitting: bool) -> None:
         sched = self.schedule
         deadline = time.monotonic() + q.slot.put_timeout
-        while q.count >= q.max_length and job.status not in FINISHED and sched.status != "stopped":
-            stolen = self._steal(q.routine_id)
+        while (
+            job.status not in FINISHED
+            and sched.status != "stopped"
+            and must_wait(sched, q, job, submitting)
+        ):
+            stolen = self._steal(q.routine_id, None if submitting else job)
             if stolen is not None:
                 sched.lock.release()
                 try:
@@ -170,23 +218,20 @@ class Delivery:
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise BackpressureTimeout(
-                    f"slot {q.routine_id}.{q.name} stayed full ({q.count}/{q.max_length} items) for "
-                    f"{q.slot.put_timeout} s; the consumer is too slow, stuck or its worker is paused. "
-                    "Raise max_length or put_timeout with define_slot(), or slow the producer"
-                )
+                raise BackpressureTimeout(explain_full(sched, q, job, submitting))
             sched.room.wait(min(remaining, _ROOM_POLL))
 
-    def _steal(self, rid: str) -> tuple[JobContext, str] | None:
-        """A ready key of ``rid`` this emitter may run inline (never while the worker is paused)."""
+    def _steal(self, rid: str, job: JobContext | None) -> tuple[JobContext, str] | None:
+        """A ready key of ``rid`` (of ``job`` when given: only its own consumer makes room for
+        a job's producer) this emitter may run inline (never while the worker is paused)."""
         if self.schedule.status != "running":
             return None
         depth = activation_depth()
         if depth == 0 or depth >= MAX_INLINE_DEPTH:
             return None
         ready = self.schedule.ready
-        for i, (job, krid) in enumerate(ready):
-            if krid == rid:
+        for i, (kjob, krid) in enumerate(ready):
+            if krid == rid and (job is None or kjob is job):
                 del ready[i]
-                return job, krid
+                return kjob, krid
         return None

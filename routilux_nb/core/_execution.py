@@ -168,13 +168,14 @@ class Execution:
         finally:
             if job._run.lent:
                 self._repay(job)
+        # run time: what the activation waited for room in full slots is its blocked time
         if error is None:
-            mon.activation_end(act, time.perf_counter() - t0, None)
+            mon.activation_end(act, time.perf_counter() - t0 - act.blocked, None)
             return
         skipped = self.handler_for(routine).strategy == "skip" and not isinstance(
             error, KeyboardInterrupt
         )
-        mon.activation_end(act, time.perf_counter() - t0, None if skipped else error)
+        mon.activation_end(act, time.perf_counter() - t0 - act.blocked, None if skipped else error)
         self._handle_error(act, error)
 
     def _repay(self, job: JobContext) -> None:

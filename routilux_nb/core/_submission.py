@@ -23,6 +23,7 @@ from .payloads import owned
 if TYPE_CHECKING:
     from ._delivery import Delivery
     from ._scheduling import Schedule
+    from .admission import Admission
     from .runtime import Runtime
     from .worker import Worker
 
@@ -53,6 +54,7 @@ class Submission:
         self.schedule = schedule
         self.delivery = delivery
         self.monitor = monitor
+        self.admission: Admission
 
     def new_job(
         self,
@@ -94,24 +96,27 @@ class Submission:
             mon.job_created(job)
         started = 0
         try:
+            admit = self.admission.admit  # past max_active_jobs a job waits, pending
             if mon.armed:  # slot breakpoints may park first items: one delivery at a time
                 for job, deliveries in batch:
-                    self._start_one(job)
                     started += 1
-                    for rid, slot, payload in deliveries:
-                        self.delivery.deliver(job, rid, slot, payload, None)
                     with sched.lock:
-                        sched.release(job)
+                        if not admit(job, deliveries):
+                            continue
+                        self._start_one(job)
+                    self._deliver_first(job, deliveries, submitting=True)
                 return
             wait_for_room = self.delivery.wait_for_room
             with sched.lock:
                 for job, deliveries in batch:
-                    self._start_one(job)
                     started += 1
+                    if not admit(job, deliveries):
+                        continue
+                    self._start_one(job)
                     for rid, slot, payload in deliveries:
                         q = sched.queues.get((rid, slot)) or sched.queue(rid, slot)
                         if q.count >= q.max_length:
-                            wait_for_room(q, job)
+                            wait_for_room(q, job, submitting=True)
                         sched.put(job, q, payload, None)
                     sched.release(job)
         except (
@@ -129,6 +134,27 @@ class Submission:
                         tb=tb,
                     )
             raise
+
+    def start_admitted(self, job: JobContext, deliveries: list[FirstItem]) -> None:
+        """Start a job that waited for admission (lock held). Its first items are queued
+        without waiting for room: at most ``max_active_jobs`` jobs hold first items."""
+        sched = self.schedule
+        self._start_one(job)
+        if self.monitor.armed:  # breakpoints are checked outside the lock
+            self.runtime._spawn(lambda: self._deliver_first(job, deliveries, submitting=False))
+            return
+        for rid, slot, payload in deliveries:
+            sched.put(job, sched.queues.get((rid, slot)) or sched.queue(rid, slot), payload, None)
+        sched.release(job)
+
+    def _deliver_first(
+        self, job: JobContext, deliveries: list[FirstItem], *, submitting: bool
+    ) -> None:
+        """Queue a started job's first items one by one (breakpoints may park them)."""
+        for rid, slot, payload in deliveries:
+            self.delivery.deliver(job, rid, slot, payload, None, submitting=submitting)
+        with self.schedule.lock:
+            self.schedule.release(job)
 
     def _start_one(self, job: JobContext) -> None:
         """Count the job as active while its first items are queued; arm its timeout."""

@@ -47,6 +47,7 @@ class ActivationContext:
         "_prev",
         "act_id",
         "attempt",
+        "blocked",
         "hop",
         "inputs",
         "job",
@@ -78,6 +79,8 @@ class ActivationContext:
         #: what the monitor noted during the activation, written out when it ends
         self.recorded: list[Any] | None = None
         self._prev: ActivationContext | None = None
+        #: seconds this activation waited for room in full slots (not part of its run time)
+        self.blocked = 0.0
 
     @property
     def routine_id(self) -> str:

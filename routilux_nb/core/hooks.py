@@ -7,7 +7,7 @@ single attribute read.
 
 Hook order for one activation, all on the thread that runs it: ``activation_start``, then
 ``emit`` once per emitted payload, then ``activation_end`` (with the wall-clock duration of
-the logic), then ``routine_error`` if it raised. ``job_created`` comes before any of its
+the logic, less ``act.blocked``: the time it waited for room in full slots), then ``routine_error`` if it raised. ``job_created`` comes before any of its
 job's activations; ``job_status`` after every status change.
 """
 
@@ -50,7 +50,8 @@ class MonitorHooks(Protocol):
     def activation_end(
         self, act: ActivationContext, duration: float, error: BaseException | None
     ) -> None:
-        """The logic returned (or raised ``error``) after ``duration`` wall seconds."""
+        """The logic returned (or raised ``error``) after ``duration`` wall seconds, not
+        counting ``act.blocked`` (seconds it waited for room in full slots)."""
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """The activation emitted ``payload`` on ``event`` (before it is routed)."""

@@ -29,6 +29,7 @@ from ._jobtable import JobTable
 from ._pool import ThreadPool
 from ._runtime_flows import RuntimeFlows
 from ._runtime_jobs import RuntimeJobs
+from .admission import DEFAULT_MAX_ACTIVE_JOBS
 from .display import HtmlRepr
 from .errors import RoutiluxError, StateError
 from .extensions import (
@@ -156,9 +157,20 @@ class Runtime(RuntimeFlows, RuntimeJobs, HtmlRepr):
 
     # -- workers -------------------------------------------------------------------------
     def start(
-        self, flow: Flow | str, worker_id: str | None = None, *, max_concurrency: int | None = None
+        self,
+        flow: Flow | str,
+        worker_id: str | None = None,
+        *,
+        max_concurrency: int | None = None,
+        max_active_jobs: int | None = DEFAULT_MAX_ACTIVE_JOBS,
     ) -> Worker:
         """Start a worker running ``flow``; errors in the flow's wiring are raised here.
+
+        ``max_concurrency`` (default: the runtime's ``max_threads``) bounds the activations
+        the worker runs at once; ``max_active_jobs`` (default
+        :data:`~routilux_nb.core.admission.DEFAULT_MAX_ACTIVE_JOBS`, 256; ``None``: no limit)
+        the jobs it runs at once: jobs submitted past it wait ``pending`` and start in
+        order as others finish (see :mod:`routilux_nb.core.admission`).
 
         Safe to run again (a re-run notebook cell): when worker ``worker_id`` already runs
         a flow with the same ``flow_id``, that worker is returned; a stopped one is replaced.
@@ -186,7 +198,7 @@ class Runtime(RuntimeFlows, RuntimeJobs, HtmlRepr):
                 raise StateError(
                     f"a worker {worker_id!r} was started meanwhile; use rt.get_worker({worker_id!r})"
                 )
-            worker = Worker(self, flow, worker_id, max_concurrency)
+            worker = Worker(self, flow, worker_id, max_concurrency, max_active_jobs)
             self.workers[worker.worker_id] = worker
         self.monitor.worker_status(worker, "created")
         return worker

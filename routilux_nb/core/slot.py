@@ -2,8 +2,10 @@
 
 A :class:`Slot` is the declaration (name, capacity, watermark). At run time each worker owns
 one :class:`SlotQueue` per slot; items are kept per job so that items of different jobs never
-meet in one activation. Capacity counts every job's items together: a full queue makes the
-emitter wait (backpressure) instead of dropping anything.
+meet in one activation. Capacity bounds each job's items: a job's producer that finds its
+job's share full waits (backpressure) instead of dropping anything, and other jobs' items
+never make it wait (see ``core/_delivery.py``). The queue status reports all jobs' items
+together (``queue_status()``), or one job's (``queue_status(job_id)``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def pressure_level(unconsumed: int, max_length: int, watermark: float) -> str:
 class Slot:
     """An input of a routine.
 
-    ``max_length`` bounds the items waiting in it (all jobs of a worker together);
+    ``max_length`` bounds the items each job has waiting in it (a new job's first items
+    wait while all jobs' items together reach it);
     ``watermark`` is the fraction of ``max_length`` from which pressure is ``high``;
     ``put_timeout`` is how long an emitter waits for room before
     :class:`~routilux_nb.core.errors.BackpressureTimeout` is raised.

@@ -10,12 +10,19 @@ per item, and at most ``max_concurrency`` drainers run at once. A key is never r
 running twice, so one job's routine sees its items in order and items of different jobs
 never meet in one activation.
 
+Jobs never block each other: a slot's ``max_length`` bounds the items *each job* holds in
+it, so a producer waits only for its own job's items (which its own consumer is running,
+ready to run, or holding until the job's upstream is done: then it does not wait at all);
+see ``core/_delivery.py``. At most ``max_active_jobs`` jobs run at once; later ones wait
+``pending`` and start in order (``core/admission.py``).
+
 The worker is the public handle; the engine behind it is split by role:
 
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
 ``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
-``core/_delivery.py``             emit, routing, backpressure
+``core/_delivery.py``             emit, routing, backpressure (``_fullness.py``: when to wait)
+``core/admission.py``             how many jobs run at once; pending jobs
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
 ``core/_parking.py``              breakpoints: park, and the public stepping API
 ``core/_submission.py``           creating jobs and queueing their first items (batches)
@@ -39,6 +46,7 @@ from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
 from ._worker_views import WorkerViews
+from .admission import DEFAULT_MAX_ACTIVE_JOBS, Admission, check_max_active_jobs
 from .clock import now
 from .display import HtmlRepr
 from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunningError
@@ -66,7 +74,9 @@ class Worker(WorkerViews, HtmlRepr):
         flow: Flow,
         worker_id: str | None = None,
         max_concurrency: int | None = None,
+        max_active_jobs: int | None = DEFAULT_MAX_ACTIVE_JOBS,
     ) -> None:
+        check_max_active_jobs(max_active_jobs)
         self.runtime = runtime
         self.flow = flow
         self.worker_id = (
@@ -87,7 +97,7 @@ class Worker(WorkerViews, HtmlRepr):
             mon,
             spawn=self._spawn_drainer,
             call_at=runtime.scheduler.call_at,
-            on_finished=runtime._job_finished,
+            on_finished=self._job_finished,
             max_concurrency=self.max_concurrency,
         )
         self._delivery = Delivery(self._sched, mon)
@@ -97,11 +107,18 @@ class Worker(WorkerViews, HtmlRepr):
         self._delivery.bind(self.parking, self._execution)
         self._execution.bind(self.parking)
         self._submission = Submission(self, runtime, self._sched, self._delivery, mon)
+        self._admission = Admission(self._sched, max_active_jobs, self._submission.start_admitted)
+        self._submission.admission = self._admission
         #: how ``Routine.emit`` and ``ctx.emit`` reach this worker
         self._emit = self._delivery.emit
 
     def _spawn_drainer(self) -> None:
         self.runtime._spawn(self._execution.drain)
+
+    def _job_finished(self, job: JobContext) -> None:
+        """A job ended (lock held): record it, then admit pending jobs into its room."""
+        self.runtime._job_finished(job)
+        self._admission.job_ended(job)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -120,6 +137,24 @@ class Worker(WorkerViews, HtmlRepr):
     @property
     def jobs_failed(self) -> int:
         return self._sched.jobs_failed
+
+    @property
+    def max_active_jobs(self) -> int | None:
+        """Jobs run at once (``None``: no limit); more wait ``pending`` (see :mod:`.admission`).
+
+        Setting it applies at once: a higher limit admits pending jobs now."""
+        return self._admission.limit
+
+    @max_active_jobs.setter
+    def max_active_jobs(self, value: int | None) -> None:
+        with self._sched.lock:
+            self._admission.set_limit(value)
+
+    @property
+    def pending_jobs(self) -> list[JobContext]:
+        """Jobs waiting for admission, in the order they will start."""
+        with self._sched.lock:
+            return [job for job, _ in self._admission.pending if job.status not in FINISHED]
 
     @property
     def connection_counts(self) -> dict[int, int]:
@@ -205,7 +240,8 @@ class Worker(WorkerViews, HtmlRepr):
         """Submit one job per item of ``params`` (dicts, or a DataFrame's rows); see :class:`MapRun`.
 
         At most ``max_in_flight`` jobs (default 32; ``None``: no limit) are unfinished at
-        once. Each item is the entry payload, as in ``submit(data=item)``.
+        once; of those, the worker runs at most ``max_active_jobs`` and keeps the rest
+        ``pending``. Each item is the entry payload, as in ``submit(data=item)``.
 
         >>> run = worker.map(df, max_in_flight=8)        # doctest: +SKIP
         >>> run.wait().to_pandas()                        # doctest: +SKIP
@@ -316,6 +352,8 @@ class Worker(WorkerViews, HtmlRepr):
             deadline = time.monotonic() + timeout
             for job in list(sched.jobs.values()):
                 job._done_event().wait(max(0.0, deadline - time.monotonic()))
+        with sched.lock:
+            self._admission.closed = True  # admit nothing that would be cancelled at once
         for job in list(sched.jobs.values()):
             if not job.is_finished:
                 self.finish_job(job, "cancelled", reason=f"worker {self.worker_id} stopped")

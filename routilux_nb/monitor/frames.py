@@ -11,7 +11,9 @@ trace              seq (int64), event_id, job_id, routine_id, event_type, timest
 metrics            routine_id, execution_count (int64), total_duration, avg_duration,
                    min_duration, max_duration (float64, wall seconds), error_count (int64),
                    last_execution (datetime64[ns, UTC]), total_cpu_time, avg_cpu_time,
-                   total_queue_wait, avg_queue_wait (float64), items_in, items_out (int64)
+                   total_queue_wait, avg_queue_wait, total_blocked_time (float64: seconds
+                   waiting for room in full slots, not in the durations), items_in,
+                   items_out (int64)
 jobs               job_id, worker_id, flow_id, status, created_at, started_at, completed_at
                    (datetime64[ns, UTC]), duration (float64), error
 queues             routine_id, slot_name, unconsumed_count, total_count, max_length,
@@ -71,6 +73,7 @@ METRICS_COLUMNS = [
     "avg_cpu_time",
     "total_queue_wait",
     "avg_queue_wait",
+    "total_blocked_time",
     "items_in",
     "items_out",
 ]
@@ -178,6 +181,9 @@ def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
             "avg_cpu_time": pd.Series([m.avg_cpu_time for m in metrics], dtype="float64"),
             "total_queue_wait": pd.Series([m.total_queue_wait for m in metrics], dtype="float64"),
             "avg_queue_wait": pd.Series([m.avg_queue_wait for m in metrics], dtype="float64"),
+            "total_blocked_time": pd.Series(
+                [m.total_blocked_time for m in metrics], dtype="float64"
+            ),
             "items_in": pd.Series([m.items_in for m in metrics], dtype="int64"),
             "items_out": pd.Series([m.items_out for m in metrics], dtype="int64"),
         }

@@ -21,7 +21,9 @@ class RoutineMetrics:
 
     ``execution_count, total/avg/min/max duration`` (wall seconds), ``error_count``,
     ``last_execution``; ``total_cpu_time`` (seconds of CPU the activations' threads used) and
-    ``total_queue_wait`` (seconds inputs waited before their activation started), ``items_in``
+    ``total_queue_wait`` (seconds inputs waited before their activation started),
+    ``total_blocked_time`` (seconds activations waited for room in full slots: backpressure;
+    not part of their duration or CPU time), ``items_in``
     (items taken from slots), ``items_out`` (payloads emitted) and ``emits`` per event name.
     """
 
@@ -38,6 +40,7 @@ class RoutineMetrics:
         "min_duration",
         "routine_id",
         "running",
+        "total_blocked_time",
         "total_cpu_time",
         "total_duration",
         "total_queue_wait",
@@ -53,6 +56,7 @@ class RoutineMetrics:
         self.last_execution: float | None = None
         self.total_cpu_time = 0.0
         self.total_queue_wait = 0.0
+        self.total_blocked_time = 0.0
         self.items_in = 0
         self.items_out = 0
         #: trace events recorded for the routine's activations (kept in a ring or not)
@@ -80,6 +84,7 @@ class RoutineMetrics:
         self.error_count += other.error_count
         self.total_cpu_time += other.total_cpu_time
         self.total_queue_wait += other.total_queue_wait
+        self.total_blocked_time += other.total_blocked_time
         self.items_in += other.items_in
         self.items_out += other.items_out
         self.events += other.events
@@ -129,6 +134,7 @@ class RoutineMetrics:
             "avg_cpu_time": self.avg_cpu_time,
             "total_queue_wait": self.total_queue_wait,
             "avg_queue_wait": self.avg_queue_wait,
+            "total_blocked_time": self.total_blocked_time,
             "items_in": self.items_in,
             "items_out": self.items_out,
         }

@@ -246,9 +246,11 @@ class OTelRecorder:
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         worker = act.worker
-        schedule = worker.parking.schedule  # the worker's queues
+        queues = worker.parking.schedule.queues  # the worker's queues (read without the lock)
+        jid = act.job.job_id
         for target, slot, _ in worker.flow.routes(act.routine.routine_id, event):
-            if schedule.is_full(target, slot):
+            q = queues.get((target, slot))
+            if q is not None and q.job_count(jid) >= q.max_length:  # the bound is per job
                 self.backpressure_waits.add(
                     1,
                     {

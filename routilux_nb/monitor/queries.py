@@ -215,6 +215,7 @@ class Queries:
                     "avg_cpu_time": m.avg_cpu_time,
                     "total_queue_wait": m.total_queue_wait,
                     "avg_queue_wait": m.avg_queue_wait,
+                    "total_blocked_time": m.total_blocked_time,
                     "items_in": m.items_in,
                     "items_out": m.items_out,
                 }

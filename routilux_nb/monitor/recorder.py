@@ -15,6 +15,9 @@ consumer); with a process-pool executor it is the dispatching thread's time. Que
 time from when the activation's oldest input was emitted (or submitted) to its start: known
 exactly for the first input that reached an idle routine, and otherwise counted from the
 previous activation of the same routine in the job (when the input cannot have arrived earlier).
+Blocked time is what the activation waited for room in full slots (``act.blocked``, measured
+by the engine only when a slot is full); it is left out of the duration the engine reports and
+counted apart, so a producer held up by backpressure is never charged for it.
 """
 
 from __future__ import annotations
@@ -225,6 +228,9 @@ class Recorder(Publisher):
         m.total_cpu_time += cpu
         if wait is not None:
             m.total_queue_wait += wait
+        blocked = act.blocked  # waiting for room in full slots (not in duration)
+        if blocked:
+            m.total_blocked_time += blocked
         m.items_in += n_in
         m.items_out += n_out
         m.running = False
@@ -244,7 +250,7 @@ class Recorder(Publisher):
                 self.workers[job.worker_id].history.add(entry, n_out)
         if jm.folded:  # the job already finished (e.g. cancelled while this ran)
             late = RoutineMetrics(rid)
-            count_activation(late, duration, ts, error is not None, cpu, wait, n_in, n_out)
+            count_activation(late, duration, ts, error is not None, cpu, wait, n_in, n_out, blocked)
             if n_out:
                 count_emits(late, emits)
             with self._fold_lock:

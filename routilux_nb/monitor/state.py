@@ -146,6 +146,7 @@ def count_activation(
     wait: float | None,
     n_in: int,
     n_out: int,
+    blocked: float = 0.0,
 ) -> None:
     m.execution_count += 1
     m.total_duration += duration
@@ -159,6 +160,7 @@ def count_activation(
     m.total_cpu_time += cpu
     if wait is not None:
         m.total_queue_wait += wait
+    m.total_blocked_time += blocked
     m.items_in += n_in
     m.items_out += n_out
 

@@ -42,6 +42,7 @@ METRICS_DTYPES = {
     "avg_cpu_time": "float64",
     "total_queue_wait": "float64",
     "avg_queue_wait": "float64",
+    "total_blocked_time": "float64",
     "items_in": "int64",
     "items_out": "int64",
 }

@@ -25,6 +25,7 @@ ROUTINE_METRIC_FIELDS = {
     "avg_cpu_time",
     "total_queue_wait",
     "avg_queue_wait",
+    "total_blocked_time",
     "items_in",
     "items_out",
 }
