@@ -68,6 +68,7 @@ class Worker(WorkerViews, HtmlRepr):
     ) -> None:
         self.runtime = runtime
         self.flow = flow
+        flow._workers.add(self)  # a redefined routine's slots may not change under a worker
         self.worker_id = (
             check_id(worker_id, "worker id")
             if worker_id is not None

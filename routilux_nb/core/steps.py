@@ -1,0 +1,349 @@
+"""Recorded steps: what each activation of a job started with, so the job can be forked there.
+
+With recording on (``Runtime(record_steps=True)``; the notebook's ``rx.runtime()`` has it on,
+a plain ``Runtime()`` off), every activation of a job leaves a :class:`Step`: its routine, the
+items each slot delivered, the job's ``data`` as it was when the activation started, its
+activation id and the ``seq`` of its ``routine_start`` record in the job's trace, when it
+started, how long it ran and how it ended. ``job.steps`` lists them as a DataFrame
+(:data:`STEP_COLUMNS`); ``job.fork(step)`` starts a new job there (see :mod:`.forking`).
+
+Copies are taken when the activation starts, before the routine can change anything: dicts,
+lists, tuples and sets are rebuilt, strings, numbers, ``None`` and bytes are shared (they
+cannot change), anything else goes through ``copy.deepcopy``. What cannot be deep-copied is
+kept by reference, and the step says so (``shared``).
+
+Bounds, per job: at most ``max_steps`` steps and ``max_bytes`` *estimated* bytes (string and
+bytes lengths, 8 per number and per container element, ``sys.getsizeof`` for other objects).
+The oldest steps go first (the newest one is always kept); :attr:`StepLog.dropped` counts them
+and forking one raises :class:`~routilux_nb.core.errors.StepDropped` naming the cap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._stepcopy import snapshot, snapshot_retrying
+from ._stepframe import STEP_COLUMNS, steps_frame
+from .clock import iso, now
+from .errors import StepDropped, StepNotFound
+
+if TYPE_CHECKING:
+    from .context import ActivationContext
+    from .job import JobContext
+
+__all__ = [
+    "STEP_COLUMNS",
+    "STEP_STATUSES",
+    "Step",
+    "StepLimits",
+    "StepLog",
+    "snapshot",
+    "step_limits",
+    "steps_frame",
+]
+
+STEP_STATUSES = ("running", "completed", "failed")
+
+_lock = threading.Lock()  # guards every StepLog's deque and counters; held only briefly
+
+
+@dataclass(frozen=True)
+class StepLimits:
+    """How much of each job's steps a runtime keeps: ``Runtime(record_steps=StepLimits(...))``."""
+
+    #: steps kept per job (oldest dropped first)
+    max_steps: int = 1000
+    #: estimated bytes of inputs and data kept per job
+    max_bytes: int = 16 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.max_bytes < 1:
+            raise ValueError(
+                f"StepLimits needs max_steps >= 1 and max_bytes >= 1, got max_steps="
+                f"{self.max_steps}, max_bytes={self.max_bytes}; use record_steps=False to "
+                "record nothing"
+            )
+
+
+def step_limits(value: Any) -> StepLimits | None:
+    """``record_steps=`` as limits: ``False``/``None`` off, ``True`` the defaults, an int
+    ``max_steps``, a mapping or :class:`StepLimits` the given ones."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return StepLimits()
+    if isinstance(value, StepLimits):
+        return value
+    if isinstance(value, int):
+        return StepLimits(max_steps=value)
+    if isinstance(value, Mapping):
+        return StepLimits(**value)
+    raise TypeError(
+        "record_steps must be True, False, an int (max steps per job), a dict or "
+        f"StepLimits(max_steps=..., max_bytes=...); got {type(value).__name__}"
+    )
+
+
+# -- records --------------------------------------------------------------------------------
+class Step:
+    """One recorded activation. Treat ``inputs`` and ``data`` as read-only: :meth:`copy_inputs`
+    and :meth:`copy_data` give copies to edit and pass to ``job.fork``."""
+
+    __slots__ = (
+        "attempt",
+        "data",
+        "data_bytes",
+        "duration",
+        "error",
+        "input_bytes",
+        "input_items",
+        "inputs",
+        "routine_id",
+        "seq",
+        "shared",
+        "started_at",
+        "status",
+        "step",
+    )
+
+    def __init__(
+        self,
+        step: int,
+        routine_id: str,
+        inputs: dict[str, list[Any]],
+        data: dict[str, Any],
+        *,
+        attempt: int = 0,
+        started_at: float | None = None,
+        seq: int | None = None,
+        duration: float | None = None,
+        status: str = "running",
+        error: str | None = None,
+        input_items: int | None = None,
+        input_bytes: int = 0,
+        data_bytes: int = 0,
+        shared: bool = False,
+    ) -> None:
+        #: the activation id
+        self.step = step
+        self.routine_id = routine_id
+        #: slot name -> the items that slot delivered (copies)
+        self.inputs = inputs
+        #: the job's data when the activation started (a copy)
+        self.data = data
+        self.attempt = attempt
+        self.started_at = now() if started_at is None else started_at
+        self.seq = seq
+        self.duration = duration
+        self.status = status
+        self.error = error
+        self.input_items = (
+            sum(len(v) for v in inputs.values()) if input_items is None else input_items
+        )
+        self.input_bytes = input_bytes
+        self.data_bytes = data_bytes
+        #: something could not be copied and is the routine's own object
+        self.shared = shared
+
+    def copy_inputs(self) -> dict[str, list[Any]]:
+        """A copy of the inputs, to edit and pass as ``job.fork(step, inputs=...)``."""
+        return snapshot_retrying(self.inputs)[0]  # type: ignore[no-any-return]
+
+    def copy_data(self) -> dict[str, Any]:
+        """A copy of the data, to edit and pass as ``job.fork(step, data=...)``."""
+        return snapshot_retrying(self.data)[0]  # type: ignore[no-any-return]
+
+    def to_dict(self, *, payloads: bool = True) -> dict[str, Any]:
+        """The step as JSON-shaped data (``started_at`` ISO 8601); ``payloads=False`` leaves
+        out ``inputs`` and ``data``. Values are not sanitised here (see ``core.jsonsafe``)."""
+        d: dict[str, Any] = {
+            "step": self.step,
+            "seq": self.seq,
+            "routine": self.routine_id,
+            "attempt": self.attempt,
+            "started_at": iso(self.started_at),
+            "duration": self.duration,
+            "status": self.status,
+            "input_items": self.input_items,
+            "input_bytes": self.input_bytes,
+            "data_bytes": self.data_bytes,
+            "error": self.error,
+            "shared": self.shared,
+        }
+        if payloads:
+            d["inputs"] = self.inputs
+            d["data"] = self.data
+        return d
+
+    def to_doc(self) -> dict[str, Any]:
+        """Every field, ``started_at`` as epoch seconds (what a store keeps)."""
+        return {name: getattr(self, name) for name in Step.__slots__}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Step:
+        values = {k: doc[k] for k in cls.__slots__ if k in doc}
+        step, rid = values.pop("step"), values.pop("routine_id")
+        inputs, data = values.pop("inputs", {}) or {}, values.pop("data", {}) or {}
+        return cls(step, rid, inputs, data, **values)
+
+    def __repr__(self) -> str:
+        return (
+            f"Step(step={self.step}, seq={self.seq}, routine={self.routine_id!r}, "
+            f"status={self.status!r}, input_items={self.input_items})"
+        )
+
+
+class StepLog:
+    """The recorded steps of one job, oldest first, within :class:`StepLimits`.
+
+    The engine calls :meth:`begin` when an activation starts (after any breakpoint let it go)
+    and :meth:`end` when its logic returned or raised; everything else reads.
+    """
+
+    __slots__ = (
+        "_steps",
+        "bytes",
+        "dropped",
+        "dropped_bytes",
+        "dropped_seq",
+        "dropped_step",
+        "limits",
+    )
+
+    def __init__(self, limits: StepLimits, steps: list[Step] | None = None) -> None:
+        self.limits = limits
+        self._steps: deque[Step] = deque(steps or ())
+        #: estimated bytes held
+        self.bytes = sum(s.input_bytes + s.data_bytes for s in self._steps)
+        #: steps dropped past the cap, and their estimated bytes
+        self.dropped = 0
+        self.dropped_bytes = 0
+        #: the highest activation id and seq dropped (what tells "dropped" from "unknown")
+        self.dropped_step: int | None = None
+        self.dropped_seq: int | None = None
+
+    # -- recording (engine) ------------------------------------------------------------------
+    def begin(self, act: ActivationContext) -> Step:
+        """Record the activation starting now: copies of its inputs and of the job's data."""
+        inputs, in_bytes, shared = snapshot_retrying(act.inputs)
+        data, data_bytes, shared_data = snapshot_retrying(act.job.data)
+        step = Step(
+            act.act_id,
+            act.routine.routine_id,
+            inputs,
+            data,
+            attempt=act.attempt,
+            input_bytes=in_bytes,
+            data_bytes=data_bytes,
+            shared=shared or shared_data,
+        )
+        limits = self.limits
+        with _lock:
+            steps = self._steps
+            steps.append(step)
+            self.bytes += in_bytes + data_bytes
+            while len(steps) > 1 and (
+                len(steps) > limits.max_steps or self.bytes > limits.max_bytes
+            ):
+                self._drop(steps.popleft())
+        return step
+
+    def _drop(self, old: Step) -> None:
+        size = old.input_bytes + old.data_bytes
+        self.bytes -= size
+        self.dropped += 1
+        self.dropped_bytes += size
+        if self.dropped_step is None or old.step > self.dropped_step:
+            self.dropped_step = old.step
+        if old.seq is not None and (self.dropped_seq is None or old.seq > self.dropped_seq):
+            self.dropped_seq = old.seq
+
+    @staticmethod
+    def end(step: Step, job: JobContext, duration: float, error: BaseException | None) -> None:
+        """The activation's logic returned (``error`` None) or raised; called after the
+        monitor wrote the activation, so its trace ``seq`` is known."""
+        step.duration = duration
+        if error is None:
+            step.status = "completed"
+        else:
+            step.status = "failed"
+            step.error = f"{type(error).__name__}: {error}"
+        mon = job.monitor
+        if mon is not None:
+            last_start_seq = getattr(getattr(mon, "trace", None), "last_start_seq", None)
+            if last_start_seq is not None:
+                step.seq = last_start_seq(step.routine_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def list(self) -> list[Step]:
+        """The steps kept, oldest first."""
+        with _lock:
+            return list(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.list())
+
+    def find(self, job_id: str, step: int | None = None, seq: int | None = None) -> Step:
+        """The step with activation id ``step`` (or whose ``routine_start`` has ``seq``).
+
+        Raises :class:`StepDropped` for a step dropped past the cap, :class:`StepNotFound`
+        (naming the steps kept) for anything else.
+        """
+        steps = self.list()
+        for s in steps:
+            if (s.step == step) if step is not None else (s.seq == seq):
+                return s
+        what = f"step {step}" if step is not None else f"a step with trace seq {seq}"
+        dropped_max = self.dropped_step if step is not None else self.dropped_seq
+        value = step if step is not None else seq
+        if self.dropped and dropped_max is not None and value is not None and value <= dropped_max:
+            raise self.dropped_error(job_id, what)
+        raise StepNotFound(f"job {job_id!r} has no {what}; {self.describe_kept()}")
+
+    def dropped_error(self, job_id: str, what: str) -> StepDropped:
+        lim = self.limits
+        return StepDropped(
+            f"{what} of job {job_id!r} was dropped: the job recorded more than the cap of "
+            f"max_steps={lim.max_steps}, max_bytes={lim.max_bytes} and the oldest "
+            f"{self.dropped} steps were dropped; {self.describe_kept()}. To fork from it, "
+            "raise the cap, e.g. Runtime(record_steps=StepLimits(max_steps=..., max_bytes=...)), "
+            "and run the job again"
+        )
+
+    def describe_kept(self) -> str:
+        steps = self.list()
+        if not steps:
+            return "no steps are kept"
+        ids = [s.step for s in steps]
+        seqs = [s.seq for s in steps if s.seq is not None]
+        text = f"the {len(steps)} steps kept have activation ids {min(ids)}..{max(ids)}"
+        if seqs:
+            text += f" and trace seqs {min(seqs)}..{max(seqs)}"
+        return text + " (see job.steps)"
+
+    def newest_failed(self, routine_id: str) -> Step | None:
+        """The newest failed step of ``routine_id`` (the one that failed the job, for retry)."""
+        for s in reversed(self.list()):
+            if s.routine_id == routine_id and s.status == "failed":
+                return s
+        return None
+
+    def frame(self, job_id: str) -> Any:
+        """The steps as a DataFrame with :data:`STEP_COLUMNS` (see :func:`steps_frame`)."""
+        return steps_frame(
+            self.list(),
+            job_id=job_id,
+            dropped=self.dropped,
+            dropped_bytes=self.dropped_bytes,
+            limits=self.limits,
+        )
+
+    def __repr__(self) -> str:
+        return f"StepLog(steps={len(self._steps)}, bytes={self.bytes}, dropped={self.dropped})"
