@@ -16,6 +16,8 @@ from routilux_nb.core.errors import JobStateError
 from routilux_nb.core.extensions import JobStore
 from routilux_nb.core.job import job_fields
 
+from .steps import StoredSteps
+
 __all__ = [
     "JOB_FIELDS",
     "SORT_KEYS",
@@ -91,7 +93,7 @@ def _jsonable(value: Any, active: set[int]) -> Any:
 
 
 @dataclass(frozen=True)
-class StoredJob:
+class StoredJob(StoredSteps):
     """A job read back from a store: its fields, ``to_dict()`` and ``wait()``.
 
     It answers like a :class:`~routilux_nb.core.job.JobContext` (so ``Runtime.get_job`` can
