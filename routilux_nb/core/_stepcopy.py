@@ -1,15 +1,21 @@
-"""Copies of recorded steps' inputs and data, with an estimate of their size (see
-:mod:`routilux_nb.core.steps`): dicts, lists, tuples and sets are rebuilt, strings, numbers,
-``None`` and bytes shared, anything else deep-copied (or, if that fails, shared and flagged).
+"""Copies of recorded steps' inputs and data, with their size (see :mod:`routilux_nb.core.steps`).
+
+:func:`freeze` keeps plain data (dicts, lists, tuples, sets, str, bytes, numbers, bools,
+``None``: what the ``marshal`` module writes) as ``marshal`` bytes: one C-level call copies it,
+the length is its size, and the bytes are immutable and invisible to the garbage collector, so
+keeping thousands of steps costs little. Anything else is copied by :func:`snapshot` (dicts,
+lists, tuples and sets rebuilt, anything else deep-copied, or, if that fails, kept by reference
+and flagged ``shared``) with an estimated size. :func:`thaw` gives a fresh copy at each call.
 """
 
 from __future__ import annotations
 
 import copy
+import marshal
 import sys
 from typing import Any
 
-__all__ = ["snapshot", "snapshot_retrying"]
+__all__ = ["freeze", "snapshot", "snapshot_retrying", "thaw"]
 
 _SCALARS = frozenset({int, float, bool, complex, type(None)})
 _MAX_DEPTH = 32
@@ -80,3 +86,29 @@ def snapshot_retrying(value: Any) -> tuple[Any, int, bool]:
         except RuntimeError:  # "dictionary changed size during iteration"
             continue
     return value, 0, True
+
+
+class _Held:
+    """A frozen value ``marshal`` could not write: a snapshot, thawed by copying it again."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def freeze(value: Any) -> tuple[Any, int, bool]:
+    """``(frozen, size in bytes, shared)`` of ``value`` (see module docstring)."""
+    try:
+        blob = marshal.dumps(value)
+    except (ValueError, TypeError, RecursionError):  # not plain data: copy it in Python
+        copied, size, shared = snapshot_retrying(value)
+        return _Held(copied), size, shared
+    return blob, len(blob), False
+
+
+def thaw(frozen: Any) -> Any:
+    """A fresh copy of what :func:`freeze` kept."""
+    if type(frozen) is bytes:
+        return marshal.loads(frozen)
+    return snapshot(frozen.value)[0]

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._stepcopy import snapshot
 from .errors import FlowNotFound, JobStateError, RoutiluxError, StepNotFound
-from .steps import Step, StepLog, snapshot
+from .steps import Step, StepLog
 
 if TYPE_CHECKING:
     from .job import JobContext

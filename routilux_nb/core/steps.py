@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._stepcopy import snapshot, snapshot_retrying
+from ._stepcopy import freeze, thaw
 from ._stepframe import STEP_COLUMNS, steps_frame
 from .clock import iso, now
 from .errors import StepDropped, StepNotFound
@@ -41,7 +41,6 @@ __all__ = [
     "Step",
     "StepLimits",
     "StepLog",
-    "snapshot",
     "step_limits",
     "steps_frame",
 ]
@@ -90,18 +89,18 @@ def step_limits(value: Any) -> StepLimits | None:
 
 # -- records --------------------------------------------------------------------------------
 class Step:
-    """One recorded activation. Treat ``inputs`` and ``data`` as read-only: :meth:`copy_inputs`
-    and :meth:`copy_data` give copies to edit and pass to ``job.fork``."""
+    """One recorded activation. ``inputs`` and ``data`` give a fresh copy at each read: edit
+    them freely and pass them to ``job.fork(step, inputs=..., data=...)``."""
 
     __slots__ = (
+        "_data",
+        "_inputs",
         "attempt",
-        "data",
         "data_bytes",
         "duration",
         "error",
         "input_bytes",
         "input_items",
-        "inputs",
         "routine_id",
         "seq",
         "shared",
@@ -114,48 +113,79 @@ class Step:
         self,
         step: int,
         routine_id: str,
-        inputs: dict[str, list[Any]],
-        data: dict[str, Any],
-        *,
-        attempt: int = 0,
-        started_at: float | None = None,
-        seq: int | None = None,
-        duration: float | None = None,
-        status: str = "running",
-        error: str | None = None,
-        input_items: int | None = None,
-        input_bytes: int = 0,
-        data_bytes: int = 0,
-        shared: bool = False,
+        inputs: Any,
+        data: Any,
+        attempt: int,
+        started_at: float,
+        input_items: int,
+        input_bytes: int,
+        data_bytes: int,
+        shared: bool,
     ) -> None:
         #: the activation id
         self.step = step
         self.routine_id = routine_id
-        #: slot name -> the items that slot delivered (copies)
-        self.inputs = inputs
-        #: the job's data when the activation started (a copy)
-        self.data = data
+        self._inputs = inputs  # frozen (see core._stepcopy)
+        self._data = data
         self.attempt = attempt
-        self.started_at = now() if started_at is None else started_at
-        self.seq = seq
-        self.duration = duration
-        self.status = status
-        self.error = error
-        self.input_items = (
-            sum(len(v) for v in inputs.values()) if input_items is None else input_items
-        )
+        self.started_at = started_at
+        #: seq of the activation's ``routine_start`` record in the job's trace
+        self.seq: int | None = None
+        self.duration: float | None = None
+        self.status = "running"
+        self.error: str | None = None
+        self.input_items = input_items
         self.input_bytes = input_bytes
         self.data_bytes = data_bytes
         #: something could not be copied and is the routine's own object
         self.shared = shared
 
+    @classmethod
+    def of(
+        cls,
+        step: int,
+        routine_id: str,
+        inputs: dict[str, list[Any]],
+        data: dict[str, Any],
+        *,
+        attempt: int = 0,
+        started_at: float | None = None,
+    ) -> Step:
+        """A step recording (copies of) ``inputs`` and ``data``."""
+        frozen_in, in_bytes, shared_in = freeze(inputs)
+        frozen_data, data_bytes, shared_data = freeze(data)
+        items = sum(map(len, inputs.values()))
+        at = now() if started_at is None else started_at
+        return cls(
+            step,
+            routine_id,
+            frozen_in,
+            frozen_data,
+            attempt,
+            at,
+            items,
+            in_bytes,
+            data_bytes,
+            shared_in or shared_data,
+        )
+
+    @property
+    def inputs(self) -> dict[str, list[Any]]:
+        """Slot name -> the items that slot delivered (a fresh copy at each read)."""
+        return thaw(self._inputs)  # type: ignore[no-any-return]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The job's data when the activation started (a fresh copy at each read)."""
+        return thaw(self._data)  # type: ignore[no-any-return]
+
     def copy_inputs(self) -> dict[str, list[Any]]:
-        """A copy of the inputs, to edit and pass as ``job.fork(step, inputs=...)``."""
-        return snapshot_retrying(self.inputs)[0]  # type: ignore[no-any-return]
+        """A copy of the inputs (the same as reading ``inputs``)."""
+        return self.inputs
 
     def copy_data(self) -> dict[str, Any]:
-        """A copy of the data, to edit and pass as ``job.fork(step, data=...)``."""
-        return snapshot_retrying(self.data)[0]  # type: ignore[no-any-return]
+        """A copy of the data (the same as reading ``data``)."""
+        return self.data
 
     def to_dict(self, *, payloads: bool = True) -> dict[str, Any]:
         """The step as JSON-shaped data (``started_at`` ISO 8601); ``payloads=False`` leaves
@@ -179,16 +209,42 @@ class Step:
             d["data"] = self.data
         return d
 
+    _DOC = (
+        "step",
+        "routine_id",
+        "attempt",
+        "started_at",
+        "seq",
+        "duration",
+        "status",
+        "error",
+        "input_items",
+        "input_bytes",
+        "data_bytes",
+        "shared",
+    )
+
     def to_doc(self) -> dict[str, Any]:
         """Every field, ``started_at`` as epoch seconds (what a store keeps)."""
-        return {name: getattr(self, name) for name in Step.__slots__}
+        doc = {name: getattr(self, name) for name in Step._DOC}
+        doc["inputs"], doc["data"] = self.inputs, self.data
+        return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Step:
-        values = {k: doc[k] for k in cls.__slots__ if k in doc}
-        step, rid = values.pop("step"), values.pop("routine_id")
-        inputs, data = values.pop("inputs", {}) or {}, values.pop("data", {}) or {}
-        return cls(step, rid, inputs, data, **values)
+        """The step :meth:`to_doc` wrote."""
+        step = cls.of(
+            int(doc["step"]),
+            str(doc["routine_id"]),
+            dict(doc.get("inputs") or {}),
+            dict(doc.get("data") or {}),
+            attempt=int(doc.get("attempt") or 0),
+            started_at=float(doc["started_at"]),
+        )
+        for name in ("seq", "duration", "status", "error", "input_bytes", "data_bytes", "shared"):
+            if doc.get(name) is not None:
+                setattr(step, name, doc[name])
+        return step
 
     def __repr__(self) -> str:
         return (
@@ -216,9 +272,9 @@ class StepLog:
 
     def __init__(self, limits: StepLimits, steps: list[Step] | None = None) -> None:
         self.limits = limits
-        self._steps: deque[Step] = deque(steps or ())
-        #: estimated bytes held
-        self.bytes = sum(s.input_bytes + s.data_bytes for s in self._steps)
+        self._steps: deque[Step] = deque(steps) if steps else deque()
+        #: estimated bytes held (an estimate: concurrent activations may race on it)
+        self.bytes = sum(s.input_bytes + s.data_bytes for s in steps) if steps else 0
         #: steps dropped past the cap, and their estimated bytes
         self.dropped = 0
         self.dropped_bytes = 0
@@ -228,28 +284,23 @@ class StepLog:
 
     # -- recording (engine) ------------------------------------------------------------------
     def begin(self, act: ActivationContext) -> Step:
-        """Record the activation starting now: copies of its inputs and of the job's data."""
-        inputs, in_bytes, shared = snapshot_retrying(act.inputs)
-        data, data_bytes, shared_data = snapshot_retrying(act.job.data)
-        step = Step(
-            act.act_id,
-            act.routine.routine_id,
-            inputs,
-            data,
-            attempt=act.attempt,
-            input_bytes=in_bytes,
-            data_bytes=data_bytes,
-            shared=shared or shared_data,
-        )
+        """Record the activation starting now: copies of its inputs and of the job's data.
+
+        Lock-free on the way in (a deque append is atomic); trimming past the cap takes the
+        module's lock, and only then.
+        """
+        step = Step.of(act.act_id, act.routine.routine_id, act.inputs, act.job.data)
+        step.attempt = act.attempt
+        steps = self._steps
+        steps.append(step)
+        self.bytes += step.input_bytes + step.data_bytes
         limits = self.limits
-        with _lock:
-            steps = self._steps
-            steps.append(step)
-            self.bytes += in_bytes + data_bytes
-            while len(steps) > 1 and (
-                len(steps) > limits.max_steps or self.bytes > limits.max_bytes
-            ):
-                self._drop(steps.popleft())
+        if len(steps) > limits.max_steps or self.bytes > limits.max_bytes:
+            with _lock:
+                while len(steps) > 1 and (
+                    len(steps) > limits.max_steps or self.bytes > limits.max_bytes
+                ):
+                    self._drop(steps.popleft())
         return step
 
     def _drop(self, old: Step) -> None:
@@ -281,8 +332,7 @@ class StepLog:
     # -- reading -----------------------------------------------------------------------------
     def list(self) -> list[Step]:
         """The steps kept, oldest first."""
-        with _lock:
-            return list(self._steps)
+        return list(self._steps)  # one C-level copy: atomic under the GIL
 
     def __len__(self) -> int:
         return len(self._steps)
