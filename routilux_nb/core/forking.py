@@ -10,7 +10,10 @@ special case "fork from the failed step, with the job's data as it is now".
 
 Steps are named by their activation id (``job.fork(17)``, the ``step`` column of
 ``job.steps``), by a row of that frame or a :class:`~.steps.Step`, or by any trace ``seq`` of
-the activation (``job.fork(seq=42)``: the ``seq`` column of ``job.trace.to_pandas()``).
+the activation (``job.fork(seq=42)``: the ``seq`` column of ``job.trace.to_pandas()``). An
+activation parked at a breakpoint (``job.parked[i].act_id``) has not run yet, so it is not
+recorded, but it can be forked from too (status ``"parked"``): with its items and the job's
+data as they are now, even without recording.
 
 The items are delivered to the routine's slots as a job's first items are; its activation
 policy takes them (with the default ``immediate`` policy: one activation with all of them).
@@ -31,10 +34,21 @@ if TYPE_CHECKING:
     from .runtime import Runtime
     from .worker import Worker
 
-__all__ = ["Forkable", "InvalidStepInputs", "fork_job", "resolve_step", "step_id_of"]
+__all__ = [
+    "Forkable",
+    "InvalidStepInputs",
+    "StepsNotRecorded",
+    "fork_job",
+    "resolve_step",
+    "step_id_of",
+]
 
 #: metadata keys of a job's own lineage, not inherited by its forks
 _LINEAGE = ("forked_from", "forked_step", "forked_seq", "retry_of")
+
+
+class StepsNotRecorded(JobStateError):
+    """The job has no recorded steps (its runtime records none): the HTTP API answers 409."""
 
 
 class InvalidStepInputs(RoutiluxError, ValueError):
@@ -70,12 +84,16 @@ def resolve_step(job: Any, log: StepLog | None, step: Any = None, seq: int | Non
     ``JobStateError`` when the job recorded no steps.
     """
     jid = job.job_id
+    sid = step_id_of(step)
+    if sid is not None and (log is None or not any(s.step == sid for s in log.list())):
+        parked = _parked_step(job, sid)
+        if parked is not None:
+            return parked
     if log is None:
-        raise JobStateError(
+        raise StepsNotRecorded(
             f"job {jid!r} has no recorded steps: its runtime records none (create it with "
             "Runtime(record_steps=True); rx.runtime() records them)"
         )
-    sid = step_id_of(step)
     if sid is None and seq is None:
         failed = _failed_step(job, log)
         if failed is None:
@@ -94,6 +112,17 @@ def resolve_step(job: Any, log: StepLog | None, step: Any = None, seq: int | Non
         if found is None:
             raise
         return found
+
+
+def _parked_step(job: Any, act_id: int) -> Step | None:
+    """An activation waiting at a breakpoint, as a step (it has not run, so it is not
+    recorded yet): its items and the job's data as they are now. The debugger forks from it."""
+    for p in list(getattr(job, "parked", ()) or ()):
+        if p.act_id == act_id and p.is_activation and isinstance(p.payload, Mapping):
+            step = Step.of(act_id, p.routine_id, dict(p.payload), job.data, attempt=p.attempt)
+            step.status = "parked"
+            return step
+    return None
 
 
 def _failed_step(job: Any, log: StepLog) -> Step | None:
@@ -249,7 +278,7 @@ class Forkable:
         return log.frame(self.job_id)
 
     def step(self, step: Any = None, *, seq: int | None = None) -> Step:
-        """The recorded :class:`~.steps.Step` (``.inputs``, ``.data``, ``.copy_inputs()``...)
+        """The recorded :class:`~.steps.Step` (``.inputs``, ``.data``: fresh copies to edit)
         named by activation id or trace ``seq``; with neither, a failed job's failed step.
         Raises ``StepNotFound`` (a ``KeyError``), ``StepDropped`` or ``JobStateError``."""
         return resolve_step(self, self.step_log, step, seq)

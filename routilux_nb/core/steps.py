@@ -7,15 +7,17 @@ activation id and the ``seq`` of its ``routine_start`` record in the job's trace
 started, how long it ran and how it ended. ``job.steps`` lists them as a DataFrame
 (:data:`STEP_COLUMNS`); ``job.fork(step)`` starts a new job there (see :mod:`.forking`).
 
-Copies are taken when the activation starts, before the routine can change anything: dicts,
-lists, tuples and sets are rebuilt, strings, numbers, ``None`` and bytes are shared (they
-cannot change), anything else goes through ``copy.deepcopy``. What cannot be deep-copied is
-kept by reference, and the step says so (``shared``).
+Copies are taken when the activation starts, before the routine can change anything. Plain
+data (dicts, lists, tuples, sets, str, bytes, numbers, bools, ``None``) is frozen as
+``marshal`` bytes: one C-level call, an exact size, nothing for the garbage collector to walk.
+Anything else (a DataFrame, an object) goes through ``copy.deepcopy``; what cannot be
+deep-copied is kept by reference, and the step says so (``shared``). ``step.inputs`` and
+``step.data`` give a fresh copy at each read (see :mod:`._stepcopy`).
 
-Bounds, per job: at most ``max_steps`` steps and ``max_bytes`` *estimated* bytes (string and
-bytes lengths, 8 per number and per container element, ``sys.getsizeof`` for other objects).
-The oldest steps go first (the newest one is always kept); :attr:`StepLog.dropped` counts them
-and forking one raises :class:`~routilux_nb.core.errors.StepDropped` naming the cap.
+Bounds, per job: at most ``max_steps`` steps and ``max_bytes`` bytes (the frozen size; for
+objects that are not plain data an estimate: ``sys.getsizeof``). The oldest steps go first
+(the newest one is always kept); :attr:`StepLog.dropped` counts them and forking one raises
+:class:`~routilux_nb.core.errors.StepDropped` naming the cap.
 """
 
 from __future__ import annotations

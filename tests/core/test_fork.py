@@ -307,3 +307,20 @@ def test_compare_identical_and_differing_runs(srt):
     html = diff._repr_html_()
     assert "#ffebe9" in html and "#dafbe1" in html and "{&#x27;x&#x27;: 30}" in html
     assert srt.compare(a.job_id, fork.job_id).rows == diff.rows
+
+
+def test_an_activation_parked_at_a_breakpoint_can_be_forked_from(srt, wait_until):
+    calls: list[str] = []
+    flow = chain(calls)
+    worker = srt.start(flow)
+    bp = srt.monitor.add_breakpoint("routine", "scale", worker=worker)
+    job = worker.submit({"x": 1})
+    parked = wait_until(lambda: job.parked)[0]
+    assert parked.routine_id == "scale" and job.status == "paused"
+    srt.monitor.remove_breakpoint(bp.breakpoint_id)
+    assert job.step(parked.act_id).status == "parked"
+    fork = job.fork(parked.act_id, inputs={"input": [{"x": 9}]}).wait(5)
+    assert fork.status == "completed" and fork.data == {"seen": 1, "out": [90]}
+    assert calls == ["source", "scale", "sink"]  # the fork ran scale and sink only
+    assert fork.metadata["forked_step"] == parked.act_id
+    job.cancel()

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from routilux_nb.core.errors import JobStateError, StepDropped, StepNotFound
-from routilux_nb.core.forking import InvalidStepInputs
+from routilux_nb.core.forking import InvalidStepInputs, StepsNotRecorded
 
 from ..deps import api_base, get_runtime, job_path, links_for_job
 from ..errors import ApiError, ApiJSONResponse, respond
@@ -51,6 +51,8 @@ def _step_errors(job_id: str) -> Iterator[None]:
         ) from None
     except InvalidStepInputs as exc:
         raise ApiError(422, "VALIDATION_ERROR", str(exc), {"job_id": job_id}) from None
+    except StepsNotRecorded as exc:
+        raise ApiError(409, "STEPS_NOT_RECORDED", str(exc), {"job_id": job_id}) from None
 
 
 def _log(request: Request, job: Any) -> Any:
@@ -124,10 +126,10 @@ async def fork_job(
 ) -> ApiJSONResponse:
     """The routines before the step do not run again; the step's routine runs the flow's
     current code with the recorded items and data, or ``inputs``/``data`` given here. The new
-    job's metadata has ``forked_from``, ``forked_step`` and ``forked_seq``."""
+    job's metadata has ``forked_from``, ``forked_step`` and ``forked_seq``. ``step`` may also
+    name an activation parked at a breakpoint (its ``act_id``: ``job.parked[i].act_id``)."""
     rt = get_runtime(request)
     body = body or ForkRequest.model_validate({})
-    _log(request, job)
     with _step_errors(job.job_id):
         try:
             new = rt.fork(
@@ -140,6 +142,8 @@ async def fork_job(
                 metadata=body.metadata,
             )
         except JobStateError as exc:  # e.g. a job id in use
+            if isinstance(exc, StepsNotRecorded):
+                raise
             raise ApiError(409, "INVALID_STATE", str(exc), {"job_id": job.job_id}) from None
     d = new.to_dict(include_data=False)
     d["_links"] = links_for_job(api_base(request), new)
