@@ -26,6 +26,8 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from marshal import dumps as _dumps
+from time import time as _time
 from typing import TYPE_CHECKING, Any
 
 from ._stepcopy import freeze, thaw
@@ -262,47 +264,68 @@ class StepLog:
     and :meth:`end` when its logic returned or raised; everything else reads.
     """
 
-    __slots__ = (
-        "_steps",
-        "bytes",
-        "dropped",
-        "dropped_bytes",
-        "dropped_seq",
-        "dropped_step",
-        "limits",
-    )
+    #: estimated bytes held (an estimate: concurrent activations may race on it)
+    bytes = 0
+    #: steps dropped past the cap, and their bytes
+    dropped = 0
+    dropped_bytes = 0
+    #: the highest activation id and seq dropped (what tells "dropped" from "unknown")
+    dropped_step: int | None = None
+    dropped_seq: int | None = None
 
     def __init__(self, limits: StepLimits, steps: list[Step] | None = None) -> None:
+        # one per job, made with the job: only what differs from the class defaults is set
         self.limits = limits
-        self._steps: deque[Step] = deque(steps) if steps else deque()
-        #: estimated bytes held (an estimate: concurrent activations may race on it)
-        self.bytes = sum(s.input_bytes + s.data_bytes for s in steps) if steps else 0
-        #: steps dropped past the cap, and their estimated bytes
-        self.dropped = 0
-        self.dropped_bytes = 0
-        #: the highest activation id and seq dropped (what tells "dropped" from "unknown")
-        self.dropped_step: int | None = None
-        self.dropped_seq: int | None = None
+        self._steps: deque[Step] = deque()
+        if steps:
+            self._steps.extend(steps)
+            self.bytes = sum(s.input_bytes + s.data_bytes for s in steps)
 
     # -- recording (engine) ------------------------------------------------------------------
     def begin(self, act: ActivationContext) -> Step:
         """Record the activation starting now: copies of its inputs and of the job's data.
 
-        Lock-free on the way in (a deque append is atomic); trimming past the cap takes the
-        module's lock, and only then.
+        Plain data is frozen with one ``marshal`` call each (see :mod:`._stepcopy`). Lock-free
+        on the way in (a deque append is atomic); trimming past the cap takes the module's
+        lock, and only then.
         """
-        step = Step.of(act.act_id, act.routine.routine_id, act.inputs, act.job.data)
-        step.attempt = act.attempt
+        inputs = act.inputs
+        shared = False
+        try:
+            frozen_in: Any = _dumps(inputs)
+            in_bytes = len(frozen_in)
+        except (ValueError, TypeError, RecursionError):
+            frozen_in, in_bytes, shared = freeze(inputs)
+        data = act.job.data
+        try:
+            frozen_data: Any = _dumps(data)
+            data_bytes = len(frozen_data)
+        except (ValueError, TypeError, RecursionError):
+            frozen_data, data_bytes, shared_data = freeze(data)
+            shared = shared or shared_data
+        step = Step(
+            act.act_id,
+            act.routine.routine_id,
+            frozen_in,
+            frozen_data,
+            act.attempt,
+            _time(),
+            sum(map(len, inputs.values())),
+            in_bytes,
+            data_bytes,
+            shared,
+        )
         steps = self._steps
-        steps.append(step)
-        self.bytes += step.input_bytes + step.data_bytes
         limits = self.limits
-        if len(steps) > limits.max_steps or self.bytes > limits.max_bytes:
-            with _lock:
-                while len(steps) > 1 and (
-                    len(steps) > limits.max_steps or self.bytes > limits.max_bytes
-                ):
-                    self._drop(steps.popleft())
+        if len(steps) >= limits.max_steps:  # at the cap: one out for this one in
+            try:
+                self._drop(steps.popleft())
+            except IndexError:  # emptied meanwhile by another thread's trim
+                pass
+        steps.append(step)
+        size = self.bytes = self.bytes + in_bytes + data_bytes
+        if size > limits.max_bytes or len(steps) > limits.max_steps:
+            self._trim(steps, limits)
         return step
 
     def _drop(self, old: Step) -> None:
@@ -310,10 +333,22 @@ class StepLog:
         self.bytes -= size
         self.dropped += 1
         self.dropped_bytes += size
-        if self.dropped_step is None or old.step > self.dropped_step:
+        top = self.dropped_step
+        if top is None or old.step > top:
             self.dropped_step = old.step
-        if old.seq is not None and (self.dropped_seq is None or old.seq > self.dropped_seq):
-            self.dropped_seq = old.seq
+        seq = old.seq
+        if seq is not None:
+            top = self.dropped_seq
+            if top is None or seq > top:
+                self.dropped_seq = seq
+
+    def _trim(self, steps: deque[Step], limits: StepLimits) -> None:
+        """Drop the oldest steps past the cap (the newest stays)."""
+        with _lock:
+            while len(steps) > 1 and (
+                len(steps) > limits.max_steps or self.bytes > limits.max_bytes
+            ):
+                self._drop(steps.popleft())
 
     @staticmethod
     def end(step: Step, job: JobContext, duration: float, error: BaseException | None) -> None:
