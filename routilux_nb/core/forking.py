@@ -119,9 +119,10 @@ def _parked_step(job: Any, act_id: int) -> Step | None:
     recorded yet): its items and the job's data as they are now. The debugger forks from it."""
     for p in list(getattr(job, "parked", ()) or ()):
         if p.act_id == act_id and p.is_activation and isinstance(p.payload, Mapping):
-            step = Step.of(act_id, p.routine_id, dict(p.payload), job.data, attempt=p.attempt)
-            step.status = "parked"
-            return step
+            payload = dict(p.payload)
+            return Step.of(
+                act_id, p.routine_id, payload, job.data, attempt=p.attempt, status="parked"
+            )
     return None
 
 

@@ -30,9 +30,9 @@ from marshal import dumps as _dumps
 from time import time as _time
 from typing import TYPE_CHECKING, Any
 
-from ._stepcopy import freeze, thaw
+from ._step import Step
+from ._stepcopy import freeze
 from ._stepframe import STEP_COLUMNS, steps_frame
-from .clock import iso, now
 from .errors import StepDropped, StepNotFound
 
 if TYPE_CHECKING:
@@ -91,172 +91,6 @@ def step_limits(value: Any) -> StepLimits | None:
     )
 
 
-# -- records --------------------------------------------------------------------------------
-class Step:
-    """One recorded activation. ``inputs`` and ``data`` give a fresh copy at each read: edit
-    them freely and pass them to ``job.fork(step, inputs=..., data=...)``."""
-
-    __slots__ = (
-        "_data",
-        "_inputs",
-        "attempt",
-        "data_bytes",
-        "duration",
-        "error",
-        "input_bytes",
-        "input_items",
-        "routine_id",
-        "seq",
-        "shared",
-        "started_at",
-        "status",
-        "step",
-    )
-
-    def __init__(
-        self,
-        step: int,
-        routine_id: str,
-        inputs: Any,
-        data: Any,
-        attempt: int,
-        started_at: float,
-        input_items: int,
-        input_bytes: int,
-        data_bytes: int,
-        shared: bool,
-    ) -> None:
-        #: the activation id
-        self.step = step
-        self.routine_id = routine_id
-        self._inputs = inputs  # frozen (see core._stepcopy)
-        self._data = data
-        self.attempt = attempt
-        self.started_at = started_at
-        #: seq of the activation's ``routine_start`` record in the job's trace
-        self.seq: int | None = None
-        self.duration: float | None = None
-        self.status = "running"
-        self.error: str | None = None
-        self.input_items = input_items
-        self.input_bytes = input_bytes
-        self.data_bytes = data_bytes
-        #: something could not be copied and is the routine's own object
-        self.shared = shared
-
-    @classmethod
-    def of(
-        cls,
-        step: int,
-        routine_id: str,
-        inputs: dict[str, list[Any]],
-        data: dict[str, Any],
-        *,
-        attempt: int = 0,
-        started_at: float | None = None,
-    ) -> Step:
-        """A step recording (copies of) ``inputs`` and ``data``."""
-        frozen_in, in_bytes, shared_in = freeze(inputs)
-        frozen_data, data_bytes, shared_data = freeze(data)
-        items = sum(map(len, inputs.values()))
-        at = now() if started_at is None else started_at
-        return cls(
-            step,
-            routine_id,
-            frozen_in,
-            frozen_data,
-            attempt,
-            at,
-            items,
-            in_bytes,
-            data_bytes,
-            shared_in or shared_data,
-        )
-
-    @property
-    def inputs(self) -> dict[str, list[Any]]:
-        """Slot name -> the items that slot delivered (a fresh copy at each read)."""
-        return thaw(self._inputs)  # type: ignore[no-any-return]
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The job's data when the activation started (a fresh copy at each read)."""
-        return thaw(self._data)  # type: ignore[no-any-return]
-
-    def copy_inputs(self) -> dict[str, list[Any]]:
-        """A copy of the inputs (the same as reading ``inputs``)."""
-        return self.inputs
-
-    def copy_data(self) -> dict[str, Any]:
-        """A copy of the data (the same as reading ``data``)."""
-        return self.data
-
-    def to_dict(self, *, payloads: bool = True) -> dict[str, Any]:
-        """The step as JSON-shaped data (``started_at`` ISO 8601); ``payloads=False`` leaves
-        out ``inputs`` and ``data``. Values are not sanitised here (see ``core.jsonsafe``)."""
-        d: dict[str, Any] = {
-            "step": self.step,
-            "seq": self.seq,
-            "routine": self.routine_id,
-            "attempt": self.attempt,
-            "started_at": iso(self.started_at),
-            "duration": self.duration,
-            "status": self.status,
-            "input_items": self.input_items,
-            "input_bytes": self.input_bytes,
-            "data_bytes": self.data_bytes,
-            "error": self.error,
-            "shared": self.shared,
-        }
-        if payloads:
-            d["inputs"] = self.inputs
-            d["data"] = self.data
-        return d
-
-    _DOC = (
-        "step",
-        "routine_id",
-        "attempt",
-        "started_at",
-        "seq",
-        "duration",
-        "status",
-        "error",
-        "input_items",
-        "input_bytes",
-        "data_bytes",
-        "shared",
-    )
-
-    def to_doc(self) -> dict[str, Any]:
-        """Every field, ``started_at`` as epoch seconds (what a store keeps)."""
-        doc = {name: getattr(self, name) for name in Step._DOC}
-        doc["inputs"], doc["data"] = self.inputs, self.data
-        return doc
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Step:
-        """The step :meth:`to_doc` wrote."""
-        step = cls.of(
-            int(doc["step"]),
-            str(doc["routine_id"]),
-            dict(doc.get("inputs") or {}),
-            dict(doc.get("data") or {}),
-            attempt=int(doc.get("attempt") or 0),
-            started_at=float(doc["started_at"]),
-        )
-        for name in ("seq", "duration", "status", "error", "input_bytes", "data_bytes", "shared"):
-            if doc.get(name) is not None:
-                setattr(step, name, doc[name])
-        return step
-
-    def __repr__(self) -> str:
-        return (
-            f"Step(step={self.step}, seq={self.seq}, routine={self.routine_id!r}, "
-            f"status={self.status!r}, input_items={self.input_items})"
-        )
-
-
 class StepLog:
     """The recorded steps of one job, oldest first, within :class:`StepLimits`.
 
@@ -264,30 +98,37 @@ class StepLog:
     and :meth:`end` when its logic returned or raised; everything else reads.
     """
 
-    #: estimated bytes held (an estimate: concurrent activations may race on it)
-    bytes = 0
-    #: steps dropped past the cap, and their bytes
-    dropped = 0
-    dropped_bytes = 0
-    #: the highest activation id and seq dropped (what tells "dropped" from "unknown")
-    dropped_step: int | None = None
-    dropped_seq: int | None = None
+    __slots__ = (
+        "_steps",
+        "bytes",
+        "dropped",
+        "dropped_bytes",
+        "dropped_seq",
+        "dropped_step",
+        "limits",
+    )
 
     def __init__(self, limits: StepLimits, steps: list[Step] | None = None) -> None:
-        # one per job, made with the job: only what differs from the class defaults is set
         self.limits = limits
-        self._steps: deque[Step] = deque()
-        if steps:
-            self._steps.extend(steps)
-            self.bytes = sum(s.input_bytes + s.data_bytes for s in steps)
+        #: the step records, oldest first (see :func:`new_record`)
+        self._steps: deque[dict[str, Any]] = deque(s._r for s in steps) if steps else deque()
+        #: bytes held (an estimate: concurrent activations of the job may race on it)
+        self.bytes = sum(s.input_bytes + s.data_bytes for s in steps) if steps else 0
+        #: steps dropped past the cap, and their bytes
+        self.dropped = 0
+        self.dropped_bytes = 0
+        #: the highest activation id and seq dropped (what tells "dropped" from "unknown")
+        self.dropped_step: int | None = None
+        self.dropped_seq: int | None = None
 
     # -- recording (engine) ------------------------------------------------------------------
-    def begin(self, act: ActivationContext) -> Step:
+    def begin(self, act: ActivationContext) -> dict[str, Any]:
         """Record the activation starting now: copies of its inputs and of the job's data.
+        Returns its record, for :meth:`end`.
 
         Plain data is frozen with one ``marshal`` call each (see :mod:`._stepcopy`). Lock-free
-        on the way in (a deque append is atomic); trimming past the cap takes the module's
-        lock, and only then.
+        (a deque append is atomic; at the cap one step goes out for each one in); only the
+        bytes cap takes the module's lock.
         """
         inputs = act.inputs
         shared = False
@@ -303,18 +144,22 @@ class StepLog:
         except (ValueError, TypeError, RecursionError):
             frozen_data, data_bytes, shared_data = freeze(data)
             shared = shared or shared_data
-        step = Step(
-            act.act_id,
-            act.routine.routine_id,
-            frozen_in,
-            frozen_data,
-            act.attempt,
-            _time(),
-            sum(map(len, inputs.values())),
-            in_bytes,
-            data_bytes,
-            shared,
-        )
+        record = {  # the fields of new_record, inline: this runs once per activation
+            "step": act.act_id,
+            "routine_id": act.routine.routine_id,
+            "_inputs": frozen_in,
+            "_data": frozen_data,
+            "attempt": act.attempt,
+            "started_at": _time(),
+            "seq": None,
+            "duration": None,
+            "status": "running",
+            "error": None,
+            "input_items": sum(map(len, inputs.values())),
+            "input_bytes": in_bytes,
+            "data_bytes": data_bytes,
+            "shared": shared,
+        }
         steps = self._steps
         limits = self.limits
         if len(steps) >= limits.max_steps:  # at the cap: one out for this one in
@@ -322,27 +167,27 @@ class StepLog:
                 self._drop(steps.popleft())
             except IndexError:  # emptied meanwhile by another thread's trim
                 pass
-        steps.append(step)
+        steps.append(record)
         size = self.bytes = self.bytes + in_bytes + data_bytes
         if size > limits.max_bytes or len(steps) > limits.max_steps:
             self._trim(steps, limits)
-        return step
+        return record
 
-    def _drop(self, old: Step) -> None:
-        size = old.input_bytes + old.data_bytes
+    def _drop(self, old: dict[str, Any]) -> None:
+        size = old["input_bytes"] + old["data_bytes"]
         self.bytes -= size
         self.dropped += 1
         self.dropped_bytes += size
         top = self.dropped_step
-        if top is None or old.step > top:
-            self.dropped_step = old.step
-        seq = old.seq
+        if top is None or old["step"] > top:
+            self.dropped_step = old["step"]
+        seq = old["seq"]
         if seq is not None:
             top = self.dropped_seq
             if top is None or seq > top:
                 self.dropped_seq = seq
 
-    def _trim(self, steps: deque[Step], limits: StepLimits) -> None:
+    def _trim(self, steps: deque[dict[str, Any]], limits: StepLimits) -> None:
         """Drop the oldest steps past the cap (the newest stays)."""
         with _lock:
             while len(steps) > 1 and (
@@ -351,25 +196,28 @@ class StepLog:
                 self._drop(steps.popleft())
 
     @staticmethod
-    def end(step: Step, job: JobContext, duration: float, error: BaseException | None) -> None:
+    def end(
+        record: dict[str, Any], job: JobContext, duration: float, error: BaseException | None
+    ) -> None:
         """The activation's logic returned (``error`` None) or raised; called after the
         monitor wrote the activation, so its trace ``seq`` is known."""
-        step.duration = duration
+        record["duration"] = duration
         if error is None:
-            step.status = "completed"
+            record["status"] = "completed"
         else:
-            step.status = "failed"
-            step.error = f"{type(error).__name__}: {error}"
+            record["status"] = "failed"
+            record["error"] = f"{type(error).__name__}: {error}"
         mon = job.monitor
         if mon is not None:
             last_start_seq = getattr(getattr(mon, "trace", None), "last_start_seq", None)
             if last_start_seq is not None:
-                step.seq = last_start_seq(step.routine_id)
+                record["seq"] = last_start_seq(record["routine_id"])
 
     # -- reading -----------------------------------------------------------------------------
     def list(self) -> list[Step]:
         """The steps kept, oldest first."""
-        return list(self._steps)  # one C-level copy: atomic under the GIL
+        view = Step.view
+        return [view(r) for r in list(self._steps)]  # one C-level copy: atomic under the GIL
 
     def __len__(self) -> int:
         return len(self._steps)
