@@ -29,6 +29,7 @@ from .errors import FlowNotFound, JobStateError, RoutiluxError, StepNotFound
 from .steps import Step, StepLog
 
 if TYPE_CHECKING:
+    from .flow import Flow
     from .job import JobContext
     from .routine import Routine
     from .runtime import Runtime
@@ -213,9 +214,13 @@ def fork_job(
     job_id: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     worker: Worker | None = None,
+    flow: Flow | str | None = None,
 ) -> JobContext:
-    """Start the new job (see module docstring); ``worker`` defaults to :func:`_worker`."""
-    worker = worker or _worker(runtime, job)
+    """Start the new job (see module docstring) on ``worker``, else on a running worker of
+    ``flow`` (a flow object is registered as the current version of its id), else on
+    :func:`_worker`'s choice."""
+    if worker is None:
+        worker = runtime.worker_for(flow) if flow is not None else _worker(runtime, job)
     routine = worker.flow.get_routine(step.routine_id)  # UnknownRoutineError if it went away
     items = check_inputs(routine, step.inputs if inputs is None else inputs)
     if data is None:
@@ -293,6 +298,7 @@ class Forkable:
         data: Mapping[str, Any] | None = None,
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        flow: Flow | str | None = None,
     ) -> JobContext:
         """A new job starting at ``step`` of this one (see :mod:`routilux_nb.core.forking`).
 
@@ -303,6 +309,8 @@ class Forkable:
             inputs: ``{slot: [item, ...]}`` to deliver instead of the recorded items.
             data: the new job's data instead of the recorded one (replaces it whole).
             job_id, metadata: as for ``worker.submit``.
+            flow: run this flow instead of the one registered under the job's ``flow_id``
+                (e.g. a re-created ``Flow`` object whose cell was re-run; it is registered).
 
         Returns the new job (already submitted). Raises ``StepNotFound`` / ``StepDropped`` /
         ``JobStateError`` (no steps recorded), ``InvalidStepInputs`` (a ``ValueError``).
@@ -310,7 +318,14 @@ class Forkable:
         found = resolve_step(self, self.step_log, step, seq)
         runtime = self.worker.runtime
         return fork_job(
-            runtime, self, found, inputs=inputs, data=data, job_id=job_id, metadata=metadata
+            runtime,
+            self,
+            found,
+            inputs=inputs,
+            data=data,
+            job_id=job_id,
+            metadata=metadata,
+            flow=flow,
         )
 
     def compare(self, other: Any) -> Any:
