@@ -29,6 +29,7 @@ from .errors import FlowNotFound, JobStateError, RoutiluxError, StepNotFound
 from .steps import Step, StepLog
 
 if TYPE_CHECKING:
+    from .compare import Comparison
     from .flow import Flow
     from .job import JobContext
     from .routine import Routine
@@ -81,8 +82,9 @@ def step_id_of(step: Any) -> int | None:
 def resolve_step(job: Any, log: StepLog | None, step: Any = None, seq: int | None = None) -> Step:
     """The recorded :class:`Step` of ``job`` named by ``step`` or ``seq`` (see module doc).
 
-    With neither, a failed job's failed step. Raises ``StepNotFound``, ``StepDropped``, or
-    ``JobStateError`` when the job recorded no steps.
+    With neither, a failed job's failed step. Raises ``StepNotFound`` (a ``KeyError``; also
+    when neither is given and the job did not fail), ``StepDropped`` (a ``StateError``), or
+    ``StepsNotRecorded`` (a ``JobStateError``) when the job recorded no steps.
     """
     jid = job.job_id
     sid = step_id_of(step)
@@ -276,7 +278,8 @@ class Forkable:
         (activation id), ``seq``, ``routine``, ``attempt``, ``started_at``, ``duration``,
         ``status``, ``input_items``, ``input_bytes``, ``data_bytes``, ``error``.
         ``frame.attrs["dropped"]`` counts steps dropped past the cap (``max_steps``,
-        ``max_bytes`` there too). Raises ``JobStateError`` when the runtime records no steps."""
+        ``max_bytes`` there too). Raises ``StepsNotRecorded`` (a ``JobStateError``) when the
+        runtime records no steps."""
         log = self.step_log
         if log is None:
             resolve_step(self, None)  # raises, saying how to turn recording on
@@ -286,7 +289,7 @@ class Forkable:
     def step(self, step: Any = None, *, seq: int | None = None) -> Step:
         """The recorded :class:`~.steps.Step` (``.inputs``, ``.data``: fresh copies to edit)
         named by activation id or trace ``seq``; with neither, a failed job's failed step.
-        Raises ``StepNotFound`` (a ``KeyError``), ``StepDropped`` or ``JobStateError``."""
+        Raises ``StepNotFound`` (a ``KeyError``), ``StepDropped`` or ``StepsNotRecorded``."""
         return resolve_step(self, self.step_log, step, seq)
 
     def fork(
@@ -313,7 +316,8 @@ class Forkable:
                 (e.g. a re-created ``Flow`` object whose cell was re-run; it is registered).
 
         Returns the new job (already submitted). Raises ``StepNotFound`` / ``StepDropped`` /
-        ``JobStateError`` (no steps recorded), ``InvalidStepInputs`` (a ``ValueError``).
+        ``StepsNotRecorded``, ``InvalidStepInputs`` (a ``ValueError``), ``UnknownRoutineError``
+        when the step's routine is no longer in the flow.
         """
         found = resolve_step(self, self.step_log, step, seq)
         runtime = self.worker.runtime
@@ -328,8 +332,9 @@ class Forkable:
             flow=flow,
         )
 
-    def compare(self, other: Any) -> Any:
-        """What differs between this job and ``other`` (see :func:`routilux_nb.core.compare.compare`)."""
+    def compare(self, other: Any) -> Comparison:
+        """What differs between this job and ``other``, live or stored: a
+        :class:`~routilux_nb.core.compare.Comparison` (``.to_pandas()``, ``.identical``)."""
         from .compare import compare
 
         return compare(self, other)
