@@ -342,3 +342,26 @@ def test_fork_onto_a_recreated_flow_object(srt):
     assert fixed.status == "completed" and fixed.data["out"] == [-2]
     assert calls == ["scale v3", "sink"]
     assert fixed.worker.flow is again and srt.get_flow("recreated") is again
+
+
+def test_concurrent_jobs_each_record_their_own_steps(srt):
+    worker = srt.start(chain([], "many_jobs"))
+    jobs = worker.submit_many([{"x": i} for i in range(60)])
+    for i, job in enumerate(jobs):
+        job.wait(10)
+        frame = job.steps
+        assert frame.routine.tolist() == ["source", "scale", "sink"]
+        assert job.step(int(frame.step.iloc[1])).inputs == {"input": [{"x": i + 1}]}
+        assert job.step(int(frame.step.iloc[2])).data == {"seen": 1}
+
+
+def test_record_steps_settings_are_checked():
+    for setting, limits in ((False, None), (5, StepLimits(max_steps=5)), (True, StepLimits())):
+        rt = Runtime(record_steps=setting)
+        assert rt.step_limits == limits
+        rt.shutdown()
+    with pytest.raises(ValueError, match="max_steps >= 1"):
+        Runtime(record_steps={"max_steps": 0})
+    with pytest.raises(TypeError, match="record_steps must be"):
+        Runtime(record_steps="lots")  # type: ignore[arg-type]
+    assert rx.runtime().step_limits == StepLimits()  # the notebook's runtime records steps
