@@ -205,25 +205,48 @@ def test_unknown_and_dropped_steps_are_refused_clearly():
         rt.shutdown()
 
 
-def test_bytes_cap_drops_oldest_and_keeps_the_newest():
-    rt = Runtime(record_steps={"max_steps": 100, "max_bytes": 1000})
+def test_bytes_cap_drops_oldest_and_never_holds_more():
+    rt = Runtime(record_steps={"max_steps": 100, "max_bytes": 2000})
     try:
         flow = rx.Flow("big")
 
         @flow.routine(slots=["input"], events=["output"])
         def pad(input, ctx):
-            ctx.data["blob"] = "z" * 800
-            return {"y": "y" * 800}
+            return {"y": "y" * 900}
+
+        @flow.routine(slots=["input"], events=["output"])
+        def grow(input, ctx):
+            ctx.data["blob"] = "z" * 900
+            return {"y": "y" * 900}
 
         @flow.routine(slots=["input"], events=[])
-        def sink(input):
+        def sink(input, ctx):
             return None
 
-        flow.connect("pad.output", "sink.input")
-        job = rt.submit(flow, {"x": "x" * 800}).wait(5)
+        flow.connect("pad.output", "grow.input")
+        flow.connect("grow.output", "sink.input")
+        job = rt.submit(flow, {"x": "x" * 900}).wait(5)
         log = job.step_log
-        assert len(log) == 1 and log.dropped == 1 and job.steps.routine.tolist() == ["sink"]
-        assert log.bytes <= 1000 + 2000  # only the newest is held
+        # pad ~0.9 kB, grow ~0.9 kB, sink ~1.8 kB (input and data): pad and grow go for sink
+        assert job.steps.routine.tolist() == ["sink"] and log.dropped == 2
+        assert 0 < log.bytes <= 2000
+        with pytest.raises(StepDropped, match="max_bytes=2000"):
+            job.fork(log.dropped_step)
+
+        @flow.routine(slots=["input"], events=["output"])
+        def pad(input, ctx):  # noqa: F811
+            ctx.data["blob"] = "z" * 5000  # the next step's data alone is over the cap
+            return {"y": "y"}
+
+        @flow.routine(slots=["input"], events=["output"])
+        def grow(input, ctx):  # noqa: F811
+            raise RuntimeError("too big")
+
+        failed = rt.submit(flow, {"x": "x"}).wait(5)
+        assert failed.status == "failed" and failed.steps.routine.tolist() == ["pad"]
+        with pytest.raises(StepDropped, match="the step that failed"):
+            failed.fork()
+        assert failed.retry().wait(5).status == "failed"  # retried without a recording
     finally:
         rt.shutdown()
 
