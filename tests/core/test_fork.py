@@ -388,3 +388,23 @@ def test_record_steps_settings_are_checked():
     with pytest.raises(TypeError, match="record_steps must be"):
         Runtime(record_steps="lots")  # type: ignore[arg-type]
     assert rx.runtime().step_limits == StepLimits()  # the notebook's runtime records steps
+
+
+def test_values_that_cannot_be_copied_are_kept_and_flagged(srt):
+    import threading
+
+    class Odd(dict):  # a dict subclass whose copy fails
+        def __deepcopy__(self, memo):
+            raise RuntimeError("no copies")
+
+    flow = rx.Flow("odd")
+    lock = threading.Lock()
+
+    @flow.routine(slots=["input"], events=[])
+    def keep(input, ctx):
+        ctx.data["ok"] = True
+
+    job = srt.submit(flow, {"x": 1}, job_data={"lock": lock, "odd": Odd(a=1)}).wait(5)
+    assert job.status == "completed" and job.data["ok"] is True
+    step = job.step(int(job.steps.step.iloc[0]))
+    assert step.shared and step.data["lock"] is lock
