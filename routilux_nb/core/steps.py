@@ -53,6 +53,7 @@ __all__ = [
 
 STEP_STATUSES = ("running", "completed", "failed")
 
+_EMPTY = _dumps({})  # the frozen empty data
 _lock = threading.Lock()  # guards every StepLog's deque and counters; held only briefly
 
 
@@ -140,12 +141,16 @@ class StepLog:
         except (ValueError, TypeError, RecursionError):
             frozen_in, in_bytes, shared = freeze(inputs)
         data = act.job.data
-        try:
-            frozen_data: Any = _dumps(data)
-            data_bytes = len(frozen_data)
-        except (ValueError, TypeError, RecursionError):
-            frozen_data, data_bytes, shared_data = freeze(data)
-            shared = shared or shared_data
+        if not data:  # most activations of most jobs: nothing shared yet
+            frozen_data: Any = _EMPTY
+            data_bytes = len(_EMPTY)
+        else:
+            try:
+                frozen_data = _dumps(data)
+                data_bytes = len(frozen_data)
+            except (ValueError, TypeError, RecursionError):
+                frozen_data, data_bytes, shared_data = freeze(data)
+                shared = shared or shared_data
         record = {  # the fields of new_record, inline: this runs once per activation
             "step": act.act_id,
             "routine_id": act.routine.routine_id,
