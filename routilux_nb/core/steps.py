@@ -25,7 +25,6 @@ data is very large.)
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from marshal import dumps as _dumps
@@ -54,7 +53,7 @@ __all__ = [
 STEP_STATUSES = ("running", "completed", "failed")
 
 _EMPTY = _dumps({})  # the frozen empty data
-_lock = threading.Lock()  # guards every StepLog's deque and counters; held only briefly
+_lock = threading.Lock()  # guards trimming every StepLog's list; held only briefly
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,9 @@ class StepLog:
     def __init__(self, limits: StepLimits, steps: list[Step] | None = None) -> None:
         self.limits = limits
         #: the step records, oldest first (see :func:`new_record`)
-        self._steps: deque[dict[str, Any]] = deque(s._r for s in steps) if steps else deque()
+        # a list, not a deque: an empty deque allocates a 64-slot block, and there is one of
+        # these per job; append and pop(0) are atomic too, and pop(0) of <= max_steps is cheap
+        self._steps: list[dict[str, Any]] = [s._r for s in steps] if steps else []
         #: bytes held (an estimate: concurrent activations of the job may race on it)
         self.bytes = sum(s.input_bytes + s.data_bytes for s in steps) if steps else 0
         #: steps dropped past the cap, and their bytes
@@ -130,7 +131,7 @@ class StepLog:
         Returns its record, for :meth:`end`.
 
         Plain data is frozen with one ``marshal`` call each (see :mod:`._stepcopy`). Lock-free
-        (a deque append is atomic; at the cap one step goes out for each one in); only the
+        (a list append is atomic; at the cap one step goes out for each one in); only the
         bytes cap takes the module's lock.
         """
         inputs = act.inputs
@@ -175,7 +176,7 @@ class StepLog:
             return record
         if len(steps) >= limits.max_steps:  # at the cap: one out for this one in
             try:
-                self._drop(steps.popleft())
+                self._drop(steps.pop(0))
             except IndexError:  # emptied meanwhile by another thread's trim
                 pass
         steps.append(record)
@@ -198,11 +199,11 @@ class StepLog:
             if top is None or seq > top:
                 self.dropped_seq = seq
 
-    def _trim(self, steps: deque[dict[str, Any]], limits: StepLimits) -> None:
+    def _trim(self, steps: list[dict[str, Any]], limits: StepLimits) -> None:
         """Drop the oldest steps past the cap."""
         with _lock:
             while steps and (len(steps) > limits.max_steps or self.bytes > limits.max_bytes):
-                self._drop(steps.popleft())
+                self._drop(steps.pop(0))
 
     @staticmethod
     def end(
