@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import policies
 from .clock import iso
+from .compare import Comparison, compare
 from .connection import Connection
 from .context import ActivationContext, current_activation
 from .dsl import load as load_flow
@@ -19,6 +20,8 @@ from .errors import (
     RegistryError,
     RoutiluxError,
     StateError,
+    StepDropped,
+    StepNotFound,
     UnknownEventError,
     UnknownRoutineError,
     UnknownSlotError,
@@ -31,11 +34,13 @@ from .registry import Registry, registry
 from .routine import FunctionRoutine, Routine
 from .runtime import Runtime
 from .slot import Slot, pressure_level
+from .steps import Step, StepLimits
 from .worker import Worker
 
 __all__ = [
     "ActivationContext",
     "BackpressureTimeout",
+    "Comparison",
     "Connection",
     "DSLError",
     "ErrorHandler",
@@ -55,12 +60,17 @@ __all__ = [
     "Runtime",
     "Slot",
     "StateError",
+    "Step",
+    "StepDropped",
+    "StepLimits",
+    "StepNotFound",
     "UnknownEventError",
     "UnknownRoutineError",
     "UnknownSlotError",
     "ValidationReport",
     "Worker",
     "WorkerNotRunningError",
+    "compare",
     "current_activation",
     "iso",
     "load_flow",

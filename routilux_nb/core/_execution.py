@@ -25,6 +25,7 @@ from .context import ActivationContext
 from .error_handling import ErrorHandler
 from .job import Parked
 from .offload import call_offloaded
+from .steps import StepLog
 
 if TYPE_CHECKING:
     from ._delivery import Delivery
@@ -151,6 +152,8 @@ class Execution:
             with self.schedule.lock:
                 if job.status == "pending":
                     self.schedule.set_status(job, "running", started=True)
+        steps = job._run.steps  # recorded steps (core.steps): None when not recording
+        step = None if steps is None else steps.begin(act)
         mon.activation_start(act)
         error: BaseException | None = None
         t0 = time.perf_counter()
@@ -170,12 +173,18 @@ class Execution:
                 self._repay(job)
         # run time: what the activation waited for room in full slots is its blocked time
         if error is None:
-            mon.activation_end(act, time.perf_counter() - t0 - act.blocked, None)
+            ran = time.perf_counter() - t0 - act.blocked
+            mon.activation_end(act, ran, None)
+            if step is not None:
+                StepLog.end(step, job, ran, None)
             return
         skipped = self.handler_for(routine).strategy == "skip" and not isinstance(
             error, KeyboardInterrupt
         )
-        mon.activation_end(act, time.perf_counter() - t0 - act.blocked, None if skipped else error)
+        ran = time.perf_counter() - t0 - act.blocked
+        mon.activation_end(act, ran, None if skipped else error)
+        if step is not None:
+            StepLog.end(step, job, ran, error)
         self._handle_error(act, error)
 
     def _repay(self, job: JobContext) -> None:

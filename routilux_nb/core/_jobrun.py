@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .context import ActivationContext
     from .job import Parked
     from .scheduler import TimerHandle
+    from .steps import StepLog
 
 __all__ = [
     "FINISHED",
@@ -111,6 +112,8 @@ class JobRun:
     done: Done | None = None
     #: called once the job finishes (``JobContext.add_done_callback``)
     callbacks: list[Callable[[Any], None]] = field(default_factory=list)
+    #: the job's recorded steps (``job.steps``, ``job.fork``); None when not recording
+    steps: StepLog | None = None
 
 
 class Done:

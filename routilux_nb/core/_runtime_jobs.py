@@ -39,7 +39,11 @@ class RuntimeJobs:
 
     def get_job(self, job_id: str) -> JobContext:
         """A job in memory, or (read-only) from the store; ``KeyError`` naming it otherwise."""
-        return self._table.get(job_id)
+        job = self._table.get(job_id)
+        bind = getattr(job, "bind_runtime", None)  # a stored job: its steps and forks need us
+        if bind is not None:
+            bind(self)
+        return job
 
     def jobs(
         self,

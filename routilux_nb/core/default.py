@@ -26,6 +26,7 @@ def default_runtime(*, store: Any = None) -> Runtime:
     ``rx.runtime(store="jobs.db")`` makes it keep every job in that SQLite file (write-through,
     see :mod:`routilux_nb.store`); after a kernel restart the same call lists yesterday's jobs.
     Calling it again with the same store (a re-run cell) returns the same runtime.
+    It records steps (``record_steps=True``), so any job can be forked: ``job.fork(step)``.
     """
     global _default
     with _default_lock:
@@ -37,6 +38,6 @@ def default_runtime(*, store: Any = None) -> Runtime:
                     "kernel), or make a separate Runtime(store=...)"
                 )
             return _default
-        _default = Runtime(store=store)
+        _default = Runtime(store=store, record_steps=True)
         atexit.register(_default.shutdown, wait=False)
         return _default

@@ -4,7 +4,7 @@
 
     RoutiluxError
     ├── NotFound                     an id names nothing (also a ``KeyError``); the HTTP API answers 404
-    │   ├── JobNotFound, WorkerNotFound, FlowNotFound, BreakpointNotFound
+    │   ├── JobNotFound, WorkerNotFound, FlowNotFound, BreakpointNotFound, StepNotFound
     │   └── UnknownRoutineError, UnknownSlotError, UnknownEventError (also FlowErrors)
     ├── FlowError                    a flow is malformed or refers to something that does not exist
     │   ├── UnknownRoutineError
@@ -14,7 +14,8 @@
     ├── RegistryError                a routine class name is not registered
     ├── StateError                   an operation does not fit the current state
     │   ├── WorkerNotRunningError    submit/post to a stopped worker
-    │   └── JobStateError            e.g. resume a job that is not paused
+    │   ├── JobStateError            e.g. resume a job that is not paused
+    │   └── StepDropped              a step was dropped past the job's recording cap (fork)
     ├── BackpressureTimeout          an emit waited too long for room in a full slot
     ├── JobTimeoutError              a job exceeded its timeout
     └── JobWaitTimeout               ``job.wait(timeout)`` elapsed (also a ``TimeoutError``)
@@ -40,6 +41,8 @@ __all__ = [
     "RegistryError",
     "RoutiluxError",
     "StateError",
+    "StepDropped",
+    "StepNotFound",
     "UnknownEventError",
     "UnknownRoutineError",
     "UnknownSlotError",
@@ -158,3 +161,11 @@ class JobTimeoutError(RoutiluxError, TimeoutError):
 
 class JobWaitTimeout(RoutiluxError, TimeoutError):
     """``job.wait(timeout)`` returned before the job finished."""
+
+
+class StepNotFound(NotFound):
+    """A job has no recorded step with this activation id or trace seq (``job.fork``)."""
+
+
+class StepDropped(StateError):
+    """The step was recorded but dropped past the job's cap (``Runtime(record_steps=...)``)."""

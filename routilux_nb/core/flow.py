@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,8 @@ class Flow(HtmlRepr):
         self._order: dict[str, int] = {}
         self._lock = threading.RLock()
         self.version = 0
+        #: the workers that run this flow (they look routines up by id at each activation)
+        self._workers: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # -- building ------------------------------------------------------------------------
     def add_routine(self, routine: Routine, routine_id: str | None = None) -> Routine:
@@ -109,9 +112,11 @@ class Flow(HtmlRepr):
 
         def deco(f: Callable[..., Any]) -> FunctionRoutine:
             rid = routine_id or f.__name__
+            r = FunctionRoutine(f, slots=slots, events=events, routine_id=rid, **options)
             with self._lock:
-                old = self.routines.pop(rid, None)
-                r = FunctionRoutine(f, slots=slots, events=events, routine_id=rid, **options)
+                old = self.routines.get(rid)
+                if old is not None:
+                    self._check_redefinition(old, r)
                 self.routines[rid] = r
                 if old is not None:
                     self.connections = [c for c in self.connections if self._still_valid(c)]
@@ -120,6 +125,23 @@ class Flow(HtmlRepr):
             return r
 
         return deco(fn) if fn is not None else deco
+
+    def _check_redefinition(self, old: Routine, new: Routine) -> None:
+        """A redefined routine replaces the old one; running workers take it for their next
+        activations. Its slots and events may change only while no worker runs the flow."""
+        before = (list(old.slot_specs), list(old.event_specs))
+        after = (list(new.slot_specs), list(new.event_specs))
+        if before == after:
+            return
+        running = sorted(w.worker_id for w in list(self._workers) if w.status != "stopped")
+        if running:
+            raise FlowError(
+                f"routine {new.routine_id!r} of flow {self.flow_id!r} runs on worker(s) "
+                f"{', '.join(running)}: its slots/events cannot change from {before[0]}/"
+                f"{before[1]} to {after[0]}/{after[1]} while they run. Keep the slots and "
+                "events (then only the function is replaced, and running workers use it), or "
+                "stop the workers first (worker.stop())"
+            )
 
     def remove_routine(self, routine_id: str) -> None:
         """Remove a routine and every connection touching it."""

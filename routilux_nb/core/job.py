@@ -17,7 +17,9 @@ from ._jobrun import FINISHED, JOB_STATUSES, Done, JobRun, JobStatus, KeyState
 from .clock import iso, now
 from .display import HtmlRepr
 from .errors import JobStateError, JobWaitTimeout
+from .forking import Forkable
 from .jsonsafe import to_jsonable
+from .steps import StepLog
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -100,8 +102,13 @@ class Parked:
         return f"Parked(kind={self.kind!r}, routine_id={self.routine_id!r}, at={where!r})"
 
 
-class JobContext(HtmlRepr):
-    """State and handle of one job (see module docstring)."""
+class JobContext(Forkable, HtmlRepr):
+    """State and handle of one job (see module docstring).
+
+    Recorded steps (when the runtime records them): ``job.steps`` (DataFrame),
+    ``job.step(id)``, ``job.fork(step, inputs=..., data=...)``, ``job.compare(other)`` and
+    ``job.retry()`` come from :class:`~routilux_nb.core.forking.Forkable`.
+    """
 
     def __init__(
         self,
@@ -136,6 +143,9 @@ class JobContext(HtmlRepr):
         self._worker = worker
         #: the engine's state of this job (see :mod:`routilux_nb.core._jobrun`)
         self._run = JobRun()
+        limits = worker.runtime.step_limits
+        if limits is not None:  # recorded steps (core.steps): job.steps, job.fork
+            self._run.steps = StepLog(limits)
         #: filled by the monitor (trace ring, metrics, output); ``None`` without monitoring
         self.monitor: Any = None
 
@@ -259,10 +269,6 @@ class JobContext(HtmlRepr):
             )
         self._worker.finish_job(self, "cancelled", reason=reason or "cancelled by user")
         return self
-
-    def retry(self, *, job_id: str | None = None) -> JobContext:
-        """A new job retrying this failed/cancelled one from its failed step (see ``Worker.retry``)."""
-        return self._worker.retry(self, job_id=job_id)
 
     def complete(self) -> JobContext:
         """Mark the job completed now (``POST /jobs/{id}/complete``); pending work is discarded."""

@@ -29,6 +29,7 @@ from ._jobtable import JobTable
 from ._pool import ThreadPool
 from ._runtime_flows import RuntimeFlows
 from ._runtime_jobs import RuntimeJobs
+from ._runtime_steps import RuntimeSteps
 from .admission import DEFAULT_MAX_ACTIVE_JOBS
 from .display import HtmlRepr
 from .errors import RoutiluxError, StateError
@@ -47,6 +48,7 @@ from .job import FINISHED, JobContext
 from .mapping import MapRun
 from .offload import is_remote_executor
 from .scheduler import Scheduler
+from .steps import StepLimits, step_limits
 from .worker import Worker
 
 __all__ = ["Runtime"]
@@ -54,13 +56,18 @@ __all__ = ["Runtime"]
 log = logging.getLogger(__name__)
 
 
-class Runtime(RuntimeFlows, RuntimeJobs, HtmlRepr):
+class Runtime(RuntimeFlows, RuntimeJobs, RuntimeSteps, HtmlRepr):
     """Owns the thread pool, the timer thread, flows, workers, jobs and the monitor.
 
     A job whose timeout passes fails at once; if a routine of it still runs, that thread
     cannot be stopped, so the runtime's own pool starts a replacement thread (at most
     ``max_threads`` such at a time, with a logged warning) and the other workers keep their
     share of the pool. A pool passed as ``executor=`` is not grown.
+
+    ``record_steps`` keeps, per activation, what is needed to fork a job from there
+    (:mod:`routilux_nb.core.steps`): ``False`` (the default here; ``rx.runtime()`` turns it
+    on), ``True`` (at most 1000 steps and 16 MiB per job), an int (max steps per job) or
+    ``StepLimits(max_steps=..., max_bytes=...)``.
     """
 
     def __init__(
@@ -73,12 +80,15 @@ class Runtime(RuntimeFlows, RuntimeJobs, HtmlRepr):
         log_size: int = 1000,
         store: JobStore | None = None,
         otel: Any = None,
+        record_steps: bool | int | StepLimits | Mapping[str, int] = False,
     ) -> None:
         if max_threads < 1:
             raise ValueError(f"max_threads must be >= 1, got {max_threads}")
         self.max_threads = max_threads
         self.max_finished_jobs = max_finished_jobs
         self.log_size = log_size
+        #: how much of each job's steps is recorded (``None``: none; see core.steps)
+        self.step_limits: StepLimits | None = step_limits(record_steps)
         self.store = store = open_store(store)
         self._table = JobTable(store, max_finished_jobs, self._spawn)
         self._jobs = self._table.jobs

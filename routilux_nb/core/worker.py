@@ -79,6 +79,7 @@ class Worker(WorkerViews, HtmlRepr):
         check_max_active_jobs(max_active_jobs)
         self.runtime = runtime
         self.flow = flow
+        flow._workers.add(self)  # a redefined routine's slots may not change under a worker
         self.worker_id = (
             check_id(worker_id, "worker id")
             if worker_id is not None

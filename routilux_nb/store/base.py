@@ -17,6 +17,8 @@ from routilux_nb.core.extensions import JobStore
 from routilux_nb.core.job import job_fields
 from routilux_nb.core.jsonsafe import to_jsonable
 
+from .steps import StoredSteps
+
 __all__ = [
     "JOB_FIELDS",
     "SORT_KEYS",
@@ -61,7 +63,7 @@ INTERRUPTED_ERROR = (
 
 
 @dataclass(frozen=True)
-class StoredJob:
+class StoredJob(StoredSteps):
     """A job read back from a store: its fields, ``to_dict()`` and ``wait()``.
 
     It answers like a :class:`~routilux_nb.core.job.JobContext` (so ``Runtime.get_job`` can

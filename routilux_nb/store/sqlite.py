@@ -18,6 +18,7 @@ from typing import Any
 
 from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import StateError
+from routilux_nb.core.steps import StepLog
 from routilux_nb.core.versions import FlowVersion
 
 from .base import (
@@ -29,6 +30,7 @@ from .base import (
     interrupted,
     status_set,
 )
+from .steps import load_steps, step_rows, write_steps
 from .writer import DEFAULT_INTERVAL, JobWriter, owner_alive
 
 __all__ = ["SQLiteJobStore"]
@@ -140,8 +142,10 @@ class SQLiteJobStore:
 
     def save_job(self, job: Any) -> None:
         record, doc = encode_job(job)
+        steps = step_rows([job])
         with self._lock:
             self._db().execute(_UPSERT, _row(record, doc, None))
+            write_steps(self._db(), steps)
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
         """Upsert several records in one transaction."""
@@ -149,16 +153,23 @@ class SQLiteJobStore:
             [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner
         )
 
-    def save_encoded(self, encoded: Iterable[tuple[Any, str]], *, owner: str | None = None) -> None:
+    def save_encoded(
+        self,
+        encoded: Iterable[tuple[Any, str]],
+        *,
+        owner: str | None = None,
+        steps: list[tuple[str, str]] | None = None,
+    ) -> None:
         """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
         is anything with the indexed fields (``job_id, flow_id, worker_id, status, created_at,
-        completed_at``)."""
+        completed_at``). ``steps``: the jobs' recorded steps (:func:`.steps.step_rows`)."""
         rows = [_row(r, doc, owner) for r, doc in encoded]
         with self._lock:
             db = self._db()
             db.execute("BEGIN")
             try:
                 db.executemany(_UPSERT, rows)
+                write_steps(db, steps or [])
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -209,6 +220,11 @@ class SQLiteJobStore:
                 .fetchall()
             )
         return [FlowVersion(f, v, c, d, json.loads(text)) for f, v, c, d, text in rows]
+
+    def load_steps(self, job_id: str) -> StepLog | None:
+        """The recorded steps stored with a finished job (see :mod:`.steps`), or ``None``."""
+        with self._lock:
+            return load_steps(self._db(), job_id)
 
     def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:

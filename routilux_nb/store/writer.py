@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import JOB_FIELDS, StoredJob
+from .steps import step_rows
 
 __all__ = ["DEFAULT_INTERVAL", "JobWriter", "owner_alive", "process_owner"]
 
@@ -156,7 +157,12 @@ class JobWriter:
     ) -> None:
         try:
             if jobs:
-                self.store.save_encoded([encode_transition(job) for job in jobs], owner=self.owner)
+                encoded = [encode_transition(job) for job in jobs]
+                steps = step_rows(jobs)  # recorded steps of finished jobs (store.steps)
+                if steps:
+                    self.store.save_encoded(encoded, owner=self.owner, steps=steps)
+                else:
+                    self.store.save_encoded(encoded, owner=self.owner)
         except Exception as exc:  # keep them pending: a later write retries them
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
