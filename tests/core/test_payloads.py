@@ -129,3 +129,29 @@ def test_summaries() -> None:
     series = describe(pd.Series([1, 2], name="n"))
     assert str(series) == "Series 'n' int64 (2,)" and series.to_dict()["name"] == "n"
     assert describe(np.float64(1.0)) is None and describe({"a": 1}) is None
+
+
+def test_a_routine_mutating_its_frame_in_place_leaves_the_retry_intact() -> None:
+    """With recorded steps (the notebook default) a retry gets the frame as first delivered."""
+    pd = pytest.importorskip("pandas")
+    rt = Runtime(record_steps=True)
+    flow = Flow("entry-mutates")
+    calls = []
+
+    @flow.routine(slots=["input"], events=[])
+    def entry(input, ctx):
+        frame = input[0]["df"]
+        calls.append(int(frame.loc[0, "x"]))
+        frame.loc[0, "x"] = 99  # in place, on what it was given
+        if len(calls) == 1:
+            raise RuntimeError("first run fails")
+
+    original = pd.DataFrame({"x": [1, 2]})
+    job = rt.submit(flow, {"df": original})
+    job.wait(10)
+    assert job.status == "failed"
+    again = job.retry().wait(10)
+    assert again.status == "completed"
+    assert calls == [1, 1]  # the retry saw the frame as submitted
+    assert int(original.loc[0, "x"]) == 1
+    rt.shutdown()
