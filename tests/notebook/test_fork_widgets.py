@@ -148,14 +148,33 @@ def test_bad_json_or_shape_is_shown_in_the_widget_and_starts_nothing(
     worker, job = failed
     table = closing(live.trace_table(worker))
     send(table, {"type": "fork_open", "job_id": job.job_id, "seq": routine_start_seq(job, "scale")})
-    before = len(srt.list_jobs())
+    before = len(srt.jobs())
     send(table, {"type": "fork", "inputs": inputs, "data": data, "id": "bad"})
     editor = table.fork_editor
     assert editor["phase"] == "invalid"
     assert said in editor["message"]
     assert "new_job_id" not in editor
     assert editor["inputs"] == inputs and editor["data"] == data  # the user's text is kept
-    assert len(srt.list_jobs()) == before  # nothing started
+    assert len(srt.jobs()) == before  # nothing started
+
+
+def test_a_refused_fork_then_a_good_one_keeps_every_edit(srt, failed, closing):
+    worker, job = failed
+    table = closing(live.trace_table(worker))
+    send(table, {"type": "fork_open", "job_id": job.job_id, "seq": routine_start_seq(job, "scale")})
+    recorded = table.fork_editor["data"]
+    send(table, {"type": "fork", "inputs": '{"nope": [{"x": 4}]}', "data": '{"factor": 3}'})
+    assert table.fork_editor["phase"] == "invalid"
+    assert table.fork_editor["data"] == '{"factor": 3}'
+    # the data text is sent again as it is now shown: still an edit of the recorded data
+    send(table, {"type": "fork", "inputs": '{"input": [{"x": 4}]}', "data": '{"factor": 3}'})
+    new = srt.get_job(table.fork_editor["new_job_id"]).wait(5)
+    assert new.data == {"factor": 3, "out": [12]}
+    # a field put back as it was recorded forks with the recorded value
+    send(table, {"type": "fork", "inputs": '{"input": [{"x": 4}]}', "data": recorded})
+    assert table.fork_editor["data"] == recorded
+    again = srt.get_job(table.fork_editor["new_job_id"]).wait(5)
+    assert again.data == {"out": [40]}
 
 
 def test_rows_without_a_recorded_step_and_unwired_views_say_why(srt, closing):

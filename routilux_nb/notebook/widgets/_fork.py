@@ -115,6 +115,8 @@ class ForkSource(traitlets.HasTraits):
 
     _fork_load: ForkLoad | None = None
     _fork_start: ForkStart | None = None
+    #: the texts the open editor was filled with (a field sent back unchanged is not edited)
+    _fork_recorded: Mapping[str, str] = {}
 
     def enable_fork(self, load: ForkLoad, start: ForkStart) -> None:
         """Offer "fork from here", reading steps with ``load`` and forking with ``start``."""
@@ -163,6 +165,7 @@ class ForkSource(traitlets.HasTraits):
             else "some values are not JSON and show as text: leave a field as it is to "
             "fork with the recorded values",
         }
+        self._fork_recorded = {"inputs": editor["inputs"], "data": editor["data"]}
         self._fork_show(**editor)
         return f"fork: editing step {step['step']} of {step['job_id']}"
 
@@ -176,14 +179,15 @@ class ForkSource(traitlets.HasTraits):
             return self._fork_show(
                 **{**editor, "open": True, "phase": "failed", "message": "fork: open a step first"}
             )
-        texts = {}
+        texts, shown = {}, dict(editor)
         for name in ("inputs", "data"):
             text = content.get(name)
             if text is not None and not isinstance(text, str):
                 message = f"fork: {name} must be sent as JSON text"
                 return self._fork_show(**{**editor, "phase": "invalid", "message": message})
-            texts[name] = None if text is None or text == editor[name] else text
-        shown = {**editor, **{k: v for k, v in texts.items() if v is not None}}
+            if text is not None:
+                shown[name] = text  # the editor keeps what the user sent
+            texts[name] = None if text is None or text == self._fork_recorded.get(name) else text
         try:
             inputs, data = check_fork_json(
                 texts["inputs"], texts["data"], editor["routine"], editor["slots"]
