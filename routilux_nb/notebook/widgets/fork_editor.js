@@ -137,7 +137,7 @@ function forkPanel(model, el) {
     fields[name] = { textarea, error, caption };
   }
   const bar = forkEl("div", "rnb-fork-bar", panel);
-  const forkBtn = forkEl("button", "rnb-fork-btn rnb-fork-go", bar, "⑂ Fork");
+  const forkBtn = forkEl("button", "rnb-fork-btn rnb-fork-go", bar, "Fork");
   forkBtn.dataset.action = "fork";
   const cancel = forkEl("button", "rnb-fork-btn", bar, "Cancel");
   cancel.dataset.action = "fork-cancel";
@@ -195,6 +195,7 @@ function forkPanel(model, el) {
           f.textarea.rows = Math.min(Math.max(ed[name].split("\n").length, 2), 10);
         }
       }
+      if (shown !== key && panel.scrollIntoView) panel.scrollIntoView({ block: "nearest" });
       shown = key;
       check();
     }
@@ -234,12 +235,13 @@ function forkPanel(model, el) {
 
   return {
     head(tr) {
-      forkEl("th", "rnb-fork-cell", tr, "");
+      tr.insertBefore(forkEl("th", "rnb-fork-cell", null, ""), tr.firstChild);
     },
     cell(tr, row) {
-      const td = forkEl("td", "rnb-fork-cell", tr);
+      // first in the row, so it stays in view however wide the table scrolls
+      const td = tr.insertBefore(forkEl("td", "rnb-fork-cell"), tr.firstChild);
       if (!FORK_EVENTS.has(row.event_type) || !row.job_id || row.seq === null || row.seq === undefined) return;
-      const b = forkEl("button", "rnb-fork-btn rnb-fork-open", td, "⑂");
+      const b = forkEl("button", "rnb-fork-btn rnb-fork-open", td, "fork");
       b.title = "fork from here: edit this step's inputs and data, then start a new job from it";
       b.dataset.action = "fork-open";
       b.addEventListener("click", (event) => {
@@ -248,7 +250,7 @@ function forkPanel(model, el) {
       });
     },
     button(parent, target, enabled) {
-      const b = forkEl("button", "rnb-d-btn rnb-fork-open", parent, "⑂ Fork from here");
+      const b = forkEl("button", "rnb-d-btn rnb-fork-open", parent, "Fork from here");
       b.dataset.action = "fork-open";
       b.title = "edit this activation's inputs and the job's data, then start a new job from here";
       const refresh = () => {

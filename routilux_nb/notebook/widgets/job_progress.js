@@ -57,11 +57,11 @@ function fillLine(line, id, job, label) {
   if (job.forked_from) forkLineage(line, job);
 }
 
-// "⑂ forked from <origin> at step <n>" on a fork's line; the origin's id is a link to its
+// "↳ forked from <origin> at step <n>" on a fork's line; the origin's id is a link to its
 // line (scrolled to and flashed when it is still listed).
 function forkLineage(line, job) {
   const origin = String(job.forked_from);
-  const box = html("span", "rnb-j-fork", line, "⑂ forked from ");
+  const box = html("span", "rnb-j-fork", line, "↳ forked from ");
   const link = html("a", "rnb-j-origin", box, origin);
   link.href = "#";
   link.dataset.jobLink = origin;

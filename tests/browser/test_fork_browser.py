@@ -1,0 +1,150 @@
+""" "Fork from here" in a real JupyterLab: a failed step is forked from the trace table with
+edited JSON, the new job completes with the edited value and the job list links it."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from .conftest import kernel_execute, open_notebook, save_screenshot, write_notebook
+
+pytestmark = pytest.mark.browser
+
+SETUP = """import routilux_nb as rx
+
+rt = rx.runtime()  # records steps
+flow = rx.Flow("fork_demo")
+
+@flow.routine(slots=["input"], events=["output"])
+def source(input, ctx):
+    return [{"x": item["x"]} for item in input]
+
+@flow.routine(slots=["input"], events=["output"])
+def scale(input, ctx):
+    for item in input:
+        if item["x"] < 0:
+            raise ValueError(f"negative x: {item['x']}")
+    return [{"x": item["x"] * ctx.data.get("factor", 10)} for item in input]
+
+@flow.routine(slots=["input"], events=[])
+def sink(input, ctx):
+    ctx.data.setdefault("out", []).extend(item["x"] for item in input)
+
+flow.connect("source.output", "scale.input")
+flow.connect("scale.output", "sink.input")
+worker = rt.start(flow)
+job = worker.submit({"x": -2}).wait(10)
+assert job.status == "failed", job.status
+job.status"""
+
+DASHBOARD = "board = rx.dashboard(worker)\nboard"
+
+FORKS = "[j for j in rt.jobs() if j.metadata.get('forked_from') == job.job_id]"
+
+
+def poll(lab: Any, kernel_id: str, code: str, expected: str, timeout: float = 20.0) -> str:
+    """Evaluate ``code`` in the kernel until it gives ``expected``; return the last value."""
+    deadline = time.monotonic() + timeout
+    value = ""
+    while time.monotonic() < deadline:
+        value = kernel_execute(lab, kernel_id, code)
+        if value == expected:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{code!r} gave {value!r}, expected {expected!r} within {timeout} s")
+
+
+def test_fork_from_a_failed_step_in_the_trace_table(browser_page, jupyter_lab, tmp_path):
+    started = time.monotonic()
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    nb_path = write_notebook(tmp_path / "fork.ipynb", [SETUP, DASHBOARD])
+    opened = open_notebook(page, jupyter_lab, nb_path)
+    kid = opened.kernel_id
+    job_id = json.loads(
+        kernel_execute(jupyter_lab, kid, "import json; print(json.dumps(job.job_id))")
+    )
+    failed_step = kernel_execute(jupyter_lab, kid, "print(job.step().step)").strip()
+
+    board = page.locator(".jp-Cell").nth(1)
+    board.locator(".lm-TabBar-tab", has_text="Trace").first.click()
+    table = board.locator(".rnb-trace")
+    table.wait_for(state="visible")
+    page.wait_for_function("el => el.dataset.fork === 'on'", arg=table.element_handle())
+    # The failed row of scale: its routine_end, status error.
+    failed_row = table.locator('tr[data-routine="scale"][data-event-type="routine_end"]')
+    failed_row.wait_for()
+    assert failed_row.get_attribute("data-status") == "error"
+    assert table.locator('tr[data-event-type="slot_call"] [data-action="fork-open"]').count() == 0
+    failed_row.locator('[data-action="fork-open"]').click()
+
+    editor = table.locator(".rnb-fork")
+    editor.wait_for(state="visible")
+    title = editor.locator(".rnb-fork-title")
+    page.wait_for_function(
+        "el => el.textContent.includes('from step')", arg=title.element_handle(), timeout=20_000
+    )
+    assert f"Fork job {job_id} from step {failed_step} (scale" in title.inner_text()
+    inputs = editor.locator('textarea[data-fork="inputs"]')
+    data = editor.locator('textarea[data-fork="data"]')
+    assert json.loads(inputs.input_value()) == {"input": [{"x": -2}]}
+    assert json.loads(data.input_value()) == {}
+    fork_btn = editor.locator('[data-action="fork"]')
+
+    # Invalid JSON is caught in the browser: the Fork button is disabled, the error shown.
+    data.fill('{"factor": 3')
+    assert fork_btn.is_disabled()
+    assert "Invalid JSON in data" in editor.locator(".rnb-fork-error").nth(1).inner_text()
+    # Valid JSON of the wrong shape is refused by Python, which says why in the widget.
+    data.fill('{"factor": 3}')
+    inputs.fill('{"nope": [{"x": 4}]}')
+    assert fork_btn.is_enabled()
+    fork_btn.click()
+    status = editor.locator(".rnb-fork-status")
+    page.wait_for_function(
+        "el => el.dataset.phase === 'invalid'", arg=status.element_handle(), timeout=20_000
+    )
+    assert "routine 'scale' has no slot 'nope'; its slots: input" in status.inner_text()
+    assert kernel_execute(jupyter_lab, kid, f"len({FORKS})") == "0"
+
+    # The edited step forks: the new job completes with the edited values.
+    inputs.fill('{"input": [{"x": 4}]}')
+    fork_btn.click()
+    page.wait_for_function(
+        "el => el.dataset.phase === 'started'", arg=status.element_handle(), timeout=20_000
+    )
+    assert f"forked from {job_id} at step {failed_step}" in status.inner_text()
+    poll(jupyter_lab, kid, f"len({FORKS})", "1")
+    poll(jupyter_lab, kid, f"{FORKS}[0].wait(10).status", "'completed'")
+    fork = json.loads(
+        kernel_execute(
+            jupyter_lab,
+            kid,
+            f"f = {FORKS}[0]\nprint(json.dumps({{'id': f.job_id, 'data': f.data, "
+            "'step': f.metadata['forked_step'], 'routines': list(f.steps.routine)}))",
+        )
+    )
+    assert fork["data"] == {"factor": 3, "out": [12]}
+    assert str(fork["step"]) == failed_step
+    assert fork["routines"] == ["scale", "sink"]  # the source did not run again
+    assert fork["id"] in status.inner_text()
+    save_screenshot(page, "fork-trace-editor")
+
+    # The job list shows the new job linked to its origin.
+    board.locator(".lm-TabBar-tab", has_text="Jobs").first.click()
+    line = board.locator(f'.rnb-j-line[data-job-id="{fork["id"]}"]')
+    line.wait_for(state="visible", timeout=20_000)
+    lineage = line.locator(".rnb-j-fork")
+    lineage.wait_for()
+    assert lineage.inner_text() == f"↳ forked from {job_id} at step {failed_step}"
+    origin_line = board.locator(f'.rnb-j-line[data-job-id="{job_id}"]')
+    assert origin_line.locator(".rnb-j-fork").count() == 0
+    lineage.locator("a.rnb-j-origin").click()
+    page.wait_for_function(
+        "el => el.classList.contains('rnb-j-flash')", arg=origin_line.element_handle()
+    )
+    save_screenshot(page, "fork-job-list")
+    print(f"browser fork test took {time.monotonic() - started:.1f} s")
