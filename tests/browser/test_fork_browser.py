@@ -148,3 +148,52 @@ def test_fork_from_a_failed_step_in_the_trace_table(browser_page, jupyter_lab, t
     )
     save_screenshot(page, "fork-job-list")
     print(f"browser fork test took {time.monotonic() - started:.1f} s")
+
+
+PARKED = """bp = rt.monitor.add_breakpoint("routine", "scale", condition="x > 100", worker=worker)
+held = worker.submit({"x": 500})
+assert held.debug.wait_paused(10)
+dbg = rx.debugger(held)
+dbg"""
+
+
+def test_fork_from_the_parked_activation_in_the_debugger(browser_page, jupyter_lab, tmp_path):
+    """The debugger's "Fork from here" starts a job from the activation parked at a
+    breakpoint, with edited inputs; the parked job is left as it was."""
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    nb_path = write_notebook(tmp_path / "fork-debugger.ipynb", [SETUP, PARKED])
+    opened = open_notebook(page, jupyter_lab, nb_path)
+    kid = opened.kernel_id
+    debugger = page.locator(".jp-Cell").nth(1).locator(".rnb-debugger")
+    debugger.wait_for(state="visible")
+    page.wait_for_function(
+        "el => el.dataset.status === 'paused'", arg=debugger.element_handle(), timeout=20_000
+    )
+    opener = debugger.locator('[data-action="fork-open"]')
+    page.wait_for_function("el => !el.disabled", arg=opener.element_handle(), timeout=20_000)
+    opener.click()
+    editor = debugger.locator(".rnb-fork")
+    editor.wait_for(state="visible")
+    title = editor.locator(".rnb-fork-title")
+    page.wait_for_function(
+        "el => el.textContent.includes('parked')", arg=title.element_handle(), timeout=20_000
+    )
+    assert "(scale" in title.inner_text()
+    inputs = editor.locator('textarea[data-fork="inputs"]')
+    assert json.loads(inputs.input_value()) == {"input": [{"x": 500}]}
+    inputs.fill('{"input": [{"x": 7}]}')
+    editor.locator('textarea[data-fork="data"]').fill('{"factor": 2}')
+    editor.locator('[data-action="fork"]').click()
+    status = editor.locator(".rnb-fork-status")
+    page.wait_for_function(
+        "el => el.dataset.phase === 'started'", arg=status.element_handle(), timeout=20_000
+    )
+    forks = "[j for j in rt.jobs() if j.metadata.get('forked_from') == held.job_id]"
+    poll(jupyter_lab, kid, f"len({forks})", "1")
+    poll(jupyter_lab, kid, f"{forks}[0].wait(10).status", "'completed'")
+    assert kernel_execute(jupyter_lab, kid, f"{forks}[0].data") == "{'factor': 2, 'out': [14]}"
+    assert kernel_execute(jupyter_lab, kid, "held.status") == "'paused'"  # left as it was
+    save_screenshot(page, "fork-debugger")
+    kernel_execute(jupyter_lab, kid, "held.debug.resume()")
+    assert kernel_execute(jupyter_lab, kid, "held.wait(10).data") == "{'out': [5000]}"
