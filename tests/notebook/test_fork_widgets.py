@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -262,3 +263,40 @@ def test_the_bundled_module_has_the_fork_editor_and_one_default_export():
         assert "function forkPanel(" in widget._esm
         assert widget._esm.count("export default") == 1
         assert ".rnb-fork " in widget._css
+
+
+def test_fork_clicks_reach_the_trace_table_through_the_loopback_endpoint(
+    srt, failed, closing, monkeypatch
+):
+    """Where comm messages wait for a blocked cell, the page posts the click to the kernel's
+    loopback endpoint: the trace table gets the ``_direct`` trait and handles the fork there."""
+    from routilux_nb.notebook.widgets import _endpoint as ep_mod
+
+    endpoint = ep_mod.ClickEndpoint()
+    monkeypatch.setattr(ep_mod, "_endpoint", endpoint)
+    monkeypatch.setattr(ep_mod, "_in_kernel", lambda: True)
+    try:
+        worker, job = failed
+        table = closing(live.trace_table(worker))
+        assert table._direct["port"] == endpoint.port and endpoint.widget(table.model_id) is table
+        headers = {"X-Routilux-Token": endpoint.token, "Content-Type": "application/json"}
+        seq = routine_start_seq(job, "scale")
+
+        def click(content: dict[str, Any]) -> dict[str, Any]:
+            conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=10)
+            body = json.dumps({"model_id": table.model_id, "content": content})
+            conn.request("POST", ep_mod.PATH, body=body, headers=headers)
+            answer = json.loads(conn.getresponse().read())
+            conn.close()
+            return answer
+
+        opened = click({"type": "fork_open", "job_id": job.job_id, "seq": seq, "id": "h-1"})
+        assert opened["ok"] and table.fork_editor["routine"] == "scale"
+        answer = click({"type": "fork", "inputs": '{"input": [{"x": 1}]}', "id": "h-2"})
+        assert answer["ok"] and "started job" in answer["text"]
+        assert click({"type": "fork", "inputs": '{"input": [{"x": 1}]}', "id": "h-2"})["duplicate"]
+        new = srt.get_job(table.fork_editor["new_job_id"]).wait(5)
+        assert new.data == {"out": [10]}
+        assert len([j for j in srt.jobs() if j.metadata.get("forked_from") == job.job_id]) == 1
+    finally:
+        endpoint.stop()
