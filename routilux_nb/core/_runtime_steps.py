@@ -13,6 +13,7 @@ from .steps import StepLog
 if TYPE_CHECKING:
     from .compare import Comparison
     from .extensions import JobStore
+    from .flow import Flow
 
 __all__ = ["RuntimeSteps"]
 
@@ -47,6 +48,7 @@ class RuntimeSteps:
         data: Mapping[str, Any] | None = None,
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        flow: Flow | str | None = None,
     ) -> JobContext:
         """``job.fork(step, ...)`` for a job given by id or object, live or stored: after a
         restart on the same store file, a finished job's steps are read back from it."""
@@ -60,6 +62,7 @@ class RuntimeSteps:
             data=data,
             job_id=job_id,
             metadata=metadata,
+            flow=flow,
         )
 
     def compare(self, job_a: JobContext | str, job_b: JobContext | str) -> Comparison:

@@ -29,6 +29,8 @@ from .errors import FlowNotFound, JobStateError, RoutiluxError, StepNotFound
 from .steps import Step, StepLog
 
 if TYPE_CHECKING:
+    from .compare import Comparison
+    from .flow import Flow
     from .job import JobContext
     from .routine import Routine
     from .runtime import Runtime
@@ -80,8 +82,9 @@ def step_id_of(step: Any) -> int | None:
 def resolve_step(job: Any, log: StepLog | None, step: Any = None, seq: int | None = None) -> Step:
     """The recorded :class:`Step` of ``job`` named by ``step`` or ``seq`` (see module doc).
 
-    With neither, a failed job's failed step. Raises ``StepNotFound``, ``StepDropped``, or
-    ``JobStateError`` when the job recorded no steps.
+    With neither, a failed job's failed step. Raises ``StepNotFound`` (a ``KeyError``; also
+    when neither is given and the job did not fail), ``StepDropped`` (a ``StateError``), or
+    ``StepsNotRecorded`` (a ``JobStateError``) when the job recorded no steps.
     """
     jid = job.job_id
     sid = step_id_of(step)
@@ -213,9 +216,13 @@ def fork_job(
     job_id: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     worker: Worker | None = None,
+    flow: Flow | str | None = None,
 ) -> JobContext:
-    """Start the new job (see module docstring); ``worker`` defaults to :func:`_worker`."""
-    worker = worker or _worker(runtime, job)
+    """Start the new job (see module docstring) on ``worker``, else on a running worker of
+    ``flow`` (a flow object is registered as the current version of its id), else on
+    :func:`_worker`'s choice."""
+    if worker is None:
+        worker = runtime.worker_for(flow) if flow is not None else _worker(runtime, job)
     routine = worker.flow.get_routine(step.routine_id)  # UnknownRoutineError if it went away
     items = check_inputs(routine, step.inputs if inputs is None else inputs)
     if data is None:
@@ -271,7 +278,8 @@ class Forkable:
         (activation id), ``seq``, ``routine``, ``attempt``, ``started_at``, ``duration``,
         ``status``, ``input_items``, ``input_bytes``, ``data_bytes``, ``error``.
         ``frame.attrs["dropped"]`` counts steps dropped past the cap (``max_steps``,
-        ``max_bytes`` there too). Raises ``JobStateError`` when the runtime records no steps."""
+        ``max_bytes`` there too). Raises ``StepsNotRecorded`` (a ``JobStateError``) when the
+        runtime records no steps."""
         log = self.step_log
         if log is None:
             resolve_step(self, None)  # raises, saying how to turn recording on
@@ -281,7 +289,7 @@ class Forkable:
     def step(self, step: Any = None, *, seq: int | None = None) -> Step:
         """The recorded :class:`~.steps.Step` (``.inputs``, ``.data``: fresh copies to edit)
         named by activation id or trace ``seq``; with neither, a failed job's failed step.
-        Raises ``StepNotFound`` (a ``KeyError``), ``StepDropped`` or ``JobStateError``."""
+        Raises ``StepNotFound`` (a ``KeyError``), ``StepDropped`` or ``StepsNotRecorded``."""
         return resolve_step(self, self.step_log, step, seq)
 
     def fork(
@@ -293,6 +301,7 @@ class Forkable:
         data: Mapping[str, Any] | None = None,
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        flow: Flow | str | None = None,
     ) -> JobContext:
         """A new job starting at ``step`` of this one (see :mod:`routilux_nb.core.forking`).
 
@@ -303,18 +312,29 @@ class Forkable:
             inputs: ``{slot: [item, ...]}`` to deliver instead of the recorded items.
             data: the new job's data instead of the recorded one (replaces it whole).
             job_id, metadata: as for ``worker.submit``.
+            flow: run this flow instead of the one registered under the job's ``flow_id``
+                (e.g. a re-created ``Flow`` object whose cell was re-run; it is registered).
 
         Returns the new job (already submitted). Raises ``StepNotFound`` / ``StepDropped`` /
-        ``JobStateError`` (no steps recorded), ``InvalidStepInputs`` (a ``ValueError``).
+        ``StepsNotRecorded``, ``InvalidStepInputs`` (a ``ValueError``), ``UnknownRoutineError``
+        when the step's routine is no longer in the flow.
         """
         found = resolve_step(self, self.step_log, step, seq)
         runtime = self.worker.runtime
         return fork_job(
-            runtime, self, found, inputs=inputs, data=data, job_id=job_id, metadata=metadata
+            runtime,
+            self,
+            found,
+            inputs=inputs,
+            data=data,
+            job_id=job_id,
+            metadata=metadata,
+            flow=flow,
         )
 
-    def compare(self, other: Any) -> Any:
-        """What differs between this job and ``other`` (see :func:`routilux_nb.core.compare.compare`)."""
+    def compare(self, other: Any) -> Comparison:
+        """What differs between this job and ``other``, live or stored: a
+        :class:`~routilux_nb.core.compare.Comparison` (``.to_pandas()``, ``.identical``)."""
         from .compare import compare
 
         return compare(self, other)

@@ -142,10 +142,18 @@ class StoredSteps:
         data: Mapping[str, Any] | None = None,
         job_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        flow: Any = None,
     ) -> JobContext:
         """As ``JobContext.fork``: a new job at ``step``, on the flow's running worker."""
         return self._rt().fork(  # type: ignore[no-any-return]
-            self, step, seq=seq, inputs=inputs, data=data, job_id=job_id, metadata=metadata
+            self,
+            step,
+            seq=seq,
+            inputs=inputs,
+            data=data,
+            job_id=job_id,
+            metadata=metadata,
+            flow=flow,
         )
 
     def compare(self, other: Any) -> Any:

@@ -324,3 +324,21 @@ def test_an_activation_parked_at_a_breakpoint_can_be_forked_from(srt, wait_until
     assert calls == ["source", "scale", "sink"]  # the fork ran scale and sink only
     assert fork.metadata["forked_step"] == parked.act_id
     job.cancel()
+
+
+def test_fork_onto_a_recreated_flow_object(srt):
+    calls: list[str] = []
+    job = srt.submit(chain(calls, "recreated"), {"x": 1}, job_data={"boom": True}).wait(5)
+    assert job.status == "failed"
+    again = chain(calls, "recreated")  # the whole cell re-run: a new Flow with the same id
+
+    @again.routine(slots=["input"], events=["output"])
+    def scale(input, ctx):
+        calls.append("scale v3")
+        return [{"x": -i["x"]} for i in input]
+
+    calls.clear()
+    fixed = job.fork(flow=again).wait(5)
+    assert fixed.status == "completed" and fixed.data["out"] == [-2]
+    assert calls == ["scale v3", "sink"]
+    assert fixed.worker.flow is again and srt.get_flow("recreated") is again
