@@ -51,7 +51,8 @@ class StepForker:
                 )
             step = stop.act_id
         found = job.step(None if step is None else int(step), seq=None if seq is None else int(seq))
-        routine = job.worker.flow.get_routine(found.routine_id)
+        flow = self.binding.runtime.flows.get(job.flow_id) or job.worker.flow  # what fork runs
+        routine = flow.get_routine(found.routine_id)
         return {
             "job_id": job.job_id,
             "step": found.step,
