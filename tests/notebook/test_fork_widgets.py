@@ -300,3 +300,22 @@ def test_fork_clicks_reach_the_trace_table_through_the_loopback_endpoint(
         assert len([j for j in srt.jobs() if j.metadata.get("forked_from") == job.job_id]) == 1
     finally:
         endpoint.stop()
+
+
+def test_a_field_too_large_to_edit_is_left_out_and_forks_with_the_recorded_value(
+    srt, failed, closing, monkeypatch
+):
+    from routilux_nb.notebook.widgets import _fork
+
+    monkeypatch.setattr(_fork, "MAX_EDIT_CHARS", 20)
+    worker, job = failed
+    table = closing(live.trace_table(worker))
+    send(table, {"type": "fork_open", "job_id": job.job_id, "seq": routine_start_seq(job, "scale")})
+    editor = table.fork_editor
+    assert editor["inputs"] is None and editor["too_large"] == ["inputs"]
+    assert editor["data"] == "{}"
+    assert "too large to edit here: inputs (" in editor["message"]
+    # even if a page sent inputs, the recorded ones are used
+    send(table, {"type": "fork", "inputs": '{"input": [{"x": 1}]}', "data": '{"factor": 1}'})
+    new = srt.get_job(table.fork_editor["new_job_id"]).wait(5)
+    assert new.status == "failed" and "negative x: -2" in new.error

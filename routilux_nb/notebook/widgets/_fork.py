@@ -28,9 +28,11 @@ import traitlets
 from ._base import jsonable
 from ._endpoint import direct_info
 
-__all__ = ["ForkLoad", "ForkSource", "ForkStart", "bundle", "check_fork_json"]
+__all__ = ["MAX_EDIT_CHARS", "ForkLoad", "ForkSource", "ForkStart", "bundle", "check_fork_json"]
 
 _HERE = pathlib.Path(__file__).parent
+#: a field whose JSON is longer is not put in the editor (the recorded value is used)
+MAX_EDIT_CHARS = 200_000
 
 #: ``load(job_id, step=None, seq=None, parked=False)`` -> the step as a dict with ``job_id``,
 #: ``step``, ``seq``, ``routine``, ``status``, ``slots``, ``inputs``, ``data``
@@ -149,6 +151,23 @@ class ForkSource(traitlets.HasTraits):
             )
         inputs, data = jsonable(step["inputs"]), jsonable(step["data"])
         exact = inputs == step["inputs"] and data == step["data"]
+        texts = {
+            "inputs": json.dumps(inputs, indent=2, ensure_ascii=False),
+            "data": json.dumps(data, indent=2, ensure_ascii=False),
+        }
+        too_large = [name for name, text in texts.items() if len(text) > MAX_EDIT_CHARS]
+        message = (
+            ""
+            if exact
+            else "some values are not JSON and show as text: leave a field as it is to "
+            "fork with the recorded values"
+        )
+        if too_large:
+            sizes = ", ".join(f"{name} ({len(texts[name]):,} characters)" for name in too_large)
+            message = (
+                f"too large to edit here: {sizes}, at most {MAX_EDIT_CHARS:,}; the fork uses "
+                "the recorded value (edit it in a cell: job.fork(step, inputs=..., data=...))"
+            )
         editor = {
             "open": True,
             "job_id": step["job_id"],
@@ -157,15 +176,13 @@ class ForkSource(traitlets.HasTraits):
             "routine": step["routine"],
             "status": step.get("status"),
             "slots": list(step["slots"]),
-            "inputs": json.dumps(inputs, indent=2, ensure_ascii=False),
-            "data": json.dumps(data, indent=2, ensure_ascii=False),
+            "inputs": None if "inputs" in too_large else texts["inputs"],
+            "data": None if "data" in too_large else texts["data"],
+            "too_large": too_large,
             "phase": "editing",
-            "message": ""
-            if exact
-            else "some values are not JSON and show as text: leave a field as it is to "
-            "fork with the recorded values",
+            "message": message,
         }
-        self._fork_recorded = {"inputs": editor["inputs"], "data": editor["data"]}
+        self._fork_recorded = texts
         self._fork_show(**editor)
         return f"fork: editing step {step['step']} of {step['job_id']}"
 
@@ -185,6 +202,8 @@ class ForkSource(traitlets.HasTraits):
             if text is not None and not isinstance(text, str):
                 message = f"fork: {name} must be sent as JSON text"
                 return self._fork_show(**{**editor, "phase": "invalid", "message": message})
+            if name in editor.get("too_large", ()):
+                text = None  # not in the editor: the recorded value
             if text is not None:
                 shown[name] = text  # the editor keeps what the user sent
             texts[name] = None if text is None or text == self._fork_recorded.get(name) else text

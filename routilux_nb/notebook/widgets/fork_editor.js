@@ -160,7 +160,7 @@ function forkPanel(model, el) {
   function check() {
     let ok = true;
     for (const [name, f] of Object.entries(fields)) {
-      const error = forkJsonError(f.textarea.value);
+      const error = f.textarea.disabled ? "" : forkJsonError(f.textarea.value);
       f.error.textContent = error ? `Invalid JSON in ${name}: ${error}` : "";
       f.textarea.classList.toggle("rnb-fork-invalid", Boolean(error));
       ok = ok && !error;
@@ -190,7 +190,10 @@ function forkPanel(model, el) {
       for (const [name, f] of Object.entries(fields)) {
         f.textarea.parentNode.hidden = false;
         const keep = shown === key && f.textarea.dataset.dirty;
-        if (!keep && typeof ed[name] === "string") {
+        f.textarea.disabled = typeof ed[name] !== "string"; // too large: the recorded value
+        f.textarea.placeholder = f.textarea.disabled ? "too large to edit here: the recorded value is used" : "";
+        if (f.textarea.disabled) f.textarea.value = "";
+        else if (!keep) {
           f.textarea.value = ed[name];
           f.textarea.rows = Math.min(Math.max(ed[name].split("\n").length, 2), 10);
         }
@@ -218,10 +221,9 @@ function forkPanel(model, el) {
       say("Fix the JSON first: nothing was sent", "invalid");
       return;
     }
-    sender.send(
-      { type: "fork", inputs: fields.inputs.textarea.value, data: fields.data.textarea.value },
-      "fork",
-    );
+    const message = { type: "fork" };
+    for (const [name, f] of Object.entries(fields)) if (!f.textarea.disabled) message[name] = f.textarea.value;
+    sender.send(message, "fork");
   });
   cancel.addEventListener("click", () => {
     panel.hidden = true;
