@@ -319,3 +319,12 @@ def test_a_field_too_large_to_edit_is_left_out_and_forks_with_the_recorded_value
     send(table, {"type": "fork", "inputs": '{"input": [{"x": 1}]}', "data": '{"factor": 1}'})
     new = srt.get_job(table.fork_editor["new_job_id"]).wait(5)
     assert new.status == "failed" and "negative x: -2" in new.error
+
+
+def test_the_job_list_view_alone_links_forks_too(srt, failed, closing, wait_until):
+    worker, job = failed
+    jobs = closing(live.job_progress(worker))
+    fork = job.fork(inputs={"input": [{"x": 1}]}).wait(5)
+    origin = wait_until(lambda: jobs.jobs.get(fork.job_id, {}).get("forked_from"))
+    assert origin == job.job_id
+    assert jobs.jobs[fork.job_id]["forked_step"] == job.step().step
