@@ -102,7 +102,10 @@ def freeze(value: Any) -> tuple[Any, int, bool]:
     try:
         blob = marshal.dumps(value)
     except (ValueError, TypeError, RecursionError):  # not plain data: copy it in Python
-        copied, size, shared = snapshot_retrying(value)
+        try:
+            copied, size, shared = snapshot_retrying(value)
+        except Exception:  # recording never fails an activation: keep the object itself
+            return _Held(value), 0, True
         return _Held(copied), size, shared
     return blob, len(blob), False
 

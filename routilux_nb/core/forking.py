@@ -99,6 +99,8 @@ def resolve_step(job: Any, log: StepLog | None, step: Any = None, seq: int | Non
         )
     if sid is None and seq is None:
         failed = _failed_step(job, log)
+        if failed is None and job.status == "failed" and log.dropped:
+            raise log.dropped_error(jid, "the step that failed")
         if failed is None:
             raise StepNotFound(
                 f"say which step of job {jid!r} to fork from: job.fork(step) with an activation "

@@ -15,9 +15,11 @@ deep-copied is kept by reference, and the step says so (``shared``). ``step.inpu
 ``step.data`` give a fresh copy at each read (see :mod:`._stepcopy`).
 
 Bounds, per job: at most ``max_steps`` steps and ``max_bytes`` bytes (the frozen size; for
-objects that are not plain data an estimate: ``sys.getsizeof``). The oldest steps go first
-(the newest one is always kept); :attr:`StepLog.dropped` counts them and forking one raises
-:class:`~routilux_nb.core.errors.StepDropped` naming the cap.
+objects that are not plain data an estimate: ``sys.getsizeof``). The oldest steps go first,
+and a step that alone exceeds ``max_bytes`` is not kept at all; :attr:`StepLog.dropped`
+counts them and forking one raises :class:`~routilux_nb.core.errors.StepDropped` naming the
+cap. (The copy is still made, before its size is known: turn recording off for jobs whose
+data is very large.)
 """
 
 from __future__ import annotations
@@ -162,6 +164,10 @@ class StepLog:
         }
         steps = self._steps
         limits = self.limits
+        if in_bytes + data_bytes > limits.max_bytes:  # alone past the bytes cap: not kept
+            self.bytes += in_bytes + data_bytes
+            self._drop(record)
+            return record
         if len(steps) >= limits.max_steps:  # at the cap: one out for this one in
             try:
                 self._drop(steps.popleft())
@@ -188,11 +194,9 @@ class StepLog:
                 self.dropped_seq = seq
 
     def _trim(self, steps: deque[dict[str, Any]], limits: StepLimits) -> None:
-        """Drop the oldest steps past the cap (the newest stays)."""
+        """Drop the oldest steps past the cap."""
         with _lock:
-            while len(steps) > 1 and (
-                len(steps) > limits.max_steps or self.bytes > limits.max_bytes
-            ):
+            while steps and (len(steps) > limits.max_steps or self.bytes > limits.max_bytes):
                 self._drop(steps.popleft())
 
     @staticmethod

@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.job import JobContext
 from routilux_nb.core.steps import Step, StepLimits, StepLog
-
-if TYPE_CHECKING:
-    from routilux_nb.core.job import JobContext
 
 __all__ = [
     "STEPS_TABLE",
@@ -71,8 +69,10 @@ def step_rows(jobs: Iterable[Any]) -> list[tuple[str, str]]:
     """``(job_id, document)`` of every finished job among ``jobs`` that recorded steps."""
     rows = []
     for job in jobs:
-        log = getattr(getattr(job, "_run", None), "steps", None)
-        if log is not None and job.status in _FINISHED:
+        if not isinstance(job, JobContext) or job.status not in _FINISHED:
+            continue  # stored records carry their steps already (or none)
+        log = job.step_log
+        if log is not None:
             rows.append((job.job_id, encode_log(log)))
     return rows
 

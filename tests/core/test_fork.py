@@ -205,25 +205,48 @@ def test_unknown_and_dropped_steps_are_refused_clearly():
         rt.shutdown()
 
 
-def test_bytes_cap_drops_oldest_and_keeps_the_newest():
-    rt = Runtime(record_steps={"max_steps": 100, "max_bytes": 1000})
+def test_bytes_cap_drops_oldest_and_never_holds_more():
+    rt = Runtime(record_steps={"max_steps": 100, "max_bytes": 2000})
     try:
         flow = rx.Flow("big")
 
         @flow.routine(slots=["input"], events=["output"])
         def pad(input, ctx):
-            ctx.data["blob"] = "z" * 800
-            return {"y": "y" * 800}
+            return {"y": "y" * 900}
+
+        @flow.routine(slots=["input"], events=["output"])
+        def grow(input, ctx):
+            ctx.data["blob"] = "z" * 900
+            return {"y": "y" * 900}
 
         @flow.routine(slots=["input"], events=[])
-        def sink(input):
+        def sink(input, ctx):
             return None
 
-        flow.connect("pad.output", "sink.input")
-        job = rt.submit(flow, {"x": "x" * 800}).wait(5)
+        flow.connect("pad.output", "grow.input")
+        flow.connect("grow.output", "sink.input")
+        job = rt.submit(flow, {"x": "x" * 900}).wait(5)
         log = job.step_log
-        assert len(log) == 1 and log.dropped == 1 and job.steps.routine.tolist() == ["sink"]
-        assert log.bytes <= 1000 + 2000  # only the newest is held
+        # pad ~0.9 kB, grow ~0.9 kB, sink ~1.8 kB (input and data): pad and grow go for sink
+        assert job.steps.routine.tolist() == ["sink"] and log.dropped == 2
+        assert 0 < log.bytes <= 2000
+        with pytest.raises(StepDropped, match="max_bytes=2000"):
+            job.fork(log.dropped_step)
+
+        @flow.routine(slots=["input"], events=["output"])
+        def pad(input, ctx):  # noqa: F811
+            ctx.data["blob"] = "z" * 5000  # the next step's data alone is over the cap
+            return {"y": "y"}
+
+        @flow.routine(slots=["input"], events=["output"])
+        def grow(input, ctx):  # noqa: F811
+            raise RuntimeError("too big")
+
+        failed = rt.submit(flow, {"x": "x"}).wait(5)
+        assert failed.status == "failed" and failed.steps.routine.tolist() == ["pad"]
+        with pytest.raises(StepDropped, match="the step that failed"):
+            failed.fork()
+        assert failed.retry().wait(5).status == "failed"  # retried without a recording
     finally:
         rt.shutdown()
 
@@ -342,3 +365,46 @@ def test_fork_onto_a_recreated_flow_object(srt):
     assert fixed.status == "completed" and fixed.data["out"] == [-2]
     assert calls == ["scale v3", "sink"]
     assert fixed.worker.flow is again and srt.get_flow("recreated") is again
+
+
+def test_concurrent_jobs_each_record_their_own_steps(srt):
+    worker = srt.start(chain([], "many_jobs"))
+    jobs = worker.submit_many([{"x": i} for i in range(60)])
+    for i, job in enumerate(jobs):
+        job.wait(10)
+        frame = job.steps
+        assert frame.routine.tolist() == ["source", "scale", "sink"]
+        assert job.step(int(frame.step.iloc[1])).inputs == {"input": [{"x": i + 1}]}
+        assert job.step(int(frame.step.iloc[2])).data == {"seen": 1}
+
+
+def test_record_steps_settings_are_checked():
+    for setting, limits in ((False, None), (5, StepLimits(max_steps=5)), (True, StepLimits())):
+        rt = Runtime(record_steps=setting)
+        assert rt.step_limits == limits
+        rt.shutdown()
+    with pytest.raises(ValueError, match="max_steps >= 1"):
+        Runtime(record_steps={"max_steps": 0})
+    with pytest.raises(TypeError, match="record_steps must be"):
+        Runtime(record_steps="lots")  # type: ignore[arg-type]
+    assert rx.runtime().step_limits == StepLimits()  # the notebook's runtime records steps
+
+
+def test_values_that_cannot_be_copied_are_kept_and_flagged(srt):
+    import threading
+
+    class Odd(dict):  # a dict subclass whose copy fails
+        def __deepcopy__(self, memo):
+            raise RuntimeError("no copies")
+
+    flow = rx.Flow("odd")
+    lock = threading.Lock()
+
+    @flow.routine(slots=["input"], events=[])
+    def keep(input, ctx):
+        ctx.data["ok"] = True
+
+    job = srt.submit(flow, {"x": 1}, job_data={"lock": lock, "odd": Odd(a=1)}).wait(5)
+    assert job.status == "completed" and job.data["ok"] is True
+    step = job.step(int(job.steps.step.iloc[0]))
+    assert step.shared and step.data["lock"] is lock
