@@ -4,6 +4,7 @@ edited JSON, the new job completes with the edited value and the job list links 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -197,3 +198,56 @@ def test_fork_from_the_parked_activation_in_the_debugger(browser_page, jupyter_l
     save_screenshot(page, "fork-debugger")
     kernel_execute(jupyter_lab, kid, "held.debug.resume()")
     assert kernel_execute(jupyter_lab, kid, "held.wait(10).data") == "{'out': [5000]}"
+
+
+WAIT_FOR_FORK = """import time
+deadline = time.monotonic() + 40
+found = []
+while not found and time.monotonic() < deadline:
+    found = [j for j in rt.jobs() if j.metadata.get('forked_from') == job.job_id]
+    time.sleep(0.05)
+print(bool(found))"""
+
+
+def test_fork_from_here_works_while_a_cell_blocks(browser_page, jupyter_lab, tmp_path):
+    """Open the editor and fork while another cell holds the kernel's main shell: the cell
+    waits for the fork to exist, so it ends early (True) only if the clicks were handled."""
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    nb_path = write_notebook(tmp_path / "fork-blocked.ipynb", [SETUP, DASHBOARD])
+    opened = open_notebook(page, jupyter_lab, nb_path)
+    kid = opened.kernel_id
+    board = page.locator(".jp-Cell").nth(1)
+    board.locator(".lm-TabBar-tab", has_text="Trace").first.click()
+    table = board.locator(".rnb-trace")
+    table.wait_for(state="visible")
+    row = table.locator('tr[data-routine="scale"][data-event-type="routine_end"]')
+    row.wait_for()
+
+    outcome: dict[str, str] = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(
+            printed=kernel_execute(jupyter_lab, kid, WAIT_FOR_FORK, timeout=90)
+        )
+    )
+    thread.start()
+    deadline = time.monotonic() + 20
+    while jupyter_lab.kernel(kid)["execution_state"] != "busy":
+        assert time.monotonic() < deadline, "the waiting cell did not start"
+        time.sleep(0.05)
+    row.locator('[data-action="fork-open"]').click()
+    editor = table.locator(".rnb-fork")
+    inputs = editor.locator('textarea[data-fork="inputs"]')
+    page.wait_for_function(
+        "el => el.value.includes('-2')", arg=inputs.element_handle(), timeout=30_000
+    )
+    inputs.fill('{"input": [{"x": 6}]}')
+    editor.locator('[data-action="fork"]').click()
+    thread.join(120)
+    assert not thread.is_alive()
+    assert outcome.get("printed") == "True\n", outcome  # the fork happened during the wait
+    poll(jupyter_lab, kid, f"{FORKS}[0].wait(10).data", "{'out': [60]}")
+    status = editor.locator(".rnb-fork-status")
+    page.wait_for_function(
+        "el => el.dataset.phase === 'started'", arg=status.element_handle(), timeout=20_000
+    )
