@@ -154,6 +154,7 @@ function forkPanel(model, el) {
     }
     status.textContent = text;
     status.dataset.phase = phase;
+    if (phase !== "sent") check(); // the click was handled: Fork may be clicked again
   }
   const sender = forkSender(model, say);
 
@@ -224,6 +225,7 @@ function forkPanel(model, el) {
     const message = { type: "fork" };
     for (const [name, f] of Object.entries(fields)) if (!f.textarea.disabled) message[name] = f.textarea.value;
     sender.send(message, "fork");
+    forkBtn.disabled = true; // one fork per click, until this one is answered
   });
   cancel.addEventListener("click", () => {
     panel.hidden = true;
