@@ -113,7 +113,7 @@ def test_fork_from_a_failed_step_in_the_trace_table(browser_page, jupyter_lab, t
 
     # The edited step forks: the new job completes with the edited values.
     inputs.fill('{"input": [{"x": 4}]}')
-    fork_btn.click()
+    fork_btn.dblclick()  # an impatient double click starts one job
     page.wait_for_function(
         "el => el.dataset.phase === 'started'", arg=status.element_handle(), timeout=20_000
     )
@@ -128,6 +128,7 @@ def test_fork_from_a_failed_step_in_the_trace_table(browser_page, jupyter_lab, t
             "'step': f.metadata['forked_step'], 'routines': list(f.steps.routine)}))",
         )
     )
+    assert kernel_execute(jupyter_lab, kid, f"len({FORKS})") == "1"
     assert fork["data"] == {"factor": 3, "out": [12]}
     assert str(fork["step"]) == failed_step
     assert fork["routines"] == ["scale", "sink"]  # the source did not run again
