@@ -181,3 +181,33 @@ def test_openapi_documents_the_step_routes_and_their_errors(srt):
     assert "/api/v1/jobs/{job_id}/steps" in paths
     assert "/api/v1/jobs/{job_id}/steps/{step}" in paths
     assert "/api/v1/jobs/{job_id}/compare/{other_id}" in paths
+
+
+def test_steps_of_a_stored_job_are_served_and_forked_after_a_restart(tmp_path):
+    db = tmp_path / "jobs.db"
+    rt = Runtime(store=db, record_steps=True)
+    try:
+        job_id = rt.submit(_flow([]), {"x": 1}, job_data={"factor": "oops"}).wait(5).job_id
+    finally:
+        rt.shutdown(wait=False)
+    calls: list[str] = []
+    rt = Runtime(store=db, record_steps=True)
+    try:
+        rt.start(_flow(calls))
+
+        async def scenario(c: httpx.AsyncClient) -> None:
+            r = await c.get(f"/api/v1/jobs/{job_id}/steps")
+            assert r.status_code == 200, r.text
+            steps = r.json()["steps"]
+            assert [s["routine"] for s in steps] == ["source", "sink"]
+            assert steps[1]["status"] == "completed"  # "oops" * 2 is a string: no error
+            r = await c.post(
+                f"/api/v1/jobs/{job_id}/fork", json={"step": steps[1]["step"], "data": {}}
+            )
+            assert r.status_code == 202, r.text
+            assert rt.get_job(r.json()["job_id"]).wait(5).data == {"out": [20]}
+
+        run(rt, scenario)
+        assert calls == ["sink"]
+    finally:
+        rt.shutdown(wait=False)
