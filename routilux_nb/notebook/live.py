@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
 
 from .binding import LiveBinding
+from .fork_views import Lineage, wire_fork
 from .watcher import running_workers, watcher_for
 from .widgets import Dashboard, Debugger, FlowGraph, JobProgress, QueueGauges, TraceTable
 
@@ -235,16 +236,18 @@ def _wire_debugger(view: Debugger, binding: LiveBinding) -> None:
     view.on_action(binding.debug_action)
     view.on_set_variable(binding.set_variable)
     view.on_set_cell(binding.set_cell)
+    wire_fork(view, binding, parked=True)
 
 
 def _dashboard_feeds(
     board: Dashboard, worker: Worker, options: Mapping[str, Any]
 ) -> dict[str, Any]:
     graph_sink = _graph_sink(board.flow_graph, worker)
+    lineage = Lineage(worker.runtime)
 
     def on_snapshot(snapshot: Snapshot) -> None:
         graph_sink(snapshot)
-        board.job_progress.apply_snapshot(snapshot)
+        board.job_progress.apply_snapshot(lineage(snapshot))
         board.queue_gauges.apply_snapshot(snapshot)
 
     return {
@@ -258,6 +261,7 @@ def _dashboard_feeds(
 def _wire_dashboard(board: Dashboard, binding: LiveBinding) -> None:
     board.flow_graph.on_toggle_breakpoint(binding.toggle_breakpoint)
     _wire_debugger(board.debugger, binding)
+    wire_fork(board.trace_table, binding)
 
 
 def _snapshot_feed(view: Any, worker: Worker, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,7 +275,13 @@ _GRAPH = ViewSpec(
     lambda view, binding: view.on_toggle_breakpoint(binding.toggle_breakpoint),
 )
 _QUEUES = ViewSpec("queue_gauges", lambda flow, o: QueueGauges(), _snapshot_feed)
-_JOBS = ViewSpec("job_progress", lambda flow, o: JobProgress(), _snapshot_feed)
+_JOBS = ViewSpec(
+    "job_progress",
+    lambda flow, o: JobProgress(),
+    lambda view, worker, o: {
+        "on_snapshot": lambda s, ln=Lineage(worker.runtime): view.apply_snapshot(ln(s))
+    },
+)
 _TRACE = ViewSpec(
     "trace_table",
     lambda flow, o: TraceTable(max_rows=o["max_rows"]),
@@ -279,6 +289,7 @@ _TRACE = ViewSpec(
         "on_trace": lambda rows: view.add_rows(rows),
         "max_trace_rows": o["max_rows"],
     },
+    wire_fork,
 )
 _DEBUGGER = ViewSpec(
     "debugger",

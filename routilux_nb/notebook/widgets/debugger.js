@@ -173,6 +173,15 @@ function render({ model, el }) {
     );
     return b;
   });
+  const fork = typeof forkPanel === "function" ? forkPanel(model, el) : null; // fork_editor.js
+  if (fork) {
+    const stateNow = () => model.get("state") || {};
+    fork.button(
+      controls,
+      () => ({ job_id: stateNow().job_id, parked: true, at: stopOf(stateNow()) }),
+      () => stateNow().status === "paused",
+    );
+  }
   const body = html("div", "rnb-d-body", el);
   const vars = html("div", "rnb-d-vars", body);
   const framesBox = html("div", "rnb-d-tables");
@@ -350,6 +359,7 @@ function render({ model, el }) {
   applyMessage();
   return () => {
     sender.dispose();
+    if (fork) fork.dispose();
     model.off("change:state", applyState);
     model.off("change:message", applyMessage);
   };

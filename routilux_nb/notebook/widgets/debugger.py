@@ -34,6 +34,7 @@ from routilux_nb.core.payloads import parse_cell
 
 from ._base import Callbacks, LockedWidget
 from ._endpoint import direct_info
+from ._fork import ForkSource, bundle
 from ._static import Picture, debugger_picture
 
 __all__ = ["ACTIONS", "Debugger"]
@@ -44,15 +45,15 @@ EDITABLE_VARIABLES = ("payload",)
 _STOP_KEYS = ("kind", "routine_id", "slot_name", "event_name", "breakpoint_id")
 
 
-class Debugger(LockedWidget):
+class Debugger(ForkSource, LockedWidget):
     """Controls for a job stopped at a breakpoint.
 
     >>> Debugger()
     Debugger(job_id=None, status=None)
     """
 
-    _esm = _HERE / "debugger.js"
-    _css = _HERE / "debugger.css"
+    _esm = bundle(_HERE / "debugger.js")  # with fork_editor.js (see ._fork)
+    _css = bundle(_HERE / "debugger.css", css=True)
 
     state = traitlets.Dict().tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
@@ -184,3 +185,12 @@ class Debugger(LockedWidget):
             self.state.get("job_id"),
             at=content.get("at"),
         )
+
+    def _fork_target(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """ "Fork from here" in the debugger forks from the parked activation it shows."""
+        if not self.paused:
+            raise LookupError("the job is not paused: fork from a step in the trace table")
+        at = content.get("at")
+        if isinstance(at, Mapping) and self._stop(at) != self._stop(self.state):
+            raise LookupError("the job moved on since the click; look again")
+        return {"parked": True}

@@ -54,6 +54,33 @@ function fillLine(line, id, job, label) {
     const err = html("span", "rnb-j-error", line, String(job.error));
     err.title = String(job.error);
   }
+  if (job.forked_from) forkLineage(line, job);
+}
+
+// "↳ forked from <origin> at step <n>" on a fork's line; the origin's id is a link to its
+// line (scrolled to and flashed when it is still listed).
+function forkLineage(line, job) {
+  const origin = String(job.forked_from);
+  const box = html("span", "rnb-j-fork", line, "↳ forked from ");
+  const link = html("a", "rnb-j-origin", box, origin);
+  link.href = "#";
+  link.dataset.jobLink = origin;
+  link.title = `job ${origin}: show its line`;
+  const step = job.forked_step === null || job.forked_step === undefined ? "" : ` at step ${job.forked_step}`;
+  box.appendChild(document.createTextNode(step));
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    const list = line.parentNode;
+    const target = list ? [...list.children].find((n) => n.dataset.jobId === origin) : null;
+    if (!target) {
+      link.title = `job ${origin} is no longer listed`;
+      return;
+    }
+    target.scrollIntoView({ block: "nearest" });
+    target.classList.remove("rnb-j-flash");
+    void target.offsetWidth; // restart the flash
+    target.classList.add("rnb-j-flash");
+  });
 }
 
 function render({ model, el }) {

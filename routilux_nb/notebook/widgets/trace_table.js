@@ -66,6 +66,8 @@ function render({ model, el }) {
   const headRow = html("tr", "", html("thead", "", table));
   for (const [, label] of COLUMNS) html("th", "", headRow, label);
   const tbody = html("tbody", "", table);
+  const fork = typeof forkPanel === "function" ? forkPanel(model, el) : null; // fork_editor.js
+  if (fork) fork.head(headRow);
   let trs = new Map();
   let rows = []; // newest first; Python sends the whole list once, then only new rows
 
@@ -76,6 +78,7 @@ function render({ model, el }) {
       if (key === "data" && row.data) td.title = row.data_details ? `${row.data}\n${row.data_details}` : row.data;
       if (key === "event_type" && row.detail) td.title = row.detail;
     }
+    if (fork) fork.cell(tr, row);
     if (row.status) tr.dataset.status = String(row.status);
     tr.dataset.eventType = row.event_type || "";
     tr.dataset.routine = row.routine_id || "";
@@ -151,6 +154,7 @@ function render({ model, el }) {
   model.send({ type: "request_rows" });
   return () => {
     for (const [name, fn] of Object.entries(handlers)) model.off(name, fn);
+    if (fork) fork.dispose();
   };
 }
 

@@ -24,6 +24,7 @@ from routilux_nb.core.jsonsafe import to_jsonable
 from routilux_nb.core.payloads import summary_details, summary_text
 
 from ._base import LockedWidget
+from ._fork import ForkSource, bundle
 from ._static import Picture, trace_picture
 
 __all__ = ["TRACE_COLUMNS", "TraceTable"]
@@ -61,15 +62,15 @@ def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class TraceTable(LockedWidget):
+class TraceTable(ForkSource, LockedWidget):
     """The newest ``max_rows`` trace events.
 
     >>> TraceTable(max_rows=10)
     TraceTable(rows=0, max_rows=10, follow=True)
     """
 
-    _esm = _HERE / "trace_table.js"
-    _css = _HERE / "trace_table.css"
+    _esm = bundle(_HERE / "trace_table.js")  # with fork_editor.js (see ._fork)
+    _css = bundle(_HERE / "trace_table.css", css=True)
 
     rows = traitlets.List(traitlets.Dict())  # not synced: views get deltas (module docstring)
     filter_routine = traitlets.Unicode("").tag(sync=True)
