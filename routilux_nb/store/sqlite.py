@@ -84,6 +84,19 @@ _UPSERT = (
     "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
     "owner = COALESCE(excluded.owner, jobs.owner)"
 )
+#: a writer's batch in one statement: its rows come as one JSON array (see
+#: :func:`.writer.encode_batch`), so the whole batch is one step of SQLite (one release of the
+#: GIL instead of one per row, which would hand the GIL back and forth with the engine)
+_UPSERT_BATCH = (
+    "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc, owner) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+    "json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]') "
+    "FROM json_each(?) WHERE true ON CONFLICT(job_id) DO UPDATE SET "
+    "flow_id = excluded.flow_id, worker_id = excluded.worker_id, status = excluded.status, "
+    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
+    "owner = COALESCE(excluded.owner, jobs.owner)"
+)
 _ORDER = {
     "created_at": "created_at {o}, rowid {o}",
     "completed_at": "completed_at {o}, rowid {o}",
@@ -127,6 +140,7 @@ class SQLiteJobStore:
                     "FROM jobs GROUP BY 1, 2"
                 )
             conn.execute("COMMIT")
+            self.json_batches = _has_json(conn)
         except BaseException:
             conn.close()
             raise
@@ -158,6 +172,27 @@ class SQLiteJobStore:
             db.execute("BEGIN")
             try:
                 db.executemany(_UPSERT, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def save_batch(
+        self, rows_json: str, encoded: Iterable[tuple[Any, str]] = (), *, owner: str | None = None
+    ) -> None:
+        """Upsert a writer's batch in one transaction: ``rows_json`` (one JSON array of rows, see
+        :func:`.writer.encode_batch`) in one statement, and ``encoded`` pairs one by one."""
+        rows = [_row(r, doc, owner) for r, doc in encoded]
+        if not self.json_batches:  # an SQLite without its JSON functions: one row at a time
+            rows += [tuple(r[:6]) + (_dumps(r[6]), r[7]) for r in json.loads(rows_json)]
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN")
+            try:
+                if self.json_batches:
+                    db.execute(_UPSERT_BATCH, (rows_json,))
+                if rows:
+                    db.executemany(_UPSERT, rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -315,6 +350,19 @@ def _total(
         f"SELECT COALESCE(SUM(n), 0) FROM job_counts{counts_where}", counts_params
     ).fetchone()
     return int(row[0])
+
+
+def _has_json(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite has its JSON functions (built in since 3.38, usually before)."""
+    try:
+        conn.execute("SELECT json_extract('[1]', '$[0]') FROM json_each('[1]')").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:

@@ -30,7 +30,14 @@ from typing import Any
 
 from .base import JOB_FIELDS, StoredJob
 
-__all__ = ["DEFAULT_INTERVAL", "JobWriter", "owner_alive", "process_owner"]
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "JobWriter",
+    "encode_batch",
+    "owner_alive",
+    "process_owner",
+    "transition_doc",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +52,55 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def encode_transition(job: Any) -> tuple[Any, str]:
-    """``(job, JSON document)`` of a job's current state: all of it once finished, else without the
-    data and logs that are still changing. Plain data is encoded in one ``json.dumps``; anything
-    JSON cannot hold goes through :meth:`StoredJob.from_job`'s sanitizing."""
-    finished = job.status in _FINISHED
+def transition_doc(job: Any) -> dict[str, Any]:
+    """A job's current state as a document: all of it once finished, else without the data and
+    logs that are still changing (they come with the final transition)."""
     doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
-    if finished:
+    if doc["status"] in _FINISHED:
         doc["logs"] = list(doc["logs"] or ())
     else:
         doc["data"], doc["logs"] = {}, []
+    return doc
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def encode_batch(jobs: list[Any], owner: str | None) -> tuple[str, list[tuple[Any, str]]]:
+    """The rows of a batch as one JSON array (``[job_id, flow_id, worker_id, status,
+    created_at, completed_at, document, owner]`` each), encoded in one ``json.dumps``, and the
+    ``(record, JSON document)`` pairs of jobs strict JSON cannot hold (NaN, tuple keys, ...),
+    sanitized by :meth:`StoredJob.from_job`."""
+    docs = [transition_doc(job) for job in jobs]
     try:
-        return job, json.dumps(doc, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        record = StoredJob.from_job(job, with_data=finished)
-        return record, json.dumps(record.to_doc(), separators=(",", ":"))
+        return _dumps([_row(doc, owner) for doc in docs]), []
+    except (TypeError, ValueError, RecursionError, RuntimeError):
+        pass  # one of them is not plain JSON: find which, the others still go in one array
+    rows: list[list[Any]] = []
+    odd: list[tuple[Any, str]] = []
+    for job, doc in zip(jobs, docs, strict=True):
+        try:
+            _dumps(doc)
+        except (TypeError, ValueError, RecursionError, RuntimeError):
+            record = StoredJob.from_job(job, with_data=doc["status"] in _FINISHED)
+            odd.append((record, json.dumps(record.to_doc(), separators=(",", ":"))))
+        else:
+            rows.append(_row(doc, owner))
+    return _dumps(rows), odd
+
+
+def _row(doc: dict[str, Any], owner: str | None) -> list[Any]:
+    return [
+        doc["job_id"],
+        doc["flow_id"],
+        doc["worker_id"],
+        doc["status"],
+        doc["created_at"],
+        doc["completed_at"],
+        doc,
+        owner,
+    ]
 
 
 def owner_alive(owner: str | None) -> bool:
@@ -156,7 +197,7 @@ class JobWriter:
     ) -> None:
         try:
             if jobs:
-                self.store.save_encoded([encode_transition(job) for job in jobs], owner=self.owner)
+                self.store.save_batch(*encode_batch(jobs, self.owner), owner=self.owner)
         except Exception as exc:  # keep them pending: a later write retries them
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
