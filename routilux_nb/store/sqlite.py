@@ -23,12 +23,11 @@ from .base import (
     UNFINISHED,
     StoredJob,
     check_listing,
-    decode_job,
     encode_job,
     interrupted,
     status_set,
 )
-from .writer import DEFAULT_INTERVAL, JobWriter, owner_alive
+from .writer import DEFAULT_INTERVAL, ROW_COLUMNS, JobWriter, encode_record, owner_alive
 
 __all__ = ["SQLiteJobStore"]
 
@@ -77,26 +76,25 @@ _VERSIONS = """CREATE TABLE IF NOT EXISTS flow_versions (
 #: columns added after the first release: added to older databases when they are opened
 _ADDED_COLUMNS = {"owner": "TEXT"}
 
-_UPSERT = (
+_INSERT = (
     "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc, owner) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
-    "flow_id = excluded.flow_id, worker_id = excluded.worker_id, status = excluded.status, "
-    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
+)
+#: a record replaces the row of its job id
+_UPSERT = (
+    _INSERT + "flow_id = excluded.flow_id, worker_id = excluded.worker_id, "
+    "status = excluded.status, created_at = excluded.created_at, "
+    "completed_at = excluded.completed_at, doc = excluded.doc, "
     "owner = COALESCE(excluded.owner, jobs.owner)"
 )
-#: a writer's batch in one statement: its rows come as one JSON array (see
-#: :func:`.writer.encode_batch`), so the whole batch is one step of SQLite (one release of the
-#: GIL instead of one per row, which would hand the GIL back and forth with the engine)
-_UPSERT_BATCH = (
-    "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc, owner) "
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
-    "json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]') "
-    "FROM json_each(?) WHERE true ON CONFLICT(job_id) DO UPDATE SET "
-    "flow_id = excluded.flow_id, worker_id = excluded.worker_id, status = excluded.status, "
-    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
-    "owner = COALESCE(excluded.owner, jobs.owner)"
+#: a live job's transition: its flow, worker and creation time never change, so an update
+#: leaves their indexes alone
+_TRANSITION = (
+    _INSERT + "status = excluded.status, completed_at = excluded.completed_at, "
+    "doc = excluded.doc, owner = COALESCE(excluded.owner, jobs.owner)"
 )
+#: what a read selects: the document, then the columns that complete it (see :func:`_decode`)
+_READ = "doc, job_id, flow_id, worker_id, status, created_at, completed_at"
 _ORDER = {
     "created_at": "created_at {o}, rowid {o}",
     "completed_at": "completed_at {o}, rowid {o}",
@@ -140,7 +138,6 @@ class SQLiteJobStore:
                     "FROM jobs GROUP BY 1, 2"
                 )
             conn.execute("COMMIT")
-            self.json_batches = _has_json(conn)
         except BaseException:
             conn.close()
             raise
@@ -158,41 +155,20 @@ class SQLiteJobStore:
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
         """Upsert several records in one transaction."""
-        self.save_encoded(
-            [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner
-        )
+        self._upsert(_UPSERT, [_row(r, encode_record(r), owner) for r in records])
 
-    def save_encoded(self, encoded: Iterable[tuple[Any, str]], *, owner: str | None = None) -> None:
-        """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
-        is anything with the indexed fields (``job_id, flow_id, worker_id, status, created_at,
-        completed_at``)."""
-        rows = [_row(r, doc, owner) for r, doc in encoded]
+    def save_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Write the transitions of live jobs in one transaction (the writer's call): rows
+        ``(job_id, flow_id, worker_id, status, created_at, completed_at, JSON document, owner)``
+        (see :func:`.writer.transition_row`); the document may leave out what the columns hold."""
+        self._upsert(_TRANSITION, rows)
+
+    def _upsert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
             db = self._db()
             db.execute("BEGIN")
             try:
-                db.executemany(_UPSERT, rows)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-    def save_batch(
-        self, rows_json: str, encoded: Iterable[tuple[Any, str]] = (), *, owner: str | None = None
-    ) -> None:
-        """Upsert a writer's batch in one transaction: ``rows_json`` (one JSON array of rows, see
-        :func:`.writer.encode_batch`) in one statement, and ``encoded`` pairs one by one."""
-        rows = [_row(r, doc, owner) for r, doc in encoded]
-        if not self.json_batches:  # an SQLite without its JSON functions: one row at a time
-            rows += [tuple(r[:6]) + (_dumps(r[6]), r[7]) for r in json.loads(rows_json)]
-        with self._lock:
-            db = self._db()
-            db.execute("BEGIN")
-            try:
-                if self.json_batches:
-                    db.execute(_UPSERT_BATCH, (rows_json,))
-                if rows:
-                    db.executemany(_UPSERT, rows)
+                db.executemany(sql, rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -204,13 +180,11 @@ class SQLiteJobStore:
         with self._lock:
             rows = (
                 self._db()
-                .execute(f"SELECT doc, owner FROM jobs WHERE status IN ({marks})", UNFINISHED)
+                .execute(f"SELECT {_READ}, owner FROM jobs WHERE status IN ({marks})", UNFINISHED)
                 .fetchall()
             )
         now = time.time()
-        changed = [
-            interrupted(decode_job(doc), now) for doc, owner in rows if not owner_alive(owner)
-        ]
+        changed = [interrupted(_decode(row), now) for row in rows if not owner_alive(row[-1])]
         if changed:
             self.save_records(changed)
         return [r.job_id for r in changed]
@@ -246,8 +220,12 @@ class SQLiteJobStore:
 
     def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:
-            row = self._db().execute("SELECT doc FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return None if row is None else decode_job(row[0])
+            row = (
+                self._db()
+                .execute(f"SELECT {_READ} FROM jobs WHERE job_id = ?", (job_id,))
+                .fetchone()
+            )
+        return None if row is None else _decode(row)
 
     def list_jobs(
         self,
@@ -275,7 +253,7 @@ class SQLiteJobStore:
         by = _ORDER[sort_by].format(o=order.upper())
         # the inner query walks an index only; documents are read for the page's rows alone
         page_sql = (
-            f"SELECT doc FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
+            f"SELECT {_READ} FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
             f"ORDER BY {by} LIMIT ? OFFSET ?) ORDER BY {by}"
         )
         with self._lock:
@@ -284,7 +262,7 @@ class SQLiteJobStore:
                 db, where, params, flow_id, worker_id, status, created_after, created_before
             )
             rows = db.execute(page_sql, (*params, limit, offset)).fetchall() if limit else []
-        return [decode_job(r[0]) for r in rows], int(total)
+        return [_decode(r) for r in rows], int(total)
 
     def count(self) -> int:
         with self._lock:
@@ -352,17 +330,11 @@ def _total(
     return int(row[0])
 
 
-def _has_json(conn: sqlite3.Connection) -> bool:
-    """Whether this SQLite has its JSON functions (built in since 3.38, usually before)."""
-    try:
-        conn.execute("SELECT json_extract('[1]', '$[0]') FROM json_each('[1]')").fetchone()
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _decode(row: tuple[Any, ...]) -> StoredJob:
+    """The record of a row read with :data:`_READ`: its document completed by its columns."""
+    doc = json.loads(row[0])
+    doc.update(zip(ROW_COLUMNS, row[1:7], strict=True))
+    return StoredJob.from_doc(doc)
 
 
 def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:

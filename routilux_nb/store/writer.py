@@ -32,11 +32,11 @@ from .base import JOB_FIELDS, StoredJob
 
 __all__ = [
     "DEFAULT_INTERVAL",
+    "ROW_COLUMNS",
     "JobWriter",
-    "encode_batch",
     "owner_alive",
     "process_owner",
-    "transition_doc",
+    "transition_row",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,55 +52,53 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def transition_doc(job: Any) -> dict[str, Any]:
-    """A job's current state as a document: all of it once finished, else without the data and
-    logs that are still changing (they come with the final transition)."""
-    doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
-    if doc["status"] in _FINISHED:
-        doc["logs"] = list(doc["logs"] or ())
+#: the fields a row keeps in columns of its own (its JSON document holds the others)
+ROW_COLUMNS = ("job_id", "flow_id", "worker_id", "status", "created_at", "completed_at")
+_DOC_FIELDS = tuple(name for name in JOB_FIELDS if name not in ROW_COLUMNS)
+#: left out of a document when empty (a reader's record has the same empty default)
+_EMPTY_DEFAULT = frozenset({"metadata", "data", "logs"})
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def transition_row(job: Any, owner: str | None) -> tuple[Any, ...]:
+    """The row of a job's current state: its columns, then a JSON document of the other fields
+    that are set (all of them once finished; without the data and logs, which are still
+    changing, before), then ``owner``. Anything strict JSON cannot hold goes through
+    :meth:`StoredJob.from_job`'s sanitizing (and the row then carries a full document)."""
+    status = job.status
+    finished = status in _FINISHED
+    doc = {}
+    for name in _DOC_FIELDS:
+        value = getattr(job, name, None)
+        if value is None or (not value and name in _EMPTY_DEFAULT):
+            continue
+        doc[name] = value
+    if finished:
+        if "logs" in doc:
+            doc["logs"] = list(doc["logs"])
     else:
-        doc["data"], doc["logs"] = {}, []
-    return doc
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
-def encode_batch(jobs: list[Any], owner: str | None) -> tuple[str, list[tuple[Any, str]]]:
-    """The rows of a batch as one JSON array (``[job_id, flow_id, worker_id, status,
-    created_at, completed_at, document, owner]`` each), encoded in one ``json.dumps``, and the
-    ``(record, JSON document)`` pairs of jobs strict JSON cannot hold (NaN, tuple keys, ...),
-    sanitized by :meth:`StoredJob.from_job`."""
-    docs = [transition_doc(job) for job in jobs]
+        doc.pop("data", None)
+        doc.pop("logs", None)
     try:
-        return _dumps([_row(doc, owner) for doc in docs]), []
+        text = _encode(doc)
     except (TypeError, ValueError, RecursionError, RuntimeError):
-        pass  # one of them is not plain JSON: find which, the others still go in one array
-    rows: list[list[Any]] = []
-    odd: list[tuple[Any, str]] = []
-    for job, doc in zip(jobs, docs, strict=True):
-        try:
-            _dumps(doc)
-        except (TypeError, ValueError, RecursionError, RuntimeError):
-            record = StoredJob.from_job(job, with_data=doc["status"] in _FINISHED)
-            odd.append((record, json.dumps(record.to_doc(), separators=(",", ":"))))
-        else:
-            rows.append(_row(doc, owner))
-    return _dumps(rows), odd
-
-
-def _row(doc: dict[str, Any], owner: str | None) -> list[Any]:
-    return [
-        doc["job_id"],
-        doc["flow_id"],
-        doc["worker_id"],
-        doc["status"],
-        doc["created_at"],
-        doc["completed_at"],
-        doc,
+        record = StoredJob.from_job(job, with_data=finished)
+        return (*(getattr(record, c) for c in ROW_COLUMNS), encode_record(record), owner)
+    return (
+        job.job_id,
+        job.flow_id,
+        job.worker_id,
+        status,
+        job.created_at,
+        job.completed_at,
+        text,
         owner,
-    ]
+    )
+
+
+def encode_record(record: StoredJob) -> str:
+    """The JSON document of a record (every field)."""
+    return json.dumps(record.to_doc(), separators=(",", ":"))
 
 
 def owner_alive(owner: str | None) -> bool:
@@ -197,7 +195,8 @@ class JobWriter:
     ) -> None:
         try:
             if jobs:
-                self.store.save_batch(*encode_batch(jobs, self.owner), owner=self.owner)
+                owner = self.owner
+                self.store.save_rows([transition_row(job, owner) for job in jobs])
         except Exception as exc:  # keep them pending: a later write retries them
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
