@@ -17,6 +17,7 @@ from routilux_nb.core.extensions import JobStore
 from routilux_nb.core.job import job_fields
 
 __all__ = [
+    "COUNT_LIMIT",
     "JOB_FIELDS",
     "SORT_KEYS",
     "UNFINISHED",
@@ -51,6 +52,9 @@ JOB_FIELDS = (
     "entry_data",
     "flow_version",
 )
+#: matches a listing filtered by creation time or worker counts exactly; past it (and past the
+#: page asked for) its total is a lower bound (:class:`~routilux_nb.core.extensions.AtLeast`)
+COUNT_LIMIT = 10_000
 #: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
 SORT_KEYS = ("created_at", "completed_at", "status")
 UNFINISHED = ("pending", "running", "paused")

@@ -17,9 +17,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from routilux_nb.core.errors import StateError
+from routilux_nb.core.extensions import AtLeast
 from routilux_nb.core.versions import FlowVersion
 
 from .base import (
+    COUNT_LIMIT,
     UNFINISHED,
     StoredJob,
     check_listing,
@@ -242,6 +244,11 @@ class SQLiteJobStore:
     ) -> tuple[list[StoredJob], int]:
         """One page and the total matching; the page is cut in SQL on an index.
 
+        The total is exact for filters by flow and status (kept counts); filtered by creation
+        time or worker, matches are counted up to ``max(COUNT_LIMIT, offset + limit + 1)``, and
+        past that the total is an :class:`~routilux_nb.core.extensions.AtLeast` (a lower bound;
+        whether more follow the page stays exact).
+
         ``created_after``/``created_before`` are epoch seconds (exclusive); ``sort_by`` is one
         of ``created_at`` (default), ``completed_at`` (unfinished jobs count as not completed yet:
         first in ``asc`` order, last in ``desc``) or ``status``.
@@ -258,11 +265,12 @@ class SQLiteJobStore:
         )
         with self._lock:
             db = self._db()
+            enough = max(COUNT_LIMIT, offset + limit + 1)
             total = _total(
-                db, where, params, flow_id, worker_id, status, created_after, created_before
+                db, where, params, flow_id, worker_id, status, created_after, created_before, enough
             )
             rows = db.execute(page_sql, (*params, limit, offset)).fetchall() if limit else []
-        return [_decode(r) for r in rows], int(total)
+        return [_decode(r) for r in rows], total
 
     def count(self) -> int:
         with self._lock:
@@ -317,10 +325,18 @@ def _total(
     status: Any,
     created_after: float | None,
     created_before: float | None,
+    enough: int,
 ) -> int:
-    """How many jobs match: from the per-(flow, status) counts when only those filter, else counted."""
+    """How many jobs match: exact from the per-(flow, status) counts when only those filter;
+    else counted up to ``enough`` (an :class:`AtLeast` when there are that many or more), so
+    that a page filtered by time costs the same at 1,000,000 jobs as at 1,000."""
     if worker_id is not None or created_after is not None or created_before is not None:
-        return int(db.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0])
+        counted = int(
+            db.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM jobs{where} LIMIT ?)", (*params, enough)
+            ).fetchone()[0]
+        )
+        return AtLeast(counted) if counted >= enough else counted
     counts_where, counts_params = _where(
         None if flow_id is None else flow_id, None, status_set(status)
     )

@@ -84,7 +84,13 @@ class JobResponse(ResponseModel):
 
 class JobListResponse(ResponseModel):
     jobs: list[JobResponse]
-    total: int
+    total: int = Field(description="matching jobs; a lower bound when total_relation is 'gte'")
+    total_relation: Literal["eq", "gte"] = Field(
+        "eq",
+        description="'eq': total is exact; 'gte': there are total matching jobs or more (a "
+        "filter by creation time or worker counts up to 10,000 matches, or just past the page)",
+    )
+    has_more: bool = Field(False, description="whether more matching jobs follow this page")
     limit: int
     offset: int
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from routilux_nb.core.clock import iso
+from routilux_nb.core.extensions import AtLeast
 from routilux_nb.core.job import JobContext
 
 from ..deps import (
@@ -99,7 +100,12 @@ async def list_jobs(
     fields: str | None = FIELDS,
 ) -> ApiJSONResponse:
     """Newest first by default; ``sort_by=completed_at`` lists unfinished jobs last. Without
-    filters, and with a store for any filter, a page costs the same however many jobs are kept."""
+    filters, and with a store for any filter, a page costs the same however many jobs are kept.
+
+    ``total`` is exact when ``total_relation`` is ``eq``. Filtered by creation time or worker,
+    a SQLite store counts matches only up to 10,000 (or just past the page asked for, if that is
+    further): beyond, ``total_relation`` is ``gte`` and ``total`` a lower bound. ``has_more``
+    always says whether jobs follow this page."""
     rt = get_runtime(request)
     jobs, total = rt.list_jobs(
         flow_id=flow_id,
@@ -118,7 +124,16 @@ async def list_jobs(
         d = job_dict(base, job, include_data=False)
         d.pop("error_traceback", None)
         items.append(select_fields(d, fields) if fields is not None else d)
-    return respond({"jobs": items, "total": total, "limit": page.limit, "offset": page.offset})
+    return respond(
+        {
+            "jobs": items,
+            "total": total,
+            "total_relation": "gte" if isinstance(total, AtLeast) else "eq",
+            "has_more": page.offset + len(items) < total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )
 
 
 @router.get(
