@@ -121,6 +121,9 @@ class SQLiteJobStore:
         try:
             self.journal_mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
             conn.execute("PRAGMA synchronous=NORMAL")
+            # the statement journals of upserts that fire the count triggers stay in memory
+            # (not temporary files: they were most of the writer's cost)
+            conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("BEGIN")
             conn.execute(_SCHEMA[0])
             have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}

@@ -2,13 +2,17 @@
 
 The engine tells the writer of every job transition through two of the monitor hooks
 (``job_created`` and ``job_status``); each costs a dict assignment under a lock on the engine's
-thread. The writer thread wakes on the first transition after a write, waits ``interval``
+thread: nothing is read or encoded there. The writer thread wakes on the first transition after a write, waits ``interval``
 seconds so that transitions batch up (a job's transitions inside one window coalesce into
 its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
 most the transitions of the last ``interval`` seconds, plus one write, are missing.
 
-A job's data, logs count and error are written with its final transition; unfinished jobs
-are written with their status and times only (their data is still changing).
+A job's data, logs and error are written with its final transition; unfinished jobs are
+written without data and logs (they are still changing). A row keeps the job's ids, status
+and times in columns and the other fields that are set in a JSON document; an update
+rewrites only the status, completion time and document. On the engine's benchmark the
+writer's CPU is what the store costs (``stats()["cpu_seconds"]``): about one write per job,
+a few tens of microseconds.
 
 >>> from routilux_nb.store import SQLiteJobStore
 >>> writer = JobWriter(SQLiteJobStore(":memory:"), interval=0.01)
@@ -142,6 +146,8 @@ class JobWriter:
         self.errors = 0
         self.last_error: str | None = None
         self.last_lag = 0.0
+        #: CPU time spent encoding and writing (the store's cost to the process)
+        self.cpu_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="routilux-store-writer", daemon=True)
         self._thread.start()
 
@@ -193,6 +199,7 @@ class JobWriter:
     def _write(
         self, jobs: list[Any], evict: list[tuple[str, Callable[[str], None]]], oldest: float | None
     ) -> None:
+        started = time.thread_time()
         try:
             if jobs:
                 owner = self.owner
@@ -208,6 +215,7 @@ class JobWriter:
                 self._wake.set()
             time.sleep(min(1.0, max(self.interval, 0.05)))
             return
+        self.cpu_seconds += time.thread_time() - started
         self.written += len(jobs)
         self.batches += 1
         if oldest is not None:
@@ -235,6 +243,7 @@ class JobWriter:
             "pending_age_seconds": round(age, 4),
             "last_lag_seconds": round(self.last_lag, 4),
             "interval_seconds": self.interval,
+            "cpu_seconds": round(self.cpu_seconds, 4),
             "errors": self.errors,
             "last_error": self.last_error,
         }
