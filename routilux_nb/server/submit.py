@@ -34,7 +34,8 @@ from typing import Any
 
 import anyio
 
-from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.errors import DSLError, JobStateError
+from routilux_nb.core.flow import Flow
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
 from routilux_nb.core.worker import Worker
@@ -198,6 +199,19 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
                 {"worker_id": worker.worker_id, "flow_id": worker.flow_id},
             )
         flow = worker.flow
+        if req.flow_version is not None and req.flow_version != worker.flow_version:
+            raise ApiError(
+                409,
+                "INVALID_STATE",
+                f"worker {worker.worker_id!r} runs version {worker.flow_version} of flow "
+                f"{worker.flow_id!r}, not version {req.flow_version}; leave out worker_id to "
+                "run that version on a worker of its own",
+                {
+                    "worker_id": worker.worker_id,
+                    "flow_id": worker.flow_id,
+                    "flow_version": worker.flow_version,
+                },
+            )
     elif req.flow_id is None:
         raise ApiError(
             422,
@@ -205,6 +219,8 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
             "give flow_id (or the worker_id of a running worker)",
             {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]},
         )
+    elif req.flow_version is not None:
+        flow = flow_at_version(rt, req.flow_id, req.flow_version)
     else:
         flow = flow_or_404(rt, req.flow_id)
     if req.routine_id is not None:
@@ -262,3 +278,34 @@ async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
         timeout=req.timeout,
         inline=can_run_inline(worker, routine_id, slot_name),
     )
+
+
+def flow_at_version(rt: Runtime, flow_id: str, version: int) -> Flow:
+    """Version ``version`` of a flow: 404 ``FLOW_NOT_FOUND`` for a flow without versions, 404
+    ``VERSION_NOT_FOUND`` naming the versions there are, 409 ``VERSION_UNAVAILABLE`` when the
+    version cannot be rebuilt here (a function routine of it is not registered)."""
+    versions = [v.version for v in rt.flow_versions.list(flow_id)]
+    if not versions:
+        raise ApiError(
+            404,
+            "FLOW_NOT_FOUND",
+            f"Flow {flow_id!r} has no versions (it was never registered)",
+            {"flow_id": flow_id},
+        )
+    if version not in versions:
+        raise ApiError(
+            404,
+            "VERSION_NOT_FOUND",
+            f"Flow {flow_id!r} has no version {version}; its versions: "
+            f"{', '.join(map(str, versions))} (GET /api/v1/flows/{flow_id}/versions)",
+            {"flow_id": flow_id, "flow_version": version, "versions": versions},
+        )
+    try:
+        return rt.flow_version(flow_id, version)
+    except DSLError as exc:
+        raise ApiError(
+            409,
+            "VERSION_UNAVAILABLE",
+            f"version {version} of flow {flow_id!r} cannot run here: {exc}",
+            {"flow_id": flow_id, "flow_version": version},
+        ) from exc

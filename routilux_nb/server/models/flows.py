@@ -82,6 +82,9 @@ class FlowExecuteRequest(RequestModel):
         False, description="answer once the job has finished (or timeout passed)"
     )
     timeout: float = Field(60.0, ge=0, le=3600, description="seconds to wait when wait is true")
+    flow_version: int | None = Field(
+        None, ge=1, le=2**31, description="run this version of the flow (default: the current one)"
+    )
 
 
 FlowView = partial(FlowResponse)

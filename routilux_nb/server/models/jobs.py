@@ -63,6 +63,13 @@ class JobSubmitRequest(RequestModel):
     timeout: float | None = Field(
         None, gt=0, le=86_400, description="fail the job after this many seconds"
     )
+    flow_version: int | None = Field(
+        None,
+        ge=1,
+        le=2**31,
+        description="run this version of the flow (GET /flows/{flow_id}/versions); default: the "
+        "current one. An unknown version is a 404 naming the versions there are",
+    )
 
 
 class JobResponse(ResponseModel):
