@@ -2,17 +2,16 @@
 
 The engine tells the writer of every job transition through two of the monitor hooks
 (``job_created`` and ``job_status``); each costs a dict assignment under a lock on the engine's
-thread: nothing is read or encoded there. The writer thread wakes on the first transition after a write, waits ``interval``
-seconds so that transitions batch up (a job's transitions inside one window coalesce into
-its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
+thread: nothing is read or encoded there. The writer thread wakes on the first transition
+after a write, waits ``interval`` seconds so that transitions batch up (a job's transitions
+inside one window coalesce into its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
 most the transitions of the last ``interval`` seconds, plus one write, are missing.
 
 A job's data, logs and error are written with its final transition; unfinished jobs are
 written without data and logs (they are still changing). A row keeps the job's ids, status
 and times in columns and the other fields that are set in a JSON document; an update
-rewrites only the status, completion time and document. On the engine's benchmark the
-writer's CPU is what the store costs (``stats()["cpu_seconds"]``): about one write per job,
-a few tens of microseconds.
+rewrites only the status, completion time and document. The writer's CPU is what the store
+costs the process (``stats()["cpu_seconds"]``; ``benchmarks/bench_store.py`` prints it per job).
 
 >>> from routilux_nb.store import SQLiteJobStore
 >>> writer = JobWriter(SQLiteJobStore(":memory:"), interval=0.01)
