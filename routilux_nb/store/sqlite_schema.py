@@ -86,8 +86,9 @@ TRANSITION = (
 READ = "doc, job_id, flow_id, worker_id, status, created_at, completed_at"
 
 
-#: rows a multi-row transition statement carries at most (8 parameters each)
-ROWS_PER_STATEMENT = 256
+#: rows a multi-row transition statement carries at most: 8 parameters each, within the 999
+#: parameters older SQLite builds (before 3.32) allow a statement
+ROWS_PER_STATEMENT = 120
 
 
 @lru_cache(maxsize=ROWS_PER_STATEMENT)
