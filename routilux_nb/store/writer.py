@@ -177,7 +177,14 @@ class JobWriter:
         while True:
             self._wake.wait()
             if not self._closing and self.interval:
-                time.sleep(self.interval)  # let transitions batch up
+                # let transitions batch up until the oldest has waited ``interval`` (counted from
+                # when it was noted, so a late wake-up does not add to the loss bound)
+                with self._lock:
+                    oldest = self._oldest_pending
+                if oldest is not None:
+                    delay = oldest + self.interval - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
             self._write_pending()
             if self._closing:
                 with self._lock:
