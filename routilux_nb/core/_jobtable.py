@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import JobStateError
+from .extensions import AtLeast
 
 if TYPE_CHECKING:
     from .extensions import JobStore
@@ -251,7 +252,7 @@ class JobTable:
         )
         in_memory = {j.job_id for j in page}
         page = page + [j for j in stored if j.job_id not in in_memory][:room]
-        return page, total + stored_total
+        return page, _add(total, stored_total)
 
     def _sorted_page(
         self,
@@ -280,12 +281,15 @@ class JobTable:
                 order=order,
             )
             jobs.update((j.job_id, j) for j in stored)
-        jobs.update(
-            (j.job_id, j)
+        in_memory = [
+            j
             for j in self.select(flow_id=flow_id, worker_id=worker_id, status=status)
             if (created_after is None or j.created_at > created_after)
             and (created_before is None or j.created_at < created_before)
-        )
+        ]
+        # jobs in memory are not in the store, but for one being saved as it is evicted
+        total = stored_total + sum(1 for j in in_memory if j.job_id not in jobs)
+        jobs.update((j.job_id, j) for j in in_memory)
         rows = list(jobs.values())
         desc = order == "desc"
         if sort_by == "created_at":
@@ -297,4 +301,13 @@ class JobTable:
                 key=lambda j: (j.completed_at is not None, j.completed_at or 0.0, j.created_at),
                 reverse=desc,
             )
-        return rows[offset : offset + limit], max(len(rows), stored_total)
+        return rows[offset : offset + limit], _at_least_as(stored_total, total)
+
+
+def _add(exact: int, stored: int) -> int:
+    """The jobs in memory plus the store's total (a lower bound when the store's is one)."""
+    return _at_least_as(stored, exact + stored)
+
+
+def _at_least_as(stored: int, total: int) -> int:
+    return AtLeast(total) if isinstance(stored, AtLeast) else total

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "SERVER_EXTRA_HINT",
+    "AtLeast",
     "JobStore",
     "ServerFactory",
     "ServerHandle",
@@ -72,6 +73,16 @@ def server_factory() -> ServerFactory | None:
     return _server_factory
 
 
+class AtLeast(int):
+    """A listing's total that is a lower bound: a store counts the matches of a filter by
+    creation time or by worker only up to a limit (counting a million would cost more than
+    the page), so there are this many matching jobs or more. It is an ``int`` for everything
+    else (JSON, arithmetic, comparisons)."""
+
+    def __repr__(self) -> str:
+        return f"AtLeast({int(self)})"
+
+
 @runtime_checkable
 class JobStore(Protocol):
     """Where a runtime keeps its jobs (``routilux_nb.store``): the finished ones it evicts from
@@ -103,7 +114,8 @@ class JobStore(Protocol):
         sort_by: str = "created_at",
         order: str = "desc",
     ) -> tuple[list[Any], int]:
-        """One page of stored jobs and the total matching; newest (``created_at``) first by default."""
+        """One page of stored jobs and the total matching (an :class:`AtLeast` when it is a lower
+        bound); newest (``created_at``) first by default."""
 
     def mark_interrupted(self) -> list[str]:
         """Mark unfinished jobs whose writing process is gone as failed (interrupted); their ids."""

@@ -1,5 +1,7 @@
-"""The artifacts of a job in its HTML repr: a table of them, a DataFrame's head as a table, a
-figure as its image (inline ``data:`` PNG, which untrusted notebooks show too), text clipped.
+"""The artifacts of a job in its HTML repr and in the dashboard: a table of them, a
+DataFrame's head as a table, a figure as its image (inline ``data:`` PNG, which untrusted
+notebooks show too), text clipped; in the dashboard, the others by name, kind and size with a
+download link while the runtime's HTTP server runs.
 
 Nothing here creates an artifact store: a runtime that never stored an artifact shows none.
 """
@@ -13,7 +15,7 @@ from routilux_nb.core.job import JobContext
 
 from .html import escape, table
 
-__all__ = ["artifacts_section"]
+__all__ = ["artifact_entries", "artifacts_panel", "artifacts_section"]
 
 #: artifacts shown with their content, figures and tables first (the rest are only listed)
 MAX_SHOWN = 4
@@ -66,3 +68,68 @@ def artifacts_section(job: Any) -> str:
         if preview:
             body += f'<div style="margin-top:6px"><code>{escape(art.name)}</code>{preview}</div>'
     return f'<div style="margin-top:8px"><div style="font-weight:600">artifacts</div>{body}</div>'
+
+
+def _store_of(runtime: Any) -> Any:
+    return None if runtime is None else getattr(runtime, "artifacts_if_open", None)
+
+
+def _download_base(runtime: Any) -> str | None:
+    """The URL prefix of artifact downloads while the runtime's HTTP server runs, else None."""
+    server = getattr(runtime, "server", None)
+    if server is None or not getattr(server, "running", False):
+        return None
+    return f"{str(server.link).rstrip('/')}/api/v1/artifacts"
+
+
+def artifact_entries(runtime: Any, job_id: str) -> list[dict[str, Any]]:
+    """The job's artifacts as plain dicts (``artifact_id, name, kind, size, routine_id,
+    content_type, download_url``), oldest first; ``download_url`` is None without a server."""
+    store = _store_of(runtime)
+    if store is None or not job_id:
+        return []
+    base = _download_base(runtime)
+    return [
+        {
+            "artifact_id": a.artifact_id,
+            "name": a.name,
+            "kind": a.kind,
+            "size": a.size,
+            "routine_id": a.routine_id,
+            "content_type": a.content_type,
+            "download_url": None if base is None else f"{base}/{a.artifact_id}/download",
+        }
+        for a in store.for_job(job_id)
+    ]
+
+
+def artifacts_panel(runtime: Any, job_id: str, entries: list[dict[str, Any]]) -> str:
+    """HTML of the dashboard's artifacts tab for ``entries`` (from :func:`artifact_entries`):
+    each DataFrame's head, each figure's image, the others by name, kind and size (a download
+    link only while the server runs)."""
+    if not job_id:
+        return '<div style="opacity:0.7">Click a job in the Jobs tab to see its artifacts.</div>'
+    if not entries:
+        return f'<div style="opacity:0.7">Job <code>{escape(job_id)}</code> has no artifacts.</div>'
+    store = _store_of(runtime)
+    parts = [f'<div style="font-weight:600">artifacts of <code>{escape(job_id)}</code></div>']
+    for entry in entries:
+        name = f"<code>{escape(entry['name'])}</code>"
+        preview = ""
+        if store is not None and entry["kind"] in ("dataframe", "figure"):
+            try:
+                preview = _preview(store, store.get(entry["artifact_id"]))
+            except KeyError:  # deleted meanwhile
+                continue
+        if preview:
+            parts.append(f'<div style="margin-top:6px">{name}{preview}</div>')
+            continue
+        link = ""
+        if entry["download_url"]:
+            href = escape(entry["download_url"])
+            link = f' <a href="{href}" target="_blank" rel="noopener">download</a>'
+        parts.append(
+            f'<div style="margin-top:4px">{name} <span style="opacity:0.7">'
+            f"{escape(entry['kind'])}, {entry['size']:,} B</span>{link}</div>"
+        )
+    return "".join(parts)

@@ -249,6 +249,7 @@ def _dashboard_feeds(
         graph_sink(snapshot)
         board.job_progress.apply_snapshot(lineage(snapshot))
         board.queue_gauges.apply_snapshot(snapshot)
+        board.refresh_artifacts(snapshot)
 
     return {
         "on_snapshot": on_snapshot,
@@ -259,6 +260,7 @@ def _dashboard_feeds(
 
 
 def _wire_dashboard(board: Dashboard, binding: LiveBinding) -> None:
+    board.attach(binding.runtime, binding.job.job_id if binding.job is not None else None)
     board.flow_graph.on_toggle_breakpoint(binding.toggle_breakpoint)
     _wire_debugger(board.debugger, binding)
     wire_fork(board.trace_table, binding)
@@ -302,7 +304,15 @@ _DASHBOARD = ViewSpec(
     lambda flow, o: Dashboard(flow, max_trace_rows=o["max_trace_rows"]),
     _dashboard_feeds,
     _wire_dashboard,
-    lambda b: (b.flow_graph, b.job_progress, b.queue_gauges, b.trace_table, b.debugger, b.tabs),
+    lambda b: (
+        b.flow_graph,
+        b.job_progress,
+        b.queue_gauges,
+        b.trace_table,
+        b.debugger,
+        b.artifacts,
+        b.tabs,
+    ),
 )
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "fields_query",
     "flow_or_404",
     "get_runtime",
+    "job_dict",
     "job_monitor",
     "job_or_404",
     "links_for_flow",
@@ -288,3 +289,10 @@ def links_for_flow(base: str, flow: Flow) -> dict[str, str]:
         "dsl": f"{me}/dsl",
         "jobs": f"{base}/jobs?flow_id={_q(flow.flow_id)}",
     }
+
+
+def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[str, Any]:
+    """A job as the API shows it, with ``_links``."""
+    d = job.to_dict(include_data=include_data)
+    d["_links"] = links_for_job(base, job)
+    return d

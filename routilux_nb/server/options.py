@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .security import _app_path, _send_error
+from .asgi import app_path, send_error
 
 __all__ = ["OptionsMiddleware", "allowed_methods"]
 
@@ -52,10 +52,10 @@ class OptionsMiddleware:
         if scope["type"] != "http" or scope.get("method") != "OPTIONS":
             await self.app(scope, receive, send)
             return
-        scope = {**scope, "path": _app_path(scope)}
+        scope = {**scope, "path": app_path(scope)}
         methods = allowed_methods(self.router_app, scope)
         if not methods:
-            await _send_error(send, 404, "NOT_FOUND", f"no route at {scope['path']}")
+            await send_error(send, 404, "NOT_FOUND", f"no route at {scope['path']}")
             return
         await send(
             {

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import ErrorResponse, JsonObject, JsonValue, _id
+from .models import ErrorResponse, JsonObject, JsonValue
+from .models.base import id_field
 
 __all__ = [
     "CompareResponse",
@@ -67,7 +68,7 @@ class ForkRequest(BaseModel):
         None, description="slot name -> items to deliver instead of the recorded ones"
     )
     data: JsonObject | None = Field(None, description="the new job's data instead of the recorded")
-    job_id: str | None = _id(None, "id of the new job (default: a generated one)")
+    job_id: str | None = id_field(None, "id of the new job (default: a generated one)")
     metadata: JsonObject | None = None
 
 

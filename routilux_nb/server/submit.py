@@ -34,13 +34,24 @@ from typing import Any
 
 import anyio
 
-from routilux_nb.core.errors import JobStateError
+from routilux_nb.core.errors import DSLError, JobStateError
+from routilux_nb.core.flow import Flow
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
+from routilux_nb.core.worker import Worker
 
+from .deps import flow_or_404, routine_or_404, slot_or_404, worker_or_404
 from .errors import ApiError
+from .models import JobSubmitRequest
 
-__all__ = ["RETRY_AFTER", "SUBMIT_CONCURRENCY", "SUBMIT_WAIT", "backpressure", "submit_nonblocking"]
+__all__ = [
+    "RETRY_AFTER",
+    "SUBMIT_CONCURRENCY",
+    "SUBMIT_WAIT",
+    "backpressure",
+    "submit_job",
+    "submit_nonblocking",
+]
 
 SUBMIT_WAIT = 0.5  #: seconds a submission may wait for room before it is refused
 SUBMIT_CONCURRENCY = 32  #: submissions in progress at once (each on a thread)
@@ -172,3 +183,129 @@ def _find(rt: Runtime, job_id: str) -> JobContext | None:
 def _consume(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # a refused submission may end in BackpressureTimeout: already answered
+
+
+def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
+    """Check every reference of a submission (unknown names answer 404 naming what exists) and
+    return the worker that runs it, with the entry routine and slot."""
+    worker = None
+    if req.worker_id is not None:
+        worker = worker_or_404(rt, req.worker_id)
+        if req.flow_id is not None and req.flow_id != worker.flow_id:
+            raise ApiError(
+                409,
+                "INVALID_STATE",
+                f"worker {worker.worker_id!r} runs flow {worker.flow_id!r}, not {req.flow_id!r}",
+                {"worker_id": worker.worker_id, "flow_id": worker.flow_id},
+            )
+        flow = worker.flow
+        if req.flow_version is not None and req.flow_version != worker.flow_version:
+            raise ApiError(
+                409,
+                "INVALID_STATE",
+                f"worker {worker.worker_id!r} runs version {worker.flow_version} of flow "
+                f"{worker.flow_id!r}, not version {req.flow_version}; leave out worker_id to "
+                "run that version on a worker of its own",
+                {
+                    "worker_id": worker.worker_id,
+                    "flow_id": worker.flow_id,
+                    "flow_version": worker.flow_version,
+                },
+            )
+    elif req.flow_id is None:
+        raise ApiError(
+            422,
+            "VALIDATION_ERROR",
+            "give flow_id (or the worker_id of a running worker)",
+            {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]},
+        )
+    elif req.flow_version is not None:
+        flow = flow_at_version(rt, req.flow_id, req.flow_version)
+    else:
+        flow = flow_or_404(rt, req.flow_id)
+    if req.routine_id is not None:
+        routine = routine_or_404(flow, req.routine_id)
+    else:
+        entries = flow.entry_routines()
+        if len(entries) != 1:
+            raise ApiError(
+                409,
+                "INVALID_STATE",
+                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id",
+                {"flow_id": flow.flow_id, "entry_routines": entries},
+            )
+        routine = flow.routines[entries[0]]
+    if req.slot_name is not None:
+        slot_or_404(routine, req.slot_name)
+        slot_name = req.slot_name
+    elif len(routine.slot_specs) != 1:
+        slots = list(routine.slot_specs)
+        raise ApiError(
+            409,
+            "INVALID_STATE",
+            f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
+            {"routine_id": routine.routine_id, "slots": slots},
+        )
+    else:
+        slot_name = next(iter(routine.slot_specs))
+    if req.job_id is not None:
+        try:
+            rt.get_job(req.job_id)
+        except KeyError:
+            pass
+        else:
+            raise ApiError(
+                409,
+                "JOB_ALREADY_EXISTS",
+                f"a job {req.job_id!r} already exists; job ids must be unique",
+                {"job_id": req.job_id},
+            )
+    return (worker if worker is not None else rt.worker_for(flow)), routine.routine_id, slot_name
+
+
+async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
+    """Submit after checking every reference; never blocks the server (503 ``BACKPRESSURE``
+    when the entry slot stays full, see :mod:`routilux_nb.server.submit`)."""
+    worker, routine_id, slot_name = _target(rt, req)
+    return await submit_nonblocking(
+        rt,
+        worker.submit,
+        req.job_id,
+        req.routine_id,
+        req.slot_name,
+        req.data,
+        metadata=req.metadata,
+        timeout=req.timeout,
+        inline=can_run_inline(worker, routine_id, slot_name),
+    )
+
+
+def flow_at_version(rt: Runtime, flow_id: str, version: int) -> Flow:
+    """Version ``version`` of a flow: 404 ``FLOW_NOT_FOUND`` for a flow without versions, 404
+    ``VERSION_NOT_FOUND`` naming the versions there are, 409 ``VERSION_UNAVAILABLE`` when the
+    version cannot be rebuilt here (a function routine of it is not registered)."""
+    versions = [v.version for v in rt.flow_versions.list(flow_id)]
+    if not versions:
+        raise ApiError(
+            404,
+            "FLOW_NOT_FOUND",
+            f"Flow {flow_id!r} has no versions (it was never registered)",
+            {"flow_id": flow_id},
+        )
+    if version not in versions:
+        raise ApiError(
+            404,
+            "VERSION_NOT_FOUND",
+            f"Flow {flow_id!r} has no version {version}; its versions: "
+            f"{', '.join(map(str, versions))} (GET /api/v1/flows/{flow_id}/versions)",
+            {"flow_id": flow_id, "flow_version": version, "versions": versions},
+        )
+    try:
+        return rt.flow_version(flow_id, version)
+    except DSLError as exc:
+        raise ApiError(
+            409,
+            "VERSION_UNAVAILABLE",
+            f"version {version} of flow {flow_id!r} cannot run here: {exc}",
+            {"flow_id": flow_id, "flow_version": version},
+        ) from exc

@@ -7,34 +7,34 @@ pending) or that asks ``?mode=snapshot`` gets a coalesced ``snapshot`` of the st
 ``snapshot_hz`` times a second with a ``dropped`` count instead of every event.
 
 Client commands: ``subscribe`` / ``unsubscribe`` (``data``: ``job_id``, ``worker_id``,
-``flow_id`` as a string or list, ``event_types``), ``get_status``, ``ping``.
+``flow_id`` as a string or list, ``event_types``; see :mod:`.ws_subscriptions`),
+``get_status``, ``ping``.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket
 
-from routilux_nb.monitor.trace import EVENT_TYPES, bus_message
+from routilux_nb.monitor.trace import bus_message
 
 from .ws_debug import debug_socket
 from .ws_protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_NOT_FOUND,
     NOT_FOUND_CODES,
-    Connection,
     lookup,
     setting,
 )
+from .ws_subscriptions import Subscriptions
 
 __all__ = ["MonitorConnection", "router"]
 
 router = APIRouter(tags=["websocket"])
-_KINDS = ("job_id", "worker_id", "flow_id")
 
 
 def trace_message(rec: tuple[Any, ...], job: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def trace_message(rec: tuple[Any, ...], job: Any) -> dict[str, Any]:
     return bus_message(rec, job.worker_id, job.flow_id)
 
 
-class MonitorConnection(Connection):
+class MonitorConnection(Subscriptions):
     """A monitor socket: subscription, filters, event or snapshot mode."""
 
     def __init__(self, websocket: WebSocket, scope: tuple[str, str] | None) -> None:
@@ -130,106 +130,6 @@ class MonitorConnection(Connection):
 
     def _scope_dict(self) -> dict[str, str] | None:
         return {self.scope[0]: self.scope[1]} if self.scope else None
-
-    # -- filters ----------------------------------------------------------------------------
-    def wants(self, msg: dict[str, Any]) -> bool:
-        if self.types is not None and msg.get("type") not in self.types:
-            return False
-        if self.interest is None:
-            return True
-        return any(msg.get(kind) in ids for kind, ids in self.interest.items())
-
-    def _apply_filter(self) -> None:
-        """Let the bus pre-filter when a single id is followed (cheap for busy runtimes)."""
-        fields: dict[str, Any] = dict.fromkeys(_KINDS)
-        items = [(k, i) for k, ids in (self.interest or {}).items() for i in ids]
-        if self.interest is not None and len(items) == 1:
-            fields[items[0][0]] = items[0][1]
-        elif self.interest is not None and not items:
-            fields["job_id"] = ""  # follows nothing: no event has an empty job id
-        fields["event_types"] = self.types
-        self.sub.update_filter(**fields)
-
-    def subscriptions(self) -> dict[str, Any]:
-        follows: Any = (
-            "all"
-            if self.interest is None
-            else {k: sorted(v) for k, v in self.interest.items() if v}
-        )
-        return {
-            "follows": follows,
-            "event_types": sorted(self.types) if self.types is not None else None,
-        }
-
-    async def _ids(self, data: dict[str, Any]) -> dict[str, list[str]] | None:
-        """The ids named in a command, checked to exist (error message and ``None`` if not)."""
-        out: dict[str, list[str]] = {}
-        for kind in _KINDS:
-            value = data.get(kind)
-            if value is None:
-                continue
-            ids = [value] if isinstance(value, str) else value
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                await self.error("INVALID_MESSAGE", f"{kind} must be a string or a list of strings")
-                return None
-            for ident in ids:
-                if lookup(self.runtime, kind, ident) is None:
-                    await self.error(
-                        NOT_FOUND_CODES[kind], f"no {kind[:-3]} {ident!r}", **{kind: ident}
-                    )
-                    return None
-            out[kind] = ids
-        return out
-
-    async def _types(self, data: dict[str, Any]) -> list[str] | None | Literal[False]:
-        types = data.get("event_types")
-        if types is None:
-            return None
-        if isinstance(types, str):
-            types = [types]
-        bad = [t for t in types if t not in EVENT_TYPES] if isinstance(types, list) else [types]
-        if bad:
-            await self.error(
-                "INVALID_EVENT_TYPE", f"unknown event types {bad!r}", valid=list(EVENT_TYPES)
-            )
-            return False
-        return types
-
-    async def subscribe(self, data: dict[str, Any]) -> None:
-        ids, types = await self._ids(data), await self._types(data)
-        if ids is None or types is False:
-            return
-        if ids:
-            self.interest = self.interest if self.interest is not None else {}
-            for kind, values in ids.items():
-                self.interest.setdefault(kind, set()).update(values)
-        elif types is None:
-            self.interest = None  # an empty subscribe follows everything
-        if types:
-            self.types = set(types)
-        self._apply_filter()
-        await self.send("subscribed", self.subscriptions())
-
-    async def unsubscribe(self, data: dict[str, Any]) -> None:
-        ids, types = await self._ids(data), await self._types(data)
-        if ids is None or types is False:
-            return
-        if ids:
-            if self.interest is None:
-                await self.error(
-                    "NOT_SUBSCRIBED",
-                    "this connection follows every event: "
-                    "subscribe to ids first, or unsubscribe with empty data to stop all",
-                )
-                return
-            for kind, values in ids.items():
-                self.interest.get(kind, set()).difference_update(values)
-        elif types:
-            self.types = (self.types if self.types is not None else set(EVENT_TYPES)) - set(types)
-        else:
-            self.interest = {}  # an empty unsubscribe stops every event
-        self._apply_filter()
-        await self.send("unsubscribed", self.subscriptions())
 
     # -- status -----------------------------------------------------------------------------
     async def status(self, data: dict[str, Any]) -> None:

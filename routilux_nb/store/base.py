@@ -20,6 +20,7 @@ from routilux_nb.core.jsonsafe import to_jsonable
 from .steps import StoredSteps
 
 __all__ = [
+    "COUNT_LIMIT",
     "JOB_FIELDS",
     "SORT_KEYS",
     "UNFINISHED",
@@ -53,6 +54,9 @@ JOB_FIELDS = (
     "entry_data",
     "flow_version",
 )
+#: matches a listing filtered by creation time or worker counts exactly; past it (and past the
+#: page asked for) its total is a lower bound (:class:`~routilux_nb.core.extensions.AtLeast`)
+COUNT_LIMIT = 10_000
 #: what ``GET /jobs`` may sort by, and the statuses of jobs that have not finished
 SORT_KEYS = ("created_at", "completed_at", "status")
 UNFINISHED = ("pending", "running", "paused")

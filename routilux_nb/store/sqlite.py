@@ -18,80 +18,35 @@ from typing import Any
 
 from routilux_nb.core import jsonsafe
 from routilux_nb.core.errors import StateError
+from routilux_nb.core.extensions import AtLeast
 from routilux_nb.core.steps import StepLog
 from routilux_nb.core.versions import FlowVersion
 
 from .base import (
+    COUNT_LIMIT,
     UNFINISHED,
     StoredJob,
     check_listing,
-    decode_job,
     encode_job,
     interrupted,
     status_set,
 )
+from .sqlite_schema import (
+    ADDED_COLUMNS,
+    COUNTS,
+    ORDER,
+    READ,
+    ROWS_PER_STATEMENT,
+    SCHEMA,
+    UPSERT,
+    VERSIONS,
+    transition_rows,
+    where_sql,
+)
 from .steps import load_steps, step_rows, write_steps
-from .writer import DEFAULT_INTERVAL, JobWriter, owner_alive
+from .writer import DEFAULT_INTERVAL, ROW_COLUMNS, JobWriter, encode_record, owner_alive
 
 __all__ = ["SQLiteJobStore"]
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        job_id TEXT PRIMARY KEY,
-        flow_id TEXT,
-        worker_id TEXT,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        completed_at REAL,
-        doc TEXT NOT NULL,
-        owner TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_flow_created ON jobs (flow_id, created_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_worker_created ON jobs (worker_id, created_at)",
-    # sort_by=completed_at: unfinished jobs (no completed_at) first in asc order, last in desc
-    "CREATE INDEX IF NOT EXISTS jobs_completed ON jobs (completed_at)",
-)
-#: job counts per (flow, status), kept by triggers, so a listing filtered by flow and/or status
-#: gets its total without counting rows (what keeps a page as fast at 1,000,000 jobs as at 1,000)
-_COUNTS = (
-    """CREATE TABLE IF NOT EXISTS job_counts (
-        flow_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
-        PRIMARY KEY (flow_id, status)
-    )""",
-    """CREATE TRIGGER IF NOT EXISTS job_counts_insert AFTER INSERT ON jobs BEGIN
-        INSERT INTO job_counts VALUES (COALESCE(NEW.flow_id, ''), NEW.status, 1)
-            ON CONFLICT(flow_id, status) DO UPDATE SET n = n + 1;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS job_counts_update AFTER UPDATE OF flow_id, status ON jobs BEGIN
-        UPDATE job_counts SET n = n - 1 WHERE flow_id = COALESCE(OLD.flow_id, '') AND status = OLD.status;
-        INSERT INTO job_counts VALUES (COALESCE(NEW.flow_id, ''), NEW.status, 1)
-            ON CONFLICT(flow_id, status) DO UPDATE SET n = n + 1;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS job_counts_delete AFTER DELETE ON jobs BEGIN
-        UPDATE job_counts SET n = n - 1 WHERE flow_id = COALESCE(OLD.flow_id, '') AND status = OLD.status;
-    END""",
-)
-_VERSIONS = """CREATE TABLE IF NOT EXISTS flow_versions (
-    flow_id TEXT NOT NULL, version INTEGER NOT NULL, created_at REAL NOT NULL,
-    digest TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (flow_id, version)
-)"""
-#: columns added after the first release: added to older databases when they are opened
-_ADDED_COLUMNS = {"owner": "TEXT"}
-
-_UPSERT = (
-    "INSERT INTO jobs (job_id, flow_id, worker_id, status, created_at, completed_at, doc, owner) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
-    "flow_id = excluded.flow_id, worker_id = excluded.worker_id, status = excluded.status, "
-    "created_at = excluded.created_at, completed_at = excluded.completed_at, doc = excluded.doc, "
-    "owner = COALESCE(excluded.owner, jobs.owner)"
-)
-_ORDER = {
-    "created_at": "created_at {o}, rowid {o}",
-    "completed_at": "completed_at {o}, rowid {o}",
-    "status": "status {o}, created_at {o}, rowid {o}",
-}
 
 
 class SQLiteJobStore:
@@ -111,19 +66,22 @@ class SQLiteJobStore:
         try:
             self.journal_mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
             conn.execute("PRAGMA synchronous=NORMAL")
+            # the statement journals of upserts that fire the count triggers stay in memory
+            # (not temporary files: they were most of the writer's cost)
+            conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("BEGIN")
-            conn.execute(_SCHEMA[0])
+            conn.execute(SCHEMA[0])
             have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            for column, kind in _ADDED_COLUMNS.items():
+            for column, kind in ADDED_COLUMNS.items():
                 if column not in have:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-            for statement in (*_SCHEMA[1:], _VERSIONS):
+            for statement in (*SCHEMA[1:], VERSIONS):
                 conn.execute(statement)
             if (
                 conn.execute("SELECT name FROM sqlite_master WHERE name = 'job_counts'").fetchone()
                 is None
             ):
-                for statement in _COUNTS:
+                for statement in COUNTS:
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO job_counts SELECT COALESCE(flow_id, ''), status, COUNT(*) "
@@ -144,32 +102,40 @@ class SQLiteJobStore:
         record, doc = encode_job(job)
         steps = step_rows([job])
         with self._lock:
-            self._db().execute(_UPSERT, _row(record, doc, None))
+            self._db().execute(UPSERT, _row(record, doc, None))
             write_steps(self._db(), steps)
 
     def save_records(self, records: Iterable[StoredJob], *, owner: str | None = None) -> None:
         """Upsert several records in one transaction."""
-        self.save_encoded(
-            [(r, json.dumps(r.to_doc(), separators=(",", ":"))) for r in records], owner=owner
-        )
+        self._upsert(UPSERT, [_row(r, encode_record(r), owner) for r in records])
 
-    def save_encoded(
-        self,
-        encoded: Iterable[tuple[Any, str]],
-        *,
-        owner: str | None = None,
-        steps: list[tuple[str, str]] | None = None,
+    def save_rows(
+        self, rows: list[tuple[Any, ...]], *, steps: list[tuple[str, str]] | None = None
     ) -> None:
-        """Upsert ``(record, JSON document)`` pairs in one transaction (the writer's call); a record
-        is anything with the indexed fields (``job_id, flow_id, worker_id, status, created_at,
-        completed_at``). ``steps``: the jobs' recorded steps (:func:`.steps.step_rows`)."""
-        rows = [_row(r, doc, owner) for r, doc in encoded]
+        """Write the transitions of live jobs in one transaction (the writer's call): rows
+        ``(job_id, flow_id, worker_id, status, created_at, completed_at, JSON document, owner)``
+        (see :func:`.writer.transition_row`); the document may leave out what the columns hold.
+        ``steps``: the finished jobs' recorded steps (:func:`.steps.step_rows`), in the same
+        transaction."""
+        chunks = [rows[i : i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
         with self._lock:
             db = self._db()
             db.execute("BEGIN")
             try:
-                db.executemany(_UPSERT, rows)
+                for chunk in chunks:
+                    db.execute(transition_rows(len(chunk)), [v for row in chunk for v in row])
                 write_steps(db, steps or [])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _upsert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN")
+            try:
+                db.executemany(sql, rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -181,13 +147,11 @@ class SQLiteJobStore:
         with self._lock:
             rows = (
                 self._db()
-                .execute(f"SELECT doc, owner FROM jobs WHERE status IN ({marks})", UNFINISHED)
+                .execute(f"SELECT {READ}, owner FROM jobs WHERE status IN ({marks})", UNFINISHED)
                 .fetchall()
             )
         now = time.time()
-        changed = [
-            interrupted(decode_job(doc), now) for doc, owner in rows if not owner_alive(owner)
-        ]
+        changed = [interrupted(_decode(row), now) for row in rows if not owner_alive(row[-1])]
         if changed:
             self.save_records(changed)
         return [r.job_id for r in changed]
@@ -228,8 +192,12 @@ class SQLiteJobStore:
 
     def get_job(self, job_id: str) -> StoredJob | None:
         with self._lock:
-            row = self._db().execute("SELECT doc FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return None if row is None else decode_job(row[0])
+            row = (
+                self._db()
+                .execute(f"SELECT {READ} FROM jobs WHERE job_id = ?", (job_id,))
+                .fetchone()
+            )
+        return None if row is None else _decode(row)
 
     def list_jobs(
         self,
@@ -246,27 +214,33 @@ class SQLiteJobStore:
     ) -> tuple[list[StoredJob], int]:
         """One page and the total matching; the page is cut in SQL on an index.
 
+        The total is exact for filters by flow and status (kept counts); filtered by creation
+        time or worker, matches are counted up to ``max(COUNT_LIMIT, offset + limit + 1)``, and
+        past that the total is an :class:`~routilux_nb.core.extensions.AtLeast` (a lower bound;
+        whether more follow the page stays exact).
+
         ``created_after``/``created_before`` are epoch seconds (exclusive); ``sort_by`` is one
         of ``created_at`` (default), ``completed_at`` (unfinished jobs count as not completed yet:
         first in ``asc`` order, last in ``desc``) or ``status``.
         """
         check_listing(limit, offset, sort_by, order)
-        where, params = _where(
+        where, params = where_sql(
             flow_id, worker_id, status_set(status), created_after, created_before
         )
-        by = _ORDER[sort_by].format(o=order.upper())
+        by = ORDER[sort_by].format(o=order.upper())
         # the inner query walks an index only; documents are read for the page's rows alone
         page_sql = (
-            f"SELECT doc FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
+            f"SELECT {READ} FROM jobs WHERE rowid IN (SELECT rowid FROM jobs{where} "
             f"ORDER BY {by} LIMIT ? OFFSET ?) ORDER BY {by}"
         )
         with self._lock:
             db = self._db()
+            enough = max(COUNT_LIMIT, offset + limit + 1)
             total = _total(
-                db, where, params, flow_id, worker_id, status, created_after, created_before
+                db, where, params, flow_id, worker_id, status, created_after, created_before, enough
             )
             rows = db.execute(page_sql, (*params, limit, offset)).fetchall() if limit else []
-        return [decode_job(r[0]) for r in rows], int(total)
+        return [_decode(r) for r in rows], total
 
     def count(self) -> int:
         with self._lock:
@@ -321,17 +295,32 @@ def _total(
     status: Any,
     created_after: float | None,
     created_before: float | None,
+    enough: int,
 ) -> int:
-    """How many jobs match: from the per-(flow, status) counts when only those filter, else counted."""
+    """How many jobs match: exact from the per-(flow, status) counts when only those filter;
+    else counted up to ``enough`` (an :class:`AtLeast` when there are that many or more), so
+    that a page filtered by time costs the same at 1,000,000 jobs as at 1,000."""
     if worker_id is not None or created_after is not None or created_before is not None:
-        return int(db.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0])
-    counts_where, counts_params = _where(
+        counted = int(
+            db.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM jobs{where} LIMIT ?)", (*params, enough)
+            ).fetchone()[0]
+        )
+        return AtLeast(counted) if counted >= enough else counted
+    counts_where, counts_params = where_sql(
         None if flow_id is None else flow_id, None, status_set(status)
     )
     row = db.execute(
         f"SELECT COALESCE(SUM(n), 0) FROM job_counts{counts_where}", counts_params
     ).fetchone()
     return int(row[0])
+
+
+def _decode(row: tuple[Any, ...]) -> StoredJob:
+    """The record of a row read with :data:`.sqlite_schema.READ`: its document completed by its columns."""
+    doc = json.loads(row[0])
+    doc.update(zip(ROW_COLUMNS, row[1:7], strict=True))
+    return StoredJob.from_doc(doc)
 
 
 def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:
@@ -345,34 +334,3 @@ def _row(record: Any, doc: str, owner: str | None) -> tuple[Any, ...]:
         doc,
         owner,
     )
-
-
-def _where(
-    flow_id: str | None,
-    worker_id: str | None,
-    statuses: tuple[str, ...] | None,
-    created_after: float | None = None,
-    created_before: float | None = None,
-) -> tuple[str, tuple[Any, ...]]:
-    """A ``WHERE`` clause over fixed column names with ``?`` placeholders, and its values."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if created_after is not None:
-        clauses.append("created_at > ?")
-        params.append(float(created_after))
-    if created_before is not None:
-        clauses.append("created_at < ?")
-        params.append(float(created_before))
-    if flow_id is not None:
-        clauses.append("flow_id = ?")
-        params.append(flow_id)
-    if worker_id is not None:
-        clauses.append("worker_id = ?")
-        params.append(worker_id)
-    if statuses is not None:
-        if len(statuses) == 1:
-            clauses.append("status = ?")
-        else:
-            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-        params.extend(statuses)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)

@@ -2,13 +2,16 @@
 
 The engine tells the writer of every job transition through two of the monitor hooks
 (``job_created`` and ``job_status``); each costs a dict assignment under a lock on the engine's
-thread. The writer thread wakes on the first transition after a write, waits ``interval``
-seconds so that transitions batch up (a job's transitions inside one window coalesce into
-its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
+thread: nothing is read or encoded there. The writer thread wakes on the first transition
+after a write, waits ``interval`` seconds so that transitions batch up (a job's transitions
+inside one window coalesce into its latest state), then writes them in one transaction. So after a crash (``kill -9``) at
 most the transitions of the last ``interval`` seconds, plus one write, are missing.
 
-A job's data, logs count and error are written with its final transition; unfinished jobs
-are written with their status and times only (their data is still changing).
+A job's data, logs and error are written with its final transition; unfinished jobs are
+written without data and logs (they are still changing). A row keeps the job's ids, status
+and times in columns and the other fields that are set in a JSON document; an update
+rewrites only the status, completion time and document. The writer's CPU is what the store
+costs the process (``stats()["cpu_seconds"]``; ``benchmarks/bench_store.py`` prints it per job).
 
 >>> from routilux_nb.store import SQLiteJobStore
 >>> writer = JobWriter(SQLiteJobStore(":memory:"), interval=0.01)
@@ -31,7 +34,14 @@ from typing import Any
 from .base import JOB_FIELDS, StoredJob
 from .steps import step_rows
 
-__all__ = ["DEFAULT_INTERVAL", "JobWriter", "owner_alive", "process_owner"]
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "ROW_COLUMNS",
+    "JobWriter",
+    "owner_alive",
+    "process_owner",
+    "transition_row",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +56,53 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def encode_transition(job: Any) -> tuple[Any, str]:
-    """``(job, JSON document)`` of a job's current state: all of it once finished, else without the
-    data and logs that are still changing. Plain data is encoded in one ``json.dumps``; anything
-    JSON cannot hold goes through :meth:`StoredJob.from_job`'s sanitizing."""
-    finished = job.status in _FINISHED
-    doc = {name: getattr(job, name, None) for name in JOB_FIELDS}
+#: the fields a row keeps in columns of its own (its JSON document holds the others)
+ROW_COLUMNS = ("job_id", "flow_id", "worker_id", "status", "created_at", "completed_at")
+_DOC_FIELDS = tuple(name for name in JOB_FIELDS if name not in ROW_COLUMNS)
+#: left out of a document when empty (a reader's record has the same empty default)
+_EMPTY_DEFAULT = frozenset({"metadata", "data", "logs"})
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def transition_row(job: Any, owner: str | None) -> tuple[Any, ...]:
+    """The row of a job's current state: its columns, then a JSON document of the other fields
+    that are set (all of them once finished; without the data and logs, which are still
+    changing, before), then ``owner``. Anything strict JSON cannot hold goes through
+    :meth:`StoredJob.from_job`'s sanitizing (and the row then carries a full document)."""
+    status = job.status
+    finished = status in _FINISHED
+    doc = {}
+    for name in _DOC_FIELDS:
+        value = getattr(job, name, None)
+        if value is None or (not value and name in _EMPTY_DEFAULT):
+            continue
+        doc[name] = value
     if finished:
-        doc["logs"] = list(doc["logs"] or ())
+        if "logs" in doc:
+            doc["logs"] = list(doc["logs"])
     else:
-        doc["data"], doc["logs"] = {}, []
+        doc.pop("data", None)
+        doc.pop("logs", None)
     try:
-        return job, json.dumps(doc, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
+        text = _encode(doc)
+    except (TypeError, ValueError, RecursionError, RuntimeError):
         record = StoredJob.from_job(job, with_data=finished)
-        return record, json.dumps(record.to_doc(), separators=(",", ":"))
+        return (*(getattr(record, c) for c in ROW_COLUMNS), encode_record(record), owner)
+    return (
+        job.job_id,
+        job.flow_id,
+        job.worker_id,
+        status,
+        job.created_at,
+        job.completed_at,
+        text,
+        owner,
+    )
+
+
+def encode_record(record: StoredJob) -> str:
+    """The JSON document of a record (every field)."""
+    return json.dumps(record.to_doc(), separators=(",", ":"))
 
 
 def owner_alive(owner: str | None) -> bool:
@@ -104,6 +146,8 @@ class JobWriter:
         self.errors = 0
         self.last_error: str | None = None
         self.last_lag = 0.0
+        #: CPU time spent encoding and writing (the store's cost to the process)
+        self.cpu_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="routilux-store-writer", daemon=True)
         self._thread.start()
 
@@ -134,7 +178,14 @@ class JobWriter:
         while True:
             self._wake.wait()
             if not self._closing and self.interval:
-                time.sleep(self.interval)  # let transitions batch up
+                # let transitions batch up until the oldest has waited ``interval`` (counted from
+                # when it was noted, so a late wake-up does not add to the loss bound)
+                with self._lock:
+                    oldest = self._oldest_pending
+                if oldest is not None:
+                    delay = oldest + self.interval - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
             self._write_pending()
             if self._closing:
                 with self._lock:
@@ -155,14 +206,14 @@ class JobWriter:
     def _write(
         self, jobs: list[Any], evict: list[tuple[str, Callable[[str], None]]], oldest: float | None
     ) -> None:
+        started = time.thread_time()
         try:
             if jobs:
-                encoded = [encode_transition(job) for job in jobs]
+                owner = self.owner
                 steps = step_rows(jobs)  # recorded steps of finished jobs (store.steps)
-                if steps:
-                    self.store.save_encoded(encoded, owner=self.owner, steps=steps)
-                else:
-                    self.store.save_encoded(encoded, owner=self.owner)
+                self.store.save_rows(
+                    [transition_row(job, owner) for job in jobs], steps=steps or None
+                )
         except Exception as exc:  # keep them pending: a later write retries them
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -174,6 +225,7 @@ class JobWriter:
                 self._wake.set()
             time.sleep(min(1.0, max(self.interval, 0.05)))
             return
+        self.cpu_seconds += time.thread_time() - started
         self.written += len(jobs)
         self.batches += 1
         if oldest is not None:
@@ -201,6 +253,7 @@ class JobWriter:
             "pending_age_seconds": round(age, 4),
             "last_lag_seconds": round(self.last_lag, 4),
             "interval_seconds": self.interval,
+            "cpu_seconds": round(self.cpu_seconds, 4),
             "errors": self.errors,
             "last_error": self.last_error,
         }

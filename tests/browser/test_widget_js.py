@@ -220,3 +220,26 @@ def test_job_ids_show_their_distinguishing_part(page: Any):
     assert labels["job-3fb9fb4000000002"].endswith("0002")
     assert all(fits for _, _, fits in shown)  # nothing cut off by the column
     assert len({text for text, _, _ in shown}) == 3
+
+
+def test_a_click_on_a_job_line_selects_it(page: Any):
+    result = page.evaluate(
+        """async () => {
+            const mod = await import("/job_progress.js");
+            const el = document.createElement("div");
+            document.body.appendChild(el);
+            const jobs = { "job-a": { status: "completed", created_at: "2026-01-01T00:00:01" },
+                           "job-b": { status: "running", created_at: "2026-01-01T00:00:02" } };
+            const model = makeModel({ jobs, selected: "" });
+            mod.default.render({ model, el });
+            el.querySelector('[data-job-id="job-a"] .rnb-j-badge').click();
+            const sent = [...model.sent];
+            model.set("selected", "job-a");
+            const marked = [...el.querySelectorAll(".rnb-j-selected")].map((n) => n.dataset.jobId);
+            model.set("jobs", { ...jobs, "job-c": { status: "pending", created_at: "2026-01-01T00:00:03" } });
+            const after = [...el.querySelectorAll(".rnb-j-selected")].map((n) => n.dataset.jobId);
+            return { sent, marked, after };
+        }"""
+    )
+    assert result["sent"] == [{"type": "select", "job_id": "job-a"}]
+    assert result["marked"] == ["job-a"] and result["after"] == ["job-a"]

@@ -159,11 +159,10 @@ def test_post_jobs_honours_an_incoming_traceparent(
     """On the event loop and on a submission thread alike, the job's span is the caller's child."""
     from fastapi.testclient import TestClient
 
-    from routilux_nb.server import create_app
-    from routilux_nb.server.routes import jobs
+    from routilux_nb.server import create_app, submit
 
     if path == "submission_thread":
-        monkeypatch.setattr(jobs, "can_run_inline", lambda *args: False)
+        monkeypatch.setattr(submit, "can_run_inline", lambda *args: False)
     rt = Runtime(otel=receiver.url)
     try:
         rt.register_flow(_flow())

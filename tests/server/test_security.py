@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from routilux_nb.server import security
+from routilux_nb.server import api_key
 from routilux_nb.server.security import install_security, is_public_path
 
 
@@ -89,13 +89,13 @@ def test_health_and_docs_need_no_key() -> None:
 
 def test_keys_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[bytes, bytes]] = []
-    real = security.hmac.compare_digest
+    real = api_key.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(security.hmac, "compare_digest", spy)
+    monkeypatch.setattr(api_key.hmac, "compare_digest", spy)
     client = make(api_key="s3cret")
     assert client.get("/api/v1/things", headers={"X-API-Key": "guess"}).status_code == 401
     assert client.get("/api/v1/things", headers={"X-API-Key": "s3cret"}).status_code == 200

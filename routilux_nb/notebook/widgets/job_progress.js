@@ -118,11 +118,27 @@ function render({ model, el }) {
     }
     lines = next;
     empty.style.display = lines.size ? "none" : "";
+    applySelected();
   }
 
+  // a click selects a job (the dashboard shows its artifacts)
+  function onClick(event) {
+    const line = event.target.closest(".rnb-j-line");
+    if (line) model.send({ type: "select", job_id: line.dataset.jobId });
+  }
+  function applySelected() {
+    const selected = model.get("selected");
+    for (const [id, { line }] of lines) line.classList.toggle("rnb-j-selected", id === selected);
+  }
+  list.addEventListener("click", onClick);
   model.on("change:jobs", applyJobs);
+  model.on("change:selected", applySelected);
   applyJobs();
-  return () => model.off("change:jobs", applyJobs);
+  return () => {
+    list.removeEventListener("click", onClick);
+    model.off("change:jobs", applyJobs);
+    model.off("change:selected", applySelected);
+  };
 }
 
 export default { render };

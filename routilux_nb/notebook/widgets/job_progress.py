@@ -8,12 +8,14 @@ ones (``MAX_JOBS`` most recent by ``created_at``).
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import traitlets
 
 from routilux_nb.monitor.types import SnapshotUpdate
 
-from ._base import LockedWidget
+from ._base import Callbacks, LockedWidget
 from ._snapshot import jobs_of
 from ._static import Picture, jobs_picture
 
@@ -34,6 +36,12 @@ class JobProgress(LockedWidget):
     _css = _HERE / "job_progress.css"
 
     jobs = traitlets.Dict().tag(sync=True)
+    #: the job clicked last ("" for none)
+    selected = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._select_callbacks = Callbacks()
+        super().__init__(**kwargs)
 
     def __repr__(self) -> str:
         return f"JobProgress(jobs={len(self.jobs)})"
@@ -60,3 +68,16 @@ class JobProgress(LockedWidget):
     def clear(self) -> None:
         """Forget all jobs."""
         self._update(jobs={})
+
+    def select(self, job_id: str, *, notify: bool = True) -> None:
+        """Select a job ("" clears the selection) and tell the ``on_select`` callbacks."""
+        self._update(selected=str(job_id))
+        if notify:
+            self._select_callbacks(str(job_id))
+
+    def on_select(self, callback: Callable[[str], Any], remove: bool = False) -> None:
+        """Register ``callback(job_id)`` for a job being selected (a click on its line)."""
+        self._select_callbacks.register(callback, remove)
+
+    def _on_msg_select(self, content: Mapping[str, Any]) -> None:
+        self.select(str(content.get("job_id") or ""))

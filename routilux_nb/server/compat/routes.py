@@ -59,7 +59,8 @@ class ExecuteRequest(BaseModel):
 async def execute(request: Request, body: ExecuteRequest) -> ApiJSONResponse:
     """Submit one job to the flow's worker (started if needed); with ``wait``, answer when it
     finished: ``status`` is its final status, or ``timeout``."""
-    from ..routes.jobs import submit_job, wait_for
+    from ..routes.job_control import wait_for
+    from ..submit import submit_job
 
     rt = get_runtime(request)
     req = JobSubmitRequest.model_validate(
@@ -255,7 +256,7 @@ def _flows(request: Request) -> dict[str, Any]:
 
 
 def _jobs(request: Request, limit: int) -> dict[str, Any]:
-    from ..routes.jobs import job_dict
+    from ..deps import job_dict
 
     rt = get_runtime(request)
     jobs, total = rt.list_jobs(limit=limit)

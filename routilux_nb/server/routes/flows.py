@@ -304,6 +304,7 @@ async def execute_flow(
         "worker_id": body.worker_id,
         "job_id": body.job_id,
         "metadata": body.metadata,
+        "flow_version": body.flow_version,
     }
     req = JobSubmitRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     job = await submit_job(rt, req)

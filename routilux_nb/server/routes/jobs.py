@@ -1,164 +1,40 @@
-"""Jobs: list, submit (one or in bulk), inspect, control and wait for jobs."""
+"""Jobs: list them (filters, sorting, pagination) and read one job's status, data, trace,
+logs, output, metrics and queues. Submitting and controlling jobs: :mod:`.job_control`."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Query, Request
 
 from routilux_nb.core.clock import iso
+from routilux_nb.core.extensions import AtLeast
 from routilux_nb.core.job import JobContext
-from routilux_nb.core.runtime import Runtime
-from routilux_nb.core.worker import Worker
-from routilux_nb.monitor.tracecontext import incoming_trace
 
 from ..deps import (
     Page,
     api_base,
     fields_query,
-    flow_or_404,
     get_runtime,
+    job_dict,
     job_monitor,
     job_path,
-    links_for_job,
     paginate,
     routine_or_404,
     select_fields,
-    slot_or_404,
-    worker_or_404,
 )
-from ..errors import ApiError, ApiJSONResponse, map_exception, respond
-from ..models import (
-    JOB_FIELDS,
-    BulkJobsRequest,
-    BulkJobsResponse,
-    CancelRequest,
-    FailRequest,
-    JobListResponse,
-    JobResponse,
-    JobStatus,
-    JobSubmitRequest,
-    JobView,
-    WaitResponse,
-)
-from ..submit import can_run_inline, submit_nonblocking
+from ..errors import ApiError, ApiJSONResponse, respond
+from ..models import JOB_FIELDS, JobListResponse, JobStatus, JobView
+from ..submit import submit_job
+from .job_control import wait_for
 
 __all__ = ["job_dict", "router", "submit_job", "wait_for"]
 
 router = APIRouter(tags=["jobs"])
 _R = ApiJSONResponse
 FIELDS = fields_query(JOB_FIELDS)
-
-
-def job_dict(base: str, job: JobContext, *, include_data: bool = True) -> dict[str, Any]:
-    """A job as the API shows it, with ``_links``."""
-    d = job.to_dict(include_data=include_data)
-    d["_links"] = links_for_job(base, job)
-    return d
-
-
-def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
-    """Check every reference of a submission (unknown names answer 404 naming what exists) and
-    return the worker that runs it, with the entry routine and slot."""
-    worker = None
-    if req.worker_id is not None:
-        worker = worker_or_404(rt, req.worker_id)
-        if req.flow_id is not None and req.flow_id != worker.flow_id:
-            raise ApiError(
-                409,
-                "INVALID_STATE",
-                f"worker {worker.worker_id!r} runs flow {worker.flow_id!r}, not {req.flow_id!r}",
-                {"worker_id": worker.worker_id, "flow_id": worker.flow_id},
-            )
-        flow = worker.flow
-    elif req.flow_id is None:
-        raise ApiError(
-            422,
-            "VALIDATION_ERROR",
-            "give flow_id (or the worker_id of a running worker)",
-            {"errors": [{"field": "flow_id", "message": "Field required", "type": "missing"}]},
-        )
-    else:
-        flow = flow_or_404(rt, req.flow_id)
-    if req.routine_id is not None:
-        routine = routine_or_404(flow, req.routine_id)
-    else:
-        entries = flow.entry_routines()
-        if len(entries) != 1:
-            raise ApiError(
-                409,
-                "INVALID_STATE",
-                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id",
-                {"flow_id": flow.flow_id, "entry_routines": entries},
-            )
-        routine = flow.routines[entries[0]]
-    if req.slot_name is not None:
-        slot_or_404(routine, req.slot_name)
-        slot_name = req.slot_name
-    elif len(routine.slot_specs) != 1:
-        slots = list(routine.slot_specs)
-        raise ApiError(
-            409,
-            "INVALID_STATE",
-            f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
-            {"routine_id": routine.routine_id, "slots": slots},
-        )
-    else:
-        slot_name = next(iter(routine.slot_specs))
-    if req.job_id is not None:
-        try:
-            rt.get_job(req.job_id)
-        except KeyError:
-            pass
-        else:
-            raise ApiError(
-                409,
-                "JOB_ALREADY_EXISTS",
-                f"a job {req.job_id!r} already exists; job ids must be unique",
-                {"job_id": req.job_id},
-            )
-    return (worker if worker is not None else rt.worker_for(flow)), routine.routine_id, slot_name
-
-
-async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
-    """Submit after checking every reference; never blocks the server (503 ``BACKPRESSURE``
-    when the entry slot stays full, see :mod:`routilux_nb.server.submit`)."""
-    worker, routine_id, slot_name = _target(rt, req)
-    return await submit_nonblocking(
-        rt,
-        worker.submit,
-        req.job_id,
-        req.routine_id,
-        req.slot_name,
-        req.data,
-        metadata=req.metadata,
-        timeout=req.timeout,
-        inline=can_run_inline(worker, routine_id, slot_name),
-    )
-
-
-async def wait_for(job: JobContext, timeout: float) -> bool:
-    """Wait for ``job`` on the event loop (no thread per waiter); true if it finished.
-
-    Polls the job's status with a growing interval (5 ms up to 100 ms): a thousand waiters
-    cost a few thousand cheap wake-ups a second, and no thread.
-    """
-    if job.is_finished:
-        return True
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while not job.is_finished:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        await asyncio.sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 0.1)
-    return True
 
 
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)?")
@@ -224,7 +100,12 @@ async def list_jobs(
     fields: str | None = FIELDS,
 ) -> ApiJSONResponse:
     """Newest first by default; ``sort_by=completed_at`` lists unfinished jobs last. Without
-    filters, and with a store for any filter, a page costs the same however many jobs are kept."""
+    filters, and with a store for any filter, a page costs the same however many jobs are kept.
+
+    ``total`` is exact when ``total_relation`` is ``eq``. Filtered by creation time or worker,
+    a SQLite store counts matches only up to 10,000 (or just past the page asked for, if that is
+    further): beyond, ``total_relation`` is ``gte`` and ``total`` a lower bound. ``has_more``
+    always says whether jobs follow this page."""
     rt = get_runtime(request)
     jobs, total = rt.list_jobs(
         flow_id=flow_id,
@@ -243,79 +124,15 @@ async def list_jobs(
         d = job_dict(base, job, include_data=False)
         d.pop("error_traceback", None)
         items.append(select_fields(d, fields) if fields is not None else d)
-    return respond({"jobs": items, "total": total, "limit": page.limit, "offset": page.offset})
-
-
-@router.post(
-    "/jobs",
-    status_code=201,
-    response_class=_R,
-    responses={201: {"model": JobResponse}},
-    summary="Submit a job",
-)
-async def submit(request: Request, body: JobSubmitRequest) -> ApiJSONResponse:
-    with incoming_trace(request.headers.get("traceparent"), request.headers.get("tracestate")):
-        job = await submit_job(get_runtime(request), body)
-    return respond(job_dict(api_base(request), job, include_data=False), 201)
-
-
-@router.post(
-    "/jobs/bulk",
-    status_code=201,
-    response_class=_R,
-    responses={201: {"model": BulkJobsResponse}},
-    summary="Submit many jobs",
-)
-async def submit_bulk(request: Request, body: BulkJobsRequest) -> ApiJSONResponse:
-    """Each item is submitted on its own: a refused item gets an error envelope, the rest run."""
-    rt = get_runtime(request)
-    base = api_base(request)
-    out: list[dict[str, Any]] = []
-    created = 0
-    for i, item in enumerate(body.jobs):
-        try:
-            job = await submit_job(rt, JobSubmitRequest.model_validate(item))
-        except ValidationError as exc:
-            errors = [
-                {
-                    "field": ".".join(str(p) for p in e["loc"]),
-                    "message": e["msg"],
-                    "type": e["type"],
-                }
-                for e in exc.errors()
-            ]
-            out.append(
-                {
-                    "index": i,
-                    "error": {
-                        "code": "VALIDATION_ERROR",
-                        "message": f"item {i} is invalid",
-                        "details": {"errors": errors},
-                    },
-                }
-            )
-        except ApiError as exc:
-            out.append(
-                {
-                    "index": i,
-                    "error": {"code": exc.code, "message": exc.message, "details": exc.details},
-                }
-            )
-        except Exception as exc:
-            mapped = map_exception(exc)
-            if mapped is None:
-                raise
-            out.append(
-                {
-                    "index": i,
-                    "error": {"code": mapped[1], "message": str(exc), "details": mapped[2]},
-                }
-            )
-        else:
-            created += 1
-            out.append(job_dict(base, job, include_data=False))
     return respond(
-        {"jobs": out, "total": len(out), "created": created, "failed": len(out) - created}, 201
+        {
+            "jobs": items,
+            "total": total,
+            "total_relation": "gte" if isinstance(total, AtLeast) else "eq",
+            "has_more": page.offset + len(items) < total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
     )
 
 
@@ -424,105 +241,3 @@ async def job_routine_queue(
 )
 async def job_queues(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
     return respond(job.worker.queue_status(job.job_id))
-
-
-@router.post("/jobs/{job_id}/complete", response_class=_R, summary="Mark a job completed")
-async def complete_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    job = job.complete()
-    return respond(
-        {"job_id": job.job_id, "status": job.status, "completed_at": iso(job.completed_at)}
-    )
-
-
-@router.post("/jobs/{job_id}/fail", response_class=_R, summary="Mark a job failed")
-async def fail_job(
-    request: Request, *, job: JobContext = Depends(job_path), body: FailRequest
-) -> ApiJSONResponse:
-    job = job.fail(body.error)
-    return respond(
-        {
-            "job_id": job.job_id,
-            "status": job.status,
-            "error": job.error,
-            "completed_at": iso(job.completed_at),
-        }
-    )
-
-
-@router.post(
-    "/jobs/{job_id}/pause",
-    response_class=_R,
-    responses={200: {"model": JobResponse}},
-    summary="Pause a job",
-)
-async def pause_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    """409 ``INVALID_STATE`` for a finished job (``job.pause()`` would only warn)."""
-    job.worker.parking.pause_job(job)
-    return respond(job_dict(api_base(request), job, include_data=False))
-
-
-@router.post(
-    "/jobs/{job_id}/resume",
-    response_class=_R,
-    responses={200: {"model": JobResponse}},
-    summary="Resume a paused job",
-)
-async def resume_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    """409 ``INVALID_STATE`` for a job that is not paused (``job.resume()`` would only warn)."""
-    job.worker.parking.resume_job(job)
-    return respond(job_dict(api_base(request), job, include_data=False))
-
-
-@router.post(
-    "/jobs/{job_id}/cancel",
-    response_class=_R,
-    responses={200: {"model": JobResponse}},
-    summary="Cancel a job",
-)
-async def cancel_job(
-    request: Request,
-    *,
-    job: JobContext = Depends(job_path),
-    body: CancelRequest | None = Body(None),
-) -> ApiJSONResponse:
-    job.cancel(body.reason if body is not None else None)
-    return respond(job_dict(api_base(request), job, include_data=False))
-
-
-@router.post(
-    "/jobs/{job_id}/retry",
-    response_class=_R,
-    status_code=202,
-    responses={202: {"model": JobResponse}},
-    summary="Retry a failed or cancelled job",
-)
-async def retry_job(request: Request, *, job: JobContext = Depends(job_path)) -> ApiJSONResponse:
-    """A new job that restarts a failed job at the routine that failed (with that activation's
-    items and the job's data), or a cancelled one from its entry; 409 for other statuses."""
-    new = job.retry()
-    return respond(job_dict(api_base(request), new, include_data=False), status_code=202)
-
-
-@router.post(
-    "/jobs/{job_id}/wait",
-    response_class=_R,
-    responses={200: {"model": WaitResponse}},
-    summary="Wait for a job to finish",
-)
-async def wait_job(
-    request: Request,
-    *,
-    job: JobContext = Depends(job_path),
-    timeout: float = Query(60.0, ge=0, le=3600, description="seconds (max 3600)"),
-) -> ApiJSONResponse:
-    """Answers when the job finishes, or after ``timeout`` with ``status: "timeout"``."""
-    t0 = time.monotonic()
-    finished = await wait_for(job, timeout)
-    return respond(
-        {
-            "status": job.status if finished else "timeout",
-            "job_id": job.job_id,
-            "final_status": job.status,
-            "waited_seconds": round(time.monotonic() - t0, 6),
-        }
-    )
