@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._jobrun import FINISHED, Hop, JobStatus, KeyState, WorkerStatus, call_done_callbacks
-from .clock import now
+from ._ending import JobEnding
+from ._jobrun import FINISHED, Hop, KeyState, WorkerStatus
 from .policies import Decision
 from .slot import SlotQueue
 
@@ -37,7 +37,7 @@ IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
 Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
 
 
-class Schedule:
+class Schedule(JobEnding):
     """Queues, ready keys and job activity of one worker (see module docstring)."""
 
     def __init__(
@@ -193,7 +193,7 @@ class Schedule:
             return None
         if run.user_paused or run.parked or self.status != "running":
             run.keys[rid] = IDLE
-            run.deferred.add(rid)
+            run.deferred |= {rid}
             run.active -= 1
             return None
         policy = routine.activation_policy
@@ -202,7 +202,8 @@ class Schedule:
             take = None  # everything queued
         else:
             flush = rid in run.flush
-            run.flush.discard(rid)
+            if flush:
+                run.flush -= {rid}
             decision = self.decide(
                 job, routine, self._counts(job, routine), time.monotonic(), flush
             )
@@ -305,7 +306,7 @@ class Schedule:
             if job.status in FINISHED:
                 return
             if decision is not None and decision.take:
-                run.flush.add(rid)
+                run.flush |= {rid}
                 if run.keys.get(rid, IDLE) == IDLE:
                     self.make_ready(job, rid)
                 return  # flush upstream first: what it emits may feed the next flush
@@ -320,81 +321,3 @@ class Schedule:
         self.discard_items(job)
         self.monitor.discarded(job, total, "activation policy never fired")
         self.complete(job, "completed")
-
-    def set_status(self, job: JobContext, status: JobStatus, *, started: bool = False) -> None:
-        old = job.status
-        job.status = status
-        if started and job.started_at is None:
-            job.started_at = now()
-        self.monitor.job_status(job, old)
-
-    def finish(
-        self,
-        job: JobContext,
-        status: JobStatus,
-        *,
-        error: str | None = None,
-        error_type: str | None = None,
-        tb: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """End a job now: queued, parked and held work is discarded and counted."""
-        if job.status in FINISHED:
-            return
-        run = job._run
-        if error is not None:
-            job.error, job.error_type, job.error_traceback = error, error_type, tb
-        if status == "cancelled":
-            job.cancelled_at = now()
-            job.cancel_reason = reason
-        held = len(run.parked) + len(run.held_retries)
-        run.discarded += held
-        dropped = self.discard_items(job) + held
-        run.parked = []
-        run.held_retries = []
-        for handle in (*run.wake.values(), *run.retry_timers):
-            handle.cancel()
-        run.wake.clear()
-        run.retry_timers.clear()
-        self.complete(job, status)
-        if dropped:
-            job.log(None, "discarded", count=dropped, reason=status)
-            self.monitor.discarded(job, dropped, status)
-
-    def discard_items(self, job: JobContext) -> int:
-        dropped = 0
-        jid = job.job_id
-        for q in self.queues.values():
-            items = q.by_job.pop(jid, None)
-            if items:
-                dropped += len(items)
-                q.count -= len(items)
-        if dropped:
-            job._run.discarded += dropped
-            self.room.notify_all()
-        if self.ready:
-            kept = [k for k in self.ready if k[0] is not job]
-            if len(kept) != len(self.ready):
-                self.ready.clear()
-                self.ready.extend(kept)
-                keys = job._run.keys
-                for rid, state in list(keys.items()):
-                    if state == READY:
-                        keys[rid] = IDLE
-        return dropped
-
-    def complete(self, job: JobContext, status: JobStatus) -> None:
-        run = job._run
-        job.completed_at = now()
-        if run.timeout_handle is not None:
-            run.timeout_handle.cancel()
-        self.jobs_processed += 1
-        if status == "failed":
-            self.jobs_failed += 1
-        self.jobs.pop(job.job_id, None)
-        self.set_status(job, status)
-        if run.done is not None:
-            run.done.set()
-        if run.callbacks:
-            call_done_callbacks(job, run)
-        self.on_finished(job)

@@ -14,7 +14,8 @@ The worker is the public handle; the engine behind it is split by role:
 
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
-``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
+``core/_scheduling.py``           the lock-held state machine: ready keys, job activity
+``core/_ending.py``               how a job ends: status changes, finishing, ``done``
 ``core/_delivery.py``             emit, routing, backpressure
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
 ``core/_parking.py``              breakpoints: park, and the public stepping API
@@ -269,7 +270,7 @@ class Worker(WorkerViews, HtmlRepr):
     def done_event(self, job: JobContext) -> Done:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
         done = done_event(job._run)
-        if job.status in FINISHED:  # read after the event is published (see done_event)
+        if not done._flag and job.status in FINISHED:  # read after publishing (see done_event)
             done.set()
         return done
 
@@ -278,7 +279,7 @@ class Worker(WorkerViews, HtmlRepr):
         with self._sched.lock:
             if job.status in FINISHED:
                 return False
-            job._run.callbacks.append(fn)
+            job._run.callbacks += (fn,)
             return True
 
     # -- lifecycle -----------------------------------------------------------------------
