@@ -17,6 +17,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ._ending import JobEnding
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Prepared", "Schedule"]
 
 IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
+_first, _second = itemgetter(0), itemgetter(1)
 #: what a drainer runs: the routine, its inputs by slot, the hops of the items, the first hop
 Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
 
@@ -230,8 +232,13 @@ class Schedule(JobEnding):
             if q.count >= q.max_length:
                 was_full = True
             items = q.take(jid, None if take is None else take[slot])
-            inputs[slot] = [p for p, _ in items]
-            hops += [h for _, h in items]
+            if len(items) == 1:  # the common case of small jobs: no comprehension frames
+                payload, item_hop = items[0]
+                inputs[slot] = [payload]
+                hops.append(item_hop)
+            else:
+                inputs[slot] = list(map(_first, items))
+                hops += map(_second, items)
         if not inputs:
             run.keys[rid] = IDLE
             self.release(job)
