@@ -99,6 +99,10 @@ class Worker(WorkerViews, HtmlRepr):
         self._submission = Submission(self, runtime, self._sched, self._delivery, mon)
         #: how ``Routine.emit`` and ``ctx.emit`` reach this worker
         self._emit = self._delivery.emit
+        #: the last entry ``submit`` resolved: flow version, routine_id, slot_name, the
+        #: routine's slots and their number, and the (routine, slot) it resolved to
+        self._entry: tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
+        self._entry = (-1, None, None, {}, -1, ("", ""))
 
     def _spawn_drainer(self) -> None:
         self.runtime._spawn(self._execution.drain)
@@ -146,15 +150,27 @@ class Worker(WorkerViews, HtmlRepr):
         ``job_data`` seeds the job's shared ``data``; ``job_id`` (default: a new one) must be
         unused.
         """
-        if isinstance(routine_id, Mapping) and slot_name is None and data is None:
-            routine_id, data = None, routine_id
-        if routine_id is not None and not isinstance(routine_id, str):
-            raise TypeError(
-                f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
-                "pass the job's data as data={...}"
-            )
-        rid, slot = self._resolve_entry(routine_id, slot_name)
-        payload = payload_of(data)
+        if routine_id is not None and type(routine_id) is not str:
+            if isinstance(routine_id, Mapping) and slot_name is None and data is None:
+                routine_id, data = None, routine_id
+            elif not isinstance(routine_id, str):
+                raise TypeError(
+                    f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
+                    "pass the job's data as data={...}"
+                )
+        entry = self._entry  # the last submit's entry, while neither flow nor slots changed
+        if (
+            entry[0] == self.flow.version
+            and entry[1] == routine_id
+            and entry[2] == slot_name
+            and len(entry[3]) == entry[4]
+        ):
+            rid, slot = entry[5]
+        else:
+            rid, slot = self._resolve_entry(routine_id, slot_name)
+            slots = self.flow.routines[rid].slot_specs
+            self._entry = (self.flow.version, routine_id, slot_name, slots, len(slots), (rid, slot))
+        payload = dict(data) if type(data) is dict else payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
         self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
         return job
