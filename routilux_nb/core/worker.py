@@ -170,7 +170,7 @@ class Worker(WorkerViews, HtmlRepr):
             rid, slot = self._resolve_entry(routine_id, slot_name)
             slots = self.flow.routines[rid].slot_specs
             self._entry = (self.flow.version, routine_id, slot_name, slots, len(slots), (rid, slot))
-        payload = dict(data) if type(data) is dict else payload_of(data)
+        payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
         self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
         return job
