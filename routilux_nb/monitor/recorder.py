@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
+from .entries import compact_emits, compact_inputs
 from .metrics import ErrorRecord, FlowStats, RoutineMetrics
 from .output import _Router, install_output_router
 from .publishing import Publisher
@@ -251,9 +252,10 @@ class Recorder(Publisher):
         else:
             n = len(inputs) + 2 + n_out
             seq0 = take_seqs(n)
+            # inputs and emits held flat (see monitor/entries.py)
             # fmt: off
-            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, inputs, emits, duration, failed, ts,
-                     cpu, wait, act.attempt, n)
+            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, compact_inputs(inputs),
+                     compact_emits(emits), duration, failed, ts, cpu, wait, act.attempt, n)
             # fmt: on
             jm.trace.add(entry, n)
             m.events += n
