@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 import traceback
 from collections.abc import Mapping
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ._jobrun import FINISHED
@@ -153,7 +153,7 @@ class Execution:
                     self.schedule.set_status(job, "running", started=True)
         mon.activation_start(act)
         error: BaseException | None = None
-        t0 = perf_counter()
+        t0 = time.perf_counter()
         try:
             with act:
                 offload = self.offload
@@ -169,12 +169,12 @@ class Execution:
             if job._run.lent:
                 self._repay(job)
         if error is None:
-            mon.activation_end(act, perf_counter() - t0, None)
+            mon.activation_end(act, time.perf_counter() - t0, None)
             return
         skipped = self.handler_for(routine).strategy == "skip" and not isinstance(
             error, KeyboardInterrupt
         )
-        mon.activation_end(act, perf_counter() - t0, None if skipped else error)
+        mon.activation_end(act, time.perf_counter() - t0, None if skipped else error)
         self._handle_error(act, error)
 
     def _repay(self, job: JobContext) -> None:
