@@ -52,6 +52,26 @@ class Submission:
         self.schedule = schedule
         self.delivery = delivery
         self.monitor = monitor
+        #: the last entry resolved: flow version, routine_id, slot_name, that routine's slots
+        #: and their number, and the (routine, slot) it resolved to
+        self._entry: tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
+        self._entry = (-1, None, None, {}, -1, ("", ""))
+
+    def entry(self, routine_id: str | None, slot_name: str | None) -> tuple[str, str]:
+        """The (routine, slot) ``submit`` delivers to (``Worker._resolve_entry``), remembered
+        while neither the flow nor that routine's slots change."""
+        cached, version = self._entry, self.worker.flow.version
+        if (
+            cached[0] == version
+            and cached[1] == routine_id
+            and cached[2] == slot_name
+            and len(cached[3]) == cached[4]
+        ):
+            return cached[5]
+        resolved = self.worker._resolve_entry(routine_id, slot_name)
+        slots = self.worker.flow.routines[resolved[0]].slot_specs
+        self._entry = (version, routine_id, slot_name, slots, len(slots), resolved)
+        return resolved
 
     def new_job(
         self,

@@ -99,10 +99,6 @@ class Worker(WorkerViews, HtmlRepr):
         self._submission = Submission(self, runtime, self._sched, self._delivery, mon)
         #: how ``Routine.emit`` and ``ctx.emit`` reach this worker
         self._emit = self._delivery.emit
-        #: the last entry ``submit`` resolved: flow version, routine_id, slot_name, the
-        #: routine's slots and their number, and the (routine, slot) it resolved to
-        self._entry: tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
-        self._entry = (-1, None, None, {}, -1, ("", ""))
 
     def _spawn_drainer(self) -> None:
         self.runtime._spawn(self._execution.drain)
@@ -150,26 +146,14 @@ class Worker(WorkerViews, HtmlRepr):
         ``job_data`` seeds the job's shared ``data``; ``job_id`` (default: a new one) must be
         unused.
         """
-        if routine_id is not None and type(routine_id) is not str:
-            if isinstance(routine_id, Mapping) and slot_name is None and data is None:
-                routine_id, data = None, routine_id
-            elif not isinstance(routine_id, str):
-                raise TypeError(
-                    f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
-                    "pass the job's data as data={...}"
-                )
-        entry = self._entry  # the last submit's entry, while neither flow nor slots changed
-        if (
-            entry[0] == self.flow.version
-            and entry[1] == routine_id
-            and entry[2] == slot_name
-            and len(entry[3]) == entry[4]
-        ):
-            rid, slot = entry[5]
-        else:
-            rid, slot = self._resolve_entry(routine_id, slot_name)
-            slots = self.flow.routines[rid].slot_specs
-            self._entry = (self.flow.version, routine_id, slot_name, slots, len(slots), (rid, slot))
+        if isinstance(routine_id, Mapping) and slot_name is None and data is None:
+            routine_id, data = None, routine_id
+        if routine_id is not None and not isinstance(routine_id, str):
+            raise TypeError(
+                f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
+                "pass the job's data as data={...}"
+            )
+        rid, slot = self._submission.entry(routine_id, slot_name)
         payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
         self._submission.start([(job, [(rid, slot, payload)])], generated=job_id is None)
@@ -286,7 +270,7 @@ class Worker(WorkerViews, HtmlRepr):
     def done_event(self, job: JobContext) -> Done:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
         done = done_event(job._run)
-        if not done._flag and job.status in FINISHED:  # read after publishing (see done_event)
+        if not done.is_set() and job.status in FINISHED:  # read after publishing (done_event)
             done.set()
         return done
 
