@@ -7,7 +7,8 @@ timer) come in as callables, so it can be driven step by step without threads.
 
 A job is *active* while it has ready or running keys, pending timers or parked items
 (``JobRun.active``). When that falls to zero the job is idle: policies that flush on idle
-(batches) take what is left; otherwise the job completes.
+(batches) take what is left; otherwise the job completes. How a job ends (status changes,
+finishing, its ``done`` event) is the mixin :class:`~routilux_nb.core._ending.JobEnding`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ The worker is the public handle; the engine behind it is split by role:
 
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
-``core/_scheduling.py``           the lock-held state machine: ready keys, job activity
-``core/_ending.py``               how a job ends: status changes, finishing, ``done``
+``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
 ``core/_delivery.py``             emit, routing, backpressure
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
 ``core/_parking.py``              breakpoints: park, and the public stepping API
