@@ -265,8 +265,8 @@ class Execution:
                     return
                 job._run.active += 1
                 # kept with the job so that cancelling or failing it cancels the retry too
-                job._run.retry_timers.append(
-                    self.runtime.scheduler.call_later(delay, self._retry_due, act)
+                job._run.retry_timers += (
+                    self.runtime.scheduler.call_later(delay, self._retry_due, act),
                 )
         elif strategy == "continue":
             job.log(rid, "error_continued", error_type=type(error).__name__, error=str(error))
@@ -284,11 +284,11 @@ class Execution:
         sched = self.schedule
         with sched.lock:
             run = act.job._run
-            run.retry_timers = [
+            run.retry_timers = tuple(
                 h for h in run.retry_timers if not h.cancelled and h.args[0] is not act
-            ]
+            )
             if run.user_paused or run.parked or sched.status == "paused":
-                run.held_retries.append(act)  # released by resume
+                run.held_retries += (act,)  # released by resume
                 return
         self.spawn_retry(act)
 

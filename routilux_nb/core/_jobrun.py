@@ -35,6 +35,7 @@ __all__ = [
     "JobRun",
     "JobStatus",
     "KeyState",
+    "ALREADY_DONE",
     "StepMode",
     "WorkerStatus",
 ]
@@ -70,7 +71,12 @@ class KeyState(IntEnum):
 
 @dataclass(slots=True, eq=False)
 class JobRun:
-    """The engine's state of one job. Guarded by the worker's lock; written only by the engine."""
+    """The engine's state of one job. Guarded by the worker's lock; written only by the engine.
+
+    Collections that most jobs never use are immutable empties (replaced, not mutated, when
+    something is added): a job that is kept after it finished then holds no container the
+    garbage collector has to walk.
+    """
 
     #: units of activity: ready or running keys, pending timers, parked items, deliveries
     #: under way. The job is idle when this falls to zero.
@@ -84,21 +90,21 @@ class JobRun:
     #: a policy's timer per routine
     wake: dict[str, TimerHandle] = field(default_factory=dict)
     #: routines whose leftovers are being flushed because the job was idle
-    flush: set[str] = field(default_factory=set)
+    flush: frozenset[str] = frozenset()
     #: routines that became ready while the job was paused; poked again on resume
-    deferred: set[str] = field(default_factory=set)
+    deferred: frozenset[str] = frozenset()
     #: paused by the user (``job.pause()``), not only by a breakpoint
     user_paused: bool = False
     #: a debugger step waiting for the next activation
     step: StepMode | None = None
     #: timers of scheduled retries (cancelled when the job ends)
-    retry_timers: list[TimerHandle] = field(default_factory=list)
+    retry_timers: tuple[TimerHandle, ...] = ()
     #: the job's timeout timer
     timeout_handle: TimerHandle | None = None
     #: what waits at breakpoints, oldest first
-    parked: list[Parked] = field(default_factory=list)
+    parked: tuple[Parked, ...] = ()
     #: retries that came due while the job or worker was paused
-    held_retries: list[ActivationContext] = field(default_factory=list)
+    held_retries: tuple[ActivationContext, ...] = ()
     #: the routine and inputs of the activation that failed the job (for ``retry``)
     failed_step: tuple[str, dict[str, list[Any]]] | None = None
     #: the first delivery and the job data it started with (for ``retry``)
@@ -108,10 +114,10 @@ class JobRun:
     discarded: int = 0
     #: pool threads lent because activations of this job outlived its timeout
     lent: int = 0
-    #: set when the job finishes; created by the first waiter
+    #: set when the job finishes; created by the first waiter (or :data:`ALREADY_DONE` if none waited)
     done: Done | None = None
     #: called once the job finishes (``JobContext.add_done_callback``)
-    callbacks: list[Callable[[Any], None]] = field(default_factory=list)
+    callbacks: tuple[Callable[[Any], None], ...] = ()
     #: the job's recorded steps (``job.steps``, ``job.fork``); None when not recording
     steps: StepLog | None = None
 
@@ -128,6 +134,8 @@ class Done:
         self._lock.acquire()
 
     def set(self) -> None:
+        if self._flag:
+            return
         self._flag = True
         try:
             self._lock.release()
@@ -147,6 +155,9 @@ class Done:
 
 
 _done_lock = threading.Lock()
+#: the ``done`` of a job that finished before anyone waited for it (shared: never allocated)
+ALREADY_DONE = Done()
+ALREADY_DONE.set()
 
 
 def done_event(run: JobRun) -> Done:
@@ -168,7 +179,7 @@ def done_event(run: JobRun) -> Done:
 
 def call_done_callbacks(job: Any, run: JobRun) -> None:
     """Run (once) what ``job.add_done_callback`` registered; a failing callback is logged."""
-    callbacks, run.callbacks = run.callbacks, []
+    callbacks, run.callbacks = run.callbacks, ()
     for callback in callbacks:
         try:
             callback(job)

@@ -63,7 +63,7 @@ class Parking:
             job._run.active += 1
             if job.status != "paused":
                 sched.set_status(job, "paused")
-            job._run.parked.append(parked)
+            job._run.parked += (parked,)
         self.monitor.parked(parked)
 
     def release(
@@ -77,7 +77,7 @@ class Parking:
         sched = self.schedule
         run = job._run
         with sched.lock:
-            parked, run.parked = run.parked, []
+            parked, run.parked = run.parked, ()
             run.step = step
             if job.status == "paused" and not run.user_paused:
                 sched.set_status(job, "running")
@@ -90,7 +90,7 @@ class Parking:
             with sched.lock:
                 if run.active <= 0:
                     sched.settle(job)
-        return parked
+        return list(parked)
 
     def step(self, job: JobContext, mode: Literal["over", "into"] = "over") -> list[Parked]:
         """Release the parked work, then park again: at the job's next activation (``over``)
@@ -132,7 +132,7 @@ class Parking:
         with sched.lock:
             if parked not in job._run.parked:
                 raise JobStateError(f"{parked!r} is no longer parked in job {job.job_id!r}")
-            job._run.parked.remove(parked)
+            job._run.parked = tuple(p for p in job._run.parked if p is not parked)
             job._run.discarded += 1
         self.monitor.unparked(parked, "drop")
         job.log(
@@ -182,7 +182,7 @@ class Parking:
 
     def _poke_deferred(self, job: JobContext) -> None:
         """Make ready what became ready while the job was held (lock held)."""
-        deferred, job._run.deferred = job._run.deferred, set()
+        deferred, job._run.deferred = job._run.deferred, frozenset()
         routines = self.flow.routines
         for rid in deferred:
             routine = routines.get(rid)
@@ -195,7 +195,7 @@ class Parking:
             run = job._run
             if run.user_paused or run.parked or sched.status == "paused":
                 return
-            held, run.held_retries = run.held_retries, []
+            held, run.held_retries = run.held_retries, ()
         for act in held:
             self.execution.spawn_retry(act)
 

@@ -7,7 +7,8 @@ timer) come in as callables, so it can be driven step by step without threads.
 
 A job is *active* while it has ready or running keys, pending timers or parked items
 (``JobRun.active``). When that falls to zero the job is idle: policies that flush on idle
-(batches) take what is left; otherwise the job completes.
+(batches) take what is left; otherwise the job completes. How a job ends (status changes,
+finishing, its ``done`` event) is the mixin :class:`~routilux_nb.core._ending.JobEnding`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ._jobrun import FINISHED, Hop, JobStatus, KeyState, WorkerStatus, call_done_callbacks
-from .clock import now
+from ._ending import JobEnding
+from ._jobrun import FINISHED, Hop, KeyState, WorkerStatus
 from .policies import Decision
 from .slot import SlotQueue
 
@@ -33,11 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["Prepared", "Schedule"]
 
 IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
+_first, _second = itemgetter(0), itemgetter(1)
 #: what a drainer runs: the routine, its inputs by slot, the hops of the items, the first hop
 Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
 
 
-class Schedule:
+class Schedule(JobEnding):
     """Queues, ready keys and job activity of one worker (see module docstring)."""
 
     def __init__(
@@ -193,7 +196,7 @@ class Schedule:
             return None
         if run.user_paused or run.parked or self.status != "running":
             run.keys[rid] = IDLE
-            run.deferred.add(rid)
+            run.deferred |= {rid}
             run.active -= 1
             return None
         policy = routine.activation_policy
@@ -202,7 +205,8 @@ class Schedule:
             take = None  # everything queued
         else:
             flush = rid in run.flush
-            run.flush.discard(rid)
+            if flush:
+                run.flush -= {rid}
             decision = self.decide(
                 job, routine, self._counts(job, routine), time.monotonic(), flush
             )
@@ -229,8 +233,13 @@ class Schedule:
             if q.count >= q.max_length:
                 was_full = True
             items = q.take(jid, None if take is None else take[slot])
-            inputs[slot] = [p for p, _ in items]
-            hops += [h for _, h in items]
+            if len(items) == 1:  # the common case of small jobs: no comprehension frames
+                payload, item_hop = items[0]
+                inputs[slot] = [payload]
+                hops.append(item_hop)
+            else:
+                inputs[slot] = list(map(_first, items))
+                hops += map(_second, items)
         if not inputs:
             run.keys[rid] = IDLE
             self.release(job)
@@ -305,7 +314,7 @@ class Schedule:
             if job.status in FINISHED:
                 return
             if decision is not None and decision.take:
-                run.flush.add(rid)
+                run.flush |= {rid}
                 if run.keys.get(rid, IDLE) == IDLE:
                     self.make_ready(job, rid)
                 return  # flush upstream first: what it emits may feed the next flush
@@ -320,81 +329,3 @@ class Schedule:
         self.discard_items(job)
         self.monitor.discarded(job, total, "activation policy never fired")
         self.complete(job, "completed")
-
-    def set_status(self, job: JobContext, status: JobStatus, *, started: bool = False) -> None:
-        old = job.status
-        job.status = status
-        if started and job.started_at is None:
-            job.started_at = now()
-        self.monitor.job_status(job, old)
-
-    def finish(
-        self,
-        job: JobContext,
-        status: JobStatus,
-        *,
-        error: str | None = None,
-        error_type: str | None = None,
-        tb: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        """End a job now: queued, parked and held work is discarded and counted."""
-        if job.status in FINISHED:
-            return
-        run = job._run
-        if error is not None:
-            job.error, job.error_type, job.error_traceback = error, error_type, tb
-        if status == "cancelled":
-            job.cancelled_at = now()
-            job.cancel_reason = reason
-        held = len(run.parked) + len(run.held_retries)
-        run.discarded += held
-        dropped = self.discard_items(job) + held
-        run.parked = []
-        run.held_retries = []
-        for handle in (*run.wake.values(), *run.retry_timers):
-            handle.cancel()
-        run.wake.clear()
-        run.retry_timers.clear()
-        self.complete(job, status)
-        if dropped:
-            job.log(None, "discarded", count=dropped, reason=status)
-            self.monitor.discarded(job, dropped, status)
-
-    def discard_items(self, job: JobContext) -> int:
-        dropped = 0
-        jid = job.job_id
-        for q in self.queues.values():
-            items = q.by_job.pop(jid, None)
-            if items:
-                dropped += len(items)
-                q.count -= len(items)
-        if dropped:
-            job._run.discarded += dropped
-            self.room.notify_all()
-        if self.ready:
-            kept = [k for k in self.ready if k[0] is not job]
-            if len(kept) != len(self.ready):
-                self.ready.clear()
-                self.ready.extend(kept)
-                keys = job._run.keys
-                for rid, state in list(keys.items()):
-                    if state == READY:
-                        keys[rid] = IDLE
-        return dropped
-
-    def complete(self, job: JobContext, status: JobStatus) -> None:
-        run = job._run
-        job.completed_at = now()
-        if run.timeout_handle is not None:
-            run.timeout_handle.cancel()
-        self.jobs_processed += 1
-        if status == "failed":
-            self.jobs_failed += 1
-        self.jobs.pop(job.job_id, None)
-        self.set_status(job, status)
-        if run.done is not None:
-            run.done.set()
-        if run.callbacks:
-            call_done_callbacks(job, run)
-        self.on_finished(job)

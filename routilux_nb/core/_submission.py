@@ -36,6 +36,10 @@ BATCH = 256
 FirstItem = tuple[str, str, dict[str, Any]]
 _job_prefix = uuid4().hex[:8]
 _job_counter = itertools.count(1)
+#: a remembered entry: flow version, routine_id, slot_name, that routine's slots and their
+#: number, and the (routine, slot) they resolved to
+_Entry = tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
+_NO_ENTRY: _Entry = (-1, None, None, {}, -1, ("", ""))
 
 
 def _new_job_id() -> str:
@@ -45,6 +49,9 @@ def _new_job_id() -> str:
 
 class Submission:
     """Job creation and start for one worker."""
+
+    #: the last entry :meth:`entry` resolved
+    _entry: _Entry = _NO_ENTRY
 
     def __init__(
         self, worker: Worker, runtime: Runtime, schedule: Schedule, delivery: Delivery, monitor: Any
@@ -188,6 +195,22 @@ class Submission:
                 ", ".join(stuck),
                 job._run.lent,
             )
+
+    def entry(self, routine_id: str | None, slot_name: str | None) -> tuple[str, str]:
+        """The (routine, slot) ``submit`` delivers to (``Worker._resolve_entry``), remembered
+        while neither the flow nor that routine's slots change."""
+        cached, version = self._entry, self.worker.flow.version
+        if (
+            cached[0] == version
+            and cached[1] == routine_id
+            and cached[2] == slot_name
+            and len(cached[3]) == cached[4]
+        ):
+            return cached[5]
+        resolved = self.worker._resolve_entry(routine_id, slot_name)
+        slots = self.worker.flow.routines[resolved[0]].slot_specs
+        self._entry = (version, routine_id, slot_name, slots, len(slots), resolved)
+        return resolved
 
 
 def payload_of(data: object) -> dict[str, Any]:

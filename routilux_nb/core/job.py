@@ -8,6 +8,7 @@ nothing of it is queued, running, parked or scheduled.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from .worker import Worker
 
 __all__ = ["FINISHED", "JOB_STATUSES", "JobContext", "JobStatus", "Parked", "job_fields"]
+
+_logs_lock = threading.Lock()
 
 
 class Parked:
@@ -139,7 +142,8 @@ class JobContext(Forkable, HtmlRepr):
         self.cancel_reason: str | None = None
         self.timeout = timeout
         self.entry = entry
-        self.logs: deque[dict[str, Any]] = deque(maxlen=log_size)
+        self._log_size = log_size
+        self._logs: deque[dict[str, Any]] | None = None  # made by the first entry
         self._worker = worker
         #: the engine's state of this job (see :mod:`routilux_nb.core._jobrun`)
         self._run = JobRun()
@@ -150,9 +154,20 @@ class JobContext(Forkable, HtmlRepr):
         self.monitor: Any = None
 
     @property
+    def logs(self) -> deque[dict[str, Any]]:
+        """The job's log entries, oldest first (the newest ``Runtime(log_size=...)`` kept)."""
+        logs = self._logs
+        if logs is None:
+            with _logs_lock:  # two threads never make two logs of one job
+                logs = self._logs
+                if logs is None:
+                    logs = self._logs = deque(maxlen=self._log_size)
+        return logs
+
+    @property
     def parked(self) -> list[Parked]:
         """What of this job waits at breakpoints, oldest first."""
-        return self._run.parked
+        return list(self._run.parked)
 
     @property
     def discarded(self) -> int:

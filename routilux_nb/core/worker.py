@@ -189,7 +189,7 @@ class Worker(WorkerViews, HtmlRepr):
                 f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
                 "pass the job's data as data={...}"
             )
-        rid, slot = self._resolve_entry(routine_id, slot_name)
+        rid, slot = self._submission.entry(routine_id, slot_name)
         payload = payload_of(data)
         job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
         # the entry kept for retries and the delivered item own separate frames (core.payloads)
@@ -308,7 +308,7 @@ class Worker(WorkerViews, HtmlRepr):
     def done_event(self, job: JobContext) -> Done:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
         done = done_event(job._run)
-        if job.status in FINISHED:  # read after the event is published (see done_event)
+        if not done.is_set() and job.status in FINISHED:  # read after publishing (done_event)
             done.set()
         return done
 
@@ -317,7 +317,7 @@ class Worker(WorkerViews, HtmlRepr):
         with self._sched.lock:
             if job.status in FINISHED:
                 return False
-            job._run.callbacks.append(fn)
+            job._run.callbacks += (fn,)
             return True
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
+from .entries import compact_emits, compact_inputs
 from .metrics import ErrorRecord, FlowStats, RoutineMetrics
 from .output import _Router, install_output_router
 from .publishing import Publisher
 from .state import Changed, JobMonitor, WorkerMonitor, count_activation, count_emits
-from .trace import ACTIVATION, take_seqs
+from .trace import ACTIVATION, next_seq, take_seqs
 
 if TYPE_CHECKING:
     from routilux_nb.core.context import ActivationContext
@@ -82,10 +83,19 @@ class Recorder(Publisher):
 
     # -- jobs ----------------------------------------------------------------------------
     def job_created(self, job: JobContext) -> None:
-        job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
-        self._wm(job.worker_id).recent_jobs.append(job)
+        jm = job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
+        wm = self.workers.get(job.worker_id) or self._wm(job.worker_id)
+        wm.recent_jobs.append(job)
         rid, meta = job.entry[0] if job.entry else None, job.metadata or None
-        self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
+        if self.bus.active:
+            self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
+        else:  # the quiet path of _write, inline (once per job)
+            trace = jm.trace
+            trace.job_events += 1
+            # fmt: off
+            trace.add((next_seq(), job.created_at, "job_start", rid, job.job_id, None, meta, None,
+                       job.status), 1)
+            # fmt: on
         for observer in self.job_observers:
             observer.job_created(job)
 
@@ -99,9 +109,17 @@ class Recorder(Publisher):
             self._fold(job, status, duration)
             self.changed.notify_changed()
             return
-        self._write(job, now(), "job_status", None, old, job.error, None, status)
-        if status == "paused":
-            self.changed.notify_changed()
+        if self.bus.active or status == "paused":
+            self._write(job, now(), "job_status", None, old, job.error, None, status)
+            if status == "paused":
+                self.changed.notify_changed()
+            return
+        trace = job.monitor.trace  # the quiet path of _write, inline (job starts running)
+        trace.job_events += 1
+        # fmt: off
+        trace.add((next_seq(), now(), "job_status", None, job.job_id, old, job.error, None,
+                   status), 1)
+        # fmt: on
 
     # -- activations ---------------------------------------------------------------------
     def activation_start(self, act: ActivationContext) -> None:
@@ -240,9 +258,10 @@ class Recorder(Publisher):
         else:
             n = len(inputs) + 2 + n_out
             seq0 = take_seqs(n)
+            # inputs and emits held flat (see monitor/entries.py)
             # fmt: off
-            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, inputs, emits, duration, failed, ts,
-                     cpu, wait, act.attempt, n)
+            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, compact_inputs(inputs),
+                     compact_emits(emits), duration, failed, ts, cpu, wait, act.attempt, n)
             # fmt: on
             jm.trace.add(entry, n)
             m.events += n

@@ -27,6 +27,7 @@ from typing import Any
 
 from routilux_nb.core.display import HtmlRepr
 
+from .entries import compact_emits, compact_inputs, emit_count, emitted, input_items, input_slots
 from .records import ExecutionEvent, TraceRecord, bus_message, summarize
 
 __all__ = [
@@ -115,8 +116,8 @@ def activation_entry(
         ACTIVATION,
         rid,
         jid,
-        inputs,
-        emits,
+        compact_inputs(inputs),
+        compact_emits(emits),
         duration,
         failed,
         ts_end,
@@ -134,7 +135,7 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
     seq, ts, _, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait, attempt, _n = entry
     out: list[TraceRecord] = []
     if not emits_only:
-        for slot, items in inputs.items():
+        for slot, items in input_items(inputs):
             out.append(TraceRecord(seq, ts, "slot_call", rid, jid, slot, items, None, None))
             seq += 1
         out.append(
@@ -152,8 +153,8 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
         )
         seq += 1
     else:
-        seq += len(inputs) + 1
-    for ets, event, payload in emits or ():
+        seq += input_slots(inputs) + 1
+    for ets, event, payload in emitted(emits):
         out.append(TraceRecord(seq, ets, "event_emit", rid, jid, event, payload, None, None))
         seq += 1
     if not emits_only:
@@ -199,7 +200,7 @@ class Ring:
     def _count(self, entry: tuple[Any, ...]) -> int:
         if entry[2] != ACTIVATION:
             return 1
-        return len(entry[6]) if self.emits_only else entry[13]
+        return emit_count(entry[6]) if self.emits_only else entry[13]
 
     def add(self, entry: tuple[Any, ...], n: int) -> None:
         """Append an entry standing for ``n`` events."""
@@ -294,7 +295,7 @@ class TraceBuffer(Ring, HtmlRepr):
             if e[3] != routine_id:
                 continue
             if e[2] == ACTIVATION:
-                return int(e[0]) + len(e[5])  # its slot_calls come first
+                return int(e[0]) + input_slots(e[5])  # its slot_calls come first
             if e[2] == "routine_start":
                 return int(e[0])
         return None

@@ -1,0 +1,65 @@
+"""The compact form of an activation entry's inputs and emits, as rings keep them.
+
+A ring keeps every finished job's activations, and the garbage collector walks every container
+it holds at each full collection: the containers per activation are what monitoring costs a
+process that keeps many jobs. So an activation entry holds its inputs and emits flat:
+
+* inputs: the engine's ``{slot: [payload, ...]}`` for a routine with several slots, and for the
+  common one slot the tuple ``(slot, payload, ...)`` (one container instead of two);
+* emits: ``(ts, event, payload, ts, event, payload, ...)`` or ``None`` (one container instead
+  of a list plus a tuple per emit).
+
+Readers go through :func:`input_items`, :func:`input_slots` and :func:`emitted`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+from typing import Any
+
+__all__ = ["compact_emits", "compact_inputs", "emit_count", "emitted", "input_items", "input_slots"]
+
+#: what an entry holds for its inputs: ``(slot, payload, ...)`` or ``{slot: [payload, ...]}``
+Inputs = tuple[Any, ...] | dict[str, list[Any]]
+
+
+def compact_inputs(inputs: dict[str, list[Any]]) -> Inputs:
+    """An activation's inputs as its entry keeps them (a routine's only slot: one tuple)."""
+    if len(inputs) != 1:
+        return inputs
+    for slot, items in inputs.items():
+        return (slot, *items)
+    return inputs  # pragma: no cover - one item, returned above
+
+
+def compact_emits(emits: list[tuple[float, str, Any]] | None) -> tuple[Any, ...] | None:
+    """``[(ts, event, payload), ...]`` flattened into one tuple (``None`` when nothing was emitted)."""
+    if not emits:
+        return None
+    if len(emits) == 1:
+        return emits[0]
+    return tuple(chain.from_iterable(emits))
+
+
+def input_items(inputs: Inputs) -> list[tuple[str, list[Any]]]:
+    """``[(slot, [payload, ...]), ...]`` of an entry's inputs (fresh lists)."""
+    if type(inputs) is tuple:
+        return [(inputs[0], list(inputs[1:]))]
+    return [(slot, items) for slot, items in inputs.items()]  # type: ignore[union-attr]
+
+
+def input_slots(inputs: Inputs) -> int:
+    """How many slots fed the activation (one ``slot_call`` event each)."""
+    return 1 if type(inputs) is tuple else len(inputs)
+
+
+def emitted(emits: tuple[Any, ...] | None) -> Iterator[tuple[float, str, Any]]:
+    """``(ts, event, payload)`` of each emit of an entry, in order."""
+    if not emits:
+        return iter(())
+    return zip(emits[0::3], emits[1::3], emits[2::3], strict=True)
+
+
+def emit_count(emits: tuple[Any, ...] | None) -> int:
+    return len(emits) // 3 if emits else 0
