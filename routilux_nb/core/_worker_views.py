@@ -49,6 +49,12 @@ class WorkerViews:
         @property
         def jobs_failed(self) -> int: ...
 
+        @property
+        def max_active_jobs(self) -> int | None: ...
+
+        @property
+        def pending_jobs(self) -> list[JobContext]: ...
+
     @property
     def execution_history(self) -> Any:
         """The worker's execution history (last emits): ``.to_list()``, ``.to_pandas()``."""
@@ -123,4 +129,6 @@ class WorkerViews:
             "deferred_events": self.deferred_events(),
             "pending_tasks": pending,
             "active_jobs": active,
+            "max_active_jobs": self.max_active_jobs,
+            "pending_jobs": len(self.pending_jobs),
         }

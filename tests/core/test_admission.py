@@ -150,3 +150,26 @@ def test_a_pending_jobs_first_item_meets_slot_breakpoints_when_admitted(rt: Runt
     later.debug.resume()
     assert later.wait(10).status == "completed"
     assert started == [0, 1]
+
+
+def test_the_worker_state_and_the_http_api_show_admission(rt: Runtime, wait_until) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from routilux_nb.server import create_app
+
+    gate, lock, started = threading.Event(), threading.Lock(), []
+    worker = rt.start(gated_flow("admit-http", gate, started, lock), max_active_jobs=1)
+    jobs = [worker.submit(data={"n": n}) for n in range(3)]
+    try:
+        wait_until(lambda: len(started) == 1)
+        state = worker.to_dict()
+        assert (state["max_active_jobs"], state["pending_jobs"]) == (1, 2)
+        with TestClient(create_app(rt), base_url="http://127.0.0.1") as client:
+            body = client.get(f"/api/v1/workers/{worker.worker_id}").json()
+        assert (body["max_active_jobs"], body["pending_jobs"]) == (1, 2)
+    finally:
+        gate.set()
+    for job in jobs:
+        job.wait(10)
+    assert worker.to_dict()["pending_jobs"] == 0

@@ -33,6 +33,8 @@ WORKER_FIELDS = (
     "error_traceback",
     "active_jobs",
     "pending_tasks",
+    "max_active_jobs",
+    "pending_jobs",
     "pause_points",
     "routine_states",
     "execution_history",
@@ -66,6 +68,10 @@ class WorkerResponse(ResponseModel):
     deferred_events: list[dict[str, str]] | None = Field(
         None, description="routines held by a pause"
     )
+    max_active_jobs: int | None = Field(
+        None, description="jobs run at once (null: no limit); more wait pending"
+    )
+    pending_jobs: int | None = Field(None, description="jobs waiting for admission")
 
 
 class WorkerListResponse(ResponseModel):
