@@ -2,9 +2,10 @@
 
 ``worker.map(params)`` submits one job per item of ``params`` (an iterable of dicts, or a
 pandas DataFrame whose rows become dicts), keeping at most ``max_in_flight`` of them
-unfinished at a time, and returns a :class:`MapRun`: a handle to wait on (``wait()`` or
-``await wait_async()``), to follow (``progress``, ``counts``, its repr) and to read as one
-table (``to_pandas()``). Each item is the payload put into the flow's entry slot, exactly as
+unfinished at a time, and returns a :class:`MapRun`: a handle to wait on (``wait()``,
+``await run`` or ``await run.wait_async()``), to follow (``progress``, ``counts``,
+:meth:`MapRun.state`, its repr: a live progress bar in a notebook) and to read as one table
+(``to_pandas()``). Each item is the payload put into the flow's entry slot, exactly as
 ``worker.submit(data=item)`` would.
 
 Feeding uses one short-lived thread per run, only when there are more items than
@@ -30,10 +31,10 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .display import HtmlRepr
+from .display import HtmlRepr, bundle_for
 from .errors import JobWaitTimeout, RoutiluxError
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ DEFAULT_MAX_IN_FLIGHT = 32
 NOT_SUBMITTED = "not_submitted"
 _RESULT_COLUMNS = ("job_id", "status", "duration", "error", "attempts")
 _SCALARS = (str, int, float, bool, type(None))
+_FINISHED = ("completed", "failed", "cancelled", NOT_SUBMITTED)
 _map_ids = itertools.count(1)
 
 
@@ -87,12 +89,18 @@ class MapRun(HtmlRepr):
         slot_name: str | None = None,
         timeout: float | None = None,
         metadata: Mapping[str, Any] | None = None,
+        job_ids: Sequence[str] | None = None,
     ) -> None:
         if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
             raise ValueError(
                 f"max_in_flight must be a positive int or None (no limit), got {max_in_flight!r}"
             )
         self.params, self._index = _as_records(params)
+        if job_ids is not None and len(job_ids) != len(self.params):
+            raise ValueError(
+                f"job_ids has {len(job_ids)} ids for {len(self.params)} items: give one per item"
+            )
+        self._job_ids = None if job_ids is None else list(job_ids)
         self.worker = worker
         self.map_id = f"map-{next(_map_ids)}"
         self.max_in_flight = max_in_flight
@@ -110,6 +118,7 @@ class MapRun(HtmlRepr):
         self._done = threading.Event()
         self._room: threading.Semaphore | None = None
         self._stopped = False
+        self._listeners: list[Callable[[MapRun], None]] = []
         self.started_at = time.time()
         self._start(range(len(self.params)))
 
@@ -145,8 +154,12 @@ class MapRun(HtmlRepr):
 
     def _submit(self, i: int) -> None:
         metadata = {**self._metadata, "map_id": self.map_id, "map_index": i}
+        # a given id is used by the first attempt only (a refused attempt may leave its job)
+        job_id = None if self._job_ids is None or self.errors[i] else self._job_ids[i]
         try:
-            job = self.worker.submit(data=self.params[i], metadata=metadata, **self._submit_kw)
+            job = self.worker.submit(
+                data=self.params[i], metadata=metadata, job_id=job_id, **self._submit_kw
+            )
         except RoutiluxError as exc:
             self._not_submitted(i, f"{type(exc).__name__}: {exc}")
             return
@@ -156,6 +169,7 @@ class MapRun(HtmlRepr):
         self.jobs[i] = job
         self.errors[i] = None
         self._attempts[i] += 1
+        self._notify()
         job.add_done_callback(self._job_done)
 
     def _not_submitted(self, i: int, reason: str) -> None:
@@ -170,6 +184,50 @@ class MapRun(HtmlRepr):
                 self._done.set()
         if self._room is not None:
             self._room.release()
+        self._notify()
+
+    # -- watching --------------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[MapRun], None]) -> None:
+        """Call ``fn(run)`` whenever an item is submitted or its job ends.
+
+        ``fn`` may run with the engine's lock held: keep it to signalling (set an event);
+        read :meth:`state` from another thread. An exception in ``fn`` is ignored.
+        """
+        with self._lock:
+            if fn not in self._listeners:
+                self._listeners = [*self._listeners, fn]
+
+    def remove_listener(self, fn: Callable[[MapRun], None]) -> None:
+        """Stop calling ``fn``."""
+        with self._lock:
+            self._listeners = [f for f in self._listeners if f != fn]
+
+    def _notify(self) -> None:
+        for fn in self._listeners:
+            try:
+                fn(self)
+            except Exception:  # a view must never break the run
+                continue
+
+    def state(self) -> dict[str, Any]:
+        """What a progress view shows: ``map_id, flow_id, total, finished, done, counts``
+        (items per status), ``running`` (jobs running now), ``failed`` (failed, cancelled or
+        not submitted) and ``elapsed`` seconds since the run started."""
+        done = self.done  # read first: when it is true, the counts read after it are final
+        counts = self.counts
+        finished = sum(counts.get(s, 0) for s in _FINISHED)
+        return {
+            "map_id": self.map_id,
+            "flow_id": self.worker.flow_id,
+            "total": len(self.params),
+            "finished": finished,
+            "done": done,
+            "counts": counts,
+            "completed": counts.get("completed", 0),
+            "failed": sum(counts.get(s, 0) for s in ("failed", "cancelled", NOT_SUBMITTED)),
+            "running": counts.get("running", 0),
+            "elapsed": round(time.time() - self.started_at, 3),
+        }
 
     # -- user API --------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -195,9 +253,7 @@ class MapRun(HtmlRepr):
     @property
     def progress(self) -> tuple[int, int]:
         """``(finished, total)``: items whose job ended (or was refused), and all items."""
-        finished = sum(
-            1 for s in self.statuses() if s in ("completed", "failed", "cancelled", NOT_SUBMITTED)
-        )
+        finished = sum(1 for s in self.statuses() if s in _FINISHED)
         return finished, len(self.params)
 
     def wait(self, timeout: float | None = None) -> MapRun:
@@ -217,12 +273,17 @@ class MapRun(HtmlRepr):
             await asyncio.sleep(poll)
         return self
 
+    def __await__(self) -> Generator[Any, None, MapRun]:
+        """``await run`` in a notebook cell: :meth:`wait_async` without a timeout."""
+        return self.wait_async().__await__()
+
     def cancel(self, reason: str = "map run cancelled") -> MapRun:
         """Submit no more items and cancel the unfinished jobs."""
         self._stopped = True
         for job in self.jobs:
             if job is not None and not job.is_finished:
                 job.cancel(reason)
+        self._notify()
         return self
 
     def retry_failed(self) -> MapRun:
@@ -302,3 +363,11 @@ class MapRun(HtmlRepr):
 
     def __repr__(self) -> str:
         return f"MapRun(map_id={self.map_id!r}, flow_id={self.worker.flow_id!r}, {self._summary()})"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """A live progress bar in a notebook (with the notebook extra), else ``None``: the
+        frontend then shows ``text/html`` and ``text/plain`` with the counts."""
+        try:
+            return bundle_for(self)
+        except Exception:  # a repr must never raise in a notebook: show the static reprs
+            return None
