@@ -76,7 +76,9 @@ class MapRun(HtmlRepr):
     """The jobs of one :meth:`Worker.map` call (see the module docstring).
 
     ``jobs[i]`` is the job of item ``i`` (``None`` until it is submitted); after
-    :meth:`retry_failed` it is the newest attempt.
+    :meth:`retry_failed` it is the newest attempt. ``job_ids`` (one per item) fixes the ids of
+    the first attempts, so they are known before the jobs exist; with ``background=True``
+    every item is submitted by the feeding thread and the constructor returns at once.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class MapRun(HtmlRepr):
         timeout: float | None = None,
         metadata: Mapping[str, Any] | None = None,
         job_ids: Sequence[str] | None = None,
+        background: bool = False,
     ) -> None:
         if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
             raise ValueError(
@@ -118,12 +121,13 @@ class MapRun(HtmlRepr):
         self._done = threading.Event()
         self._room: threading.Semaphore | None = None
         self._stopped = False
+        self._stop_reason = ""
         self._listeners: list[Callable[[MapRun], None]] = []
         self.started_at = time.time()
-        self._start(range(len(self.params)))
+        self._start(range(len(self.params)), background)
 
     # -- feeding ---------------------------------------------------------------------------
-    def _start(self, indexes: Iterable[int]) -> None:
+    def _start(self, indexes: Iterable[int], background: bool = False) -> None:
         todo = list(indexes)
         if not todo:
             self._done.set()
@@ -132,24 +136,31 @@ class MapRun(HtmlRepr):
             self._unfinished += len(todo)
         limit = self.max_in_flight
         first, rest = (todo, []) if limit is None else (todo[:limit], todo[limit:])
-        if rest:
-            self._room = threading.Semaphore(0)
-        for i in first:
-            self._submit(i)
-        if rest:
+        room = self._room = threading.Semaphore(0) if rest else None
+        if not background:
+            for i in first:
+                self._submit_unless_stopped(i)
+            first = []
+        if first or rest:
             threading.Thread(
                 target=self._feed,
-                args=(rest, self._room),
+                args=(first, rest, room),
                 daemon=True,
                 name=f"routilux-{self.map_id}",
             ).start()
 
-    def _feed(self, rest: list[int], room: threading.Semaphore) -> None:
+    def _feed(self, first: list[int], rest: list[int], room: threading.Semaphore | None) -> None:
+        for i in first:
+            self._submit_unless_stopped(i)
         for i in rest:
+            assert room is not None
             room.acquire()
-            if self._stopped:
-                self._not_submitted(i, "the map run was cancelled before this item was submitted")
-                continue
+            self._submit_unless_stopped(i)
+
+    def _submit_unless_stopped(self, i: int) -> None:
+        if self._stopped:
+            self._not_submitted(i, f"not submitted: {self._stop_reason}")
+        else:
             self._submit(i)
 
     def _submit(self, i: int) -> None:
@@ -171,6 +182,8 @@ class MapRun(HtmlRepr):
         self._attempts[i] += 1
         self._notify()
         job.add_done_callback(self._job_done)
+        if self._stopped and not job.is_finished:  # cancelled while it was being submitted
+            job.cancel(self._stop_reason)
 
     def _not_submitted(self, i: int, reason: str) -> None:
         self.errors[i] = reason
@@ -246,6 +259,11 @@ class MapRun(HtmlRepr):
         return out
 
     @property
+    def handled(self) -> int:
+        """Items whose submission was made: their job exists or was refused."""
+        return sum(1 for job, error in zip(self.jobs, self.errors, strict=True) if job or error)
+
+    @property
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
         return dict(Counter(self.statuses()))
@@ -279,6 +297,7 @@ class MapRun(HtmlRepr):
 
     def cancel(self, reason: str = "map run cancelled") -> MapRun:
         """Submit no more items and cancel the unfinished jobs."""
+        self._stop_reason = reason
         self._stopped = True
         for job in self.jobs:
             if job is not None and not job.is_finished:
