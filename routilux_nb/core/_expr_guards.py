@@ -6,6 +6,7 @@ Split from :mod:`routilux_nb.core.expressions` (which re-exports what is public)
 from __future__ import annotations
 
 import ast
+import math
 import operator as op
 from collections.abc import Callable
 from typing import Any
@@ -107,3 +108,22 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.FloorDiv: op.floordiv, ast.Mod: op.mod, ast.Pow: op.pow, ast.LShift: op.lshift,
     ast.RShift: op.rshift, ast.BitOr: op.or_, ast.BitAnd: op.and_, ast.BitXor: op.xor,
 }  # fmt: skip
+
+
+def _isnan(value: Any) -> bool:
+    """``isnan(x)``: true for a float NaN (Python, numpy); false for anything else, never an error."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        and type(value).__module__ != "numpy"
+    ):
+        return False
+    try:
+        return math.isnan(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _isnull(value: Any) -> bool:
+    """``isnull(x)``: true for ``None``, NaN and pandas' missing markers (``NA``, ``NaT``)."""
+    return value is None or _isnan(value) or type(value).__name__ in ("NAType", "NaTType")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import math
 import operator as op
 import types
 from collections.abc import Callable, Mapping
@@ -33,6 +32,8 @@ from ._expr_guards import (
     _Eval,
     _fit,
     _isinstance,
+    _isnan,
+    _isnull,
     _limit,
     _round,
     _str,
@@ -40,25 +41,6 @@ from ._expr_guards import (
 )
 
 __all__ = ["Condition", "ExpressionError", "compile_condition", "evaluate"]
-
-
-def _isnan(value: Any) -> bool:
-    """``isnan(x)``: true for a float NaN (Python, numpy); false for anything else, never an error."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        and type(value).__module__ != "numpy"
-    ):
-        return False
-    try:
-        return math.isnan(value)
-    except (TypeError, ValueError):
-        return False
-
-
-def _isnull(value: Any) -> bool:
-    """``isnull(x)``: true for ``None``, NaN and pandas' missing markers (``NA``, ``NaT``)."""
-    return value is None or _isnan(value) or type(value).__name__ in ("NAType", "NaTType")
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {

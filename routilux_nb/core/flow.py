@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .connection import Connection
@@ -29,40 +28,12 @@ from .ids import check_id
 from .registry import registry
 from .routine import FunctionRoutine, Routine, snake_case
 from .slot import Slot
+from .validation import ValidationReport, validate_flow
 
 if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["Flow", "ValidationReport"]
-
-
-@dataclass
-class ValidationReport:
-    """Result of :meth:`Flow.validate`: ``errors`` make a flow unrunnable, ``warnings`` do not."""
-
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-    @property
-    def issues(self) -> list[str]:
-        return self.errors + self.warnings
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "issues": self.issues,
-            "errors": self.errors,
-            "warnings": self.warnings,
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"ValidationReport(valid={self.valid}, errors={self.errors}, warnings={self.warnings})"
-        )
 
 
 class Flow(HtmlRepr):
@@ -178,7 +149,7 @@ class Flow(HtmlRepr):
         """Wire ``"a.output"`` to ``"b.input"`` (or routines with explicit event/slot names)."""
         conn = self._make_connection(source, target, source_event, target_slot)
         with self._lock:
-            self._check_connection(conn)
+            self.check_connection(conn)
             self.connections.append(conn)
             self._changed()
         return conn
@@ -215,7 +186,8 @@ class Flow(HtmlRepr):
             dst = f"{dst}.{slot}"
         return Connection.parse(src, dst)
 
-    def _check_connection(self, c: Connection) -> None:
+    def check_connection(self, c: Connection) -> None:
+        """Raise :class:`FlowError` naming what ``c`` refers to that this flow lacks."""
         src = self.get_routine(c.source_routine)
         dst = self.get_routine(c.target_routine)
         if c.source_event not in src.event_specs:
@@ -225,7 +197,7 @@ class Flow(HtmlRepr):
 
     def _still_valid(self, c: Connection) -> bool:
         try:
-            self._check_connection(c)
+            self.check_connection(c)
         except FlowError:
             return False
         return True
@@ -256,42 +228,9 @@ class Flow(HtmlRepr):
         return list(self._entries)
 
     def validate(self) -> ValidationReport:
-        """Check references (errors), duplicates, cycles and unreachable routines (warnings)."""
-        report = ValidationReport()
-        seen: set[Connection] = set()
-        for i, c in enumerate(self.connections):
-            try:
-                self._check_connection(c)
-            except FlowError as exc:
-                report.errors.append(f"connection conn_{i} ({c}): {exc}")
-            if c in seen:
-                report.warnings.append(f"connection conn_{i} ({c}) duplicates an earlier one")
-            seen.add(c)
-        if not self.routines:
-            report.warnings.append(f"flow {self.flow_id!r} has no routines")
-            return report
-        import networkx as nx
-
-        graph = self.to_networkx()
-        position = {rid: i for i, rid in enumerate(self.routines)}
-        cycles = []
-        for cycle in nx.simple_cycles(graph):
-            first = min(range(len(cycle)), key=lambda i: position[cycle[i]])
-            cycles.append(cycle[first:] + cycle[:first])  # start at the earliest-added routine
-            if len(cycles) >= 50:
-                break
-        for cycle in sorted(cycles, key=lambda c: [position[r] for r in c]):
-            report.warnings.append("cycle: " + " -> ".join([*cycle, cycle[0]]))
-        entries = self.entry_routines()
-        reachable: set[str] = set(entries)
-        for rid in entries:
-            reachable |= nx.descendants(graph, rid)
-        for rid in self.routines:
-            if rid not in reachable:
-                report.warnings.append(
-                    f"routine {rid!r} is unreachable: only a cycle feeds it and no entry routine leads there"
-                )
-        return report
+        """Check references (errors), duplicates, cycles and unreachable routines (warnings);
+        see :func:`routilux_nb.core.validation.validate_flow`."""
+        return validate_flow(self)
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The flow as a ``networkx.MultiDiGraph`` (nodes carry ``class_name``; edges event/slot)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
@@ -27,6 +27,8 @@ from . import extensions
 from ._flows import FlowCatalog
 from ._jobtable import JobTable
 from ._pool import ThreadPool
+from ._runtime_flows import RuntimeFlows
+from ._runtime_jobs import RuntimeJobs
 from .display import HtmlRepr
 from .errors import RoutiluxError, StateError
 from .extensions import (
@@ -44,7 +46,6 @@ from .job import FINISHED, JobContext
 from .mapping import MapRun
 from .offload import is_remote_executor
 from .scheduler import Scheduler
-from .versions import FlowVersions
 from .worker import Worker
 
 __all__ = ["Runtime"]
@@ -52,7 +53,7 @@ __all__ = ["Runtime"]
 log = logging.getLogger(__name__)
 
 
-class Runtime(HtmlRepr):
+class Runtime(RuntimeFlows, RuntimeJobs, HtmlRepr):
     """Owns the thread pool, the timer thread, flows, workers, jobs and the monitor.
 
     A job whose timeout passes fails at once; if a routine of it still runs, that thread
@@ -152,57 +153,6 @@ class Runtime(HtmlRepr):
         pool = self._executor
         if isinstance(pool, ThreadPool):
             pool.repay(count)
-
-    # -- flows ---------------------------------------------------------------------------
-    @property
-    def flows(self) -> dict[str, Flow]:
-        """The registered flows by id (``GET /flows`` lists these)."""
-        return self._catalog.flows
-
-    @property
-    def flow_versions(self) -> FlowVersions:
-        """Every version of every flow (``flow_versions.list(flow_id)``, newest first)."""
-        return self._catalog.versions
-
-    @property
-    def unavailable_flows(self) -> dict[str, str]:
-        """Flows of a previous process (in the store) that could not be rebuilt here, with why."""
-        return self._catalog.unavailable
-
-    def register_flow(self, flow: Flow, *, replace: bool = False) -> Flow:
-        """Make a flow known by its ``flow_id``; a changed definition under a known id is a new
-        version (see :mod:`routilux_nb.core.versions`)."""
-
-        def in_use(old: Flow) -> bool:
-            return any(w.flow is old and w.status != "stopped" for w in list(self.workers.values()))
-
-        return self._catalog.register(flow, replace=replace, in_use=in_use)
-
-    def version_of(self, flow: Flow) -> int | None:
-        """The version number ``flow`` (a registered or pinned flow object) runs as."""
-        return self._catalog.version_of(flow)
-
-    def flow_version(self, flow_id: str, version: int) -> Flow:
-        """The flow as it was at ``version`` (see :meth:`FlowCatalog.at_version`)."""
-        return self._catalog.at_version(flow_id, version)
-
-    def get_flow(self, flow_id: str) -> Flow:
-        return self._catalog.get(flow_id)
-
-    def remove_flow(self, flow_id: str) -> None:
-        """Forget a flow; its workers are stopped."""
-        flow = self.get_flow(flow_id)
-        for w in list(self.workers.values()):
-            if w.flow is flow:
-                w.stop()
-        self._catalog.forget(flow_id)
-
-    def _flow(self, flow: Flow | str) -> Flow:
-        if isinstance(flow, Flow):
-            if self._catalog.needs_registering(flow):
-                self.register_flow(flow, replace=True)
-            return flow
-        return self.get_flow(flow)
 
     # -- workers -------------------------------------------------------------------------
     def start(
@@ -310,78 +260,6 @@ class Runtime(HtmlRepr):
         """``worker.map(params, **options)`` on ``worker_id`` or the flow's running worker (see :class:`MapRun`)."""
         worker = self.get_worker(worker_id) if worker_id is not None else self.worker_for(flow)
         return worker.map(params, **options)
-
-    def _check_new_job_id(self, job_id: str) -> None:
-        self._table.check_new(job_id)
-
-    def _add_jobs(self, jobs: list[JobContext], *, generated: bool = False) -> None:
-        self._table.add(jobs, generated=generated)
-
-    def _job_finished(self, job: JobContext) -> None:
-        self._table.finished(job)
-
-    def get_job(self, job_id: str) -> JobContext:
-        """A job in memory, or (read-only) from the store; ``KeyError`` naming it otherwise."""
-        return self._table.get(job_id)
-
-    def jobs(
-        self,
-        *,
-        flow_id: str | None = None,
-        worker_id: str | None = None,
-        status: str | Iterable[str] | None = None,
-    ) -> list[JobContext]:
-        """Jobs in memory, newest first, filtered."""
-        return self._table.select(flow_id=flow_id, worker_id=worker_id, status=status)
-
-    def list_jobs(
-        self,
-        *,
-        flow_id: str | None = None,
-        worker_id: str | None = None,
-        status: str | Iterable[str] | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        created_after: float | None = None,
-        created_before: float | None = None,
-        sort_by: str = "created_at",
-        order: str = "desc",
-    ) -> tuple[list[Any], int]:
-        """One page of jobs and the total matching: what ``GET /jobs`` serves (see
-        :meth:`JobTable.page <routilux_nb.core._jobtable.JobTable.page>`)."""
-        return self._table.page(
-            flow_id=flow_id,
-            worker_id=worker_id,
-            status=status,
-            limit=limit,
-            offset=offset,
-            created_after=created_after,
-            created_before=created_before,
-            sort_by=sort_by,
-            order=order,
-        )
-
-    def retry_job(self, job_id: str, *, new_job_id: str | None = None) -> JobContext:
-        """Retry a failed or cancelled job, live or stored (e.g. one a dead process left
-        ``interrupted``): a live job from its failed step (``job.retry()``), a stored one from
-        its entry with the payload it was submitted with, on the flow's running worker."""
-        job = self.get_job(job_id)
-        if isinstance(job, JobContext):
-            return job.retry(job_id=new_job_id)
-        routine_id, slot_name, data = self._table.stored_entry(job, known_flows=self.flows)
-        return self.worker_for(job.flow_id).submit(
-            routine_id,
-            slot_name,
-            data,
-            job_id=new_job_id,
-            metadata={**job.metadata, "retry_of": job_id},
-        )
-
-    def wait_all(self, timeout: float | None = 60.0) -> None:
-        """Wait until every unfinished job has finished."""
-        for job in self.jobs():
-            if job.status not in FINISHED:
-                job.wait(timeout)
 
     # -- server --------------------------------------------------------------------------
     def serve(

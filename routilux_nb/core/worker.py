@@ -20,6 +20,7 @@ The worker is the public handle; the engine behind it is split by role:
 ``core/_parking.py``              breakpoints: park, and the public stepping API
 ``core/_submission.py``           creating jobs and queueing their first items (batches)
 ``core/_pool.py``                 the runtime's thread pool
+``core/_worker_views.py``         read-only views: history, statistics, queue status, to_dict
 ================================  ==========================================================
 """
 
@@ -37,7 +38,8 @@ from ._jobrun import FINISHED, Done, KeyState, WorkerStatus, done_event
 from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
-from .clock import iso, now
+from ._worker_views import WorkerViews
+from .clock import now
 from .display import HtmlRepr
 from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunningError
 from .ids import check_id
@@ -52,11 +54,9 @@ __all__ = ["WORKER_STATUSES", "Worker"]
 
 WORKER_STATUSES: tuple[WorkerStatus, ...] = ("running", "paused", "stopped")
 log = logging.getLogger(__name__)
-#: how many execution history records ``to_dict`` includes (the whole ring: ``execution_history``)
-HISTORY_IN_DICT = 50
 
 
-class Worker(HtmlRepr):
+class Worker(WorkerViews, HtmlRepr):
     """Runs one flow. Create with :meth:`Runtime.start`; submit with :meth:`submit`."""
 
     def __init__(
@@ -323,83 +323,6 @@ class Worker(HtmlRepr):
             sched.room.notify_all()
         self._mon.worker_status(self, old)
         return self
-
-    # -- introspection -------------------------------------------------------------------
-    @property
-    def execution_history(self) -> Any:
-        """The worker's execution history (last emits): ``.to_list()``, ``.to_pandas()``."""
-        return self.runtime.monitor.worker_history(self)
-
-    @property
-    def history(self) -> Any:
-        """Same as :attr:`execution_history`."""
-        return self.execution_history
-
-    def statistics(self) -> dict[str, Any]:
-        """Jobs processed/failed, success rate, durations, per-routine statistics."""
-        return self.runtime.monitor.worker_statistics(self)  # type: ignore[no-any-return]
-
-    def routine_states(self) -> dict[str, dict[str, Any]]:
-        return self.runtime.monitor.routine_states(self)  # type: ignore[no-any-return]
-
-    @property
-    def active_jobs(self) -> list[JobContext]:
-        with self._sched.lock:
-            return list(self._sched.jobs.values())
-
-    def queue_status(self, job_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Queue status of every slot of every routine: ``{routine_id: [status, ...]}``."""
-        sched = self._sched
-        with sched.lock:
-            return {
-                rid: [sched.queue(rid, s).status(job_id) for s in routine.slot_specs]
-                for rid, routine in list(self.flow.routines.items())
-            }
-
-    def pause_points(self) -> list[dict[str, Any]]:
-        with self._sched.lock:
-            return [
-                {"job_id": p.job.job_id, **p.location()}
-                for j in self._sched.jobs.values()
-                for p in j._run.parked
-            ]
-
-    def deferred_events(self) -> list[dict[str, str]]:
-        """Routines of jobs that became ready while held (paused) and run on resume."""
-        with self._sched.lock:
-            return [
-                {"job_id": j.job_id, "routine_id": rid}
-                for j in self._sched.jobs.values()
-                for rid in sorted(j._run.deferred)
-            ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The spec's WorkerState fields; ``execution_history`` holds the last
-        :data:`HISTORY_IN_DICT` records (all of them: :attr:`execution_history`)."""
-        with self._sched.lock:
-            pending = len(self._sched.ready)
-            active = len(self._sched.jobs)
-        monitored = getattr(self._mon, "enabled", False)
-        return {
-            "worker_id": self.worker_id,
-            "flow_id": self.flow_id,
-            "status": self.status,
-            "routine_states": self.routine_states() if monitored else {},
-            "execution_history": self.execution_history.to_list()[-HISTORY_IN_DICT:]
-            if monitored
-            else [],
-            "jobs_processed": self.jobs_processed,
-            "jobs_failed": self.jobs_failed,
-            "created_at": iso(self.created_at),
-            "started_at": iso(self.started_at),
-            "completed_at": iso(self.completed_at),
-            "error": self.error,
-            "error_traceback": self.error_traceback,
-            "pause_points": self.pause_points(),
-            "deferred_events": self.deferred_events(),
-            "pending_tasks": pending,
-            "active_jobs": active,
-        }
 
     def __repr__(self) -> str:
         return (
