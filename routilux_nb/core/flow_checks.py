@@ -3,8 +3,8 @@
 Two signs, reported as warnings by :meth:`Flow.validate <routilux_nb.core.flow.Flow.validate>`:
 
 * an event connected to nothing on a routine whose other events are connected (a filter's
-  ``rejected`` beside its connected ``output``): what it emits is dropped, counted as
-  ``dropped`` in the routine's metrics. A routine none of whose events are connected is the
+  ``rejected`` beside its connected ``output``): what it emits goes nowhere (counted in
+  ``job.metrics.unrouted`` and a worker's ``statistics()["unrouted_emits"]``). A routine none of whose events are connected is the
   end of the flow: its emits are its result, nothing is said about it.
 * more than one entry routine (a routine no connection feeds) while an earlier routine has an
   event connected to nothing: the later entry was most likely meant to be fed by it, and the
@@ -99,9 +99,9 @@ def wiring_warnings(flow: Flow) -> list[str]:
         if rid in connected_from:
             for event in events:
                 warnings.append(
-                    f"event '{rid}.{event}' is connected to nothing: what it emits is dropped "
-                    f"(counted as 'dropped' in {rid}'s metrics); connect it, e.g. "
-                    f"flow.connect('{rid}.{event}', 'other.input'), if that is not intended"
+                    f"event '{rid}.{event}' is connected to nothing: what it emits goes nowhere "
+                    f"(counted in job.metrics.unrouted); if that is not intended, connect it: "
+                    f"flow.connect('{rid}.{event}', '<routine>.<slot>')"
                 )
     for source, target in forgotten_connects(flow):
         entry = target.split(".")[0]

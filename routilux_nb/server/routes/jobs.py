@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import ValidationError
 
 from routilux_nb.core.clock import iso
+from routilux_nb.core.flow_checks import entry_hint
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
 from routilux_nb.core.worker import Worker
@@ -93,7 +94,8 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
             raise ApiError(
                 409,
                 "INVALID_STATE",
-                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id",
+                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with "
+                f"routine_id{entry_hint(flow, entries)}",
                 {"flow_id": flow.flow_id, "entry_routines": entries},
             )
         routine = flow.routines[entries[0]]
