@@ -10,9 +10,11 @@ run: counts per status and each item's job.
 Every reference is checked before anything runs (404 for the flow, worker, version, routine
 or slot; 409 when the entry is ambiguous). Like a single submission it never blocks the
 server: when the entry slot cannot take the first ``max_in_flight`` items at once, the run's
-own thread submits them, and if they are not all in within ``SUBMIT_WAIT`` seconds the run is
-cancelled (nothing of it runs) and the answer is 503 ``BACKPRESSURE`` with ``Retry-After``. The per-item
-``/jobs/bulk`` of the specification (each item names its own flow) stays in :mod:`.jobs`.
+own thread submits them while the request waits on the event loop; if no item gets in for
+``SUBMIT_WAIT`` seconds (or they are not all in after :data:`MAX_FIRST_WAIT`), the run is
+cancelled (nothing of it runs) and the answer is 503 ``BACKPRESSURE`` with ``Retry-After``.
+The per-item ``/jobs/bulk`` of the specification (each item names its own flow) stays in
+:mod:`.jobs`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ router = APIRouter(tags=["jobs"])
 _R = ApiJSONResponse
 #: items one request may carry
 MAX_BULK_ITEMS = 1000
+#: seconds a request may wait for its first items to get in, even while they trickle in
+MAX_FIRST_WAIT = 10.0
 #: bulk runs the server remembers for ``GET .../jobs/bulk/{map_id}`` (oldest forgotten first)
 KEPT_RUNS = 100
 
@@ -194,15 +198,21 @@ def _room(worker: Worker, routine_id: str, slot_name: str) -> int:
 
 
 async def _first_handled(run: MapRun, first: int, wait: float) -> bool:
-    """Wait on the event loop (no thread) until ``first`` items were submitted or refused."""
-    deadline = time.monotonic() + wait
+    """Wait on the event loop (no thread) until ``first`` items were submitted or refused;
+    false when no item got in for ``wait`` seconds (the entry slot stays full)."""
+    handled, since = run.handled, time.monotonic()
+    deadline = since + MAX_FIRST_WAIT
     delay = 0.002
-    while run.handled < first:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        await asyncio.sleep(min(delay, remaining))
+    while handled < first:
+        await asyncio.sleep(delay)
         delay = min(delay * 1.5, 0.05)
+        now, count = time.monotonic(), run.handled
+        if count > handled:
+            handled, since = count, now
+        elif now - since >= wait:
+            return False
+        if now >= deadline:
+            return False
     return True
 
 
@@ -256,9 +266,9 @@ async def bulk_submit(
     if not inline and not await _first_handled(run, first, SUBMIT_WAIT):
         run.cancel(f"bulk submission refused: the entry slot stayed full for {SUBMIT_WAIT} s")
         raise backpressure(
-            f"the entry slot {routine_id}.{slot_name} could not take the first {first} "
-            f"items within {SUBMIT_WAIT} s; the run is cancelled: retry after "
-            f"{RETRY_AFTER} s or lower max_in_flight",
+            f"the entry slot {routine_id}.{slot_name} took no item for {SUBMIT_WAIT} s (or "
+            f"not all within {MAX_FIRST_WAIT} s: {run.handled} of the first {first} were in); "
+            f"the run is cancelled: retry after {RETRY_AFTER} s or lower max_in_flight",
             reason="entry_slot_full",
             map_id=run.map_id,
         )
