@@ -264,3 +264,29 @@ def test_the_route_is_documented_in_openapi(rt: Runtime) -> None:
     schema = spec["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert schema["required"] == ["items"] and "max_in_flight" in schema["properties"]
     assert "get" in spec["paths"]["/api/v1/flows/{flow_id}/jobs/bulk/{map_id}"]
+
+
+def test_the_largest_request_all_at_once_is_accepted_while_the_slot_drains(rt: Runtime) -> None:
+    """1,000 items, no in-flight limit, into a 1,000-place entry slot: more than the slot's
+    free room at first (so the run's thread submits them) and slower than SUBMIT_WAIT overall
+    on a busy machine; refused only if the slot stopped taking items, which it does not."""
+    flow = Flow("drain")
+
+    @flow.routine(slots=["input"], events=[])
+    def noop(input, ctx):
+        ctx.data["n"] = input[0]["n"]
+
+    rt.register_flow(flow)
+
+    async def go() -> tuple[httpx.Response, dict[str, Any]]:
+        async with _client(rt) as c:
+            r = await c.post(
+                f"{API}/flows/drain/jobs/bulk",
+                json={"items": [{"n": i} for i in range(MAX_BULK_ITEMS)], "max_in_flight": None},
+            )
+            assert r.status_code == 202, r.text
+            return r, await _until_done(c, r.json()["_links"]["self"], timeout=120)
+
+    r, status = _run(go())
+    assert r.json()["submitted"] == MAX_BULK_ITEMS
+    assert status["counts"] == {"completed": MAX_BULK_ITEMS}
