@@ -111,6 +111,11 @@ class MapProgress(LockedWidget):
         with self._start_lock:
             self._thread = None
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
     def close(self) -> None:
         """Stop following the run and close the view."""
         self._closed = True
@@ -123,7 +128,7 @@ class MapProgress(LockedWidget):
 def map_progress(run: MapRun, *, max_rate_hz: float = 10) -> MapProgress:
     """The live progress view of ``run`` (one per run: the same widget each time)."""
     view: MapProgress | None = getattr(run, _ATTR, None)
-    if view is None or view._closed:
+    if view is None or view.closed:
         view = MapProgress(run, max_rate_hz=max_rate_hz)
         setattr(run, _ATTR, view)
     return view
