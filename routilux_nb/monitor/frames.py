@@ -11,7 +11,8 @@ trace              seq (int64), event_id, job_id, routine_id, event_type, timest
 metrics            routine_id, execution_count (int64), total_duration, avg_duration,
                    min_duration, max_duration (float64, wall seconds), error_count (int64),
                    last_execution (datetime64[ns, UTC]), total_cpu_time, avg_cpu_time,
-                   total_queue_wait, avg_queue_wait (float64), items_in, items_out (int64)
+                   total_queue_wait, avg_queue_wait (float64), items_in, items_out, unrouted
+                   (int64; unrouted: payloads emitted on events connected to nothing)
 jobs               job_id, worker_id, flow_id, status, created_at, started_at, completed_at
                    (datetime64[ns, UTC]), duration (float64), error
 queues             routine_id, slot_name, unconsumed_count, total_count, max_length,
@@ -68,6 +69,7 @@ METRICS_COLUMNS = [
     "avg_queue_wait",
     "items_in",
     "items_out",
+    "unrouted",
 ]
 JOB_COLUMNS = [
     "job_id",
@@ -158,7 +160,15 @@ def trace_frame(
     return _cut(df[TRACE_COLUMNS], truncated, what, setting)
 
 
-def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
+def _unrouted(m: Any, flow: Any) -> int:
+    """Payloads ``m``'s routine emitted on events of ``flow`` that no connection takes."""
+    if flow is None:
+        return 0
+    return sum(n for e, n in list((m.emits or {}).items()) if not flow.routes(m.routine_id, e))
+
+
+def metrics_frame(metrics: list[Any], flow: Any = None) -> pd.DataFrame:
+    """One row per routine; ``unrouted`` is counted against ``flow``'s connections (0 without)."""
     df = pd.DataFrame(
         {
             "routine_id": pd.Series([m.routine_id for m in metrics], dtype="object"),
@@ -175,6 +185,7 @@ def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
             "avg_queue_wait": pd.Series([m.avg_queue_wait for m in metrics], dtype="float64"),
             "items_in": pd.Series([m.items_in for m in metrics], dtype="int64"),
             "items_out": pd.Series([m.items_out for m in metrics], dtype="int64"),
+            "unrouted": pd.Series([_unrouted(m, flow) for m in metrics], dtype="int64"),
         }
     )[METRICS_COLUMNS]
     df.attrs["truncated"] = False  # counters are exact
@@ -245,6 +256,10 @@ def runtime_metrics_frame(
             for m in runtime.monitor.routine_totals(flow_id=fid).values()
         ]
         df = metrics_frame([m for _, m in rows])
+        flows = runtime.flows
+        df["unrouted"] = pd.Series(
+            [_unrouted(m, flows.get(fid)) for fid, m in rows], dtype="int64", index=df.index
+        )
         df.insert(0, "flow_id", pd.Series([f for f, _ in rows], dtype="object"))
         return df
     if per != "job":
@@ -252,6 +267,9 @@ def runtime_metrics_frame(
     jobs, evicted = _held_jobs(runtime, flow_id, worker_id)
     keys = [(j, m) for j in jobs for m in list(j.monitor.routines.values())]
     df = metrics_frame([m for _, m in keys])
+    df["unrouted"] = pd.Series(
+        [_unrouted(m, j.worker.flow) for j, m in keys], dtype="int64", index=df.index
+    )
     for i, col in enumerate(("job_id", "worker_id", "flow_id")):
         df.insert(i, col, pd.Series([getattr(j, col) for j, _ in keys], dtype="object"))
     df.attrs["truncated"] = evicted

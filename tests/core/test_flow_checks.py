@@ -86,6 +86,16 @@ def test_an_unconnected_event_beside_connected_ones_is_warned_and_its_emits_coun
     job = rt.submit(flow, {"rows": [3, -1, 4, -1, -5, 9]}).wait(10)
     assert sorted(job.data["kept"]) == [3, 4, 9]
     assert job.metrics.unrouted == {"check.rejected": 3}
+    # the frames say it too: per job, across jobs, and in the exact per-routine totals
+    assert job.metrics.to_pandas().set_index("routine_id")["unrouted"].to_dict() == {
+        "check": 3,
+        "keep": 0,
+    }
+    rt.submit(flow, {"rows": [-2, 8]}).wait(10)
+    per_job = rt.monitor.metrics_frame(flow_id="filtering")
+    assert per_job.groupby("routine_id")["unrouted"].sum().to_dict() == {"check": 4, "keep": 0}
+    totals = rt.monitor.metrics_frame(per="routine", flow_id="filtering")
+    assert totals.set_index("routine_id").loc["check", "unrouted"] == 4
 
 
 def test_ends_of_flows_and_real_joins_are_not_warned() -> None:

@@ -44,6 +44,7 @@ METRICS_DTYPES = {
     "avg_queue_wait": "float64",
     "items_in": "int64",
     "items_out": "int64",
+    "unrouted": "int64",
 }
 JOB_DTYPES = {
     "job_id": "object",
