@@ -261,7 +261,8 @@ class MapRun(HtmlRepr):
     @property
     def handled(self) -> int:
         """Items whose submission was made: their job exists or was refused."""
-        return sum(1 for job, error in zip(self.jobs, self.errors, strict=True) if job or error)
+        pairs = zip(self.jobs, self.errors, strict=True)
+        return sum(1 for job, error in pairs if job is not None or error is not None)
 
     @property
     def counts(self) -> dict[str, int]:
