@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..map_view import map_html, map_png
-from ._base import LockedWidget, jsonable
+from ._base import LockedWidget
 from ._static import Picture
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class MapProgress(LockedWidget):
         """Read the run's state now; true if the view changed."""
         if self.run is None:
             return False
-        state = jsonable(self.run.state())
+        state = self.run.state()  # plain JSON values (ids, counts, flags, seconds)
         with self._lock:
             if self._update(state=state):
                 self.updates += 1
