@@ -31,9 +31,10 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._mapwatch import FINISHED_STATUSES, NOT_SUBMITTED, MapWatching
 from .display import HtmlRepr, bundle_for
 from .errors import JobWaitTimeout, RoutiluxError
 
@@ -47,11 +48,8 @@ __all__ = ["DEFAULT_MAX_IN_FLIGHT", "MapRun"]
 
 #: jobs of one run that may be unfinished at once when ``max_in_flight`` is not given
 DEFAULT_MAX_IN_FLIGHT = 32
-#: the status of an item whose job could not be submitted (the reason is in ``error``)
-NOT_SUBMITTED = "not_submitted"
 _RESULT_COLUMNS = ("job_id", "status", "duration", "error", "attempts")
 _SCALARS = (str, int, float, bool, type(None))
-_FINISHED = ("completed", "failed", "cancelled", NOT_SUBMITTED)
 _map_ids = itertools.count(1)
 
 
@@ -72,7 +70,7 @@ def _as_records(params: Any) -> tuple[list[dict[str, Any]], list[Any] | None]:
     return records, None
 
 
-class MapRun(HtmlRepr):
+class MapRun(MapWatching, HtmlRepr):
     """The jobs of one :meth:`Worker.map` call (see the module docstring).
 
     ``jobs[i]`` is the job of item ``i`` (``None`` until it is submitted); after
@@ -122,7 +120,7 @@ class MapRun(HtmlRepr):
         self._room: threading.Semaphore | None = None
         self._stopped = False
         self._stop_reason = ""
-        self._listeners: list[Callable[[MapRun], None]] = []
+        self._listeners = []
         self.started_at = time.time()
         self._start(range(len(self.params)), background)
 
@@ -199,49 +197,6 @@ class MapRun(HtmlRepr):
             self._room.release()
         self._notify()
 
-    # -- watching --------------------------------------------------------------------------
-    def add_listener(self, fn: Callable[[MapRun], None]) -> None:
-        """Call ``fn(run)`` whenever an item is submitted or its job ends.
-
-        ``fn`` may run with the engine's lock held: keep it to signalling (set an event);
-        read :meth:`state` from another thread. An exception in ``fn`` is ignored.
-        """
-        with self._lock:
-            if fn not in self._listeners:
-                self._listeners = [*self._listeners, fn]
-
-    def remove_listener(self, fn: Callable[[MapRun], None]) -> None:
-        """Stop calling ``fn``."""
-        with self._lock:
-            self._listeners = [f for f in self._listeners if f != fn]
-
-    def _notify(self) -> None:
-        for fn in self._listeners:
-            try:
-                fn(self)
-            except Exception:  # a view must never break the run
-                continue
-
-    def state(self) -> dict[str, Any]:
-        """What a progress view shows: ``map_id, flow_id, total, finished, done, counts``
-        (items per status), ``running`` (jobs running now), ``failed`` (failed, cancelled or
-        not submitted) and ``elapsed`` seconds since the run started."""
-        done = self.done  # read first: when it is true, the counts read after it are final
-        counts = self.counts
-        finished = sum(counts.get(s, 0) for s in _FINISHED)
-        return {
-            "map_id": self.map_id,
-            "flow_id": self.worker.flow_id,
-            "total": len(self.params),
-            "finished": finished,
-            "done": done,
-            "counts": counts,
-            "completed": counts.get("completed", 0),
-            "failed": sum(counts.get(s, 0) for s in ("failed", "cancelled", NOT_SUBMITTED)),
-            "running": counts.get("running", 0),
-            "elapsed": round(time.time() - self.started_at, 3),
-        }
-
     # -- user API --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.params)
@@ -272,7 +227,7 @@ class MapRun(HtmlRepr):
     @property
     def progress(self) -> tuple[int, int]:
         """``(finished, total)``: items whose job ended (or was refused), and all items."""
-        finished = sum(1 for s in self.statuses() if s in _FINISHED)
+        finished = sum(1 for s in self.statuses() if s in FINISHED_STATUSES)
         return finished, len(self.params)
 
     def wait(self, timeout: float | None = None) -> MapRun:
@@ -300,11 +255,20 @@ class MapRun(HtmlRepr):
         """Submit no more items and cancel the unfinished jobs."""
         self._stop_reason = reason
         self._stopped = True
-        for job in self.jobs:
+        for i, job in enumerate(self.jobs):
+            if job is None and self._job_ids is not None and self.errors[i] is None:
+                job = self._submitting(self._job_ids[i])  # its first item may wait for room
             if job is not None and not job.is_finished:
                 job.cancel(reason)
         self._notify()
         return self
+
+    def _submitting(self, job_id: str) -> JobContext | None:
+        try:
+            job: JobContext = self.worker.runtime.get_job(job_id)
+        except KeyError:
+            return None
+        return job
 
     def retry_failed(self) -> MapRun:
         """Run the failed, cancelled and refused items again, all at once: a failed job from the

@@ -67,3 +67,30 @@ def test_cancel_while_feeding_leaves_nothing_running(rt: Runtime, wait_until) ->
     run.wait(30)
     assert run.counts == {"cancelled": 2, "not_submitted": 4}
     assert all(e == "not submitted: stop" for e in run.errors[2:])
+
+
+def test_cancel_reaches_a_job_whose_first_item_waits_for_room(rt: Runtime, wait_until) -> None:
+    """With fixed ids the run finds the job being submitted (its entry slot full) and cancels
+    it at once, so it cannot run once room appears."""
+    gate = threading.Event()
+    flow = _flow(gate)
+    flow.routines["work"].define_slot("input", max_length=1, put_timeout=30)
+    worker = rt.start(flow)
+    worker.pause()
+    worker.submit(data={"x": -1})  # fills the entry slot; nothing consumes while paused
+    run = MapRun(worker, [{"x": 1}, {"x": 2}], job_ids=["wait-1", "wait-2"], background=True)
+
+    def waiting() -> bool:
+        try:
+            return rt.get_job("wait-1") is not None
+        except KeyError:
+            return False
+
+    wait_until(waiting)  # created, its item waiting for room
+    run.cancel("refused")
+    assert rt.get_job("wait-1").status == "cancelled"
+    worker.resume()
+    gate.set()
+    run.wait(60)
+    assert rt.get_job("wait-1").status == "cancelled"
+    assert run.statuses()[1] == "not_submitted"
