@@ -11,8 +11,7 @@ trace              seq (int64), event_id, job_id, routine_id, event_type, timest
 metrics            routine_id, execution_count (int64), total_duration, avg_duration,
                    min_duration, max_duration (float64, wall seconds), error_count (int64),
                    last_execution (datetime64[ns, UTC]), total_cpu_time, avg_cpu_time,
-                   total_queue_wait, avg_queue_wait (float64), items_in, items_out, unrouted
-                   (int64; unrouted: payloads emitted on events connected to nothing)
+                   total_queue_wait, avg_queue_wait (float64), items_in, items_out (int64)
 jobs               job_id, worker_id, flow_id, status, created_at, started_at, completed_at
                    (datetime64[ns, UTC]), duration (float64), error
 queues             routine_id, slot_name, unconsumed_count, total_count, max_length,
@@ -25,6 +24,9 @@ runtime metrics    job_id, worker_id, flow_id, then the metrics columns: one row
                    every job ever run, evicted ones included (``per="routine"``)
 runtime trace      worker_id, flow_id, then the trace columns, every held job's kept events
 =================  ============================================================================
+
+The metrics frames end with ``unrouted`` (int64): payloads the routine emitted on events
+connected to nothing (a filter's unconnected ``rejected``), exact like every counter.
 
 Every frame has ``attrs["truncated"]``: true when the buffer it was built from dropped events
 (a warning then names the ``Monitor(...)`` setting to raise). Counters are never cut.
