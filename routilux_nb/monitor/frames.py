@@ -25,11 +25,11 @@ runtime metrics    job_id, worker_id, flow_id, then the metrics columns: one row
 runtime trace      worker_id, flow_id, then the trace columns, every held job's kept events
 =================  ============================================================================
 
-The metrics frames end with ``unrouted`` (int64): payloads the routine emitted on events
-connected to nothing (a filter's unconnected ``rejected``), exact like every counter.
-
 Every frame has ``attrs["truncated"]``: true when the buffer it was built from dropped events
 (a warning then names the ``Monitor(...)`` setting to raise). Counters are never cut.
+
+The metrics frames end with ``unrouted`` (int64): payloads the routine emitted on events
+connected to nothing (a filter's unconnected ``rejected``), exact like every counter.
 """
 
 from __future__ import annotations
