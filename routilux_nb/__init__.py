@@ -41,7 +41,7 @@ from .core import (
     registry,
 )
 from .core.default import default_runtime as runtime
-from .core.display import set_html_renderer
+from .core.display import set_bundle_renderer, set_html_renderer
 from .core.expressions import ExpressionError
 
 
@@ -54,6 +54,19 @@ def _html_for(obj: object) -> str:
 
 
 set_html_renderer(_html_for)
+
+
+def _live_bundle(obj: object) -> object:
+    """The live view of an object that has one (a map run's progress bar) inside a kernel;
+    ``None`` without the notebook extra: the frontend then shows the static reprs."""
+    try:
+        from .notebook.widgets.map_progress import live_bundle
+    except ImportError:
+        return None
+    return live_bundle(obj)
+
+
+set_bundle_renderer(_live_bundle)
 
 __version__ = "0.1.0"
 

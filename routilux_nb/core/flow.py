@@ -25,6 +25,7 @@ from .display import HtmlRepr
 from .error_handling import ErrorHandler
 from .errors import FlowError, UnknownEventError, UnknownRoutineError, UnknownSlotError
 from .event import Event
+from .flow_checks import wiring_warnings
 from .ids import check_id
 from .registry import registry
 from .routine import FunctionRoutine, Routine, snake_case
@@ -250,9 +251,12 @@ class Flow(HtmlRepr):
         return list(self._entries)
 
     def validate(self) -> ValidationReport:
-        """Check references (errors), duplicates, cycles and unreachable routines (warnings);
-        see :func:`routilux_nb.core.validation.validate_flow`."""
-        return validate_flow(self)
+        """Check references (errors), duplicates, cycles, unreachable routines and forgotten
+        connects (warnings); see :func:`routilux_nb.core.validation.validate_flow` and
+        :mod:`routilux_nb.core.flow_checks`."""
+        report = validate_flow(self)
+        report.warnings.extend(wiring_warnings(self))
+        return report
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The flow as a ``networkx.MultiDiGraph`` (nodes carry ``class_name``; edges event/slot)."""

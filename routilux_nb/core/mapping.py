@@ -2,9 +2,10 @@
 
 ``worker.map(params)`` submits one job per item of ``params`` (an iterable of dicts, or a
 pandas DataFrame whose rows become dicts), keeping at most ``max_in_flight`` of them
-unfinished at a time, and returns a :class:`MapRun`: a handle to wait on (``wait()`` or
-``await wait_async()``), to follow (``progress``, ``counts``, its repr) and to read as one
-table (``to_pandas()``). Each item is the payload put into the flow's entry slot, exactly as
+unfinished at a time, and returns a :class:`MapRun`: a handle to wait on (``wait()``,
+``await run`` or ``await run.wait_async()``), to follow (``progress``, ``counts``,
+:meth:`MapRun.state`, its repr: a live progress bar in a notebook) and to read as one table
+(``to_pandas()``). Each item is the payload put into the flow's entry slot, exactly as
 ``worker.submit(data=item)`` would.
 
 Feeding uses one short-lived thread per run, only when there are more items than
@@ -30,10 +31,11 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .display import HtmlRepr
+from ._mapwatch import FINISHED_STATUSES, NOT_SUBMITTED, MapWatching
+from .display import HtmlRepr, bundle_for
 from .errors import JobWaitTimeout, RoutiluxError
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ __all__ = ["DEFAULT_MAX_IN_FLIGHT", "MapRun"]
 
 #: jobs of one run that may be unfinished at once when ``max_in_flight`` is not given
 DEFAULT_MAX_IN_FLIGHT = 32
-#: the status of an item whose job could not be submitted (the reason is in ``error``)
-NOT_SUBMITTED = "not_submitted"
 _RESULT_COLUMNS = ("job_id", "status", "duration", "error", "attempts")
 _SCALARS = (str, int, float, bool, type(None))
 _map_ids = itertools.count(1)
@@ -70,11 +70,13 @@ def _as_records(params: Any) -> tuple[list[dict[str, Any]], list[Any] | None]:
     return records, None
 
 
-class MapRun(HtmlRepr):
+class MapRun(MapWatching, HtmlRepr):
     """The jobs of one :meth:`Worker.map` call (see the module docstring).
 
     ``jobs[i]`` is the job of item ``i`` (``None`` until it is submitted); after
-    :meth:`retry_failed` it is the newest attempt.
+    :meth:`retry_failed` it is the newest attempt. ``job_ids`` (one per item) fixes the ids of
+    the first attempts, so they are known before the jobs exist; with ``background=True``
+    every item is submitted by the feeding thread and the constructor returns at once.
     """
 
     def __init__(
@@ -87,12 +89,19 @@ class MapRun(HtmlRepr):
         slot_name: str | None = None,
         timeout: float | None = None,
         metadata: Mapping[str, Any] | None = None,
+        job_ids: Sequence[str] | None = None,
+        background: bool = False,
     ) -> None:
         if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
             raise ValueError(
                 f"max_in_flight must be a positive int or None (no limit), got {max_in_flight!r}"
             )
         self.params, self._index = _as_records(params)
+        if job_ids is not None and len(job_ids) != len(self.params):
+            raise ValueError(
+                f"job_ids has {len(job_ids)} ids for {len(self.params)} items: give one per item"
+            )
+        self._job_ids = None if job_ids is None else list(job_ids)
         self.worker = worker
         self.map_id = f"map-{next(_map_ids)}"
         self.max_in_flight = max_in_flight
@@ -110,11 +119,13 @@ class MapRun(HtmlRepr):
         self._done = threading.Event()
         self._room: threading.Semaphore | None = None
         self._stopped = False
+        self._stop_reason = ""
+        self._listeners = []
         self.started_at = time.time()
-        self._start(range(len(self.params)))
+        self._start(range(len(self.params)), background)
 
     # -- feeding ---------------------------------------------------------------------------
-    def _start(self, indexes: Iterable[int]) -> None:
+    def _start(self, indexes: Iterable[int], background: bool = False) -> None:
         todo = list(indexes)
         if not todo:
             self._done.set()
@@ -123,30 +134,41 @@ class MapRun(HtmlRepr):
             self._unfinished += len(todo)
         limit = self.max_in_flight
         first, rest = (todo, []) if limit is None else (todo[:limit], todo[limit:])
-        if rest:
-            self._room = threading.Semaphore(0)
-        for i in first:
-            self._submit(i)
-        if rest:
+        room = self._room = threading.Semaphore(0) if rest else None
+        if not background:
+            for i in first:
+                self._submit_unless_stopped(i)
+            first = []
+        if first or rest:
             threading.Thread(
                 target=self._feed,
-                args=(rest, self._room),
+                args=(first, rest, room),
                 daemon=True,
                 name=f"routilux-{self.map_id}",
             ).start()
 
-    def _feed(self, rest: list[int], room: threading.Semaphore) -> None:
+    def _feed(self, first: list[int], rest: list[int], room: threading.Semaphore | None) -> None:
+        for i in first:
+            self._submit_unless_stopped(i)
         for i in rest:
+            assert room is not None
             room.acquire()
-            if self._stopped:
-                self._not_submitted(i, "the map run was cancelled before this item was submitted")
-                continue
+            self._submit_unless_stopped(i)
+
+    def _submit_unless_stopped(self, i: int) -> None:
+        if self._stopped:
+            self._not_submitted(i, f"not submitted: {self._stop_reason}")
+        else:
             self._submit(i)
 
     def _submit(self, i: int) -> None:
         metadata = {**self._metadata, "map_id": self.map_id, "map_index": i}
+        # a given id is used by the first attempt only (a refused attempt may leave its job)
+        job_id = None if self._job_ids is None or self.errors[i] else self._job_ids[i]
         try:
-            job = self.worker.submit(data=self.params[i], metadata=metadata, **self._submit_kw)
+            job = self.worker.submit(
+                data=self.params[i], metadata=metadata, job_id=job_id, **self._submit_kw
+            )
         except RoutiluxError as exc:
             self._not_submitted(i, f"{type(exc).__name__}: {exc}")
             return
@@ -156,7 +178,10 @@ class MapRun(HtmlRepr):
         self.jobs[i] = job
         self.errors[i] = None
         self._attempts[i] += 1
+        self._notify()
         job.add_done_callback(self._job_done)
+        if self._stopped and not job.is_finished:  # cancelled while it was being submitted
+            job.cancel(self._stop_reason)
 
     def _not_submitted(self, i: int, reason: str) -> None:
         self.errors[i] = reason
@@ -170,6 +195,7 @@ class MapRun(HtmlRepr):
                 self._done.set()
         if self._room is not None:
             self._room.release()
+        self._notify()
 
     # -- user API --------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -188,6 +214,12 @@ class MapRun(HtmlRepr):
         return out
 
     @property
+    def handled(self) -> int:
+        """Items whose submission was made: their job exists or was refused."""
+        pairs = zip(self.jobs, self.errors, strict=True)
+        return sum(1 for job, error in pairs if job is not None or error is not None)
+
+    @property
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
         return dict(Counter(self.statuses()))
@@ -195,9 +227,7 @@ class MapRun(HtmlRepr):
     @property
     def progress(self) -> tuple[int, int]:
         """``(finished, total)``: items whose job ended (or was refused), and all items."""
-        finished = sum(
-            1 for s in self.statuses() if s in ("completed", "failed", "cancelled", NOT_SUBMITTED)
-        )
+        finished = sum(1 for s in self.statuses() if s in FINISHED_STATUSES)
         return finished, len(self.params)
 
     def wait(self, timeout: float | None = None) -> MapRun:
@@ -217,13 +247,28 @@ class MapRun(HtmlRepr):
             await asyncio.sleep(poll)
         return self
 
+    def __await__(self) -> Generator[Any, None, MapRun]:
+        """``await run`` in a notebook cell: :meth:`wait_async` without a timeout."""
+        return self.wait_async().__await__()
+
     def cancel(self, reason: str = "map run cancelled") -> MapRun:
         """Submit no more items and cancel the unfinished jobs."""
+        self._stop_reason = reason
         self._stopped = True
-        for job in self.jobs:
+        for i, job in enumerate(self.jobs):
+            if job is None and self._job_ids is not None and self.errors[i] is None:
+                job = self._submitting(self._job_ids[i])  # its first item may wait for room
             if job is not None and not job.is_finished:
                 job.cancel(reason)
+        self._notify()
         return self
+
+    def _submitting(self, job_id: str) -> JobContext | None:
+        try:
+            job: JobContext = self.worker.runtime.get_job(job_id)
+        except KeyError:
+            return None
+        return job
 
     def retry_failed(self) -> MapRun:
         """Run the failed, cancelled and refused items again, all at once: a failed job from the
@@ -302,3 +347,11 @@ class MapRun(HtmlRepr):
 
     def __repr__(self) -> str:
         return f"MapRun(map_id={self.map_id!r}, flow_id={self.worker.flow_id!r}, {self._summary()})"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """A live progress bar in a notebook (with the notebook extra), else ``None``: the
+        frontend then shows ``text/html`` and ``text/plain`` with the counts."""
+        try:
+            return bundle_for(self)
+        except Exception:  # a repr must never raise in a notebook: show the static reprs
+            return None

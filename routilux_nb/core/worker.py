@@ -50,6 +50,7 @@ from .admission import DEFAULT_MAX_ACTIVE_JOBS, Admission, check_max_active_jobs
 from .clock import now
 from .display import HtmlRepr
 from .errors import FlowError, JobStateError, UnknownSlotError, WorkerNotRunningError
+from .flow_checks import entry_hint
 from .ids import check_id
 from .job import JobContext, JobStatus
 from .mapping import DEFAULT_MAX_IN_FLIGHT, MapRun
@@ -387,7 +388,8 @@ class Worker(WorkerViews, HtmlRepr):
             entries = flow.entry_routines()
             if len(entries) != 1:
                 raise FlowError(
-                    f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id"
+                    f"flow {flow.flow_id!r} has entry routines {entries}: say which one with "
+                    f"routine_id{entry_hint(flow, entries)}"
                 )
             routine_id = entries[0]
         routine = flow.get_routine(routine_id)

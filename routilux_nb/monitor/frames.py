@@ -34,6 +34,9 @@ and ``.head(n)`` (the data itself, on demand).
 
 Every frame has ``attrs["truncated"]``: true when the buffer it was built from dropped events
 (a warning then names the ``Monitor(...)`` setting to raise). Counters are never cut.
+
+The metrics frames end with ``unrouted`` (int64): payloads the routine emitted on events
+connected to nothing (a filter's unconnected ``rejected``), exact like every counter.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ METRICS_COLUMNS = [
     "total_blocked_time",
     "items_in",
     "items_out",
+    "unrouted",
 ]
 JOB_COLUMNS = [
     "job_id",
@@ -166,7 +170,15 @@ def trace_frame(
     return _cut(df[TRACE_COLUMNS], truncated, what, setting)
 
 
-def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
+def _unrouted(m: Any, flow: Any) -> int:
+    """Payloads ``m``'s routine emitted on events of ``flow`` that no connection takes."""
+    if flow is None:
+        return 0
+    return sum(n for e, n in list((m.emits or {}).items()) if not flow.routes(m.routine_id, e))
+
+
+def metrics_frame(metrics: list[Any], flow: Any = None) -> pd.DataFrame:
+    """One row per routine; ``unrouted`` is counted against ``flow``'s connections (0 without)."""
     df = pd.DataFrame(
         {
             "routine_id": pd.Series([m.routine_id for m in metrics], dtype="object"),
@@ -186,6 +198,7 @@ def metrics_frame(metrics: list[Any]) -> pd.DataFrame:
             ),
             "items_in": pd.Series([m.items_in for m in metrics], dtype="int64"),
             "items_out": pd.Series([m.items_out for m in metrics], dtype="int64"),
+            "unrouted": pd.Series([_unrouted(m, flow) for m in metrics], dtype="int64"),
         }
     )[METRICS_COLUMNS]
     df.attrs["truncated"] = False  # counters are exact
@@ -256,6 +269,10 @@ def runtime_metrics_frame(
             for m in runtime.monitor.routine_totals(flow_id=fid).values()
         ]
         df = metrics_frame([m for _, m in rows])
+        flows = runtime.flows
+        df["unrouted"] = pd.Series(
+            [_unrouted(m, flows.get(fid)) for fid, m in rows], dtype="int64", index=df.index
+        )
         df.insert(0, "flow_id", pd.Series([f for f, _ in rows], dtype="object"))
         return df
     if per != "job":
@@ -263,6 +280,9 @@ def runtime_metrics_frame(
     jobs, evicted = _held_jobs(runtime, flow_id, worker_id)
     keys = [(j, m) for j in jobs for m in list(j.monitor.routines.values())]
     df = metrics_frame([m for _, m in keys])
+    df["unrouted"] = pd.Series(
+        [_unrouted(m, j.worker.flow) for j, m in keys], dtype="int64", index=df.index
+    )
     for i, col in enumerate(("job_id", "worker_id", "flow_id")):
         df.insert(i, col, pd.Series([getattr(j, col) for j, _ in keys], dtype="object"))
     df.attrs["truncated"] = evicted

@@ -260,7 +260,7 @@ class ExecutionMetrics(HtmlRepr):
         """One row per routine: :data:`~routilux_nb.monitor.frames.METRICS_COLUMNS`."""
         from .frames import metrics_frame
 
-        return metrics_frame(list(self.routine_metrics.values()))
+        return metrics_frame(list(self.routine_metrics.values()), self.job.worker.flow)
 
     def __repr__(self) -> str:
         return (

@@ -21,6 +21,7 @@ __all__ = [
     "Debugger",
     "FlowGraph",
     "JobProgress",
+    "MapProgress",
     "QueueGauges",
     "TraceTable",
     "badge",
@@ -31,7 +32,15 @@ __all__ = [
     "table",
 ]
 
-_WIDGETS = {"Dashboard", "Debugger", "FlowGraph", "JobProgress", "QueueGauges", "TraceTable"}
+_WIDGETS = {
+    "Dashboard",
+    "Debugger",
+    "FlowGraph",
+    "JobProgress",
+    "MapProgress",
+    "QueueGauges",
+    "TraceTable",
+}
 
 
 def __getattr__(name: str) -> Any:

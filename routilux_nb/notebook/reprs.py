@@ -26,6 +26,7 @@ from routilux_nb.core.payloads import summary_text
 
 from .artifacts_html import artifacts_section
 from .html import badge, card, escape, kv, svg_img, table
+from .map_view import map_html
 from .overview import flow_overview
 from .payload_html import data_section, parked_frames_html
 from .svg import COMPACT_OVER, flow_svg
@@ -332,6 +333,7 @@ def _server(handle: Any) -> str:
 def _handlers() -> list[tuple[type, Callable[[Any], str]]]:
     from routilux_nb.core.flow import Flow
     from routilux_nb.core.job import JobContext
+    from routilux_nb.core.mapping import MapRun
     from routilux_nb.core.routine import Routine
     from routilux_nb.core.runtime import Runtime
     from routilux_nb.core.worker import Worker
@@ -352,6 +354,7 @@ def _handlers() -> list[tuple[type, Callable[[Any], str]]]:
         (ExecutionMetrics, _metrics),
         (TraceBuffer, _trace),
         (History, _history),
+        (MapRun, lambda run: map_html(run.state())),
     ]
     # A ServerHandle exists only once its module is loaded: never import the server here.
     embedded = sys.modules.get("routilux_nb.server.embedded")

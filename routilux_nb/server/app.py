@@ -19,6 +19,7 @@ from .compat import install_compat
 from .errors import ApiJSONResponse, install_error_handlers
 from .models import ERROR_RESPONSES
 from .routes import api_router
+from .routes.bulk import router as bulk_router
 
 __all__ = ["API_PREFIXES", "RootPathMiddleware", "create_app", "swagger_assets"]
 
@@ -131,6 +132,7 @@ def create_app(
     errors = ERROR_RESPONSES
     for i, prefix in enumerate(API_PREFIXES):
         app.include_router(api_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
+        app.include_router(bulk_router, prefix=prefix, include_in_schema=i == 0, responses=errors)
         app.include_router(ws_router, prefix=prefix, include_in_schema=i == 0)
         app.include_router(health_router, prefix=prefix, include_in_schema=False)
     probe_errors: dict[int | str, dict[str, Any]] = {

@@ -36,6 +36,7 @@ import anyio
 
 from routilux_nb.core.errors import DSLError, JobStateError
 from routilux_nb.core.flow import Flow
+from routilux_nb.core.flow_checks import entry_hint
 from routilux_nb.core.job import JobContext
 from routilux_nb.core.runtime import Runtime
 from routilux_nb.core.worker import Worker
@@ -223,31 +224,7 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
         flow = flow_at_version(rt, req.flow_id, req.flow_version)
     else:
         flow = flow_or_404(rt, req.flow_id)
-    if req.routine_id is not None:
-        routine = routine_or_404(flow, req.routine_id)
-    else:
-        entries = flow.entry_routines()
-        if len(entries) != 1:
-            raise ApiError(
-                409,
-                "INVALID_STATE",
-                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with routine_id",
-                {"flow_id": flow.flow_id, "entry_routines": entries},
-            )
-        routine = flow.routines[entries[0]]
-    if req.slot_name is not None:
-        slot_or_404(routine, req.slot_name)
-        slot_name = req.slot_name
-    elif len(routine.slot_specs) != 1:
-        slots = list(routine.slot_specs)
-        raise ApiError(
-            409,
-            "INVALID_STATE",
-            f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
-            {"routine_id": routine.routine_id, "slots": slots},
-        )
-    else:
-        slot_name = next(iter(routine.slot_specs))
+    routine_id, slot_name = entry_of(flow, req.routine_id, req.slot_name)
     if req.job_id is not None:
         try:
             rt.get_job(req.job_id)
@@ -260,7 +237,7 @@ def _target(rt: Runtime, req: JobSubmitRequest) -> tuple[Worker, str, str]:
                 f"a job {req.job_id!r} already exists; job ids must be unique",
                 {"job_id": req.job_id},
             )
-    return (worker if worker is not None else rt.worker_for(flow)), routine.routine_id, slot_name
+    return (worker if worker is not None else rt.worker_for(flow)), routine_id, slot_name
 
 
 async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
@@ -278,6 +255,36 @@ async def submit_job(rt: Runtime, req: JobSubmitRequest) -> JobContext:
         timeout=req.timeout,
         inline=can_run_inline(worker, routine_id, slot_name),
     )
+
+
+def entry_of(flow: Flow, routine_id: str | None, slot_name: str | None) -> tuple[str, str]:
+    """The entry routine and slot a submission names or implies: 404 for unknown names, 409
+    when one must be chosen (with the forgotten-connect hint of :mod:`.flow_checks`)."""
+    if routine_id is not None:
+        routine = routine_or_404(flow, routine_id)
+    else:
+        entries = flow.entry_routines()
+        if len(entries) != 1:
+            raise ApiError(
+                409,
+                "INVALID_STATE",
+                f"flow {flow.flow_id!r} has entry routines {entries}: say which one with "
+                f"routine_id{entry_hint(flow, entries)}",
+                {"flow_id": flow.flow_id, "entry_routines": entries},
+            )
+        routine = flow.routines[entries[0]]
+    if slot_name is not None:
+        slot_or_404(routine, slot_name)
+        return routine.routine_id, slot_name
+    slots = list(routine.slot_specs)
+    if len(slots) != 1:
+        raise ApiError(
+            409,
+            "INVALID_STATE",
+            f"routine {routine.routine_id!r} has slots {slots}: say which one with slot_name",
+            {"routine_id": routine.routine_id, "slots": slots},
+        )
+    return routine.routine_id, slots[0]
 
 
 def flow_at_version(rt: Runtime, flow_id: str, version: int) -> Flow:

@@ -259,7 +259,14 @@ def test_validate_warns_duplicates_cycles_and_unreachable_but_not_entries():
     assert any(w.startswith("cycle:") and "loop1" in w and "loop2" in w for w in report.warnings)
     unreachable = [w for w in report.warnings if "unreachable" in w]
     assert sorted(w.split("'")[1] for w in unreachable) == ["loop1", "loop2"]
-    assert not any("'entry'" in w or "'island'" in w or "'mid'" in w for w in report.warnings)
+    others = [w for w in report.warnings if "did you forget" not in w]
+    assert not any("'entry'" in w or "'island'" in w or "'mid'" in w for w in others)
+    # 'island' is a second entry that nothing feeds while 'mid' feeds nothing: a forgotten connect
+    assert [w for w in report.warnings if "did you forget" in w] == [
+        "routine 'island' is an entry routine (nothing feeds it) besides 'entry': did you "
+        "forget `flow.connect('mid.output', 'island.input')`? (if it is meant as an entry, "
+        "submit with routine_id='island')"
+    ]
 
 
 def test_validate_clean_flow_and_empty_flow():

@@ -189,6 +189,8 @@ def test_core_imports_no_jupyter_or_server_package():
         "policies",
         "runtime",
         "registry",
+        "flow_checks",
+        "mapping",
         pytest.param("error_handling"),
     ],
 )

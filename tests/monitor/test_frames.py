@@ -45,6 +45,7 @@ METRICS_DTYPES = {
     "total_blocked_time": "float64",
     "items_in": "int64",
     "items_out": "int64",
+    "unrouted": "int64",
 }
 JOB_DTYPES = {
     "job_id": "object",

@@ -75,6 +75,7 @@ def test_public_names():
         "Debugger",
         "FlowGraph",
         "JobProgress",
+        "MapProgress",
         "QueueGauges",
         "TraceTable",
         "badge",

@@ -18,7 +18,16 @@ from .dashboard import Dashboard  # noqa: E402
 from .debugger import Debugger  # noqa: E402
 from .flow_graph import FlowGraph  # noqa: E402
 from .job_progress import JobProgress  # noqa: E402
+from .map_progress import MapProgress  # noqa: E402
 from .queue_gauges import QueueGauges  # noqa: E402
 from .trace_table import TraceTable  # noqa: E402
 
-__all__ = ["Dashboard", "Debugger", "FlowGraph", "JobProgress", "QueueGauges", "TraceTable"]
+__all__ = [
+    "Dashboard",
+    "Debugger",
+    "FlowGraph",
+    "JobProgress",
+    "MapProgress",
+    "QueueGauges",
+    "TraceTable",
+]
