@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._jobrun import FINISHED, KeyState
 from .clock import iso
 
 if TYPE_CHECKING:
     from ._jobrun import WorkerStatus
     from ._scheduling import Schedule
+    from .admission import Admission
     from .flow import Flow
     from .hooks import MonitorHooks
     from .job import JobContext
@@ -33,6 +35,7 @@ class WorkerViews:
     error: str | None
     error_traceback: str | None
     _sched: Schedule
+    _admission: Admission
     _mon: MonitorHooks
 
     if TYPE_CHECKING:
@@ -51,9 +54,6 @@ class WorkerViews:
 
         @property
         def max_active_jobs(self) -> int | None: ...
-
-        @property
-        def pending_jobs(self) -> list[JobContext]: ...
 
     @property
     def execution_history(self) -> Any:
@@ -102,6 +102,17 @@ class WorkerViews:
                 for j in self._sched.jobs.values()
                 for rid in sorted(j._run.deferred)
             ]
+
+    @property
+    def pending_jobs(self) -> list[JobContext]:
+        """Jobs waiting for admission, in the order they will start."""
+        with self._sched.lock:
+            return [job for job, _ in self._admission.pending if job.status not in FINISHED]
+
+    def running_routines(self, job: JobContext) -> list[str]:
+        """Routines of ``job`` with an activation running now."""
+        with self._sched.lock:
+            return [rid for rid, state in job._run.keys.items() if state == KeyState.RUNNING]
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's WorkerState fields; ``execution_history`` holds the last

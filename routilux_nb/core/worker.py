@@ -41,7 +41,7 @@ from uuid import uuid4
 
 from ._delivery import Delivery
 from ._execution import Execution
-from ._jobrun import FINISHED, Done, KeyState, WorkerStatus, done_event
+from ._jobrun import FINISHED, Done, WorkerStatus, done_event
 from ._parking import Parking
 from ._scheduling import Schedule
 from ._submission import BATCH, FirstItem, Submission, payload_of
@@ -151,12 +151,6 @@ class Worker(WorkerViews, HtmlRepr):
     def max_active_jobs(self, value: int | None) -> None:
         with self._sched.lock:
             self._admission.set_limit(value)
-
-    @property
-    def pending_jobs(self) -> list[JobContext]:
-        """Jobs waiting for admission, in the order they will start."""
-        with self._sched.lock:
-            return [job for job, _ in self._admission.pending if job.status not in FINISHED]
 
     @property
     def connection_counts(self) -> dict[int, int]:
@@ -300,11 +294,6 @@ class Worker(WorkerViews, HtmlRepr):
         """End ``job`` now (``job.cancel()``, ``complete()``, ``fail()``); pending work is discarded."""
         with self._sched.lock:
             self._sched.finish(job, status, error=error, error_type=error_type, reason=reason)
-
-    def running_routines(self, job: JobContext) -> list[str]:
-        """Routines of ``job`` with an activation running now."""
-        with self._sched.lock:
-            return [rid for rid, state in job._run.keys.items() if state == KeyState.RUNNING]
 
     def done_event(self, job: JobContext) -> Done:
         """An event set when ``job`` finishes (``job.wait`` waits on it)."""
