@@ -72,6 +72,8 @@ class Parked:
         return self.target is None
 
     def location(self) -> dict[str, Any]:
+        """Where it is held; ``step`` is the activation's id (what ``job.fork(step)`` and
+        ``POST /jobs/{id}/fork`` take), ``None`` for a delivery or an emit."""
         return {
             "kind": self.kind,
             "routine_id": self.routine_id,
@@ -80,6 +82,7 @@ class Parked:
             "connection_index": self.connection_index,
             "breakpoint_id": self.breakpoint_id,
             "parked_at": iso(self.parked_at),
+            "step": self.act_id if self.target is None else None,
         }
 
     def __repr__(self) -> str:

@@ -211,3 +211,33 @@ def test_steps_of_a_stored_job_are_served_and_forked_after_a_restart(tmp_path):
         assert calls == ["sink"]
     finally:
         rt.shutdown(wait=False)
+
+
+def test_a_parked_activation_is_forked_over_http_by_the_step_its_location_names(srt):
+    calls: list[str] = []
+    flow = _flow(calls)
+    worker = srt.start(flow)
+    bp = srt.monitor.add_breakpoint("routine", "sink", worker=worker)
+    job = worker.submit({"x": 1})
+
+    async def scenario(c: httpx.AsyncClient) -> dict[str, Any]:
+        for _ in range(500):
+            if job.status == "paused":
+                break
+            await asyncio.sleep(0.01)
+        location = (await c.get(f"/api/v1/jobs/{job.job_id}/debug")).json()["location"]
+        srt.monitor.remove_breakpoint(bp.breakpoint_id)
+        r = await c.post(
+            f"/api/v1/jobs/{job.job_id}/fork",
+            json={"step": location["step"], "inputs": {"input": [{"x": 4}]}},
+        )
+        assert r.status_code == 202, r.text
+        return {"location": location, "fork": r.json()}
+
+    out = run(srt, scenario)
+    assert out["location"]["routine_id"] == "sink"
+    assert out["location"]["step"] == job.parked[0].act_id
+    fork = srt.get_job(out["fork"]["job_id"]).wait(5)
+    assert fork.status == "completed" and fork.data["out"] == [40]
+    assert calls == ["source", "sink"]  # the job's source, then the fork's sink: no source again
+    job.cancel()
