@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from . import _server_hook as _server_hook  # Runtime.serve() finds the HTTP server through it
 from . import builtins as builtins  # registers the built-in routines
 from . import monitor as monitor  # every runtime is monitored
@@ -101,23 +103,27 @@ __all__ = [
 
 #: live notebook views, loaded on first use (they need the notebook extra), so they are
 #: reachable as ``rx.dashboard`` and listed by ``dir(rx)`` but not part of ``import *``
-_LIVE_VIEWS = frozenset(
-    {"dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"}
-)
+_LIVE_VIEWS = {
+    **dict.fromkeys(
+        ("dashboard", "debugger", "flow_graph", "job_progress", "queue_gauges", "trace_table"),
+        "live",
+    ),
+    "map_progress": "widgets.map_progress",
+}
 
 
 def __getattr__(name: str) -> object:
     """Load the live notebook views (``rx.dashboard`` ...) on first use; they need the notebook extra."""
     if name in _LIVE_VIEWS:
         try:
-            from .notebook import live
+            module = importlib.import_module(f".notebook.{_LIVE_VIEWS[name]}", __name__)
         except ImportError as exc:
             raise ImportError(
                 f"routilux_nb.{name} is a live notebook view and needs the notebook extra: "
                 f"pip install 'routilux_nb[notebook]' ({exc})"
             ) from exc
 
-        value = getattr(live, name)
+        value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -219,3 +219,10 @@ def test_in_a_kernel_without_widgets_the_run_shows_counts_as_text_and_html() -> 
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_rx_map_progress_is_listed_and_is_the_widget_function() -> None:
+    import routilux_nb as rx
+
+    assert "map_progress" in dir(rx)
+    assert rx.map_progress is map_progress
