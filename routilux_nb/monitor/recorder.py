@@ -107,6 +107,7 @@ class Recorder(Publisher):
             duration = job.duration
             self._write(job, now(), "job_end", None, old, job.error, duration, status)
             self._fold(job, status, duration)
+            job.monitor.trace.pack()  # kept finished jobs cost the garbage collector nothing
             self.changed.notify_changed()
             return
         if self.bus.active or status == "paused":

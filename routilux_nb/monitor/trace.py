@@ -27,7 +27,16 @@ from typing import Any
 
 from routilux_nb.core.display import HtmlRepr
 
-from .entries import compact_emits, compact_inputs, emit_count, emitted, input_items, input_slots
+from .entries import (
+    compact_emits,
+    compact_inputs,
+    emit_count,
+    emitted,
+    input_items,
+    input_slots,
+    pack,
+    unpacked,
+)
 from .records import ExecutionEvent, TraceRecord, bus_message, summarize
 
 __all__ = [
@@ -132,7 +141,8 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
     """The events a ring entry stands for, oldest first."""
     if entry[2] != ACTIVATION:
         return [TraceRecord(*entry)]
-    seq, ts, _, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait, attempt, _n = entry
+    seq, ts, _, rid, jid, _i, _e, duration, failed, ts_end, cpu, wait, attempt, _n = entry
+    inputs, emits = unpacked(entry)
     out: list[TraceRecord] = []
     if not emits_only:
         for slot, items in input_items(inputs):
@@ -299,6 +309,24 @@ class TraceBuffer(Ring, HtmlRepr):
             if e[2] == "routine_start":
                 return int(e[0])
         return None
+
+    def pack(self) -> None:
+        """Pack the activation entries held (see :func:`.entries.pack`): called once the job
+        finished, so the garbage collector stops walking every kept job's payloads. Holds the
+        trimming try-lock (skipped if another ring trims), so entries are only replaced, never
+        moved: later appends go after them."""
+        if not _TRIMMING.acquire(False):
+            return
+        try:
+            entries = self._entries
+            for i in range(len(entries)):
+                e = entries[i]
+                if e[2] == ACTIVATION:
+                    packed = pack(e)
+                    if packed is not None:
+                        entries[i] = packed
+        finally:
+            _TRIMMING.release()
 
     def to_list(self, limit: int | None = None) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.events(limit)]
