@@ -252,22 +252,22 @@ class TraceBuffer(Ring, HtmlRepr):
     """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
     ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("_routines", "job_events")
+    __slots__ = ("_owner", "job_events")
 
-    def __init__(self, size: int, routines: dict[str, Any]) -> None:  # Ring's fields: hot path
+    def __init__(self, size: int, owner: Any) -> None:  # Ring's fields: hot path
         self._entries: deque[tuple[Any, ...]] = deque()
         self._approx = 0
         self.emits_only = False
         self.size = size
-        #: the job's per-routine counters (each counts its routines' trace events)
-        self._routines = routines
+        #: the job's monitor (its per-routine counters count its routines' trace events)
+        self._owner = owner
         #: events of the job itself (start, status, end, breakpoints, discards)
         self.job_events = 0
 
     @property
     def total(self) -> int:
         """Every event recorded for the job, kept or not (exact: summed from counters)."""
-        counted: int = sum(m.events for m in list(self._routines.values()))
+        counted: int = self._owner.routine_events()
         return self.job_events + counted
 
     @property

@@ -92,3 +92,23 @@ def test_a_payload_marshal_cannot_write_is_kept_as_the_same_object() -> None:
         gc.collect()
         emitted = [r.payload for r in job.trace.records() if r.event_type == "event_emit"]
         assert emitted[1]["extra"] is thing
+
+
+def test_a_finished_jobs_counters_read_the_same_before_and_after_packing() -> None:
+    with Runtime() as rt:
+        flow = _chain("counters")
+        job = rt.submit(flow, data={"n": 2}).wait(WAIT)
+        assert job.status == "completed"
+        jm = job.monitor
+        assert jm._packed is not None  # packed when the job finished
+        total = job.trace.total
+        assert jm._packed is not None  # the trace's total reads the packed counters
+        metrics = job.metrics.to_dict()
+        assert jm._packed is None  # unpacked by the read, and kept as objects
+        assert job.metrics.to_dict() == metrics
+        by_routine = metrics["routine_metrics"]
+        assert by_routine["source"]["execution_count"] == 1
+        assert by_routine["middle"]["items_in"] == 1
+        assert jm.routines["source"].emits == {"output": 1}
+        assert jm.routines["sink"].emits is None
+        assert total == len(job.trace.records())
