@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
@@ -59,17 +60,19 @@ class Changed(threading.Condition):
 _FIELDS = RoutineMetrics.__slots__
 _EMITS = _FIELDS.index("emits")
 _EVENTS = _FIELDS.index("events")
+_values = attrgetter(*_FIELDS)
 #: held while a finished job's packed counters become objects again
 _UNPACKING = threading.Lock()
 
 
 def pack_metrics(m: RoutineMetrics) -> tuple[Any, ...]:
     """A routine's counters as one tuple of atomic values (the collector stops tracking it)."""
-    values = [getattr(m, name) for name in _FIELDS]
+    values: tuple[Any, ...] = _values(m)
     emits = values[_EMITS]
-    if emits is not None:
-        values[_EMITS] = tuple(chain.from_iterable(list(emits.items())))
-    return tuple(values)
+    if emits is None:
+        return values
+    flat = tuple(chain.from_iterable(list(emits.items())))
+    return (*values[:_EMITS], flat, *values[_EMITS + 1 :])
 
 
 def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
