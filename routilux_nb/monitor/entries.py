@@ -10,15 +10,32 @@ process that keeps many jobs. So an activation entry holds its inputs and emits 
   of a list plus a tuple per emit).
 
 Readers go through :func:`input_items`, :func:`input_slots` and :func:`emitted`.
+
+The collector never stops tracking a tuple that holds a dict or a list (even an untracked one),
+so a finished job's activation entries are *packed* (:func:`pack`): their inputs and emits go
+into one marshal blob (bytes, which the collector ignores) in the inputs position, and the
+entry becomes a tuple of atomic values the collector stops tracking. Readers unpack
+(:func:`unpacked`), and get payloads equal to the recorded ones; entries holding anything
+marshal cannot write stay as they are.
 """
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-__all__ = ["compact_emits", "compact_inputs", "emit_count", "emitted", "input_items", "input_slots"]
+__all__ = [
+    "compact_emits",
+    "compact_inputs",
+    "emit_count",
+    "emitted",
+    "input_items",
+    "input_slots",
+    "pack",
+    "unpacked",
+]
 
 #: what an entry holds for its inputs: ``(slot, payload, ...)`` or ``{slot: [payload, ...]}``
 Inputs = tuple[Any, ...] | dict[str, list[Any]]
@@ -49,8 +66,10 @@ def input_items(inputs: Inputs) -> list[tuple[str, list[Any]]]:
     return [(slot, items) for slot, items in inputs.items()]  # type: ignore[union-attr]
 
 
-def input_slots(inputs: Inputs) -> int:
+def input_slots(inputs: Inputs | bytes) -> int:
     """How many slots fed the activation (one ``slot_call`` event each)."""
+    if type(inputs) is bytes:
+        inputs = marshal.loads(inputs)[0]
     return 1 if type(inputs) is tuple else len(inputs)
 
 
@@ -63,3 +82,25 @@ def emitted(emits: tuple[Any, ...] | None) -> Iterator[tuple[float, str, Any]]:
 
 def emit_count(emits: tuple[Any, ...] | None) -> int:
     return len(emits) // 3 if emits else 0
+
+
+def pack(entry: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """An activation entry with its inputs and emits in one marshal blob, or ``None`` when they
+    hold something marshal cannot write (or are packed already)."""
+    inputs = entry[5]
+    if type(inputs) is bytes:
+        return None
+    try:
+        blob = marshal.dumps((inputs, entry[6]))
+    except ValueError:  # not marshal-able (objects, subclasses): kept as recorded
+        return None
+    return (*entry[:5], blob, None, *entry[7:])
+
+
+def unpacked(entry: tuple[Any, ...]) -> tuple[Any, Any]:
+    """``(inputs, emits)`` of an activation entry, packed or not."""
+    inputs = entry[5]
+    if type(inputs) is bytes:
+        out: tuple[Any, Any] = marshal.loads(inputs)
+        return out
+    return inputs, entry[6]

@@ -107,6 +107,7 @@ class Recorder(Publisher):
             duration = job.duration
             self._write(job, now(), "job_end", None, old, job.error, duration, status)
             self._fold(job, status, duration)
+            job.monitor.trace.pack()  # kept finished jobs cost the garbage collector nothing
             self.changed.notify_changed()
             return
         if self.bus.active or status == "paused":
@@ -274,6 +275,7 @@ class Recorder(Publisher):
                 count_emits(late, emits)
             with self._fold_lock:
                 self._wm(job.worker_id).routine(rid).merge(late)
+                jm.adopt(rid, m)  # m may have been packed with the job before this ended
 
     def _fold(self, job: JobContext, status: str, duration: float | None) -> None:
         """Add a finished job's counters to its worker's and its flow's (once)."""
@@ -284,6 +286,7 @@ class Recorder(Publisher):
                 jm.folded = True
                 for rid, m in list(jm.routines.items()):
                     wm.routine(rid).merge(m)
+                jm.pack_routines()
             stats = self.flow_stats.get(job.flow_id)
             if stats is None:
                 stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)

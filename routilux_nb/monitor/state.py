@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
@@ -55,11 +57,45 @@ class Changed(threading.Condition):
                 self.release()
 
 
+_FIELDS = RoutineMetrics.__slots__
+_EMITS = _FIELDS.index("emits")
+_EVENTS = _FIELDS.index("events")
+_values = attrgetter(*_FIELDS)
+#: held while a finished job's packed counters become objects again
+_UNPACKING = threading.Lock()
+
+
+def pack_metrics(m: RoutineMetrics) -> tuple[Any, ...]:
+    """A routine's counters as one tuple of atomic values (the collector stops tracking it)."""
+    values: tuple[Any, ...] = _values(m)
+    emits = values[_EMITS]
+    if emits is None:
+        return values
+    flat = tuple(chain.from_iterable(list(emits.items())))
+    return (*values[:_EMITS], flat, *values[_EMITS + 1 :])
+
+
+def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
+    m = RoutineMetrics.__new__(RoutineMetrics)
+    for name, value in zip(_FIELDS, values, strict=True):
+        setattr(m, name, value)
+    emits = values[_EMITS]
+    if emits is not None:
+        m.emits = dict(zip(emits[0::2], emits[1::2], strict=True))
+    return m
+
+
 class JobMonitor:
-    """What the monitor keeps for one job (``job.monitor``)."""
+    """What the monitor keeps for one job (``job.monitor``).
+
+    Once the job finished, its per-routine counters are packed into tuples of numbers
+    (:meth:`pack_routines`), so the garbage collector does not walk every kept job's counters;
+    the first read of ``routines`` makes them objects again (and keeps them).
+    """
 
     __slots__ = (
         "_errors",
+        "_packed",
         "folded",
         "matched",
         "_metrics",
@@ -75,7 +111,8 @@ class JobMonitor:
     def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
         self.job = job
         self.routines: dict[str, RoutineMetrics] = {}
-        self.trace = TraceBuffer(trace_size, self.routines)
+        self._packed: dict[str, tuple[Any, ...]] | None = None
+        self.trace = TraceBuffer(trace_size, self)
         #: true once the job's counters were added to its worker's
         self.folded = False
         #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
@@ -93,6 +130,47 @@ class JobMonitor:
         if m is None:
             m = self.routines[rid] = RoutineMetrics(rid)
         return m
+
+    def __getattr__(self, name: str) -> Any:
+        """``routines`` of a finished job whose counters were packed: unpacked once, kept."""
+        if name != "routines":
+            raise AttributeError(name)
+        with _UNPACKING:
+            packed = self._packed
+            if packed is None:  # unpacked meanwhile by another thread (or never packed)
+                return object.__getattribute__(self, "routines")
+            routines = {rid: unpack_metrics(v) for rid, v in packed.items()}
+            self.routines = routines
+            self._packed = None
+            return routines
+
+    def pack_routines(self) -> None:
+        """Pack the counters (called once the job finished, under the monitor's fold lock)."""
+        with _UNPACKING:
+            if self._packed is not None:
+                return
+            routines = object.__getattribute__(self, "routines")
+            self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
+            del self.routines
+
+    def adopt(self, rid: str, m: RoutineMetrics) -> None:
+        """Make ``m`` the job's counters of ``rid`` again: an activation that took ``m`` before
+        the job finished updated it after they were packed (called under the fold lock)."""
+        with _UNPACKING:
+            packed = self._packed
+            if packed is not None:
+                packed[rid] = pack_metrics(m)
+                return
+        routines = self.routines
+        if routines.get(rid) is not m:
+            routines[rid] = m
+
+    def routine_events(self) -> int:
+        """Trace events recorded for the job's routines (without unpacking)."""
+        packed = self._packed
+        if packed is not None:
+            return sum(v[_EVENTS] for v in list(packed.values()))
+        return sum(m.events for m in list(self.routines.values()))
 
     @property
     def metrics(self) -> ExecutionMetrics:

@@ -27,7 +27,16 @@ from typing import Any
 
 from routilux_nb.core.display import HtmlRepr
 
-from .entries import compact_emits, compact_inputs, emit_count, emitted, input_items, input_slots
+from .entries import (
+    compact_emits,
+    compact_inputs,
+    emit_count,
+    emitted,
+    input_items,
+    input_slots,
+    pack,
+    unpacked,
+)
 from .records import ExecutionEvent, TraceRecord, bus_message, summarize
 
 __all__ = [
@@ -132,7 +141,8 @@ def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord
     """The events a ring entry stands for, oldest first."""
     if entry[2] != ACTIVATION:
         return [TraceRecord(*entry)]
-    seq, ts, _, rid, jid, inputs, emits, duration, failed, ts_end, cpu, wait, attempt, _n = entry
+    seq, ts, _, rid, jid, _i, _e, duration, failed, ts_end, cpu, wait, attempt, _n = entry
+    inputs, emits = unpacked(entry)
     out: list[TraceRecord] = []
     if not emits_only:
         for slot, items in input_items(inputs):
@@ -242,22 +252,22 @@ class TraceBuffer(Ring, HtmlRepr):
     """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
     ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("_routines", "job_events")
+    __slots__ = ("_owner", "job_events")
 
-    def __init__(self, size: int, routines: dict[str, Any]) -> None:  # Ring's fields: hot path
+    def __init__(self, size: int, owner: Any) -> None:  # Ring's fields: hot path
         self._entries: deque[tuple[Any, ...]] = deque()
         self._approx = 0
         self.emits_only = False
         self.size = size
-        #: the job's per-routine counters (each counts its routines' trace events)
-        self._routines = routines
+        #: the job's monitor (its per-routine counters count its routines' trace events)
+        self._owner = owner
         #: events of the job itself (start, status, end, breakpoints, discards)
         self.job_events = 0
 
     @property
     def total(self) -> int:
         """Every event recorded for the job, kept or not (exact: summed from counters)."""
-        counted: int = sum(m.events for m in list(self._routines.values()))
+        counted: int = self._owner.routine_events()
         return self.job_events + counted
 
     @property
@@ -299,6 +309,24 @@ class TraceBuffer(Ring, HtmlRepr):
             if e[2] == "routine_start":
                 return int(e[0])
         return None
+
+    def pack(self) -> None:
+        """Pack the activation entries held (see :func:`.entries.pack`): called once the job
+        finished, so the garbage collector stops walking every kept job's payloads. Holds the
+        trimming try-lock (skipped if another ring trims), so entries are only replaced, never
+        moved: later appends go after them."""
+        if not _TRIMMING.acquire(False):
+            return
+        try:
+            entries = self._entries
+            for i in range(len(entries)):
+                e = entries[i]
+                if e[2] == ACTIVATION:
+                    packed = pack(e)
+                    if packed is not None:
+                        entries[i] = packed
+        finally:
+            _TRIMMING.release()
 
     def to_list(self, limit: int | None = None) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.events(limit)]

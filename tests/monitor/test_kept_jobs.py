@@ -1,0 +1,114 @@
+"""A finished job the runtime keeps costs the garbage collector little: its monitor state is
+compacted into forms the collector does not track, and reads see the same trace and counters."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from routilux_nb import Flow, Runtime
+from routilux_nb.monitor import Monitor
+
+WAIT = 5.0
+
+
+class Opaque:
+    """A payload marshal cannot write: kept as recorded (the same object)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def _chain(name: str, payload: Any = None) -> Flow:
+    flow = Flow(name)
+
+    @flow.routine(slots=["input"], events=["output"])
+    def source(input, ctx):
+        for item in input:
+            ctx.emit("output", value=item["n"], nested={"xs": [1, 2.5, None], "t": (1, "a")})
+
+    @flow.routine(slots=["input"], events=["output"])
+    def middle(input, ctx):
+        for item in input:
+            ctx.emit("output", value=item["value"] * 2, extra=payload)
+
+    @flow.routine(slots=["input"], events=[])
+    def sink(input, ctx):
+        ctx.data["got"] = [i["value"] for i in input]
+
+    flow.connect("source.output", "middle.input")
+    flow.connect("middle.output", "sink.input")
+    return flow
+
+
+def _tracked_per_job(monitor: bool, n: int = 300) -> float:
+    # a worker's emit history (bounded, all jobs together) keeps entries as recorded: kept short
+    mon = Monitor(history_size=10) if monitor else False
+    with Runtime(monitor=mon, max_finished_jobs=n + 100) as rt:
+        worker = rt.start(_chain(f"kept-{monitor}"))
+        for _ in range(20):
+            assert worker.submit(data={"n": 1}).wait(WAIT).status == "completed"
+        gc.collect()
+        before = len(gc.get_objects())
+        jobs = [worker.submit(data={"n": 1}).wait(WAIT) for _ in range(n)]
+        assert all(j.status == "completed" for j in jobs)
+        gc.collect()
+        return (len(gc.get_objects()) - before) / n
+
+
+def test_a_kept_finished_job_holds_few_tracked_monitor_objects() -> None:
+    extra = _tracked_per_job(True) - _tracked_per_job(False)
+    # recorded as is, the monitor kept 15 tracked objects per job (entries, payload containers)
+    assert extra < 10, f"{extra:.1f} tracked monitor objects per kept job"
+
+
+def test_a_finished_jobs_trace_reads_the_recorded_payloads() -> None:
+    with Runtime() as rt:
+        job = rt.submit(_chain("reads"), data={"n": 3}).wait(WAIT)
+        assert job.status == "completed"
+        gc.collect()
+        events = job.trace.records()
+        emits = [e for e in events if e.event_type == "event_emit"]
+        assert [e.payload for e in emits] == [
+            {"value": 3, "nested": {"xs": [1, 2.5, None], "t": (1, "a")}},
+            {"value": 6, "extra": None},
+        ]
+        calls = [e for e in events if e.event_type == "slot_call"]
+        assert [c.payload for c in calls] == [
+            [{"n": 3}],
+            [{"value": 3, "nested": {"xs": [1, 2.5, None], "t": (1, "a")}}],
+            [{"value": 6, "extra": None}],
+        ]
+        seqs = [e.seq for e in events]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert job.trace.total == len(events)
+
+
+def test_a_payload_marshal_cannot_write_is_kept_as_the_same_object() -> None:
+    thing = Opaque(7)
+    with Runtime() as rt:
+        job = rt.submit(_chain("opaque", thing), data={"n": 1}).wait(WAIT)
+        assert job.status == "completed"
+        gc.collect()
+        emitted = [r.payload for r in job.trace.records() if r.event_type == "event_emit"]
+        assert emitted[1]["extra"] is thing
+
+
+def test_a_finished_jobs_counters_read_the_same_before_and_after_packing() -> None:
+    with Runtime() as rt:
+        flow = _chain("counters")
+        job = rt.submit(flow, data={"n": 2}).wait(WAIT)
+        assert job.status == "completed"
+        jm = job.monitor
+        assert jm._packed is not None  # packed when the job finished
+        total = job.trace.total
+        assert jm._packed is not None  # the trace's total reads the packed counters
+        metrics = job.metrics.to_dict()
+        assert jm._packed is None  # unpacked by the read, and kept as objects
+        assert job.metrics.to_dict() == metrics
+        by_routine = metrics["routine_metrics"]
+        assert by_routine["source"]["execution_count"] == 1
+        assert by_routine["middle"]["items_in"] == 1
+        assert jm.routines["source"].emits == {"output": 1}
+        assert jm.routines["sink"].emits is None
+        assert total == len(job.trace.records())
