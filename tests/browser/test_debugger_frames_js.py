@@ -54,7 +54,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("framespage")
     (root / "index.html").write_text("<!doctype html><html><body></body></html>")
-    (root / "debugger.js").write_text((WIDGETS / "debugger.js").read_text("utf-8"), "utf-8")
+    (root / "debugger.js").write_text(Debugger._esm, "utf-8")  # as shipped: with the fork editor
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ import pytest
 
 from routilux_nb.notebook.widgets import Debugger
 from routilux_nb.notebook.widgets import _endpoint as ep_mod
+from routilux_nb.notebook.widgets._fork import bundle
 
 pytestmark = pytest.mark.browser
 
@@ -61,8 +62,11 @@ class _Quiet(SimpleHTTPRequestHandler):
 def static_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("jspage")
     (root / "index.html").write_text("<!doctype html><html><body></body></html>")
-    for name in ("debugger.js", "job_progress.js"):
-        (root / name).write_text((WIDGETS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    # the modules as the widgets ship them (the debugger's is bundled with the fork editor)
+    (root / "debugger.js").write_text(bundle(WIDGETS / "debugger.js"), encoding="utf-8")
+    (root / "job_progress.js").write_text(
+        (WIDGETS / "job_progress.js").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -15,7 +15,6 @@ const ACTIONS = [
 ];
 const EDITABLE = new Set(["payload"]);
 const ACK_MS = 300;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 let clickCount = 0;
 
 function html(tag, cls, parent, text) {
@@ -54,29 +53,8 @@ function stopOf(state) {
   return at;
 }
 
-function pageBaseUrl() {
-  const node = document.getElementById("jupyter-config-data");
-  try {
-    const base = node ? JSON.parse(node.textContent || "{}").baseUrl : null;
-    return typeof base === "string" ? base.replace(/\/?$/, "/") : null;
-  } catch (err) {
-    return null;
-  }
-}
-
-// Where this page may post a click: JupyterHub's proxy (same origin), the kernel's loopback
-// port when the page itself is on this machine, then the Jupyter server's own proxy.
-export function directUrls(direct, where = globalThis.location) {
-  if (!direct || !direct.port || !direct.token) return [];
-  const urls = [];
-  if (direct.proxy) urls.push(direct.proxy);
-  if (where && (LOOPBACK.has(where.hostname) || where.protocol === "vscode-webview:")) {
-    urls.push(`http://127.0.0.1:${direct.port}/routilux/click`);
-  }
-  const base = pageBaseUrl();
-  if (base) urls.push(`${base}proxy/${direct.port}/routilux/click`);
-  return [...new Set(urls)];
-}
+// Where a click may be posted (fork_editor.js, bundled before this module, owns the rule).
+export const directUrls = forkDirectUrls;
 
 function clickSender(model, report) {
   const pending = new Map();

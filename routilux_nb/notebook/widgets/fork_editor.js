@@ -19,21 +19,27 @@ function forkEl(tag, cls, parent, text) {
   return node;
 }
 
-function forkDirectUrls(direct) {
-  if (!direct || !direct.port || !direct.token) return [];
-  const urls = [];
-  if (direct.proxy) urls.push(direct.proxy);
-  const where = globalThis.location;
-  if (where && (FORK_LOOPBACK.has(where.hostname) || where.protocol === "vscode-webview:")) {
-    urls.push(`http://127.0.0.1:${direct.port}/routilux/click`);
-  }
+function forkPageBaseUrl() {
   const node = document.getElementById("jupyter-config-data");
   try {
     const base = node ? JSON.parse(node.textContent || "{}").baseUrl : null;
-    if (typeof base === "string") urls.push(`${base.replace(/\/?$/, "/")}proxy/${direct.port}/routilux/click`);
+    return typeof base === "string" ? base.replace(/\/?$/, "/") : null;
   } catch (err) {
-    // no Jupyter page config: only the direct ways above
+    return null; // no Jupyter page config: only the direct ways
   }
+}
+
+// Where this page may post a click: JupyterHub's proxy (same origin), the kernel's loopback
+// port when the page itself is on this machine, then the Jupyter server's own proxy.
+function forkDirectUrls(direct, where = globalThis.location) {
+  if (!direct || !direct.port || !direct.token) return [];
+  const urls = [];
+  if (direct.proxy) urls.push(direct.proxy);
+  if (where && (FORK_LOOPBACK.has(where.hostname) || where.protocol === "vscode-webview:")) {
+    urls.push(`http://127.0.0.1:${direct.port}/routilux/click`);
+  }
+  const base = forkPageBaseUrl();
+  if (base) urls.push(`${base}proxy/${direct.port}/routilux/click`);
   return [...new Set(urls)];
 }
 
