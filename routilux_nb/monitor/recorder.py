@@ -106,8 +106,7 @@ class Recorder(Publisher):
         if status in FINISHED:
             duration = job.duration
             self._write(job, now(), "job_end", None, old, job.error, duration, status)
-            self._fold(job, status, duration)
-            job.monitor.trace.pack()  # kept finished jobs cost the garbage collector nothing
+            self._fold(job, status, duration)  # packs the kept job for the garbage collector
             self.changed.notify_changed()
             return
         if self.bus.active or status == "paused":
@@ -286,7 +285,7 @@ class Recorder(Publisher):
                 jm.folded = True
                 for rid, m in list(jm.routines.items()):
                     wm.routine(rid).merge(m)
-                jm.pack_routines()
+                jm.pack(whole=status == "completed")
             stats = self.flow_stats.get(job.flow_id)
             if stats is None:
                 stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)

@@ -8,6 +8,7 @@ the live jobs' counters to them (see :meth:`Queries.worker_routines`).
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections import deque
 from itertools import chain
@@ -88,12 +89,14 @@ def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
 class JobMonitor:
     """What the monitor keeps for one job (``job.monitor``).
 
-    Once the job finished, its per-routine counters are packed into tuples of numbers
-    (:meth:`pack_routines`), so the garbage collector does not walk every kept job's counters;
-    the first read of ``routines`` makes them objects again (and keeps them).
+    Once the job finished, its per-routine counters are packed into tuples of numbers, and once
+    it completed (so nothing of it can run any more) its trace too, all in one marshal blob
+    (:meth:`pack`): the garbage collector does not walk every kept job's counters and trace.
+    The first read of ``routines`` or ``trace`` makes them objects again (and keeps them).
     """
 
     __slots__ = (
+        "_blob",
         "_errors",
         "_packed",
         "folded",
@@ -112,6 +115,8 @@ class JobMonitor:
         self.job = job
         self.routines: dict[str, RoutineMetrics] = {}
         self._packed: dict[str, tuple[Any, ...]] | None = None
+        #: a completed job's packed counters and trace (see :meth:`pack`)
+        self._blob: bytes | None = None
         self.trace = TraceBuffer(trace_size, self)
         #: true once the job's counters were added to its worker's
         self.folded = False
@@ -132,10 +137,18 @@ class JobMonitor:
         return m
 
     def __getattr__(self, name: str) -> Any:
-        """``routines`` of a finished job whose counters were packed: unpacked once, kept."""
-        if name != "routines":
+        """``routines`` or ``trace`` of a finished job that were packed: unpacked once, kept."""
+        if name != "routines" and name != "trace":
             raise AttributeError(name)
         with _UNPACKING:
+            blob = self._blob
+            if blob is not None:
+                packed, state = marshal.loads(blob)
+                self.trace = TraceBuffer.restored(self, state)
+                self._packed = packed
+                self._blob = None
+            if name == "trace":
+                return object.__getattribute__(self, "trace")
             packed = self._packed
             if packed is None:  # unpacked meanwhile by another thread (or never packed)
                 return object.__getattribute__(self, "routines")
@@ -144,14 +157,34 @@ class JobMonitor:
             self._packed = None
             return routines
 
-    def pack_routines(self) -> None:
-        """Pack the counters (called once the job finished, under the monitor's fold lock)."""
+    def pack(self, whole: bool = False) -> None:
+        """Pack the finished job's counters (called once, under the monitor's fold lock).
+
+        ``whole``: the job completed, so none of its activations still runs and nothing
+        writes to its trace any more: the trace goes into one marshal blob with the counters,
+        and the job keeps no object the collector walks. Otherwise (or when a payload is not
+        marshal-able) the trace's activation entries are packed one by one
+        (:meth:`TraceBuffer.pack`), in place, so a late writer loses nothing.
+        """
         with _UNPACKING:
-            if self._packed is not None:
+            if self._blob is not None:
                 return
-            routines = object.__getattribute__(self, "routines")
-            self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
-            del self.routines
+            packed = self._packed
+            if packed is None:
+                routines = object.__getattribute__(self, "routines")
+                packed = self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
+                del self.routines
+            trace = object.__getattribute__(self, "trace")
+            if whole:
+                try:
+                    self._blob = marshal.dumps((packed, trace.state()))
+                except ValueError:  # something marshal cannot write: packed entry by entry
+                    pass
+                else:
+                    self._packed = self.pending = None
+                    del self.trace
+                    return
+        trace.pack()
 
     def adopt(self, rid: str, m: RoutineMetrics) -> None:
         """Make ``m`` the job's counters of ``rid`` again: an activation that took ``m`` before
@@ -161,12 +194,15 @@ class JobMonitor:
             if packed is not None:
                 packed[rid] = pack_metrics(m)
                 return
-        routines = self.routines
+        routines = self.routines  # unpacks a blob first
         if routines.get(rid) is not m:
             routines[rid] = m
 
     def routine_events(self) -> int:
-        """Trace events recorded for the job's routines (without unpacking)."""
+        """Trace events recorded for the job's routines (without unpacking them)."""
+        blob = self._blob
+        if blob is not None:
+            return sum(v[_EVENTS] for v in marshal.loads(blob)[0].values())
         packed = self._packed
         if packed is not None:
             return sum(v[_EVENTS] for v in list(packed.values()))

@@ -264,6 +264,23 @@ class TraceBuffer(Ring, HtmlRepr):
         #: events of the job itself (start, status, end, breakpoints, discards)
         self.job_events = 0
 
+    def state(self) -> tuple[int, tuple[tuple[Any, ...], ...], int, int]:
+        """``(size, entries, approx, job_events)``: what :meth:`restored` takes back."""
+        return self.size, tuple(self._entries), self._approx, self.job_events
+
+    @classmethod
+    def restored(cls, owner: Any, state: tuple[Any, ...]) -> TraceBuffer:
+        """A trace holding what :meth:`state` returned (a packed job's, read again)."""
+        trace = cls(state[0], owner)
+        trace.load(*state[1:])
+        return trace
+
+    def load(self, entries: tuple[tuple[Any, ...], ...], approx: int, job_events: int) -> None:
+        """Hold ``entries`` (a fresh trace being restored)."""
+        self._entries.extend(entries)
+        self._approx = approx
+        self.job_events = job_events
+
     @property
     def total(self) -> int:
         """Every event recorded for the job, kept or not (exact: summed from counters)."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+import pytest
+
 from routilux_nb import Flow, Runtime
 from routilux_nb.monitor import Monitor
 
@@ -100,9 +102,10 @@ def test_a_finished_jobs_counters_read_the_same_before_and_after_packing() -> No
         job = rt.submit(flow, data={"n": 2}).wait(WAIT)
         assert job.status == "completed"
         jm = job.monitor
-        assert jm._packed is not None  # packed when the job finished
+        assert jm._blob is not None  # the completed job's counters and trace: one blob
         total = job.trace.total
-        assert jm._packed is not None  # the trace's total reads the packed counters
+        assert jm._blob is None  # the trace came out of it ...
+        assert jm._packed is not None  # ... and its total reads the still-packed counters
         metrics = job.metrics.to_dict()
         assert jm._packed is None  # unpacked by the read, and kept as objects
         assert job.metrics.to_dict() == metrics
@@ -112,3 +115,40 @@ def test_a_finished_jobs_counters_read_the_same_before_and_after_packing() -> No
         assert jm.routines["source"].emits == {"output": 1}
         assert jm.routines["sink"].emits is None
         assert total == len(job.trace.records())
+
+
+def test_a_completed_job_keeps_one_object_the_collector_walks_and_reads_the_same() -> None:
+    with Runtime() as rt:
+        job = rt.submit(_chain("blob"), data={"n": 3}).wait(WAIT)
+        assert job.status == "completed"
+        jm = job.monitor
+        assert jm._blob is not None
+        for name in ("trace", "routines"):  # neither is held as objects while packed
+            with pytest.raises(AttributeError):
+                object.__getattribute__(jm, name)
+        gc.collect()
+        shared = (type(jm),)  # the same for every job
+        walked = [r for r in gc.get_referents(jm) if gc.is_tracked(r) and r not in shared]
+        assert walked == [job]  # nothing the monitor keeps for the job is walked
+        assert job.trace.total == 14  # read from the blob, without unpacking the counters
+        records = job.trace.records()
+        assert records[0].event_type == "job_start" and records[-1].event_type == "job_end"
+        emitted = [r.payload for r in records if r.event_type == "event_emit"]
+        assert emitted[0] == {"value": 3, "nested": {"xs": [1, 2.5, None], "t": (1, "a")}}
+        assert job.metrics.to_dict()["routine_metrics"]["sink"]["items_in"] == 1
+
+
+def test_a_failed_job_is_packed_entry_by_entry_so_a_late_writer_loses_nothing() -> None:
+    flow = Flow("late")
+
+    @flow.routine(slots=["input"], events=[])
+    def boom(input, ctx):
+        raise ValueError("no")
+
+    with Runtime() as rt:
+        job = rt.submit(flow, data={"n": 1}).wait(WAIT)
+        assert job.status == "failed"
+        jm = job.monitor
+        assert jm._blob is None and jm._packed is not None
+        rt.monitor.note(job, "artifact_created", "boom", detail="late")
+        assert job.trace.records()[-1].detail == "late"
