@@ -61,6 +61,7 @@ class Changed(threading.Condition):
 _FIELDS = RoutineMetrics.__slots__
 _EMITS = _FIELDS.index("emits")
 _EVENTS = _FIELDS.index("events")
+_RID = _FIELDS.index("routine_id")
 _values = attrgetter(*_FIELDS)
 #: held while a finished job's packed counters become objects again
 _UNPACKING = threading.Lock()
@@ -76,10 +77,17 @@ def pack_metrics(m: RoutineMetrics) -> tuple[Any, ...]:
     return (*values[:_EMITS], flat, *values[_EMITS + 1 :])
 
 
-def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
+def metrics_from(values: tuple[Any, ...]) -> RoutineMetrics:
+    """Counters from their values in ``RoutineMetrics.__slots__`` order (``emits`` a dict)."""
     m = RoutineMetrics.__new__(RoutineMetrics)
     for name, value in zip(_FIELDS, values, strict=True):
         setattr(m, name, value)
+    return m
+
+
+def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
+    """Counters from :func:`pack_metrics`."""
+    m = metrics_from(values)
     emits = values[_EMITS]
     if emits is not None:
         m.emits = dict(zip(emits[0::2], emits[1::2], strict=True))
@@ -143,9 +151,9 @@ class JobMonitor:
         with _UNPACKING:
             blob = self._blob
             if blob is not None:
-                packed, state = marshal.loads(blob)
+                values, state = marshal.loads(blob)
                 self.trace = TraceBuffer.restored(self, state)
-                self._packed = packed
+                self.routines = {v[_RID]: metrics_from(v) for v in values}
                 self._blob = None
             if name == "trace":
                 return object.__getattribute__(self, "trace")
@@ -167,23 +175,22 @@ class JobMonitor:
         (:meth:`TraceBuffer.pack`), in place, so a late writer loses nothing.
         """
         with _UNPACKING:
-            if self._blob is not None:
+            if self._blob is not None or self._packed is not None:
                 return
-            packed = self._packed
-            if packed is None:
-                routines = object.__getattribute__(self, "routines")
-                packed = self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
-                del self.routines
+            routines = object.__getattribute__(self, "routines")
             trace = object.__getattribute__(self, "trace")
             if whole:
                 try:
-                    self._blob = marshal.dumps((packed, trace.state()))
+                    values = [_values(m) for m in list(routines.values())]
+                    self._blob = marshal.dumps((values, trace.state()))
                 except ValueError:  # something marshal cannot write: packed entry by entry
                     pass
                 else:
-                    self._packed = self.pending = None
-                    del self.trace
+                    self.pending = None
+                    del self.routines, self.trace
                     return
+            self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
+            del self.routines
         trace.pack()
 
     def adopt(self, rid: str, m: RoutineMetrics) -> None:
@@ -202,7 +209,7 @@ class JobMonitor:
         """Trace events recorded for the job's routines (without unpacking them)."""
         blob = self._blob
         if blob is not None:
-            return sum(v[_EVENTS] for v in marshal.loads(blob)[0].values())
+            return sum(v[_EVENTS] for v in marshal.loads(blob)[0])
         packed = self._packed
         if packed is not None:
             return sum(v[_EVENTS] for v in list(packed.values()))
