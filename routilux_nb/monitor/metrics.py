@@ -224,7 +224,7 @@ class ExecutionMetrics(HtmlRepr):
 
     @property
     def total_events(self) -> int:
-        total: int = self._jm.trace.total
+        total: int = self._jm.total_events
         return total
 
     @property

@@ -1,13 +1,11 @@
 """The recorder: the monitor's hooks, called by the engine on its hot paths.
 
 Cost per activation: a small state list at its start, one ``(ts, event, payload)`` tuple per
-emit, and at its end counter updates plus one ring append (an *activation entry* standing for
-all its trace events, expanded only when read). Nothing hops threads; every buffer is bounded.
-
-Counters are exact whatever the ring sizes, and nothing here takes a lock on the way: a job's
-per-routine counters are written by one activation at a time (the engine never runs one job's
-routine twice at once); a worker's are its finished jobs' counters, added once per job (see
-:mod:`.state`).
+emit, and at its end one ring append (an *activation entry* standing for all its trace events,
+expanded only when read) under an uncontended lock. No counter is updated on the way: a job's
+counters are counted from its entries when read, and added to its worker's once, when it
+finishes (see :mod:`.counting` and :mod:`.state`). Nothing hops threads; every buffer is
+bounded; counters are exact whatever the ring sizes.
 
 CPU time is ``time.thread_time()`` from the activation's start to its end on its thread,
 minus that of activations run inline meanwhile (a producer blocked on a full slot running the
@@ -30,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
+from .counting import count_emits
 from .entries import compact_emits, compact_inputs
-from .metrics import ErrorRecord, FlowStats, RoutineMetrics
+from .metrics import ErrorRecord, FlowStats
 from .output import _Router, install_output_router
 from .publishing import Publisher
-from .state import Changed, JobMonitor, WorkerMonitor, count_activation, count_emits
+from .state import Changed, JobMonitor, WorkerMonitor
 from .trace import ACTIVATION, next_seq, take_seqs
 
 if TYPE_CHECKING:
@@ -83,18 +82,16 @@ class Recorder(Publisher):
 
     # -- jobs ----------------------------------------------------------------------------
     def job_created(self, job: JobContext) -> None:
-        jm = job.monitor = JobMonitor(job, self.trace_size, self.output_limit)
+        jm = job.monitor = JobMonitor(job, self.trace_size, self.output_limit, self._fold_lock)
         wm = self.workers.get(job.worker_id) or self._wm(job.worker_id)
         wm.recent_jobs.append(job)
         rid, meta = job.entry[0] if job.entry else None, job.metadata or None
         if self.bus.active:
             self._write(job, job.created_at, "job_start", rid, None, meta, None, job.status)
-        else:  # the quiet path of _write, inline (once per job)
-            trace = jm.trace
-            trace.job_events += 1
+        else:  # the quiet path of _write, inline (once per job); nobody else has the job yet
             # fmt: off
-            trace.add((next_seq(), job.created_at, "job_start", rid, job.job_id, None, meta, None,
-                       job.status), 1)
+            jm.trace.add((next_seq(), job.created_at, "job_start", rid, job.job_id, None, meta,
+                          None, job.status), 1)
             # fmt: on
         for observer in self.job_observers:
             observer.job_created(job)
@@ -106,20 +103,12 @@ class Recorder(Publisher):
         if status in FINISHED:
             duration = job.duration
             self._write(job, now(), "job_end", None, old, job.error, duration, status)
-            self._fold(job, status, duration)  # packs the kept job for the garbage collector
+            self._fold(job, status, duration)
             self.changed.notify_changed()
             return
-        if self.bus.active or status == "paused":
-            self._write(job, now(), "job_status", None, old, job.error, None, status)
-            if status == "paused":
-                self.changed.notify_changed()
-            return
-        trace = job.monitor.trace  # the quiet path of _write, inline (job starts running)
-        trace.job_events += 1
-        # fmt: off
-        trace.add((next_seq(), now(), "job_status", None, job.job_id, old, job.error, None,
-                   status), 1)
-        # fmt: on
+        self._write(job, now(), "job_status", None, old, job.error, None, status)
+        if status == "paused":
+            self.changed.notify_changed()
 
     # -- activations ---------------------------------------------------------------------
     def activation_start(self, act: ActivationContext) -> None:
@@ -129,23 +118,22 @@ class Recorder(Publisher):
         job = act.job
         jm = job.monitor
         rid = act.routine.routine_id
-        m = jm.routines.get(rid)
-        if m is None:
-            m = jm.routine(rid)
         t0 = now()
         pending = jm.pending
         since = pending.pop(rid, None) if pending else None
         if since is None:
-            since = m.last_execution if act.attempt else m.last_start
-            if since is None:  # the first activation of an entry routine
+            last = jm.last.get(rid)
+            if last is not None:  # inputs that came while it ran waited from its start
+                since = last[1] if act.attempt else last[0]
+            else:  # the first activation of an entry routine
                 since = job.created_at
-        m.running = True
+        jm.running[rid] = t0
         eager = self.bus.active
         local = _thread
         act.recorded = local.current = [
             t0,
             thread_time() if self.cpu_time else 0.0,
-            None if since is None else max(0.0, t0 - since),
+            max(0.0, t0 - since),
             None,
             local.current,
             0.0,
@@ -153,7 +141,7 @@ class Recorder(Publisher):
             None,
         ]
         if eager:  # someone listens: every event is published as it happens
-            self._write_start(act, m, t0)
+            self._write_start(act, t0)
 
     def emit(self, act: ActivationContext, event: str, payload: dict[str, Any]) -> None:
         """Note the emit on the activation (time taken now); written out at its end."""
@@ -177,21 +165,19 @@ class Recorder(Publisher):
             emits = st[_EMITS] = []
         emits.append((ts, event, payload))
         if len(emits) >= self._noted_max:
-            self._drop_oldest_emits(act, emits)
+            cut = len(emits) - self._keep  # the oldest: no ring would keep them
+            dropped = [e[1] for e in emits[:cut]]
+            del emits[:cut]
+            with self._fold_lock:
+                act.job.monitor.drop_emits(act.routine.routine_id, dropped)
+                if act.job.monitor.folded:
+                    self._count_late_emits(act, dropped)
 
-    def _drop_oldest_emits(
-        self, act: ActivationContext, emits: list[tuple[float, str, Any]]
-    ) -> None:
-        """Bound what one activation notes: count the oldest emits, keep what the rings can keep."""
-        cut = len(emits) - self._keep
-        job = act.job
-        rid = act.routine.routine_id
-        m = job.monitor.routines[rid]
-        dropped = emits[:cut]
-        del emits[:cut]
-        count_emits(m, dropped)
-        m.items_out += cut
-        m.events += cut
+    def _count_late_emits(self, act: ActivationContext, events: list[str]) -> None:
+        m = self._wm(act.job.worker_id).routine(act.routine.routine_id)
+        count_emits(m, events)
+        m.items_out += len(events)
+        m.events += len(events)
 
     def activation_end(
         self, act: ActivationContext, duration: float, error: BaseException | None
@@ -211,70 +197,44 @@ class Recorder(Publisher):
         job = act.job
         jm = job.monitor
         rid = act.routine.routine_id
-        m = jm.routines[rid]
         ts = now()
-        inputs = act.inputs
-        n_in = 0
-        for items in inputs.values():
-            n_in += len(items)
-        emits = st[_EMITS]
-        n_out = len(emits) if emits else 0
+        t0 = st[_T0]
+        jm.last[rid] = (t0, ts)
+        jm.running.pop(rid, None)
         failed = None if error is None else repr(error)
-        wait = st[_WAIT]
-        event = None
-        if n_out:
-            event = emits[0][1]
-            if n_out > 1 and any(e[1] != event for e in emits):
-                event = None  # several events: counted one by one
-            counts = m.emits
-            if counts is None:
-                counts = m.emits = {}
-            if event is None:
-                count_emits(m, emits)
-            else:
-                counts[event] = counts.get(event, 0) + n_out
-        # the job's counters (inline: this runs once per activation)
-        m.execution_count += 1
-        m.total_duration += duration
-        if m.min_duration is None or duration < m.min_duration:
-            m.min_duration = duration
-        if m.max_duration is None or duration > m.max_duration:
-            m.max_duration = duration
-        if error is not None:
-            m.error_count += 1
-        m.last_execution = ts
-        m.total_cpu_time += cpu
-        if wait is not None:
-            m.total_queue_wait += wait
         blocked = act.blocked  # waiting for room in full slots (not in duration)
         if blocked:
-            m.total_blocked_time += blocked
-        m.items_in += n_in
-        m.items_out += n_out
-        m.running = False
-        m.last_start = st[_T0]
+            self._blocked(jm, rid, blocked)
         if st[_EAGER] or self.bus.active:  # someone listens: whatever is not published yet is now
-            self._end_now(act, m, st[_T0], not st[_EAGER], emits, ts, duration, failed, cpu, wait)
-        else:
-            n = len(inputs) + 2 + n_out
-            seq0 = take_seqs(n)
-            # inputs and emits held flat (see monitor/entries.py)
+            emits = st[_EMITS]
             # fmt: off
-            entry = (seq0, st[_T0], ACTIVATION, rid, job.job_id, compact_inputs(inputs),
-                     compact_emits(emits), duration, failed, ts, cpu, wait, act.attempt, n)
+            self._end_now(act, t0, not st[_EAGER], emits, ts, duration, failed, cpu, st[_WAIT])
             # fmt: on
+            return
+        inputs = act.inputs
+        emits = st[_EMITS]
+        n_out = len(emits) if emits else 0
+        n = len(inputs) + 2 + n_out
+        # one entry for the whole activation, inputs and emits held flat (see .entries)
+        # fmt: off
+        entry = (take_seqs(n), t0, ACTIVATION, rid, job.job_id, compact_inputs(inputs),
+                 compact_emits(emits), duration, failed, ts, cpu, st[_WAIT], act.attempt, n)
+        # fmt: on
+        with self._fold_lock:  # _append, inline (once per activation)
             jm.trace.add(entry, n)
-            m.events += n
             if n_out:
                 self.workers[job.worker_id].history.add(entry, n_out)
-        if jm.folded:  # the job already finished (e.g. cancelled while this ran)
-            late = RoutineMetrics(rid)
-            count_activation(late, duration, ts, error is not None, cpu, wait, n_in, n_out, blocked)
-            if n_out:
-                count_emits(late, emits)
-            with self._fold_lock:
-                self._wm(job.worker_id).routine(rid).merge(late)
-                jm.adopt(rid, m)  # m may have been packed with the job before this ended
+            if jm.folded:  # the job already finished (e.g. cancelled while this ran)
+                self._count_late(jm, entry)
+
+    def _blocked(self, jm: JobMonitor, rid: str, seconds: float) -> None:
+        with self._fold_lock:
+            blocked = jm.blocked
+            if blocked is None:
+                blocked = jm.blocked = {}
+            blocked[rid] = blocked.get(rid, 0.0) + seconds
+            if jm.folded:
+                self._wm(jm.job.worker_id).routine(rid).total_blocked_time += seconds
 
     def _fold(self, job: JobContext, status: str, duration: float | None) -> None:
         """Add a finished job's counters to its worker's and its flow's (once)."""
@@ -282,10 +242,8 @@ class Recorder(Publisher):
         wm = self._wm(job.worker_id)
         with self._fold_lock:
             if not jm.folded:
-                jm.folded = True
-                for rid, m in list(jm.routines.items()):
-                    wm.routine(rid).merge(m)
-                jm.pack(whole=status == "completed")
+                jm.fold_into(wm.routines)
+                jm.pack(whole=status == "completed")  # kept jobs: cheap for the collector
             stats = self.flow_stats.get(job.flow_id)
             if stats is None:
                 stats = self.flow_stats[job.flow_id] = FlowStats(job.flow_id)
@@ -299,14 +257,11 @@ class Recorder(Publisher):
         rid = act.routine.routine_id
         ts = now()
         name = type(error).__name__
-        m = job.monitor.routines.get(rid)
         if strategy == "skip":  # a skipped activation is recorded, not counted as an error
-            self._write(
-                job, ts, "routine_skipped", rid, name, str(error), None, strategy, counter=m
-            )
+            self._write(job, ts, "routine_skipped", rid, name, str(error), None, strategy)
             return
         etype = "routine_retry" if strategy == "retry" else "routine_error"
-        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy, counter=m)
+        seq = self._write(job, ts, etype, rid, name, str(error), None, strategy)
         job.monitor.errors.append(
             ErrorRecord(f"err-{seq}", job.job_id, rid, ts, name, str(error), tb, strategy)
         )

@@ -1,9 +1,11 @@
-"""What the monitor keeps per job and per worker, and the counter updates the recorder makes.
+"""What the monitor keeps per job and per worker.
 
-A job's per-routine counters are written by one activation at a time (the engine never runs
-one job's routine twice at once), so they need no lock. A worker's counters are its finished
-jobs' counters, added once when each job finishes (under the monitor's fold lock); readers add
-the live jobs' counters to them (see :meth:`Queries.worker_routines`).
+A job's per-routine counters are not kept while it runs: they are counted from its trace
+entries when read (see :mod:`.counting`). A worker's counters are its finished jobs'
+counters, added once when each job finishes; readers add the live jobs' (see
+:meth:`Queries.worker_routines`). Every write to a job's trace, and every read that counts
+it, holds the monitor's counting lock (``JobMonitor.lock``), so an entry is counted exactly
+once: by the fold when the job finishes, or, written after that, by its writer.
 """
 
 from __future__ import annotations
@@ -11,22 +13,22 @@ from __future__ import annotations
 import marshal
 import threading
 from collections import deque
-from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
 
+from .counting import count_emits, count_entries, count_entry
 from .metrics import ErrorRecord, ExecutionMetrics, RoutineMetrics
 from .output import JobOutput
-from .trace import Ring, TraceBuffer
+from .trace import ACTIVATION, Ring, TraceBuffer
 
 if TYPE_CHECKING:
     from routilux_nb.core.job import JobContext
 
     from .debug import DebugSession
 
-__all__ = ["Changed", "JobMonitor", "WorkerMonitor", "count_activation", "count_emits"]
+__all__ = ["Changed", "JobMonitor", "WorkerMonitor"]
 
 
 class Changed(threading.Condition):
@@ -59,77 +61,72 @@ class Changed(threading.Condition):
 
 
 _FIELDS = RoutineMetrics.__slots__
-_EMITS = _FIELDS.index("emits")
-_EVENTS = _FIELDS.index("events")
-_RID = _FIELDS.index("routine_id")
 _values = attrgetter(*_FIELDS)
-#: held while a finished job's packed counters become objects again
+#: held while a completed job's blob becomes objects again
 _UNPACKING = threading.Lock()
 
 
-def pack_metrics(m: RoutineMetrics) -> tuple[Any, ...]:
-    """A routine's counters as one tuple of atomic values (the collector stops tracking it)."""
-    values: tuple[Any, ...] = _values(m)
-    emits = values[_EMITS]
-    if emits is None:
-        return values
-    flat = tuple(chain.from_iterable(list(emits.items())))
-    return (*values[:_EMITS], flat, *values[_EMITS + 1 :])
-
-
 def metrics_from(values: tuple[Any, ...]) -> RoutineMetrics:
-    """Counters from their values in ``RoutineMetrics.__slots__`` order (``emits`` a dict)."""
+    """Counters from their values in ``RoutineMetrics.__slots__`` order (as packed)."""
     m = RoutineMetrics.__new__(RoutineMetrics)
     for name, value in zip(_FIELDS, values, strict=True):
         setattr(m, name, value)
     return m
 
 
-def unpack_metrics(values: tuple[Any, ...]) -> RoutineMetrics:
-    """Counters from :func:`pack_metrics`."""
-    m = metrics_from(values)
-    emits = values[_EMITS]
-    if emits is not None:
-        m.emits = dict(zip(emits[0::2], emits[1::2], strict=True))
-    return m
-
-
 class JobMonitor:
-    """What the monitor keeps for one job (``job.monitor``).
+    """What the monitor keeps for one job (``job.monitor``): its trace, what its routines are
+    doing now, and the counters of trace entries its ring dropped.
 
-    Once the job finished, its per-routine counters are packed into tuples of numbers, and once
-    it completed (so nothing of it can run any more) its trace too, all in one marshal blob
-    (:meth:`pack`): the garbage collector does not walk every kept job's counters and trace.
-    The first read of ``routines`` or ``trace`` makes them objects again (and keeps them).
+    ``routines`` (the per-routine counters) is counted from the trace when read. Once the job
+    completed (so nothing of it can run any more) its trace goes into one marshal blob
+    (:meth:`pack`): a kept finished job costs the garbage collector one object. The first read
+    of ``trace`` makes it objects again (and keeps them); counting reads the blob as it is.
     """
 
     __slots__ = (
         "_blob",
+        "_counted",
         "_errors",
-        "_packed",
-        "folded",
-        "matched",
         "_metrics",
         "_output",
+        "blocked",
         "debug",
+        "dropped",
+        "folded",
         "job",
+        "last",
+        "lock",
+        "matched",
         "output_limit",
         "pending",
-        "routines",
+        "running",
         "trace",
     )
 
-    def __init__(self, job: JobContext, trace_size: int, output_limit: int) -> None:
+    def __init__(
+        self, job: JobContext, trace_size: int, output_limit: int, lock: threading.Lock
+    ) -> None:
         self.job = job
-        self.routines: dict[str, RoutineMetrics] = {}
-        self._packed: dict[str, tuple[Any, ...]] | None = None
-        #: a completed job's packed counters and trace (see :meth:`pack`)
-        self._blob: bytes | None = None
+        #: the monitor's counting lock: held by every write to the trace and by counting reads
+        self.lock = lock
         self.trace = TraceBuffer(trace_size, self)
-        #: true once the job's counters were added to its worker's
-        self.folded = False
+        #: routine id -> when its running activation started
+        self.running: dict[str, float] = {}
+        #: routine id -> (start, end) of its newest finished activation
+        self.last: dict[str, tuple[float, float]] = {}
         #: routine id -> when its oldest not-yet-taken input was emitted (for queue wait)
         self.pending: dict[str, float] | None = None
+        #: routine id -> counters of its trace entries the ring dropped
+        self.dropped: dict[str, RoutineMetrics] | None = None
+        #: routine id -> seconds its activations waited for room in full slots
+        self.blocked: dict[str, float] | None = None
+        #: true once the job's counters were added to its worker's
+        self.folded = False
+        #: a completed job's trace (see :meth:`pack`)
+        self._blob: bytes | None = None
+        #: (entries counted, their counters): what ``routines`` counted already
+        self._counted: tuple[int, dict[str, RoutineMetrics]] | None = None
         self.output_limit = output_limit
         self._output: JobOutput | None = None
         self._metrics: ExecutionMetrics | None = None
@@ -138,82 +135,138 @@ class JobMonitor:
         #: id(parked payload) -> (payload, items that made a routine breakpoint's condition true)
         self.matched: dict[int, tuple[Any, list[dict[str, Any]]]] | None = None
 
-    def routine(self, rid: str) -> RoutineMetrics:
-        m = self.routines.get(rid)
-        if m is None:
-            m = self.routines[rid] = RoutineMetrics(rid)
-        return m
+    # -- counters --------------------------------------------------------------------------
+    @property
+    def routines(self) -> dict[str, RoutineMetrics]:
+        """Per routine id: the job's counters, counted now from its trace (fresh objects).
 
+        A live job's counts of the entries already read are kept (``_counted``), so a read
+        counts only the entries added since (views read live jobs ten times a second).
+        """
+        with self.lock:  # no entry is being written or dropped meanwhile
+            blob = self._blob
+            if blob is None:
+                counted = self._counted
+                n, new = object.__getattribute__(self, "trace").since(counted[0] if counted else 0)
+                if new is None or counted is None:  # count from the start
+                    base, dropped = None, self.dropped
+                    dropped = {r: m.copy() for r, m in dropped.items()} if dropped else None
+                    if new is None:
+                        new = object.__getattribute__(self, "trace").held()
+                else:
+                    base, dropped = counted[1], None
+                blocked = dict(self.blocked) if self.blocked else None
+            running = dict(self.running)
+            last = dict(self.last)
+        if blob is not None:  # a completed job: counted from its blob as it is
+            (_, entries, _, _, _), packed, blocked = marshal.loads(blob)
+            out: dict[str, RoutineMetrics] = {}
+            dropped = {r: metrics_from(v) for r, v in packed.items()} if packed else None
+            count_entries(out, entries, dropped, blocked)
+        else:
+            fresh = {r: m.copy() for r, m in base.items()} if base is not None else {}
+            count_entries(fresh, new, dropped)
+            self._counted = (n, fresh)  # never changed once kept: later reads copy it
+            out = {r: m.copy() for r, m in fresh.items()}
+            if blocked:
+                count_entries(out, (), None, blocked)
+        for rid, t0 in running.items():
+            m = out.get(rid)
+            if m is None:
+                m = out[rid] = RoutineMetrics(rid)
+            m.running = True
+            m.last_start = t0
+        for rid, (t0, _) in last.items():
+            m = out.get(rid)
+            if m is not None and not m.running:
+                m.last_start = t0
+        return out
+
+    @property
+    def total_events(self) -> int:
+        """Every event recorded for the job, kept or not (``trace.total``, read from the
+        blob of a completed job as it is)."""
+        blob = self._blob
+        if blob is None:
+            total: int = self.trace.total
+            return total
+        (_, entries, _, dropped_events, _), _, _ = marshal.loads(blob)
+        held: int = sum(e[13] if e[2] == ACTIVATION else 1 for e in entries)
+        return int(dropped_events) + held
+
+    def routine(self, rid: str) -> RoutineMetrics:
+        """The job's counters of one routine (zeros if it never ran)."""
+        return self.routines.get(rid) or RoutineMetrics(rid)
+
+    def drop(self, entries: list[tuple[Any, ...]]) -> None:
+        """Count entries the trace ring drops (lock held: called from a write)."""
+        dropped = self.dropped
+        if dropped is None:
+            dropped = self.dropped = {}
+        for e in entries:
+            count_entry(dropped, e)
+
+    def drop_emits(self, rid: str, events: list[str]) -> None:
+        """Count emits an activation noted but no ring will keep (lock held)."""
+        dropped = self.dropped
+        if dropped is None:
+            dropped = self.dropped = {}
+        m = dropped.get(rid)
+        if m is None:
+            m = dropped[rid] = RoutineMetrics(rid)
+        count_emits(m, events)
+        m.items_out += len(events)
+        m.events += len(events)
+        object.__getattribute__(self, "trace").dropped_events += len(events)
+        self._counted = None  # these counts are in no entry: the next read counts afresh
+
+    def fold_into(self, totals: dict[str, RoutineMetrics]) -> None:
+        """Add the job's counters to ``totals`` (its worker's) once (lock held)."""
+        self.folded = True
+        trace = object.__getattribute__(self, "trace")
+        count_entries(totals, trace.held(), self.dropped, self.blocked)
+
+    # -- packing ---------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        """``routines`` or ``trace`` of a finished job that were packed: unpacked once, kept."""
-        if name != "routines" and name != "trace":
+        """``trace`` of a completed job that was packed: unpacked once, kept."""
+        if name != "trace":
             raise AttributeError(name)
         with _UNPACKING:
             blob = self._blob
             if blob is not None:
-                values, state = marshal.loads(blob)
-                self.trace = TraceBuffer.restored(self, state)
-                self.routines = {v[_RID]: metrics_from(v) for v in values}
+                state, packed, blocked = marshal.loads(blob)
+                trace = TraceBuffer.restored(self, state)
+                if packed:
+                    self.dropped = {r: metrics_from(v) for r, v in packed.items()}
+                self.blocked = blocked
+                self.trace = trace
                 self._blob = None
-            if name == "trace":
-                return object.__getattribute__(self, "trace")
-            packed = self._packed
-            if packed is None:  # unpacked meanwhile by another thread (or never packed)
-                return object.__getattribute__(self, "routines")
-            routines = {rid: unpack_metrics(v) for rid, v in packed.items()}
-            self.routines = routines
-            self._packed = None
-            return routines
+            return object.__getattribute__(self, "trace")
 
     def pack(self, whole: bool = False) -> None:
-        """Pack the finished job's counters (called once, under the monitor's fold lock).
+        """Make the finished job cheap to keep (called once, with the counting lock held).
 
         ``whole``: the job completed, so none of its activations still runs and nothing
-        writes to its trace any more: the trace goes into one marshal blob with the counters,
-        and the job keeps no object the collector walks. Otherwise (or when a payload is not
-        marshal-able) the trace's activation entries are packed one by one
-        (:meth:`TraceBuffer.pack`), in place, so a late writer loses nothing.
+        writes to its trace any more: the trace goes into one marshal blob. Otherwise (or
+        when a payload is not marshal-able) the trace's activation entries are packed one by
+        one (:meth:`TraceBuffer.pack`), in place, so a late writer loses nothing.
         """
-        with _UNPACKING:
-            if self._blob is not None or self._packed is not None:
-                return
-            routines = object.__getattribute__(self, "routines")
-            trace = object.__getattribute__(self, "trace")
-            if whole:
+        trace = object.__getattribute__(self, "trace")
+        self.pending = self._counted = None
+        if whole:
+            dropped = self.dropped
+            packed = {r: _values(m) for r, m in dropped.items()} if dropped else None
+            with _UNPACKING:
                 try:
-                    values = [_values(m) for m in list(routines.values())]
-                    self._blob = marshal.dumps((values, trace.state()))
+                    self._blob = marshal.dumps((trace.state(), packed, self.blocked))
                 except ValueError:  # something marshal cannot write: packed entry by entry
                     pass
                 else:
-                    self.pending = None
-                    del self.routines, self.trace
+                    self.dropped = self.blocked = None
+                    self.last = {}  # nothing runs any more (an empty dict is not tracked)
+                    del self.trace
                     return
-            self._packed = {rid: pack_metrics(m) for rid, m in list(routines.items())}
-            del self.routines
         trace.pack()
-
-    def adopt(self, rid: str, m: RoutineMetrics) -> None:
-        """Make ``m`` the job's counters of ``rid`` again: an activation that took ``m`` before
-        the job finished updated it after they were packed (called under the fold lock)."""
-        with _UNPACKING:
-            packed = self._packed
-            if packed is not None:
-                packed[rid] = pack_metrics(m)
-                return
-        routines = self.routines  # unpacks a blob first
-        if routines.get(rid) is not m:
-            routines[rid] = m
-
-    def routine_events(self) -> int:
-        """Trace events recorded for the job's routines (without unpacking them)."""
-        blob = self._blob
-        if blob is not None:
-            return sum(v[_EVENTS] for v in marshal.loads(blob)[0])
-        packed = self._packed
-        if packed is not None:
-            return sum(v[_EVENTS] for v in list(packed.values()))
-        return sum(m.events for m in list(self.routines.values()))
 
     @property
     def metrics(self) -> ExecutionMetrics:
@@ -256,43 +309,3 @@ class WorkerMonitor:
         if m is None:  # setdefault: two threads never make two counters of one routine
             m = self.routines.setdefault(rid, RoutineMetrics(rid))
         return m
-
-
-def count_activation(
-    m: RoutineMetrics,
-    duration: float,
-    ts: float,
-    failed: bool,
-    cpu: float,
-    wait: float | None,
-    n_in: int,
-    n_out: int,
-    blocked: float = 0.0,
-) -> None:
-    m.execution_count += 1
-    m.total_duration += duration
-    if m.min_duration is None or duration < m.min_duration:
-        m.min_duration = duration
-    if m.max_duration is None or duration > m.max_duration:
-        m.max_duration = duration
-    if failed:
-        m.error_count += 1
-    m.last_execution = ts
-    m.total_cpu_time += cpu
-    if wait is not None:
-        m.total_queue_wait += wait
-    m.total_blocked_time += blocked
-    m.items_in += n_in
-    m.items_out += n_out
-
-
-def count_emits(m: RoutineMetrics, emits: list[tuple[float, str, Any]]) -> None:
-    counts = m.emits
-    if counts is None:
-        counts = m.emits = {}
-    if len(emits) == 1:
-        event = emits[0][1]
-        counts[event] = counts.get(event, 0) + 1
-        return
-    for _, event, _ in emits:
-        counts[event] = counts.get(event, 0) + 1

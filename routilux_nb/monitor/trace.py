@@ -231,11 +231,14 @@ class Ring:
             while drop > 0 and kept < self.size:
                 drop -= 1
                 kept += self._count(held[drop])
-            for _ in range(drop):
-                entries.popleft()
+            if drop:
+                self._dropping([entries.popleft() for _ in range(drop)])
             self._approx = kept
         finally:
             _TRIMMING.release()
+
+    def _dropping(self, entries: list[tuple[Any, ...]]) -> None:
+        """The oldest entries, just dropped (a history ring forgets them)."""
 
     def records(self, emits_only: bool = False) -> list[TraceRecord]:
         """The newest ``size`` events, by seq."""
@@ -252,40 +255,72 @@ class TraceBuffer(Ring, HtmlRepr):
     """A job's trace: the newest ``maxlen`` events (``Monitor(trace_size=...)``, default 1000);
     ``total`` counts every event ever recorded, kept or not."""
 
-    __slots__ = ("_owner", "job_events")
+    __slots__ = ("_owner", "dropped_entries", "dropped_events")
 
     def __init__(self, size: int, owner: Any) -> None:  # Ring's fields: hot path
         self._entries: deque[tuple[Any, ...]] = deque()
         self._approx = 0
         self.emits_only = False
         self.size = size
-        #: the job's monitor (its per-routine counters count its routines' trace events)
+        #: the job's monitor (it counts what the ring drops)
         self._owner = owner
-        #: events of the job itself (start, status, end, breakpoints, discards)
-        self.job_events = 0
+        #: events the ring dropped, or that an activation noted beyond what rings keep
+        self.dropped_events = 0
+        #: entries the ring dropped (entry ``i`` ever added is at ``i - dropped_entries``)
+        self.dropped_entries = 0
 
-    def state(self) -> tuple[int, tuple[tuple[Any, ...], ...], int, int]:
-        """``(size, entries, approx, job_events)``: what :meth:`restored` takes back."""
-        return self.size, tuple(self._entries), self._approx, self.job_events
+    def held(self) -> list[tuple[Any, ...]]:
+        """The entries held now, oldest first (a copy)."""
+        return list(self._entries)
+
+    def since(self, k: int) -> tuple[int, list[tuple[Any, ...]] | None]:
+        """``(n, entries)``: how many entries were ever added, and those added after the
+        first ``k`` (``None`` if some of them were dropped already). Call it with the
+        writers' lock held (the monitor's counting lock)."""
+        dropped = self.dropped_entries
+        entries = self._entries
+        n = dropped + len(entries)
+        if k < dropped:
+            return n, None
+        return n, list(itertools.islice(entries, k - dropped, None))
+
+    def state(self) -> tuple[int, tuple[tuple[Any, ...], ...], int, int, int]:
+        """``(size, entries, approx, dropped_events, dropped_entries)``: what
+        :meth:`restored` takes back."""
+        # fmt: off
+        return (self.size, tuple(self._entries), self._approx, self.dropped_events,
+                self.dropped_entries)
+        # fmt: on
 
     @classmethod
     def restored(cls, owner: Any, state: tuple[Any, ...]) -> TraceBuffer:
-        """A trace holding what :meth:`state` returned (a packed job's, read again)."""
         trace = cls(state[0], owner)
         trace.load(*state[1:])
         return trace
 
-    def load(self, entries: tuple[tuple[Any, ...], ...], approx: int, job_events: int) -> None:
-        """Hold ``entries`` (a fresh trace being restored)."""
+    def load(
+        self,
+        entries: tuple[tuple[Any, ...], ...],
+        approx: int,
+        dropped_events: int,
+        dropped_entries: int,
+    ) -> None:
+        """Hold ``entries`` (a fresh trace being restored from :meth:`state`)."""
         self._entries.extend(entries)
         self._approx = approx
-        self.job_events = job_events
+        self.dropped_events = dropped_events
+        self.dropped_entries = dropped_entries
+
+    def _dropping(self, entries: list[tuple[Any, ...]]) -> None:
+        """Count what the job's ring drops (its writer holds the monitor's counting lock)."""
+        self.dropped_events += sum(self._count(e) for e in entries)
+        self.dropped_entries += len(entries)
+        self._owner.drop(entries)
 
     @property
     def total(self) -> int:
-        """Every event recorded for the job, kept or not (exact: summed from counters)."""
-        counted: int = self._owner.routine_events()
-        return self.job_events + counted
+        """Every event recorded for the job, kept or not (exact)."""
+        return self.dropped_events + sum(self._count(e) for e in list(self._entries))
 
     @property
     def maxlen(self) -> int:
