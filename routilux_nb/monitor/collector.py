@@ -82,7 +82,8 @@ class Monitor(Recorder, Queries, SnapshotBuilder):
         self.capture_output = capture_output
         self.cpu_time = cpu_time
         self._keep = max(trace_size, history_size)
-        self._noted_max = max(4096, 2 * self._keep)
+        #: values an activation notes (three per emit) before it drops the oldest emits
+        self._noted_max = 3 * max(4096, 2 * self._keep)
         self.breakpoints = BreakpointManager(on_change=self._set_armed)
         self.bus = EventBus(bus_retain)
         self.ticker = Ticker()

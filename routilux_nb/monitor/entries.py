@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterator
-from itertools import chain
 from typing import Any
 
 __all__ = [
@@ -50,13 +49,10 @@ def compact_inputs(inputs: dict[str, list[Any]]) -> Inputs:
     return inputs  # pragma: no cover - one item, returned above
 
 
-def compact_emits(emits: list[tuple[float, str, Any]] | None) -> tuple[Any, ...] | None:
-    """``[(ts, event, payload), ...]`` flattened into one tuple (``None`` when nothing was emitted)."""
-    if not emits:
-        return None
-    if len(emits) == 1:
-        return emits[0]
-    return tuple(chain.from_iterable(emits))
+def compact_emits(emits: list[Any] | None) -> tuple[Any, ...] | None:
+    """The emits an activation noted, ``[ts, event, payload, ts, ...]``, as its entry keeps
+    them: one tuple (``None`` when nothing was emitted)."""
+    return tuple(emits) if emits else None
 
 
 def input_items(inputs: Inputs) -> list[tuple[str, list[Any]]]:
@@ -73,7 +69,7 @@ def input_slots(inputs: Inputs | bytes) -> int:
     return 1 if type(inputs) is tuple else len(inputs)
 
 
-def emitted(emits: tuple[Any, ...] | None) -> Iterator[tuple[float, str, Any]]:
+def emitted(emits: tuple[Any, ...] | list[Any] | None) -> Iterator[tuple[float, str, Any]]:
     """``(ts, event, payload)`` of each emit of an entry, in order."""
     if not emits:
         return iter(())

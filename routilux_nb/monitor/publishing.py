@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 
 from .counting import ROUTINE_EVENTS, count_entry
+from .entries import emitted
 from .state import JobMonitor, WorkerMonitor
 from .trace import ACTIVATION, Ring, bus_message, next_seq
 
@@ -114,7 +115,7 @@ class Publisher:
         act: ActivationContext,
         t0: float,
         started_quietly: bool,
-        emits: list[tuple[float, str, Any]] | None,
+        emits: list[Any] | None,
         ts: float,
         duration: float,
         failed: str | None,
@@ -127,7 +128,7 @@ class Publisher:
         if started_quietly:  # the bus got a listener while it ran
             self._write_start(act, t0)
         history = self.workers[job.worker_id].history
-        for ets, event, payload in emits or ():
+        for ets, event, payload in emitted(emits):
             self._write(job, ets, "event_emit", rid, event, payload, None, None, history=history)
         status = "ok" if failed is None else "error"
         self._write(job, ts, "routine_end", rid, None, failed, duration, status, cpu, wait)

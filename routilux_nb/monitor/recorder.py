@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorder"]
 
-#: emits noted by one activation before the oldest beyond what the rings keep are dropped
-_NOTED_MAX = 4096
 # positions in the per-activation state list (``act.recorded``)
 _T0, _CPU0, _WAIT, _EMITS, _OUTER, _CHILD_CPU, _EAGER, _LAST_EVENT = range(8)
 
@@ -161,12 +159,12 @@ class Recorder(Publisher):
             self._emit_now(act, ts, event, payload)
             return
         emits = st[_EMITS]
-        if emits is None:
+        if emits is None:  # held flat: ts, event, payload, ts, ... (no tuple per emit)
             emits = st[_EMITS] = []
-        emits.append((ts, event, payload))
+        emits += (ts, event, payload)
         if len(emits) >= self._noted_max:
-            cut = len(emits) - self._keep  # the oldest: no ring would keep them
-            dropped = [e[1] for e in emits[:cut]]
+            cut = 3 * (len(emits) // 3 - self._keep)  # the oldest: no ring would keep them
+            dropped = emits[1:cut:3]
             del emits[:cut]
             with self._fold_lock:
                 act.job.monitor.drop_emits(act.routine.routine_id, dropped)
@@ -213,7 +211,7 @@ class Recorder(Publisher):
             return
         inputs = act.inputs
         emits = st[_EMITS]
-        n_out = len(emits) if emits else 0
+        n_out = len(emits) // 3 if emits else 0
         n = len(inputs) + 2 + n_out
         # one entry for the whole activation, inputs and emits held flat (see .entries)
         # fmt: off

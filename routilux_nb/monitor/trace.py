@@ -109,7 +109,7 @@ def activation_entry(
     rid: str,
     jid: str,
     inputs: dict[str, list[Any]],
-    emits: list[tuple[float, str, Any]] | None,
+    emits: list[Any] | None,
     duration: float,
     failed: str | None,
     ts_end: float,

@@ -23,9 +23,10 @@ def test_compact_forms_round_trip() -> None:
     assert input_items(compact_inputs(two)) == list(two.items())
     assert input_slots(compact_inputs(two)) == 2
     emits = [(1.0, "out", {"v": 1}), (2.0, "err", {"v": 2}), (3.0, "out", {"v": 3})]
-    assert list(emitted(compact_emits(emits))) == emits
-    assert emit_count(compact_emits(emits)) == 3
-    assert list(emitted(compact_emits(emits[:1]))) == emits[:1]
+    noted = [value for emit in emits for value in emit]  # as an activation notes them
+    assert list(emitted(compact_emits(noted))) == emits
+    assert emit_count(compact_emits(noted)) == 3
+    assert list(emitted(compact_emits(noted[:3]))) == emits[:1]
     assert compact_emits(None) is None and compact_emits([]) is None
     assert list(emitted(None)) == [] and emit_count(None) == 0
 
