@@ -4,9 +4,17 @@ Runs the engine benchmark's chain (source -> transform -> sink) alternately with
 off and on in the same process, so both sides see the same machine state, and prints the
 medians and the cost in % of items/s (one job of ``--items`` items) and of jobs/s
 (``--jobs`` one-item jobs). With ``--profile`` it prints the top entries of a cProfile of
-5,000 one-item jobs and of one 20,000-item job, monitoring on.
+5,000 one-item jobs and of one 20,000-item job, monitoring on; with ``--hooks`` the CPU cost
+of each hook, driven directly on one thread.
 
-    python benchmarks/bench_monitor.py [--repeat 5] [--items 20000] [--jobs 5000] [--profile]
+With ``--pinned`` it runs 20,000 one-item jobs in fresh processes pinned to one CPU (the
+work done, without the lock and GIL hand-offs between two cores) and prints process CPU per
+job with monitoring off, on, on without CPU timing, and with a *floor* monitor that keeps the
+least a per-job trace needs (one tuple appended per job start and end, per activation and per
+emit), each with the garbage collector's share.
+
+    python benchmarks/bench_monitor.py [--repeat 5] [--items 20000] [--jobs 5000]
+    python benchmarks/bench_monitor.py --profile | --hooks | --pinned [--cpu 0]
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
+import os
 import pstats
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -178,6 +189,88 @@ def hook_costs(n: int = 20_000) -> dict[str, float]:
     return out
 
 
+_PINNED_PROBE = r"""
+import gc, json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+os.sched_setaffinity(0, {int(sys.argv[2])})
+import bench_engine as b
+import routilux_nb as rx
+from routilux_nb.core.clock import now
+from routilux_nb.monitor import Monitor
+
+class Floor(Monitor):
+    # the least a per-job trace needs: one tuple appended per job event, activation and emit
+    def job_created(self, job):
+        job.monitor = [(now(), "job_start", job.job_id)]
+    def job_status(self, job, old):
+        job.monitor.append((now(), job.status))
+    def activation_start(self, act):
+        pass
+    def activation_end(self, act, duration, error):
+        act.job.monitor.append((now(), act.routine.routine_id, duration, error))
+    def emit(self, act, event, payload):
+        act.job.monitor.append((now(), event, payload))
+
+mode, n = sys.argv[3], int(sys.argv[4])
+spent = [0.0, 0.0]
+def on_gc(phase, info):
+    if phase == "start":
+        spent[1] = time.thread_time()
+    else:
+        spent[0] += time.thread_time() - spent[1]
+gc.callbacks.append(on_gc)
+monitor = {"off": False, "on": True, "no_cpu": Monitor(cpu_time=False), "floor": Floor()}[mode]
+with rx.Runtime(monitor=monitor, max_finished_jobs=n + 1000) as rt:
+    worker = rt.start(b.build_flow("pinned"))
+    for _ in range(200):
+        worker.submit(data={"n": 1}).wait(30)
+    gc.collect()
+    spent[0] = 0.0
+    c0 = time.process_time()
+    jobs = [worker.submit(data={"n": 1}) for _ in range(n)]
+    for job in jobs:
+        assert job.wait(120).status == "completed"
+    cpu = time.process_time() - c0
+print(json.dumps([cpu / n * 1e6, spent[0] / n * 1e6]))
+"""
+PINNED_MODES = {
+    "off": "monitor off",
+    "floor": "floor: one tuple per event",
+    "no_cpu": "on, Monitor(cpu_time=False)",
+    "on": "monitor on",
+}
+
+
+def pinned(repeat: int, n: int, cpu: int) -> dict[str, tuple[float, float]]:
+    """Median (CPU us per job, of which GC) per mode, fresh processes pinned to ``cpu``."""
+    bench = Path(__file__).resolve().parent
+    runs: dict[str, list[list[float]]] = {mode: [] for mode in PINNED_MODES}
+    for _ in range(repeat):
+        for mode in PINNED_MODES:
+            out = subprocess.run(
+                [sys.executable, "-c", _PINNED_PROBE, str(bench), str(cpu), mode, str(n)],
+                env={**os.environ, "PYTHONPATH": str(bench.parent)},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {
+        mode: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs))
+        for mode, rs in runs.items()
+    }
+
+
+def report_pinned(fig: dict[str, tuple[float, float]], n: int, repeat: int) -> None:
+    print(f"{n:,} one-item jobs through the 3-routine chain, one CPU (medians of {repeat})")
+    print("                                   CPU/job (us)  of which GC   cost in jobs/s")
+    off = fig["off"][0]
+    for mode, title in PINNED_MODES.items():
+        cpu, gc_us = fig[mode]
+        pct = "" if mode == "off" else f"{100 * (1 - off / cpu):11.0f} %"
+        print(f"  {title:32} {cpu:10.1f} {gc_us:12.1f} {pct}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -188,7 +281,12 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--hooks", action="store_true", help="CPU cost of each hook, single thread")
+    parser.add_argument("--pinned", action="store_true", help="CPU per job on one CPU, by mode")
+    parser.add_argument("--cpu", type=int, default=0, help="the CPU --pinned runs on")
     args = parser.parse_args()
+    if args.pinned:
+        report_pinned(pinned(args.repeat, 20_000, args.cpu), 20_000, args.repeat)
+        return
     if args.profile:
         profile()
         return
