@@ -23,6 +23,8 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import bench_engine as b
 import routilux_nb as rx
+import os
+assert os.path.dirname(os.path.dirname(rx.__file__)) == os.environ["PYTHONPATH"], rx.__file__
 kind, monitor, n = sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
 with rx.Runtime(monitor=monitor, max_finished_jobs=n + 1000) as rt:
     worker = rt.start(b.build_flow(kind))
@@ -41,10 +43,12 @@ print(json.dumps([n / wall, cpu / n * 1e6]))
 
 
 def probe(path: str, kind: str, monitor: bool, n: int) -> list[float]:
-    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(path).resolve())}
+    root = pathlib.Path(path).resolve()
+    env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, str(BENCH), kind, "1" if monitor else "0", str(n)],
         env=env,
+        cwd=root,  # ``python -c`` puts the working directory first on sys.path
         capture_output=True,
         text=True,
         check=True,
