@@ -83,18 +83,20 @@ class JobEnding:
             if items:
                 dropped += len(items)
                 q.count -= len(items)
+        run = job._run
+        run.queued = 0
         if dropped:
-            job._run.discarded += dropped
+            run.discarded += dropped
             self.room.notify_all()
         if self.ready:
             kept = [k for k in self.ready if k[0] is not job]
             if len(kept) != len(self.ready):
                 self.ready.clear()
                 self.ready.extend(kept)
-                keys = job._run.keys
+                keys = run.keys
                 for rid, state in list(keys.items()):
                     if state == KeyState.READY:
-                        keys[rid] = KeyState.IDLE
+                        del keys[rid]  # idle
         return dropped
 
     def complete(self, job: JobContext, status: JobStatus) -> None:

@@ -6,8 +6,9 @@ for that job lives in one :class:`JobRun` that the job refers to and only the en
 and makes every write to engine state visible in the engine's own modules.
 
 A *key* is one routine of one job. Its :class:`KeyState` says whether it waits for items
-(``IDLE``), is queued for a drainer (``READY``) or runs (``RUNNING``); a key is never ready
-or running twice, which is what keeps one job's items in order.
+(``IDLE``: not in ``JobRun.keys``), is queued for a drainer (``READY``) or runs
+(``RUNNING``); a key is never ready or running twice, which is what keeps one job's items in
+order.
 """
 
 from __future__ import annotations
@@ -81,7 +82,10 @@ class JobRun:
     #: units of activity: ready or running keys, pending timers, parked items, deliveries
     #: under way. The job is idle when this falls to zero.
     active: int = 0
-    #: the state of each routine of the job that has been touched
+    #: items of the job waiting in slot queues (the job may complete only when none)
+    queued: int = 0
+    #: the routines of the job that are ready or running; any other routine is idle (so a
+    #: finished job's dict is empty, and the garbage collector stops walking it)
     keys: dict[str, KeyState] = field(default_factory=dict)
     #: when items started waiting for a routine (monotonic), for time-based policies
     since: dict[str, float] = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 Every method runs with :attr:`Schedule.lock` held (a timer callback takes it itself) and
 does no I/O: it moves items between queues, turns keys ``IDLE -> READY -> RUNNING -> IDLE``,
-counts each job's activity and finishes jobs. ``spawn`` (start a drainer) and ``call_at`` (a
+counts each job's activity and finishes jobs. A job's ``keys`` hold its ready and running
+routines only: a routine absent from them is idle. ``spawn`` (start a drainer) and ``call_at`` (a
 timer) come in as callables, so it can be driven step by step without threads.
 
 A job is *active* while it has ready or running keys, pending timers or parked items
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Prepared", "Schedule"]
 
-IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
+READY, RUNNING = KeyState.READY, KeyState.RUNNING
 _first, _second = itemgetter(0), itemgetter(1)
 #: what a drainer runs: the routine, its inputs by slot, the hops of the items, the first hop
 Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
@@ -59,6 +60,7 @@ class Schedule(JobEnding):
         self.call_at = call_at
         self.on_finished = on_finished
         self.max_concurrency = max_concurrency
+        #: guards everything here; contended, it gives the GIL away instead of convoying
         self.lock = threading.Lock()
         #: notified when a full slot gets room (and when the worker stops)
         self.room = threading.Condition(self.lock)
@@ -94,20 +96,35 @@ class Schedule(JobEnding):
         front: bool = False,
     ) -> None:
         """Queue one item for ``job`` and poke its routine."""
+        run = job._run
         if job.status in FINISHED:
-            job._run.discarded += 1
+            run.discarded += 1
             return
-        items = q.by_job.get(job.job_id)
+        by_job = q.by_job
+        items = by_job.get(job.job_id)
         if items is None:
-            items = q.by_job[job.job_id] = deque()
+            items = by_job[job.job_id] = deque()
         if front:
             items.appendleft((payload, hop))
         else:
             items.append((payload, hop))
         q.count += 1
         q.total_count += 1
-        if job._run.keys.get(q.routine_id, IDLE) == IDLE:
-            self.poke(job, q.routine_id)
+        run.queued += 1
+        rid = q.routine_id
+        if rid in run.keys:  # ready or running: it takes the item when it runs next
+            return
+        routine = self.flow.routines.get(rid)
+        if routine is None or not routine.activation_policy.is_immediate:
+            self.poke(job, rid)
+            return
+        # make_ready, inline: the hot path of every item
+        run.keys[rid] = READY
+        run.active += 1
+        ready = self.ready
+        ready.append((job, rid))
+        if self.drainers - self.busy < len(ready) and self.drainers < self.max_concurrency:
+            self.spawn_drainers()
 
     def has_items(self, job: JobContext, routine: Routine) -> bool:
         jid = job.job_id
@@ -126,7 +143,7 @@ class Schedule(JobEnding):
     def poke(self, job: JobContext, rid: str) -> None:
         """Items arrived or a timer fired for ``(job, rid)``: make it ready if its policy agrees."""
         run = job._run
-        if run.keys.get(rid, IDLE) != IDLE or job.status in FINISHED:
+        if rid in run.keys or job.status in FINISHED:
             return
         routine = self.flow.routines.get(rid)
         if routine is None:
@@ -144,7 +161,7 @@ class Schedule(JobEnding):
         self.make_ready(job, rid)
 
     def make_ready(self, job: JobContext, rid: str) -> None:
-        job._run.keys[rid] = READY
+        job._run.keys[rid] = READY  # (inlined in ``put``)
         job._run.active += 1
         self.ready.append((job, rid))
         if self.drainers - self.busy < len(self.ready) and self.drainers < self.max_concurrency:
@@ -189,19 +206,19 @@ class Schedule(JobEnding):
     def prepare(self, job: JobContext, rid: str) -> Prepared | None:
         """Take the items of a ready key; ``None`` if there is nothing to run."""
         run = job._run
+        keys = run.keys
         routine = self.flow.routines.get(rid)
         if job.status in FINISHED or routine is None:
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             self.release(job)
             return None
         if run.user_paused or run.parked or self.status != "running":
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             run.deferred |= {rid}
             run.active -= 1
             return None
-        policy = routine.activation_policy
         take: dict[str, int | None] | None
-        if policy.is_immediate and rid not in run.flush:
+        if routine.activation_policy.is_immediate and rid not in run.flush:
             take = None  # everything queued
         else:
             flush = rid in run.flush
@@ -211,14 +228,14 @@ class Schedule(JobEnding):
                 job, routine, self._counts(job, routine), time.monotonic(), flush
             )
             if decision is None:  # the policy raised: the job has failed
-                run.keys[rid] = IDLE
+                keys.pop(rid, None)
                 run.active -= 1
                 return None
             take = decision.take
             if not take:
                 if decision.wake_at is not None:
                     self.wake_later(job, rid, decision.wake_at)
-                run.keys[rid] = IDLE
+                keys.pop(rid, None)
                 self.release(job)
                 return None
         inputs: dict[str, list[Any]] = {}
@@ -233,6 +250,7 @@ class Schedule(JobEnding):
             if q.count >= q.max_length:
                 was_full = True
             items = q.take(jid, None if take is None else take[slot])
+            run.queued -= len(items)
             if len(items) == 1:  # the common case of small jobs: no comprehension frames
                 payload, item_hop = items[0]
                 inputs[slot] = [payload]
@@ -241,12 +259,12 @@ class Schedule(JobEnding):
                 inputs[slot] = list(map(_first, items))
                 hops += map(_second, items)
         if not inputs:
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             self.release(job)
             return None
         if was_full:
             self.room.notify_all()
-        run.keys[rid] = RUNNING
+        keys[rid] = RUNNING
         if job.status == "pending":
             self.set_status(job, "running", started=True)
         if take is not None:  # what time-based policies decide on
@@ -260,10 +278,18 @@ class Schedule(JobEnding):
     def key_done(self, job: JobContext, routine: Routine) -> None:
         """An activation of ``(job, routine)`` ended: make it ready again, or release it."""
         rid = routine.routine_id
-        job._run.keys[rid] = IDLE
-        if self.has_items(job, routine):
-            self.poke(job, rid)
-        self.release(job)
+        run = job._run
+        run.keys.pop(rid, None)
+        if run.queued:  # items arrived meanwhile (``has_items``, inline)
+            jid, queues = job.job_id, self.queues
+            for s in routine.slot_specs:
+                q = queues.get((rid, s))
+                if q is not None and jid in q.by_job:
+                    self.poke(job, rid)
+                    break
+        run.active -= 1
+        if run.active <= 0:
+            self.settle(job)
 
     # -- timers --------------------------------------------------------------------------
     def wake_later(self, job: JobContext, rid: str, when: float) -> None:
@@ -297,6 +323,9 @@ class Schedule(JobEnding):
         run = job._run
         if job.status in FINISHED or run.user_paused or run.parked:
             return
+        if not run.queued:  # nothing of the job waits in any slot
+            self.complete(job, "completed")
+            return
         jid = job.job_id
         leftovers: dict[str, dict[str, int]] = {}
         for (rid, slot), q in self.queues.items():
@@ -315,7 +344,7 @@ class Schedule(JobEnding):
                 return
             if decision is not None and decision.take:
                 run.flush |= {rid}
-                if run.keys.get(rid, IDLE) == IDLE:
+                if rid not in run.keys:
                     self.make_ready(job, rid)
                 return  # flush upstream first: what it emits may feed the next flush
         total = sum(sum(c.values()) for c in leftovers.values())
