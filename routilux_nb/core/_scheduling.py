@@ -20,10 +20,11 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._ending import JobEnding
 from ._jobrun import FINISHED, Hop, KeyState, WorkerStatus
+from ._lock import YieldingLock
 from .policies import Decision
 from .slot import SlotQueue
 
@@ -61,9 +62,9 @@ class Schedule(JobEnding):
         self.on_finished = on_finished
         self.max_concurrency = max_concurrency
         #: guards everything here; contended, it gives the GIL away instead of convoying
-        self.lock = threading.Lock()
+        self.lock = YieldingLock()
         #: notified when a full slot gets room (and when the worker stops)
-        self.room = threading.Condition(self.lock)
+        self.room = threading.Condition(cast("threading.Lock", self.lock))
         self.queues: dict[tuple[str, str], SlotQueue] = {}
         self.ready: deque[tuple[JobContext, str]] = deque()
         self.jobs: dict[str, JobContext] = {}
