@@ -177,18 +177,20 @@ class Worker(WorkerViews, HtmlRepr):
         ``job_data`` seeds the job's shared ``data``; ``job_id`` (default: a new one) must be
         unused.
         """
-        if isinstance(routine_id, Mapping) and slot_name is None and data is None:
-            routine_id, data = None, routine_id
-        if routine_id is not None and not isinstance(routine_id, str):
-            raise TypeError(
-                f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
-                "pass the job's data as data={...}"
-            )
-        rid, slot = self._submission.entry(routine_id, slot_name)
+        if routine_id is not None and type(routine_id) is not str:
+            if isinstance(routine_id, Mapping) and slot_name is None and data is None:
+                routine_id, data = None, routine_id
+            elif not isinstance(routine_id, str):
+                raise TypeError(
+                    f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
+                    "pass the job's data as data={...}"
+                )
+        submission = self._submission
+        entry = submission.entry(routine_id, slot_name)
         payload = payload_of(data)
-        job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
+        job = submission.new_job(job_id, metadata, timeout, job_data, entry, payload)
         # the entry kept for retries and the delivered item own separate frames (core.payloads)
-        self._submission.start([(job, [(rid, slot, owned(payload))])], generated=job_id is None)
+        submission.start_one(job, (*entry, owned(payload)), generated=job_id is None)
         return job
 
     def submit_many(
