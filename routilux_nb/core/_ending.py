@@ -108,7 +108,8 @@ class JobEnding:
         if status == "failed":
             self.jobs_failed += 1
         self.jobs.pop(job.job_id, None)
-        self.set_status(job, status)
+        old, job.status = job.status, status  # ``set_status``, inline
+        self.monitor.job_status(job, old)
         done = run.done
         if done is None:  # nobody waits yet: later waiters find it set, and nothing is made
             run.done = ALREADY_DONE

@@ -248,11 +248,18 @@ class Schedule(JobEnding):
             q = queues.get((rid, slot))
             if q is None or jid not in q.by_job:
                 continue
-            if q.count >= q.max_length:
+            count = q.count
+            if count >= q.max_length:
                 was_full = True
-            items = q.take(jid, None if take is None else take[slot])
-            run.queued -= len(items)
-            if len(items) == 1:  # the common case of small jobs: no comprehension frames
+            if take is None:  # ``q.take(jid)``, inline: all of the job's items
+                items = q.by_job.pop(jid)
+                n = len(items)
+                q.count = count - n
+            else:
+                items = q.take(jid, take[slot])
+                n = len(items)
+            run.queued -= n
+            if n == 1:  # the common case of small jobs: no comprehension frames
                 payload, item_hop = items[0]
                 inputs[slot] = [payload]
                 hops.append(item_hop)
@@ -272,7 +279,7 @@ class Schedule(JobEnding):
             run.last[rid] = time.monotonic()
             run.since.pop(rid, None)
         hop = hops[0]
-        if hop is None:
+        if hop is None and len(hops) > 1:
             hop = next((h for h in hops if h is not None), None)
         return routine, inputs, hops, hop
 
