@@ -70,13 +70,18 @@ class KeyState(IntEnum):
     RUNNING = 2
 
 
-@dataclass(slots=True, eq=False)
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True, eq=False, init=False)
 class JobRun:
     """The engine's state of one job. Guarded by the worker's lock; written only by the engine.
 
     Collections that most jobs never use are immutable empties (replaced, not mutated, when
     something is added): a job that is kept after it finished then holds no container the
-    garbage collector has to walk.
+    garbage collector has to walk. Made with no arguments, every field at its default, by a
+    plain ``__init__`` (one per job: the generated one, with its factories, costs twice as
+    much).
     """
 
     #: units of activity: ready or running keys, pending timers, parked items, deliveries
@@ -94,9 +99,9 @@ class JobRun:
     #: a policy's timer per routine
     wake: dict[str, TimerHandle] = field(default_factory=dict)
     #: routines whose leftovers are being flushed because the job was idle
-    flush: frozenset[str] = frozenset()
+    flush: frozenset[str] = _NONE
     #: routines that became ready while the job was paused; poked again on resume
-    deferred: frozenset[str] = frozenset()
+    deferred: frozenset[str] = _NONE
     #: paused by the user (``job.pause()``), not only by a breakpoint
     user_paused: bool = False
     #: a debugger step waiting for the next activation
@@ -124,6 +129,19 @@ class JobRun:
     callbacks: tuple[Callable[[Any], None], ...] = ()
     #: the job's recorded steps (``job.steps``, ``job.fork``); None when not recording
     steps: StepLog | None = None
+
+    def __init__(self) -> None:
+        self.active = self.queued = self.discarded = self.lent = 0
+        self.keys = {}
+        self.since = {}
+        self.last = {}
+        self.wake = {}
+        self.flush = self.deferred = _NONE  # shared: a new empty frozenset is a tracked object
+        self.user_paused = False
+        self.step = self.timeout_handle = self.failed_step = self.entry_data = None
+        self.done = self.steps = None
+        self.retry_timers = self.parked = self.held_retries = self.callbacks = ()
+        self.seed_data = {}
 
 
 class Done:

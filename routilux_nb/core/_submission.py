@@ -34,17 +34,13 @@ log = logging.getLogger("routilux_nb.core.worker")
 BATCH = 256
 #: a first item of a job: (routine id, slot name, payload)
 FirstItem = tuple[str, str, dict[str, Any]]
+#: unique job ids without a system call per job: a random per-process prefix and a counter
 _job_prefix = uuid4().hex[:8]
 _job_counter = itertools.count(1)
 #: a remembered entry: flow version, routine_id, slot_name, that routine's slots and their
 #: number, and the (routine, slot) they resolved to
 _Entry = tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
 _NO_ENTRY: _Entry = (-1, None, None, {}, -1, ("", ""))
-
-
-def _new_job_id() -> str:
-    """Unique job ids without a system call per job: a random per-process prefix and a counter."""
-    return f"job-{_job_prefix}{next(_job_counter):08x}"
 
 
 class Submission:
@@ -74,9 +70,10 @@ class Submission:
         entry: tuple[str, str] | None,
         entry_data: dict[str, Any] | None,
     ) -> JobContext:
-        self.worker._require_alive()
+        if self.schedule.status == "stopped":
+            self.worker._require_alive()  # raises, naming the worker
         if job_id is None:
-            job_id = _new_job_id()
+            job_id = f"job-{_job_prefix}{next(_job_counter):08x}"
         else:
             check_id(job_id, "job id")
             self.runtime._check_new_job_id(job_id)
