@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
@@ -251,6 +251,7 @@ class Schedule(JobEnding):
             count = q.count
             if count >= q.max_length:
                 was_full = True
+            items: Sequence[tuple[dict[str, Any], Any]]
             if take is None:  # ``q.take(jid)``, inline: all of the job's items
                 items = q.by_job.pop(jid)
                 n = len(items)
