@@ -66,9 +66,13 @@ class JobEnding:
         dropped = self.discard_items(job) + held
         run.parked = ()
         run.held_retries = ()
-        for handle in (*run.wake.values(), *run.retry_timers):
+        wake = run.wake
+        if wake:
+            for handle in wake.values():
+                handle.cancel()
+            wake.clear()
+        for handle in run.retry_timers:
             handle.cancel()
-        run.wake.clear()
         run.retry_timers = ()
         self.complete(job, status)
         if dropped:

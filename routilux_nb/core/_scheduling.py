@@ -153,7 +153,10 @@ class Schedule(JobEnding):
             counts = self._counts(job, routine)
             mono = time.monotonic()
             if any(counts.values()):
-                run.since.setdefault(rid, mono)
+                since = run.since
+                if since is None:
+                    since = run.since = {}
+                since.setdefault(rid, mono)
             decision = self.decide(job, routine, counts, mono)
             if decision is None or not decision.take:
                 if decision is not None and decision.wake_at is not None:
@@ -179,11 +182,15 @@ class Schedule(JobEnding):
         """Ask the routine's policy; a policy that raises fails the job (``None``)."""
         policy = routine.activation_policy
         rid = routine.routine_id
+        run = job._run
         try:
             if flush:
                 return policy.flush(counts)
             return policy.decide(
-                counts, now=mono, last=job._run.last.get(rid), since=job._run.since.get(rid)
+                counts,
+                now=mono,
+                last=None if run.last is None else run.last.get(rid),
+                since=None if run.since is None else run.since.get(rid),
             )
         except Exception as exc:
             tb = traceback.format_exc()
@@ -277,8 +284,12 @@ class Schedule(JobEnding):
         if job.status == "pending":
             self.set_status(job, "running", started=True)
         if take is not None:  # what time-based policies decide on
-            run.last[rid] = time.monotonic()
-            run.since.pop(rid, None)
+            last = run.last
+            if last is None:
+                last = run.last = {}
+            last[rid] = time.monotonic()
+            if run.since is not None:
+                run.since.pop(rid, None)
         hop = hops[0]
         if hop is None and len(hops) > 1:
             hop = next((h for h in hops if h is not None), None)
@@ -303,19 +314,23 @@ class Schedule(JobEnding):
     # -- timers --------------------------------------------------------------------------
     def wake_later(self, job: JobContext, rid: str, when: float) -> None:
         run = job._run
-        old = run.wake.get(rid)
+        wake = run.wake
+        if wake is None:
+            wake = run.wake = {}
+        old = wake.get(rid)
         if old is not None and not old.cancelled and old.when <= when:
             return
         if old is not None:
             old.cancel()
             run.active -= 1
         run.active += 1
-        run.wake[rid] = self.call_at(when, self.timer_fired, job, rid)
+        wake[rid] = self.call_at(when, self.timer_fired, job, rid)
 
     def timer_fired(self, job: JobContext, rid: str) -> None:
         """A policy's timer came due (on the timer thread: takes the lock itself)."""
         with self.lock:
-            job._run.wake.pop(rid, None)
+            if job._run.wake is not None:
+                job._run.wake.pop(rid, None)
             self.poke(job, rid)
             self.release(job)
 
