@@ -10,7 +10,9 @@ of what a busy two-core machine adds to ``bench_ab.py``'s CPU per job. Three sha
 * ``items``: one job whose source emits all the items.
 
 Runs are interleaved across checkouts (rotating the order); each run prints the minimum and
-the median of five timed rounds in one process (CPU microseconds per job or item).
+the median of five timed rounds in one process (CPU microseconds per job or item), and the
+garbage collector's share of the median (finished jobs are kept, as a runtime keeps them:
+the objects each job leaves behind decide how often the collector runs).
 
     python benchmarks/bench_engine_work.py --path /tmp/base --path . [--repeat 3]
 """
@@ -51,13 +53,23 @@ class Inline(ThreadPoolExecutor):
 shape, n, rounds = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 ex = Inline()
 out = []
+gc_time = [0.0, 0.0]
+
+def collecting(phase, info):
+    if phase == "start":
+        gc_time[1] = time.process_time()
+    else:
+        gc_time[0] += time.process_time() - gc_time[1]
+
 with rx.Runtime(monitor=False, executor=ex, max_finished_jobs=n * rounds + 1000) as rt:
     worker = rt.start(b.build_flow("work"))
     for _ in range(200):
         worker.submit(data={"n": 1})
         ex.run_all()
+    gc.callbacks.append(collecting)
     for _ in range(rounds):
         gc.collect()
+        gc_time[0] = 0.0
         c0 = time.process_time()
         if shape == "seq":
             jobs = []
@@ -70,9 +82,11 @@ with rx.Runtime(monitor=False, executor=ex, max_finished_jobs=n * rounds + 1000)
         else:
             jobs = [worker.submit(data={"n": n})]
             ex.run_all()
-        out.append((time.process_time() - c0) / n * 1e6)
+        out.append(((time.process_time() - c0) / n * 1e6, gc_time[0] / n * 1e6))
         assert all(j.status == "completed" for j in jobs), jobs[0]
-print(json.dumps([min(out), sorted(out)[len(out) // 2]]))
+    gc.callbacks.remove(collecting)
+out.sort()
+print(json.dumps([out[0][0], out[len(out) // 2][0], out[len(out) // 2][1]]))
 """
 SHAPES = {"seq": 10_000, "burst": 10_000, "items": 20_000}
 
@@ -106,8 +120,9 @@ def main(paths: list[str], repeat: int, shapes: list[str], rounds: int) -> None:
         for path, runs in results.items():
             low = statistics.median(r[0] for r in runs)
             mid = statistics.median(r[1] for r in runs)
+            collecting = statistics.median(r[2] for r in runs)
             print(
-                f"  {shape:5} {path:30} min {low:7.2f}  median {mid:7.2f}"
+                f"  {shape:5} {path:30} min {low:7.2f}  median {mid:7.2f} (GC {collecting:5.2f})"
                 f"   ({100 * (low / base - 1):+.1f} % vs first)"
             )
 
