@@ -21,6 +21,7 @@ The worker is the public handle; the engine behind it is split by role:
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
 ``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
+``core/_lock.py``                 its lock, which gives the GIL away when contended (no convoy)
 ``core/_delivery.py``             emit, routing, backpressure (``_fullness.py``: when to wait)
 ``core/admission.py``             how many jobs run at once; pending jobs
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
