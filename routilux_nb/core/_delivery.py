@@ -116,7 +116,18 @@ class Delivery:
             target, slot, index = routes[0]
             counts = self.connection_counts
             counts[index] = counts.get(index, 0) + 1
-            self.deliver(job, target, slot, owned(payload), hop, checked=True)
+            payload = owned(payload)
+            sched = self.schedule
+            lock = sched.lock  # ``deliver``, inline: the hot path of every item
+            if not lock.try_acquire():
+                lock.acquire()
+            try:
+                q = sched.queues.get((target, slot)) or sched.queue(target, slot)
+                if q.count >= q.max_length:  # the queue's total: a cheap first test
+                    self.wait_for_room(q, job)
+                sched.put(job, q, payload, hop)
+            finally:
+                lock.release()
             return
         self.route(job, routes, payload, hop)
 
@@ -178,11 +189,16 @@ class Delivery:
                 )
                 return
         sched = self.schedule
-        with sched.lock:
+        lock = sched.lock
+        if not lock.try_acquire():
+            lock.acquire()
+        try:
             q = sched.queues.get((rid, slot)) or sched.queue(rid, slot)
             if q.count >= q.max_length and not front:  # the queue's total: a cheap first test
                 self.wait_for_room(q, job, submitting=submitting)
             sched.put(job, q, payload, hop, front)
+        finally:
+            lock.release()
 
     def wait_for_room(self, q: SlotQueue, job: JobContext, *, submitting: bool = False) -> None:
         """Backpressure (lock held): run ready work of the full slot's routine, else wait.

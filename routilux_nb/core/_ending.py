@@ -66,9 +66,13 @@ class JobEnding:
         dropped = self.discard_items(job) + held
         run.parked = ()
         run.held_retries = ()
-        for handle in (*run.wake.values(), *run.retry_timers):
+        wake = run.wake
+        if wake:
+            for handle in wake.values():
+                handle.cancel()
+            wake.clear()
+        for handle in run.retry_timers:
             handle.cancel()
-        run.wake.clear()
         run.retry_timers = ()
         self.complete(job, status)
         if dropped:
@@ -83,18 +87,20 @@ class JobEnding:
             if items:
                 dropped += len(items)
                 q.count -= len(items)
+        run = job._run
+        run.queued = 0
         if dropped:
-            job._run.discarded += dropped
+            run.discarded += dropped
             self.room.notify_all()
         if self.ready:
             kept = [k for k in self.ready if k[0] is not job]
             if len(kept) != len(self.ready):
                 self.ready.clear()
                 self.ready.extend(kept)
-                keys = job._run.keys
+                keys = run.keys
                 for rid, state in list(keys.items()):
                     if state == KeyState.READY:
-                        keys[rid] = KeyState.IDLE
+                        del keys[rid]  # idle
         return dropped
 
     def complete(self, job: JobContext, status: JobStatus) -> None:
@@ -106,7 +112,8 @@ class JobEnding:
         if status == "failed":
             self.jobs_failed += 1
         self.jobs.pop(job.job_id, None)
-        self.set_status(job, status)
+        old, job.status = job.status, status  # ``set_status``, inline
+        self.monitor.job_status(job, old)
         done = run.done
         if done is None:  # nobody waits yet: later waiters find it set, and nothing is made
             run.done = ALREADY_DONE

@@ -43,7 +43,7 @@ def is_held(sched: Schedule, q: SlotQueue, job: JobContext) -> bool:
     rid = q.routine_id
     if run.user_paused or run.parked or sched.status != "running":
         return False  # paused: the producer waits like any other (a resume lets it on)
-    if run.keys.get(rid, KeyState.IDLE) != KeyState.IDLE or rid in run.wake:
+    if run.keys.get(rid, KeyState.IDLE) != KeyState.IDLE or (run.wake and rid in run.wake):
         return False
     routine = sched.flow.routines.get(rid)
     return routine is not None and routine.activation_policy.flush_on_idle

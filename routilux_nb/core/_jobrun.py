@@ -6,8 +6,9 @@ for that job lives in one :class:`JobRun` that the job refers to and only the en
 and makes every write to engine state visible in the engine's own modules.
 
 A *key* is one routine of one job. Its :class:`KeyState` says whether it waits for items
-(``IDLE``), is queued for a drainer (``READY``) or runs (``RUNNING``); a key is never ready
-or running twice, which is what keeps one job's items in order.
+(``IDLE``: not in ``JobRun.keys``), is queued for a drainer (``READY``) or runs
+(``RUNNING``); a key is never ready or running twice, which is what keeps one job's items in
+order.
 """
 
 from __future__ import annotations
@@ -69,30 +70,39 @@ class KeyState(IntEnum):
     RUNNING = 2
 
 
-@dataclass(slots=True, eq=False)
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True, eq=False, init=False)
 class JobRun:
     """The engine's state of one job. Guarded by the worker's lock; written only by the engine.
 
     Collections that most jobs never use are immutable empties (replaced, not mutated, when
-    something is added): a job that is kept after it finished then holds no container the
-    garbage collector has to walk.
+    something is added), or ``None`` until first used: a job that is kept after it finished
+    then holds no container of its own that the garbage collector has to walk. Made with no
+    arguments, every field at its default, by a plain ``__init__`` (one per job: the
+    generated one, with its factories, costs twice as much).
     """
 
     #: units of activity: ready or running keys, pending timers, parked items, deliveries
     #: under way. The job is idle when this falls to zero.
     active: int = 0
-    #: the state of each routine of the job that has been touched
+    #: items of the job waiting in slot queues (the job may complete only when none)
+    queued: int = 0
+    #: the routines of the job that are ready or running; any other routine is idle (so a
+    #: finished job's dict is empty, and the garbage collector stops walking it)
     keys: dict[str, KeyState] = field(default_factory=dict)
-    #: when items started waiting for a routine (monotonic), for time-based policies
-    since: dict[str, float] = field(default_factory=dict)
+    #: when items started waiting for a routine (monotonic), for time-based policies; this
+    #: and the next two are made by the first routine of the job whose policy is not immediate
+    since: dict[str, float] | None = None
     #: when each routine last ran (monotonic)
-    last: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] | None = None
     #: a policy's timer per routine
-    wake: dict[str, TimerHandle] = field(default_factory=dict)
+    wake: dict[str, TimerHandle] | None = None
     #: routines whose leftovers are being flushed because the job was idle
-    flush: frozenset[str] = frozenset()
+    flush: frozenset[str] = _NONE
     #: routines that became ready while the job was paused; poked again on resume
-    deferred: frozenset[str] = frozenset()
+    deferred: frozenset[str] = _NONE
     #: paused by the user (``job.pause()``), not only by a breakpoint
     user_paused: bool = False
     #: a debugger step waiting for the next activation
@@ -109,7 +119,7 @@ class JobRun:
     failed_step: tuple[str, dict[str, list[Any]]] | None = None
     #: the first delivery and the job data it started with (for ``retry``)
     entry_data: dict[str, Any] | None = None
-    seed_data: dict[str, Any] = field(default_factory=dict)
+    seed_data: dict[str, Any] | None = None
     #: items discarded (cancelled, dropped at a breakpoint, left unconsumed)
     discarded: int = 0
     #: pool threads lent because activations of this job outlived its timeout
@@ -120,6 +130,16 @@ class JobRun:
     callbacks: tuple[Callable[[Any], None], ...] = ()
     #: the job's recorded steps (``job.steps``, ``job.fork``); None when not recording
     steps: StepLog | None = None
+
+    def __init__(self) -> None:
+        self.active = self.queued = self.discarded = self.lent = 0
+        self.keys = {}
+        self.since = self.last = self.wake = self.seed_data = None
+        self.flush = self.deferred = _NONE  # shared: a new empty frozenset is a tracked object
+        self.user_paused = False
+        self.step = self.timeout_handle = self.failed_step = self.entry_data = None
+        self.done = self.steps = None
+        self.retry_timers = self.parked = self.held_retries = self.callbacks = ()
 
 
 class Done:

@@ -80,15 +80,21 @@ class JobTable:
                 known[job.job_id] = job
 
     def finished(self, job: JobContext) -> None:
-        """Called with the job's worker lock held: eviction is cheap here; saving is not."""
+        """Called with the job's worker lock held: eviction is cheap here; saving is not.
+
+        Below the bound this is one store into an ``OrderedDict`` (atomic under the GIL), so
+        workers finishing jobs at once do not wait for each other."""
+        finished = self._finished
+        finished[job.job_id] = None
+        if len(finished) <= self.max_finished:
+            return
         with self.lock:
-            self._finished[job.job_id] = None
-            if len(self._finished) <= self.max_finished:
-                return
             evicted = []
             while len(self._finished) > self.max_finished:
                 old_id, _ = self._finished.popitem(last=False)
                 evicted.append(old_id)
+            if not evicted:  # another worker's job evicted them meanwhile
+                return
             if self.store is None:
                 for old_id in evicted:
                     self.jobs.pop(old_id, None)
@@ -115,7 +121,8 @@ class JobTable:
 
     def finished_in_memory(self) -> list[str]:
         with self.lock:
-            return [jid for jid in self._finished if jid in self.jobs]
+            ids = list(self._finished)  # one C call: jobs finish without the lock
+        return [jid for jid in ids if jid in self.jobs]
 
     def persist(self, job_ids: list[str]) -> None:
         """Save jobs to the store, then forget them (visible in one place throughout)."""

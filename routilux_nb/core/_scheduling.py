@@ -2,7 +2,8 @@
 
 Every method runs with :attr:`Schedule.lock` held (a timer callback takes it itself) and
 does no I/O: it moves items between queues, turns keys ``IDLE -> READY -> RUNNING -> IDLE``,
-counts each job's activity and finishes jobs. ``spawn`` (start a drainer) and ``call_at`` (a
+counts each job's activity and finishes jobs. A job's ``keys`` hold its ready and running
+routines only: a routine absent from them is idle. ``spawn`` (start a drainer) and ``call_at`` (a
 timer) come in as callables, so it can be driven step by step without threads.
 
 A job is *active* while it has ready or running keys, pending timers or parked items
@@ -17,12 +18,13 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._ending import JobEnding
 from ._jobrun import FINISHED, Hop, KeyState, WorkerStatus
+from ._lock import YieldingLock
 from .policies import Decision
 from .slot import SlotQueue
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Prepared", "Schedule"]
 
-IDLE, READY, RUNNING = KeyState.IDLE, KeyState.READY, KeyState.RUNNING
+READY, RUNNING = KeyState.READY, KeyState.RUNNING
 _first, _second = itemgetter(0), itemgetter(1)
 #: what a drainer runs: the routine, its inputs by slot, the hops of the items, the first hop
 Prepared = tuple["Routine", dict[str, list[Any]], list[Any], Any]
@@ -59,9 +61,10 @@ class Schedule(JobEnding):
         self.call_at = call_at
         self.on_finished = on_finished
         self.max_concurrency = max_concurrency
-        self.lock = threading.Lock()
+        #: guards everything here; contended, it gives the GIL away instead of convoying
+        self.lock = YieldingLock()
         #: notified when a full slot gets room (and when the worker stops)
-        self.room = threading.Condition(self.lock)
+        self.room = threading.Condition(cast("threading.Lock", self.lock))
         self.queues: dict[tuple[str, str], SlotQueue] = {}
         self.ready: deque[tuple[JobContext, str]] = deque()
         self.jobs: dict[str, JobContext] = {}
@@ -94,20 +97,35 @@ class Schedule(JobEnding):
         front: bool = False,
     ) -> None:
         """Queue one item for ``job`` and poke its routine."""
+        run = job._run
         if job.status in FINISHED:
-            job._run.discarded += 1
+            run.discarded += 1
             return
-        items = q.by_job.get(job.job_id)
+        by_job = q.by_job
+        items = by_job.get(job.job_id)
         if items is None:
-            items = q.by_job[job.job_id] = deque()
+            items = by_job[job.job_id] = deque()
         if front:
             items.appendleft((payload, hop))
         else:
             items.append((payload, hop))
         q.count += 1
         q.total_count += 1
-        if job._run.keys.get(q.routine_id, IDLE) == IDLE:
-            self.poke(job, q.routine_id)
+        run.queued += 1
+        rid = q.routine_id
+        if rid in run.keys:  # ready or running: it takes the item when it runs next
+            return
+        routine = self.flow.routines.get(rid)
+        if routine is None or not routine.activation_policy.is_immediate:
+            self.poke(job, rid)
+            return
+        # make_ready, inline: the hot path of every item
+        run.keys[rid] = READY
+        run.active += 1
+        ready = self.ready
+        ready.append((job, rid))
+        if self.drainers - self.busy < len(ready) and self.drainers < self.max_concurrency:
+            self.spawn_drainers()
 
     def has_items(self, job: JobContext, routine: Routine) -> bool:
         jid = job.job_id
@@ -126,7 +144,7 @@ class Schedule(JobEnding):
     def poke(self, job: JobContext, rid: str) -> None:
         """Items arrived or a timer fired for ``(job, rid)``: make it ready if its policy agrees."""
         run = job._run
-        if run.keys.get(rid, IDLE) != IDLE or job.status in FINISHED:
+        if rid in run.keys or job.status in FINISHED:
             return
         routine = self.flow.routines.get(rid)
         if routine is None:
@@ -135,7 +153,10 @@ class Schedule(JobEnding):
             counts = self._counts(job, routine)
             mono = time.monotonic()
             if any(counts.values()):
-                run.since.setdefault(rid, mono)
+                since = run.since
+                if since is None:
+                    since = run.since = {}
+                since.setdefault(rid, mono)
             decision = self.decide(job, routine, counts, mono)
             if decision is None or not decision.take:
                 if decision is not None and decision.wake_at is not None:
@@ -144,7 +165,7 @@ class Schedule(JobEnding):
         self.make_ready(job, rid)
 
     def make_ready(self, job: JobContext, rid: str) -> None:
-        job._run.keys[rid] = READY
+        job._run.keys[rid] = READY  # (inlined in ``put``)
         job._run.active += 1
         self.ready.append((job, rid))
         if self.drainers - self.busy < len(self.ready) and self.drainers < self.max_concurrency:
@@ -161,11 +182,15 @@ class Schedule(JobEnding):
         """Ask the routine's policy; a policy that raises fails the job (``None``)."""
         policy = routine.activation_policy
         rid = routine.routine_id
+        run = job._run
         try:
             if flush:
                 return policy.flush(counts)
             return policy.decide(
-                counts, now=mono, last=job._run.last.get(rid), since=job._run.since.get(rid)
+                counts,
+                now=mono,
+                last=None if run.last is None else run.last.get(rid),
+                since=None if run.since is None else run.since.get(rid),
             )
         except Exception as exc:
             tb = traceback.format_exc()
@@ -189,19 +214,19 @@ class Schedule(JobEnding):
     def prepare(self, job: JobContext, rid: str) -> Prepared | None:
         """Take the items of a ready key; ``None`` if there is nothing to run."""
         run = job._run
+        keys = run.keys
         routine = self.flow.routines.get(rid)
         if job.status in FINISHED or routine is None:
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             self.release(job)
             return None
         if run.user_paused or run.parked or self.status != "running":
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             run.deferred |= {rid}
             run.active -= 1
             return None
-        policy = routine.activation_policy
         take: dict[str, int | None] | None
-        if policy.is_immediate and rid not in run.flush:
+        if routine.activation_policy.is_immediate and rid not in run.flush:
             take = None  # everything queued
         else:
             flush = rid in run.flush
@@ -211,14 +236,14 @@ class Schedule(JobEnding):
                 job, routine, self._counts(job, routine), time.monotonic(), flush
             )
             if decision is None:  # the policy raised: the job has failed
-                run.keys[rid] = IDLE
+                keys.pop(rid, None)
                 run.active -= 1
                 return None
             take = decision.take
             if not take:
                 if decision.wake_at is not None:
                     self.wake_later(job, rid, decision.wake_at)
-                run.keys[rid] = IDLE
+                keys.pop(rid, None)
                 self.release(job)
                 return None
         inputs: dict[str, list[Any]] = {}
@@ -230,10 +255,19 @@ class Schedule(JobEnding):
             q = queues.get((rid, slot))
             if q is None or jid not in q.by_job:
                 continue
-            if q.count >= q.max_length:
+            count = q.count
+            if count >= q.max_length:
                 was_full = True
-            items = q.take(jid, None if take is None else take[slot])
-            if len(items) == 1:  # the common case of small jobs: no comprehension frames
+            items: Sequence[tuple[dict[str, Any], Any]]
+            if take is None:  # ``q.take(jid)``, inline: all of the job's items
+                items = q.by_job.pop(jid)
+                n = len(items)
+                q.count = count - n
+            else:
+                items = q.take(jid, take[slot])
+                n = len(items)
+            run.queued -= n
+            if n == 1:  # the common case of small jobs: no comprehension frames
                 payload, item_hop = items[0]
                 inputs[slot] = [payload]
                 hops.append(item_hop)
@@ -241,46 +275,62 @@ class Schedule(JobEnding):
                 inputs[slot] = list(map(_first, items))
                 hops += map(_second, items)
         if not inputs:
-            run.keys[rid] = IDLE
+            keys.pop(rid, None)
             self.release(job)
             return None
         if was_full:
             self.room.notify_all()
-        run.keys[rid] = RUNNING
+        keys[rid] = RUNNING
         if job.status == "pending":
             self.set_status(job, "running", started=True)
         if take is not None:  # what time-based policies decide on
-            run.last[rid] = time.monotonic()
-            run.since.pop(rid, None)
+            last = run.last
+            if last is None:
+                last = run.last = {}
+            last[rid] = time.monotonic()
+            if run.since is not None:
+                run.since.pop(rid, None)
         hop = hops[0]
-        if hop is None:
+        if hop is None and len(hops) > 1:
             hop = next((h for h in hops if h is not None), None)
         return routine, inputs, hops, hop
 
     def key_done(self, job: JobContext, routine: Routine) -> None:
         """An activation of ``(job, routine)`` ended: make it ready again, or release it."""
         rid = routine.routine_id
-        job._run.keys[rid] = IDLE
-        if self.has_items(job, routine):
-            self.poke(job, rid)
-        self.release(job)
+        run = job._run
+        run.keys.pop(rid, None)
+        if run.queued:  # items arrived meanwhile (``has_items``, inline)
+            jid, queues = job.job_id, self.queues
+            for s in routine.slot_specs:
+                q = queues.get((rid, s))
+                if q is not None and jid in q.by_job:
+                    self.poke(job, rid)
+                    break
+        run.active -= 1
+        if run.active <= 0:
+            self.settle(job)
 
     # -- timers --------------------------------------------------------------------------
     def wake_later(self, job: JobContext, rid: str, when: float) -> None:
         run = job._run
-        old = run.wake.get(rid)
+        wake = run.wake
+        if wake is None:
+            wake = run.wake = {}
+        old = wake.get(rid)
         if old is not None and not old.cancelled and old.when <= when:
             return
         if old is not None:
             old.cancel()
             run.active -= 1
         run.active += 1
-        run.wake[rid] = self.call_at(when, self.timer_fired, job, rid)
+        wake[rid] = self.call_at(when, self.timer_fired, job, rid)
 
     def timer_fired(self, job: JobContext, rid: str) -> None:
         """A policy's timer came due (on the timer thread: takes the lock itself)."""
         with self.lock:
-            job._run.wake.pop(rid, None)
+            if job._run.wake is not None:
+                job._run.wake.pop(rid, None)
             self.poke(job, rid)
             self.release(job)
 
@@ -296,6 +346,9 @@ class Schedule(JobEnding):
         """The job is idle: flush what may be flushed, else complete it."""
         run = job._run
         if job.status in FINISHED or run.user_paused or run.parked:
+            return
+        if not run.queued:  # nothing of the job waits in any slot
+            self.complete(job, "completed")
             return
         jid = job.job_id
         leftovers: dict[str, dict[str, int]] = {}
@@ -315,7 +368,7 @@ class Schedule(JobEnding):
                 return
             if decision is not None and decision.take:
                 run.flush |= {rid}
-                if run.keys.get(rid, IDLE) == IDLE:
+                if rid not in run.keys:
                     self.make_ready(job, rid)
                 return  # flush upstream first: what it emits may feed the next flush
         total = sum(sum(c.values()) for c in leftovers.values())

@@ -34,17 +34,13 @@ log = logging.getLogger("routilux_nb.core.worker")
 BATCH = 256
 #: a first item of a job: (routine id, slot name, payload)
 FirstItem = tuple[str, str, dict[str, Any]]
+#: unique job ids without a system call per job: a random per-process prefix and a counter
 _job_prefix = uuid4().hex[:8]
 _job_counter = itertools.count(1)
 #: a remembered entry: flow version, routine_id, slot_name, that routine's slots and their
 #: number, and the (routine, slot) they resolved to
 _Entry = tuple[int, str | None, str | None, dict[str, Any], int, tuple[str, str]]
 _NO_ENTRY: _Entry = (-1, None, None, {}, -1, ("", ""))
-
-
-def _new_job_id() -> str:
-    """Unique job ids without a system call per job: a random per-process prefix and a counter."""
-    return f"job-{_job_prefix}{next(_job_counter):08x}"
 
 
 class Submission:
@@ -61,6 +57,8 @@ class Submission:
         self.schedule = schedule
         self.delivery = delivery
         self.monitor = monitor
+        #: the runtime's jobs by id (a generated id is new: its job goes in without a lock)
+        self.known = runtime._table.jobs
         self.admission: Admission
 
     def new_job(
@@ -72,9 +70,10 @@ class Submission:
         entry: tuple[str, str] | None,
         entry_data: dict[str, Any] | None,
     ) -> JobContext:
-        self.worker._require_alive()
+        if self.schedule.status == "stopped":
+            self.worker._require_alive()  # raises, naming the worker
         if job_id is None:
-            job_id = _new_job_id()
+            job_id = f"job-{_job_prefix}{next(_job_counter):08x}"
         else:
             check_id(job_id, "job id")
             self.runtime._check_new_job_id(job_id)
@@ -92,15 +91,56 @@ class Submission:
             job._run.seed_data = dict(job_data)
         return job
 
+    def start_one(self, job: JobContext, first: FirstItem, *, generated: bool) -> None:
+        """:meth:`start` for one job with one first item (``submit``): the same steps."""
+        if generated:
+            self.known[job.job_id] = job
+        else:
+            self.runtime._add_jobs([job])
+        mon = self.monitor
+        mon.job_created(job)
+        if mon.armed:
+            self._queue([(job, [first])])
+            return
+        sched = self.schedule
+        lock = sched.lock
+        if not lock.try_acquire():
+            lock.acquire()
+        try:
+            if not self.admission.admit(job, [first]):  # past max_active_jobs: pending
+                return
+            self._start_one(job)
+            rid, slot, payload = first
+            q = sched.queues.get((rid, slot)) or sched.queue(rid, slot)
+            if q.count >= q.max_length:
+                self.delivery.wait_for_room(q, job, submitting=True)
+            sched.put(job, q, payload, None)
+            sched.release(job)
+        except BaseException as exc:  # refused (e.g. backpressure): failed, never "completed"
+            self._refused([job], exc)
+            raise
+        finally:
+            lock.release()
+
     def start(
         self, batch: list[tuple[JobContext, list[FirstItem]]], *, generated: bool = False
     ) -> None:
         """Register the jobs (``generated``: their ids are new ones), then queue their first
         items in one lock section."""
-        rt, mon, sched = self.runtime, self.monitor, self.schedule
-        rt._add_jobs([job for job, _ in batch], generated=generated)
+        rt, mon = self.runtime, self.monitor
+        if generated:
+            known = self.known
+            for job, _ in batch:
+                known[job.job_id] = job
+        else:
+            rt._add_jobs([job for job, _ in batch])
         for job, _ in batch:
             mon.job_created(job)
+        self._queue(batch)
+
+    def _queue(self, batch: list[tuple[JobContext, list[FirstItem]]]) -> None:
+        """Admit registered jobs and queue their first items."""
+        mon, sched = self.monitor, self.schedule
         started = 0
         try:
             admit = self.admission.admit  # past max_active_jobs a job waits, pending
@@ -126,21 +166,24 @@ class Submission:
                             wait_for_room(q, job, submitting=True)
                         sched.put(job, q, payload, None)
                     sched.release(job)
-        except (
-            BaseException
-        ) as exc:  # refused (e.g. backpressure): the job is failed, never "completed"
-            tb = traceback.format_exc()
+        except BaseException as exc:  # refused (e.g. backpressure): failed, never "completed"
             with sched.lock:
-                for job, _ in batch[max(0, started - 1) :]:
-                    sched.jobs[job.job_id] = job
-                    sched.finish(
-                        job,
-                        "failed",
-                        error=f"submission refused: {type(exc).__name__}: {exc}",
-                        error_type=type(exc).__name__,
-                        tb=tb,
-                    )
+                self._refused([job for job, _ in batch[max(0, started - 1) :]], exc)
             raise
+
+    def _refused(self, jobs: list[JobContext], exc: BaseException) -> None:
+        """Fail jobs whose submission raised ``exc`` (lock held)."""
+        tb = traceback.format_exc()
+        sched = self.schedule
+        for job in jobs:
+            sched.jobs[job.job_id] = job
+            sched.finish(
+                job,
+                "failed",
+                error=f"submission refused: {type(exc).__name__}: {exc}",
+                error_type=type(exc).__name__,
+                tb=tb,
+            )
 
     def start_admitted(self, job: JobContext, deliveries: list[FirstItem]) -> None:
         """Start a job that waited for admission (lock held). Its first items are queued
@@ -214,6 +257,8 @@ class Submission:
 
 
 def payload_of(data: object) -> dict[str, Any]:
+    if type(data) is dict:  # the common case: no ABC check
+        return owned(dict(data))
     if data is None:
         return {}
     if not isinstance(data, Mapping):

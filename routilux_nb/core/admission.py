@@ -80,9 +80,11 @@ class Admission:
         """True when ``job`` may start now (the caller starts it); else it is kept pending."""
         if self.pending and self.has_room():
             self.admit_pending()  # the pending ones first (any cancelled ones are dropped)
-        if not self.pending and self.has_room():
-            self.admitted.add(job.job_id)
-            return True
+        if not self.pending and not self.closed:
+            limit = self.limit
+            if limit is None or len(self.admitted) < limit:  # ``has_room``, inline
+                self.admitted.add(job.job_id)
+                return True
         self.schedule.jobs[job.job_id] = job
         self.pending.append((job, first))
         return False

@@ -122,6 +122,9 @@ class JobContext(Forkable, HtmlRepr):
         during this wait), call ``job.resume()`` (from another thread, or before waiting),
         or wait with ``await job.wait_async()``, which keeps the kernel free.
         """
+        done = self._run.done
+        if done is not None and done.is_set():  # finished (and recorded): nothing to wait for
+            return self
         if not self._done_event().wait(timeout):
             status = self.status
             if status == "paused":

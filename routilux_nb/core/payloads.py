@@ -55,6 +55,10 @@ _copiers: dict[type, Callable[[Any], Any]] = {}
 _found: set[str] = set()
 #: False under "share": owned() returns at once
 _active = True
+#: how many modules were imported when the libraries were last looked for (a new import
+#: may be numpy or pandas: they are looked for again only then)
+_modules = sys.modules
+_seen = -1
 _MAX_DTYPES = 200
 
 
@@ -99,6 +103,8 @@ def _read_only(array: Any) -> Any:
 
 def _refresh() -> dict[type, Callable[[Any], Any]]:
     """Register the frame/array types of the libraries imported so far."""
+    global _seen
+    _seen = len(_modules)
     if "numpy" not in _found:
         np = sys.modules.get("numpy")
         if np is not None and hasattr(np, "ndarray"):
@@ -119,10 +125,11 @@ def owned(item: dict[str, Any]) -> dict[str, Any]:
     ``share``); else a new dict whose frames are copies and arrays read-only views (or
     copies, under ``copy``): see the module docstring."""
     if _active:
-        copiers = _copiers if len(_found) == 2 else _refresh()
-        for value in item.values():
-            if type(value) in copiers:
-                return _copied(item, copiers)
+        copiers = _copiers if len(_found) == 2 or len(_modules) == _seen else _refresh()
+        if copiers:  # none while neither numpy nor pandas is imported
+            for value in item.values():
+                if type(value) in copiers:
+                    return _copied(item, copiers)
     return item
 
 

@@ -52,6 +52,43 @@ def _as_event(spec: str | Event) -> Event:
     return spec if isinstance(spec, Event) else Event(str(spec))
 
 
+#: how logic is called (see ``Routine._call_plan``)
+_Plan = tuple[int, bool, bool, tuple[str, ...]]
+#: logic's call shapes: ``fn(**kwargs)`` / ``fn(*args)``, ``fn(items)``, ``fn(items, ctx)``,
+#: ``fn(items, ctx=ctx)``
+_GENERAL, _ONE, _ONE_CTX, _ONE_CTX_KW = 0, 1, 2, 3
+
+
+def _shape(
+    fn: Callable[..., Any],
+    params: Mapping[str, inspect.Parameter],
+    wants_ctx: bool,
+    by_name: bool,
+    slots: tuple[str, ...],
+) -> int:
+    """The one-slot call shape that binds logic's parameters as the general call would."""
+    if len(slots) != 1:
+        return _GENERAL
+    func = getattr(fn, "__func__", fn)
+    if not inspect.isfunction(func) or hasattr(func, "__wrapped__"):
+        return _GENERAL  # a wrapper's own parameters may differ from the signature shown
+    positional = [
+        n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    kinds = {n: p.kind for n, p in params.items()}
+    if by_name and (not positional or positional[0] != slots[0]):
+        return _GENERAL
+    if by_name and kinds[slots[0]] is inspect.Parameter.POSITIONAL_ONLY:
+        return _GENERAL  # by keyword this raises; keep it so
+    if not by_name and not positional:
+        return _GENERAL
+    if not wants_ctx:
+        return _ONE
+    if len(positional) > 1 and positional[1] == "ctx":
+        return _ONE_CTX if kinds["ctx"] is inspect.Parameter.POSITIONAL_OR_KEYWORD else _GENERAL
+    return _ONE_CTX_KW
+
+
 class Routine(HtmlRepr):
     """Base class of every routine. Subclasses declare ``slots``, ``events`` and ``logic``."""
 
@@ -78,7 +115,7 @@ class Routine(HtmlRepr):
             policy or cls.policy or immediate()
         )
         self.error_handler: ErrorHandler | None = ErrorHandler.from_spec(error_handler)
-        self._plan: tuple[bool, bool, tuple[str, ...]] | None = None
+        self._plan: _Plan | None = None
         self.setup()
 
     def setup(self) -> None:
@@ -146,13 +183,15 @@ class Routine(HtmlRepr):
     def _logic_callable(self) -> Callable[..., Any]:
         return self.logic
 
-    def _call_plan(self) -> tuple[bool, bool, tuple[str, ...]]:
-        """(pass ctx?, pass slots by keyword?, slot order) computed once per slot layout."""
+    def _call_plan(self) -> _Plan:
+        """How logic is called, computed once per slot layout: (shape, pass ctx?, pass slots
+        by keyword?, slot order); the shape is one of the one-slot calls :meth:`_invoke`
+        makes without building arguments, or ``_GENERAL``."""
         fn = self._logic_callable()
         try:
             params = inspect.signature(fn).parameters
         except (TypeError, ValueError):  # builtins without a signature
-            return (False, False, tuple(self._slots))
+            return (_GENERAL, False, False, tuple(self._slots))
         wants_ctx = "ctx" in params
         var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
         names = [
@@ -172,14 +211,20 @@ class Routine(HtmlRepr):
                 f"logic of routine {self.routine_id!r} takes parameters {names} that do not match "
                 f"its slots {list(slots)}: name parameters after slots, or take them in slot order"
             )
-        return (wants_ctx, by_name, slots)
+        return (_shape(fn, params, wants_ctx, by_name, slots), wants_ctx, by_name, slots)
 
     def _invoke(self, ctx: ActivationContext, inputs: dict[str, list[dict[str, Any]]]) -> Any:
         plan = self._plan
         if plan is None:
             plan = self._plan = self._call_plan()
-        wants_ctx, by_name, order = plan
+        shape, wants_ctx, by_name, order = plan
         fn = self._logic_callable()
+        if shape:  # one slot, passed first: the same binding as by name, without a kwargs dict
+            slot = order[0]
+            items = inputs[slot] if slot in inputs else []
+            if shape == _ONE:
+                return fn(items)
+            return fn(items, ctx) if shape == _ONE_CTX else fn(items, ctx=ctx)
         if by_name:
             kwargs: dict[str, Any] = {s: inputs.get(s, []) for s in order}
             if wants_ctx:

@@ -21,6 +21,7 @@ The worker is the public handle; the engine behind it is split by role:
 ================================  ==========================================================
 ``core/_jobrun.py``               the engine's per-job state (``JobRun``), ``KeyState``
 ``core/_scheduling.py``           the lock-held state machine: ready keys, job activity, ends
+``core/_lock.py``                 its lock, which gives the GIL away when contended (no convoy)
 ``core/_delivery.py``             emit, routing, backpressure (``_fullness.py``: when to wait)
 ``core/admission.py``             how many jobs run at once; pending jobs
 ``core/_execution.py``            drainers, the one execution path, error strategies, retries
@@ -111,6 +112,7 @@ class Worker(WorkerViews, HtmlRepr):
         self._submission = Submission(self, runtime, self._sched, self._delivery, mon)
         self._admission = Admission(self._sched, max_active_jobs, self._submission.start_admitted)
         self._submission.admission = self._admission
+        self._table_finished = runtime._table.finished
         #: how ``Routine.emit`` and ``ctx.emit`` reach this worker
         self._emit = self._delivery.emit
 
@@ -119,7 +121,7 @@ class Worker(WorkerViews, HtmlRepr):
 
     def _job_finished(self, job: JobContext) -> None:
         """A job ended (lock held): record it, then admit pending jobs into its room."""
-        self.runtime._job_finished(job)
+        self._table_finished(job)  # ``runtime._job_finished``, one call fewer
         self._admission.job_ended(job)
 
     # -- state ---------------------------------------------------------------------------
@@ -177,18 +179,20 @@ class Worker(WorkerViews, HtmlRepr):
         ``job_data`` seeds the job's shared ``data``; ``job_id`` (default: a new one) must be
         unused.
         """
-        if isinstance(routine_id, Mapping) and slot_name is None and data is None:
-            routine_id, data = None, routine_id
-        if routine_id is not None and not isinstance(routine_id, str):
-            raise TypeError(
-                f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
-                "pass the job's data as data={...}"
-            )
-        rid, slot = self._submission.entry(routine_id, slot_name)
+        if routine_id is not None and type(routine_id) is not str:
+            if isinstance(routine_id, Mapping) and slot_name is None and data is None:
+                routine_id, data = None, routine_id
+            elif not isinstance(routine_id, str):
+                raise TypeError(
+                    f"routine_id must be a routine id (str), got {type(routine_id).__name__}; "
+                    "pass the job's data as data={...}"
+                )
+        submission = self._submission
+        entry = submission.entry(routine_id, slot_name)
         payload = payload_of(data)
-        job = self._submission.new_job(job_id, metadata, timeout, job_data, (rid, slot), payload)
+        job = submission.new_job(job_id, metadata, timeout, job_data, entry, payload)
         # the entry kept for retries and the delivered item own separate frames (core.payloads)
-        self._submission.start([(job, [(rid, slot, owned(payload))])], generated=job_id is None)
+        submission.start_one(job, (*entry, owned(payload)), generated=job_id is None)
         return job
 
     def submit_many(
