@@ -68,9 +68,11 @@ class Execution:
         """Run ready keys until none is left; one lock section between two activations."""
         sched = self.schedule
         lock = sched.lock
+        try_acquire = lock.try_acquire  # the uncontended case as one C call (see core._lock)
         ready = sched.ready
         run = self.run
-        lock.acquire()
+        if not try_acquire():
+            lock.acquire()
         try:
             while True:
                 if not ready or sched.status != "running":
@@ -93,7 +95,8 @@ class Execution:
                         job.job_id,
                     )
                 finally:
-                    lock.acquire()
+                    if not try_acquire():
+                        lock.acquire()
                     sched.busy -= 1
                     sched.key_done(job, routine)
         finally:

@@ -42,7 +42,7 @@ from .extensions import (
     server_factory,
 )
 from .flow import Flow
-from .hooks import NullMonitor
+from .hooks import MonitorHooks, NullMonitor
 from .ids import check_id
 from .job import FINISHED, JobContext
 from .mapping import MapRun
@@ -75,7 +75,7 @@ class Runtime(RuntimeFlows, RuntimeJobs, RuntimeSteps, HtmlRepr):
         *,
         max_threads: int = 8,
         executor: Executor | None = None,
-        monitor: Any = True,
+        monitor: MonitorHooks | bool | None = True,
         max_finished_jobs: int = 10_000,
         log_size: int = 1000,
         store: JobStore | None = None,
@@ -84,6 +84,12 @@ class Runtime(RuntimeFlows, RuntimeJobs, RuntimeSteps, HtmlRepr):
     ) -> None:
         if max_threads < 1:
             raise ValueError(f"max_threads must be >= 1, got {max_threads}")
+        if not isinstance(monitor, (bool, type(None), MonitorHooks)):
+            raise TypeError(
+                "Runtime(monitor=...) takes True (the default monitor), False (none) or a "
+                "monitor such as routilux_nb.monitor.Monitor(trace_size=...), "
+                f"got {type(monitor).__name__}"
+            )
         self.max_threads = max_threads
         self.max_finished_jobs = max_finished_jobs
         self.log_size = log_size
@@ -113,7 +119,8 @@ class Runtime(RuntimeFlows, RuntimeJobs, RuntimeSteps, HtmlRepr):
             monitor = NullMonitor()
         if self.store_writer is not None:
             monitor.add_job_observer(self.store_writer)  # every job transition reaches the store
-        self.monitor = monitor
+        #: the monitor (``routilux_nb.monitor.Monitor`` unless another was passed)
+        self.monitor: Any = monitor
         self._artifacts: Any = None
         if store is not None:
             self._catalog.restore()

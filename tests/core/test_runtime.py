@@ -118,6 +118,15 @@ def test_max_threads_must_be_positive():
         Runtime(max_threads=0)
 
 
+def test_a_monitor_that_is_not_one_is_refused_with_the_choices():
+    with pytest.raises(TypeError, match=r"True \(the default monitor\), False .* got dict"):
+        Runtime(monitor={"trace_size": 10})
+    from routilux_nb.core.hooks import NullMonitor
+
+    with Runtime(monitor=NullMonitor()) as rt:  # anything with the hooks is accepted
+        assert isinstance(rt.monitor, NullMonitor)
+
+
 def test_default_runtime_is_one_object():
     first = routilux_nb.runtime()
     assert routilux_nb.runtime() is first
