@@ -88,11 +88,8 @@ def count_entry(out: dict[str, RoutineMetrics], e: tuple[Any, ...]) -> None:
             m.error_count += 1
         m.events += e[13]
         inputs, emits = (e[5], e[6]) if type(e[5]) is not bytes else unpacked(e)
-        if type(inputs) is tuple:
-            m.items_in += len(inputs) - 1
-        else:
-            for items in inputs.values():
-                m.items_in += len(items)
+        for items in inputs.values():
+            m.items_in += len(items)
         if emits:
             m.items_out += count_emits(m, emits[1::3])
         return

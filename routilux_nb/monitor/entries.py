@@ -1,22 +1,18 @@
-"""The compact form of an activation entry's inputs and emits, as rings keep them.
+"""An activation entry's inputs and emits, as rings keep them.
 
-A ring keeps every finished job's activations, and the garbage collector walks every container
-it holds at each full collection: the containers per activation are what monitoring costs a
-process that keeps many jobs. So an activation entry holds its inputs and emits flat:
-
-* inputs: the engine's ``{slot: [payload, ...]}`` for a routine with several slots, and for the
-  common one slot the tuple ``(slot, payload, ...)`` (one container instead of two);
+* inputs: the engine's ``{slot: [payload, ...]}``, as the activation took them;
 * emits: ``(ts, event, payload, ts, event, payload, ...)`` or ``None`` (one container instead
   of a list plus a tuple per emit).
 
 Readers go through :func:`input_items`, :func:`input_slots` and :func:`emitted`.
 
-The collector never stops tracking a tuple that holds a dict or a list (even an untracked one),
-so a finished job's activation entries are *packed* (:func:`pack`): their inputs and emits go
-into one marshal blob (bytes, which the collector ignores) in the inputs position, and the
-entry becomes a tuple of atomic values the collector stops tracking. Readers unpack
-(:func:`unpacked`), and get payloads equal to the recorded ones; entries holding anything
-marshal cannot write stay as they are.
+The garbage collector walks every container a kept job holds at each full collection, and it
+never stops tracking a tuple that holds a dict or a list. A completed job's trace goes into
+one blob (see :mod:`.state`); a failed or cancelled job's activation entries are *packed* one
+by one (:func:`pack`): their inputs and emits go into one marshal blob (bytes, which the
+collector ignores) in the inputs position, and the entry becomes a tuple of atomic values the
+collector stops tracking. Readers unpack (:func:`unpacked`), and get payloads equal to the
+recorded ones; entries holding anything marshal cannot write stay as they are.
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ from typing import Any
 
 __all__ = [
     "compact_emits",
-    "compact_inputs",
     "emit_count",
     "emitted",
     "input_items",
@@ -36,17 +31,8 @@ __all__ = [
     "unpacked",
 ]
 
-#: what an entry holds for its inputs: ``(slot, payload, ...)`` or ``{slot: [payload, ...]}``
-Inputs = tuple[Any, ...] | dict[str, list[Any]]
-
-
-def compact_inputs(inputs: dict[str, list[Any]]) -> Inputs:
-    """An activation's inputs as its entry keeps them (a routine's only slot: one tuple)."""
-    if len(inputs) != 1:
-        return inputs
-    for slot, items in inputs.items():
-        return (slot, *items)
-    return inputs  # pragma: no cover - one item, returned above
+#: what an entry holds for its inputs: ``{slot: [payload, ...]}``
+Inputs = dict[str, list[Any]]
 
 
 def compact_emits(emits: list[Any] | None) -> tuple[Any, ...] | None:
@@ -57,16 +43,14 @@ def compact_emits(emits: list[Any] | None) -> tuple[Any, ...] | None:
 
 def input_items(inputs: Inputs) -> list[tuple[str, list[Any]]]:
     """``[(slot, [payload, ...]), ...]`` of an entry's inputs (fresh lists)."""
-    if type(inputs) is tuple:
-        return [(inputs[0], list(inputs[1:]))]
-    return [(slot, items) for slot, items in inputs.items()]  # type: ignore[union-attr]
+    return [(slot, list(items)) for slot, items in inputs.items()]
 
 
 def input_slots(inputs: Inputs | bytes) -> int:
     """How many slots fed the activation (one ``slot_call`` event each)."""
     if type(inputs) is bytes:
         inputs = marshal.loads(inputs)[0]
-    return 1 if type(inputs) is tuple else len(inputs)
+    return len(inputs)
 
 
 def emitted(emits: tuple[Any, ...] | list[Any] | None) -> Iterator[tuple[float, str, Any]]:

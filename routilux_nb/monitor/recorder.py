@@ -29,7 +29,7 @@ from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
 from .counting import count_emits
-from .entries import compact_emits, compact_inputs
+from .entries import compact_emits
 from .metrics import ErrorRecord, FlowStats
 from .output import _Router, install_output_router
 from .publishing import Publisher
@@ -213,9 +213,9 @@ class Recorder(Publisher):
         emits = st[_EMITS]
         n_out = len(emits) // 3 if emits else 0
         n = len(inputs) + 2 + n_out
-        # one entry for the whole activation, inputs and emits held flat (see .entries)
+        # one entry for the whole activation, its emits held flat (see .entries)
         # fmt: off
-        entry = (take_seqs(n), t0, ACTIVATION, rid, job.job_id, compact_inputs(inputs),
+        entry = (take_seqs(n), t0, ACTIVATION, rid, job.job_id, inputs,
                  compact_emits(emits), duration, failed, ts, cpu, st[_WAIT], act.attempt, n)
         # fmt: on
         with self._fold_lock:  # _append, inline (once per activation)

@@ -2,7 +2,7 @@
 
 The recorder appends to bounded rings either one event tuple ``(seq, ts, event_type,
 routine_id, job_id, detail, payload, duration, status)`` or, for a whole activation, one
-*activation entry* (see :func:`activation_entry`) that stands for its ``slot_call``,
+*activation entry* (written by the recorder, see :mod:`.entries`) that stands for its ``slot_call``,
 ``routine_start``, ``event_emit`` and ``routine_end`` events. Readers get
 :class:`TraceRecord` named tuples (same positions, plus ``cpu_time`` and ``queue_wait`` on
 ``routine_end``), :class:`ExecutionEvent` objects and DataFrames, built on demand.
@@ -28,8 +28,6 @@ from typing import Any
 from routilux_nb.core.display import HtmlRepr
 
 from .entries import (
-    compact_emits,
-    compact_inputs,
     emit_count,
     emitted,
     input_items,
@@ -101,40 +99,6 @@ def take_seqs(n: int) -> int:
     """Take ``n`` consecutive seqs at once; returns the first. One C-level call consumes them
     all, so no other thread's seq falls inside the block."""
     return next(itertools.islice(_seqs, n - 1, None)) - n + 1
-
-
-def activation_entry(
-    seq0: int,
-    ts_start: float,
-    rid: str,
-    jid: str,
-    inputs: dict[str, list[Any]],
-    emits: list[Any] | None,
-    duration: float,
-    failed: str | None,
-    ts_end: float,
-    cpu: float,
-    wait: float | None,
-    attempt: int,
-    n: int,
-) -> tuple[Any, ...]:
-    """One ring entry standing for ``n`` events of one activation, seqs ``seq0 .. seq0+n-1``."""
-    return (
-        seq0,
-        ts_start,
-        ACTIVATION,
-        rid,
-        jid,
-        compact_inputs(inputs),
-        compact_emits(emits),
-        duration,
-        failed,
-        ts_end,
-        cpu,
-        wait,
-        attempt,
-        n,
-    )
 
 
 def expand(entry: tuple[Any, ...], emits_only: bool = False) -> list[TraceRecord]:
