@@ -31,12 +31,6 @@ class RuntimeJobs:
     def _check_new_job_id(self, job_id: str) -> None:
         self._table.check_new(job_id)
 
-    def _add_jobs(self, jobs: list[JobContext], *, generated: bool = False) -> None:
-        self._table.add(jobs, generated=generated)
-
-    def _job_finished(self, job: JobContext) -> None:
-        self._table.finished(job)
-
     def get_job(self, job_id: str) -> JobContext:
         """A job in memory, or (read-only) from the store; ``KeyError`` naming it otherwise."""
         job = self._table.get(job_id)

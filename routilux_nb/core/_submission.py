@@ -57,8 +57,8 @@ class Submission:
         self.schedule = schedule
         self.delivery = delivery
         self.monitor = monitor
-        #: the runtime's jobs by id (a generated id is new: its job goes in without a lock)
-        self.known = runtime._table.jobs
+        #: keeps new jobs in the runtime's job table (a generated id goes in without a lock)
+        self.keep = runtime._table.add
         self.admission: Admission
 
     def new_job(
@@ -93,10 +93,7 @@ class Submission:
 
     def start_one(self, job: JobContext, first: FirstItem, *, generated: bool) -> None:
         """:meth:`start` for one job with one first item (``submit``): the same steps."""
-        if generated:
-            self.known[job.job_id] = job
-        else:
-            self.runtime._add_jobs([job])
+        self.keep([job], generated=generated)
         mon = self.monitor
         mon.job_created(job)
         if mon.armed:
@@ -127,13 +124,8 @@ class Submission:
     ) -> None:
         """Register the jobs (``generated``: their ids are new ones), then queue their first
         items in one lock section."""
-        rt, mon = self.runtime, self.monitor
-        if generated:
-            known = self.known
-            for job, _ in batch:
-                known[job.job_id] = job
-        else:
-            rt._add_jobs([job for job, _ in batch])
+        mon = self.monitor
+        self.keep([job for job, _ in batch], generated=generated)
         for job, _ in batch:
             mon.job_created(job)
         self._queue(batch)

@@ -121,7 +121,7 @@ class Worker(WorkerViews, HtmlRepr):
 
     def _job_finished(self, job: JobContext) -> None:
         """A job ended (lock held): record it, then admit pending jobs into its room."""
-        self._table_finished(job)  # ``runtime._job_finished``, one call fewer
+        self._table_finished(job)  # the runtime's job table keeps it (or evicts the oldest)
         self._admission.job_ended(job)
 
     # -- state ---------------------------------------------------------------------------

@@ -24,7 +24,13 @@ from .entries import unpacked
 from .metrics import RoutineMetrics
 from .trace import ACTIVATION
 
-__all__ = ["ROUTINE_EVENTS", "count_entries", "count_entry", "count_emits"]
+__all__ = [
+    "ROUTINE_EVENTS",
+    "count_dropped_emits",
+    "count_emits",
+    "count_entries",
+    "count_entry",
+]
 
 #: the trace events that belong to a routine (counted in its ``events``)
 ROUTINE_EVENTS = frozenset(
@@ -78,14 +84,18 @@ def count_emits(m: RoutineMetrics, events: Sequence[str]) -> int:
     return len(events)
 
 
+def count_dropped_emits(m: RoutineMetrics, events: Sequence[str]) -> None:
+    """Count emits that no ring keeps (an activation noted more than the rings hold)."""
+    n = count_emits(m, events)
+    m.items_out += n
+    m.events += n
+
+
 def count_entry(out: dict[str, RoutineMetrics], e: tuple[Any, ...]) -> None:
     """Add what one trace entry stands for to the counters in ``out`` (by routine id)."""
     etype = e[2]
     if etype == ACTIVATION:
-        rid = e[3]
-        m = out.get(rid)
-        if m is None:
-            m = out[rid] = RoutineMetrics(rid)
+        m = _metrics(out, e[3])
         _ran(m, e[7], e[9], e[10], e[11])
         if e[8] is not None:
             m.error_count += 1

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from routilux_nb.core.clock import now
 from routilux_nb.core.job import FINISHED
 
-from .counting import count_emits
+from .counting import count_dropped_emits
 from .entries import compact_emits
 from .metrics import ErrorRecord, FlowStats
 from .output import _Router, install_output_router
@@ -162,20 +162,15 @@ class Recorder(Publisher):
         if emits is None:  # held flat: ts, event, payload, ts, ... (no tuple per emit)
             emits = st[_EMITS] = []
         emits += (ts, event, payload)
-        if len(emits) >= self._noted_max:
+        if len(emits) >= self._noted_max:  # counted now, where no entry will count them
             cut = 3 * (len(emits) // 3 - self._keep)  # the oldest: no ring would keep them
             dropped = emits[1:cut:3]
             del emits[:cut]
             with self._fold_lock:
                 act.job.monitor.drop_emits(act.routine.routine_id, dropped)
-                if act.job.monitor.folded:
-                    self._count_late_emits(act, dropped)
-
-    def _count_late_emits(self, act: ActivationContext, events: list[str]) -> None:
-        m = self._wm(act.job.worker_id).routine(act.routine.routine_id)
-        count_emits(m, events)
-        m.items_out += len(events)
-        m.events += len(events)
+                if act.job.monitor.folded:  # the job ended meanwhile: its worker's too
+                    wm = self._wm(act.job.worker_id)
+                    count_dropped_emits(wm.routine(act.routine.routine_id), dropped)
 
     def activation_end(
         self, act: ActivationContext, duration: float, error: BaseException | None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from routilux_nb.core.clock import now
 
-from .counting import count_emits, count_entries, count_entry
+from .counting import count_dropped_emits, count_entries, count_entry
 from .metrics import ErrorRecord, ExecutionMetrics, RoutineMetrics
 from .output import JobOutput
 from .trace import ACTIVATION, Ring, TraceBuffer
@@ -214,9 +214,7 @@ class JobMonitor:
         m = dropped.get(rid)
         if m is None:
             m = dropped[rid] = RoutineMetrics(rid)
-        count_emits(m, events)
-        m.items_out += len(events)
-        m.events += len(events)
+        count_dropped_emits(m, events)
         object.__getattribute__(self, "trace").dropped_events += len(events)
         self._counted = None  # these counts are in no entry: the next read counts afresh
 
